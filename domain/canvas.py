@@ -1,0 +1,251 @@
+"""The Pixel Wars canvas: a board of palette indices that players paint one pixel at a time.
+
+The aggregate holds what a decision needs (size, palette, cooldowns, open or closed), never
+the pixels themselves: the board is a projection of the placements.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate
+
+MAX_SIDE = 4096
+MAX_PALETTE = 32
+MAX_FILL_AREA = 1 << 20
+_HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+class CanvasError(Exception):
+    """Base of every refusal the canvas gives; `code` names it on the wire."""
+
+    code = "canvas_error"
+
+
+class InvalidCanvas(CanvasError):
+    code = "invalid_canvas"
+
+
+class PixelOutOfBounds(CanvasError):
+    code = "out_of_bounds"
+
+
+class UnknownColour(CanvasError):
+    code = "unknown_colour"
+
+
+class CanvasClosed(CanvasError):
+    code = "canvas_closed"
+
+
+class CooldownActive(CanvasError):
+    code = "cooldown"
+
+    def __init__(self, wait_ms: int) -> None:
+        super().__init__(f"cooldown active: wait {wait_ms} ms")
+        self.wait_ms = wait_ms
+
+
+class Placement(NamedTuple):
+    """The answer to a placement: the canvas version it produced, and whether it is a replay."""
+
+    version: int
+    replayed: bool = False
+
+
+def epoch_ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def validate_palette(palette: list[str]) -> None:
+    if not 2 <= len(palette) <= MAX_PALETTE:
+        raise InvalidCanvas(f"a palette has 2 to {MAX_PALETTE} colours, got {len(palette)}")
+    for colour in palette:
+        if not _HEX_COLOUR.match(colour):
+            raise InvalidCanvas(f"colour {colour!r} is not #rrggbb")
+
+
+def validate_size(width: int, height: int) -> None:
+    if not (1 <= width <= MAX_SIDE and 1 <= height <= MAX_SIDE):
+        raise InvalidCanvas(f"width and height are 1 to {MAX_SIDE}, got {width}x{height}")
+
+
+class Canvas(Aggregate):
+    """One board. Its version is the aggregate version: every event bumps it by exactly one."""
+
+    class Created(Aggregate.Created):
+        title: str
+        width: int
+        height: int
+        palette: list[str]
+        cooldown_ms: int
+
+    def __init__(self, title: str, width: int, height: int, palette: list[str], cooldown_ms: int):
+        self.title = title
+        self.width = width
+        self.height = height
+        self.palette = list(palette)
+        self.cooldown_ms = cooldown_ms
+        self.is_open = True
+        self.season = 1
+        # user -> (at_ms, op, version) of their last placement; plain sequences so that
+        # snapshots decode to the same shape they were taken from
+        self.last_placed: dict[str, tuple[int, str | None, int]] = {}
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        canvas_id: UUID,
+        title: str,
+        width: int,
+        height: int,
+        palette: list[str],
+        cooldown_ms: int,
+        now: datetime,
+    ) -> Canvas:
+        validate_size(width, height)
+        validate_palette(palette)
+        if cooldown_ms < 0:
+            raise InvalidCanvas("cooldown_ms must not be negative")
+        return cls._create(
+            cls.Created,
+            id=canvas_id,
+            timestamp=now,
+            title=title,
+            width=width,
+            height=height,
+            palette=list(palette),
+            cooldown_ms=cooldown_ms,
+        )
+
+    # -- decisions --------------------------------------------------------------------------
+
+    def place(
+        self,
+        *,
+        x: int,
+        y: int,
+        colour: int,
+        user: str,
+        now: datetime,
+        op: str | None = None,
+        is_admin: bool = False,
+    ) -> Placement:
+        last = self.last_placed.get(user)
+        if op is not None and last is not None and last[1] == op:
+            return Placement(last[2], replayed=True)
+        self._check_open()
+        self._check_point(x, y)
+        self._check_colour(colour)
+        now_ms = epoch_ms(now)
+        if not is_admin and last is not None:
+            wait_ms = last[0] + self.cooldown_ms - now_ms
+            if wait_ms > 0:
+                raise CooldownActive(wait_ms)
+        self.trigger_event(
+            self.PixelPlaced, timestamp=now, x=x, y=y, colour=colour, user=user, op=op
+        )
+        return Placement(self.version)
+
+    def fill(
+        self, *, x: int, y: int, width: int, height: int, colour: int, user: str, now: datetime
+    ) -> Placement:
+        """An admin's rectangle fill: one event, one version."""
+        self._check_open()
+        if width < 1 or height < 1 or width * height > MAX_FILL_AREA:
+            raise InvalidCanvas(f"a fill covers 1 to {MAX_FILL_AREA} pixels")
+        self._check_point(x, y)
+        self._check_point(x + width - 1, y + height - 1)
+        self._check_colour(colour)
+        self.trigger_event(
+            self.RectangleFilled,
+            timestamp=now,
+            x=x,
+            y=y,
+            width=width,
+            height=height,
+            colour=colour,
+            user=user,
+        )
+        return Placement(self.version)
+
+    def clear(self, *, user: str, now: datetime) -> Placement:
+        """Start a new season: every pixel goes back to colour 0; the version keeps growing."""
+        self.trigger_event(self.Cleared, timestamp=now, user=user)
+        return Placement(self.version)
+
+    def close(self, *, user: str, now: datetime) -> Placement:
+        if self.is_open:
+            self.trigger_event(self.Closed, timestamp=now, user=user)
+        return Placement(self.version)
+
+    def reopen(self, *, user: str, now: datetime) -> Placement:
+        if not self.is_open:
+            self.trigger_event(self.Reopened, timestamp=now, user=user)
+        return Placement(self.version)
+
+    def _check_open(self) -> None:
+        if not self.is_open:
+            raise CanvasClosed("the canvas is closed")
+
+    def _check_point(self, x: int, y: int) -> None:
+        if not (0 <= x < self.width and 0 <= y < self.height):
+            raise PixelOutOfBounds(
+                f"({x}, {y}) is outside the {self.width}x{self.height} canvas"
+            )
+
+    def _check_colour(self, colour: int) -> None:
+        if not 0 <= colour < len(self.palette):
+            raise UnknownColour(f"colour {colour} is not in the palette of {len(self.palette)}")
+
+    def collect_events(self) -> Any:
+        # The library pops pending events one by one from the front (quadratic); a writer
+        # collects thousands per save, so hand the whole list over at once.
+        collected, self._pending_events = self._pending_events, []
+        return collected
+
+    # -- events: each applies itself, deterministically ----------------------------------------
+
+    class PixelPlaced(Aggregate.Event):
+        x: int
+        y: int
+        colour: int
+        user: str
+        op: str | None
+
+        def apply(self, canvas: Canvas) -> None:
+            at_ms = epoch_ms(self.timestamp)
+            canvas.last_placed[self.user] = (at_ms, self.op, self.originator_version)
+
+    class RectangleFilled(Aggregate.Event):
+        x: int
+        y: int
+        width: int
+        height: int
+        colour: int
+        user: str
+
+        def apply(self, canvas: Canvas) -> None:
+            pass
+
+    class Cleared(Aggregate.Event):
+        user: str
+
+        def apply(self, canvas: Canvas) -> None:
+            canvas.season += 1
+
+    class Closed(Aggregate.Event):
+        user: str
+
+        def apply(self, canvas: Canvas) -> None:
+            canvas.is_open = False
+
+    class Reopened(Aggregate.Event):
+        user: str
+
+        def apply(self, canvas: Canvas) -> None:
+            canvas.is_open = True

@@ -1,0 +1,102 @@
+"""Settings, read from environment variables once, by the composition root (never at import)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import msgspec
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    database_url: str | None = None
+    """`TESSERA_DATABASE_URL` or `DATABASE_URL`; unset: an embedded PostgreSQL is started."""
+    nats_url: str | None = None
+    """`TESSERA_NATS_URL` or `NATS_URL`; unset: an embedded nats-server is started."""
+    data_dir: Path = Path(".tessera")
+    schema: str = "tessera"
+    """PostgreSQL schema holding the event store and the read models."""
+    stream_prefix: str = "tessera"
+    """Prefix of JetStream stream names, consumer names and subjects."""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    snapshot_every: int = 10_000
+    """Bitmap snapshot every N canvas versions ..."""
+    snapshot_seconds: float = 30.0
+    """... and at least this often while the canvas changes."""
+    delta_ring: int = 200_000
+    """How many recent versions the delta ring keeps for catch-up."""
+    delta_interval_ms: int = 50
+    """Longest wait before a batch of deltas is published."""
+    writer_linger_ms: float = 2.0
+    """How long a writer waits to gather more commands into one save."""
+    writer_max_batch: int = 2000
+    aggregate_snapshot_every: int = 10_000
+    max_body_bytes: int = 64 * 1024
+    latest_cache_seconds: float = 1.0
+    dev_auth: bool = False
+    """`TESSERA_DEV_AUTH=1`: trust the `X-Dev-User` / `X-Dev-Roles` headers. Never in production."""
+    default_cooldown_ms: int = 5_000
+
+    @property
+    def events_stream(self) -> str:
+        return f"{self.stream_prefix.upper()}_EVENTS"
+
+    def event_subject(self, context: str, aggregate_id: str = "*") -> str:
+        return f"{self.stream_prefix}.ev.{context}.{aggregate_id}"
+
+    def delta_subject(self, canvas_id: str) -> str:
+        return f"{self.stream_prefix}.delta.canvas.{canvas_id}"
+
+
+_BOOL_TRUE = {"1", "true", "yes", "on"}
+
+
+def load(environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+
+    def get(name: str) -> str | None:
+        value = env.get(f"TESSERA_{name}")
+        return value if value not in (None, "") else None
+
+    fields: dict[str, object] = {}
+    for field in msgspec.structs.fields(Settings):
+        raw = get(field.name.upper())
+        if raw is None:
+            continue
+        if field.type is bool:
+            fields[field.name] = raw.strip().lower() in _BOOL_TRUE
+        elif field.type is int:
+            fields[field.name] = int(raw)
+        elif field.type is float:
+            fields[field.name] = float(raw)
+        elif field.type is Path:
+            fields[field.name] = Path(raw)
+        else:
+            fields[field.name] = raw
+    fields.setdefault("database_url", env.get("DATABASE_URL") or None)
+    fields.setdefault("nats_url", env.get("NATS_URL") or None)
+    return msgspec.convert(fields, Settings, strict=False)
+
+
+class PostgresParams(msgspec.Struct, frozen=True):
+    host: str
+    port: int
+    user: str
+    password: str
+    dbname: str
+
+
+def postgres_params(url: str) -> PostgresParams:
+    parsed = urlparse(url)
+    if parsed.scheme not in ("postgres", "postgresql"):
+        raise ValueError(f"not a PostgreSQL URL: {parsed.scheme}://…")
+    return PostgresParams(
+        host=parsed.hostname or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=unquote(parsed.username or "postgres"),
+        password=unquote(parsed.password or ""),
+        dbname=(parsed.path or "/postgres").lstrip("/") or "postgres",
+    )
