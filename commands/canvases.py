@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -132,7 +133,10 @@ class Canvases(Application[UUID]):
 
     async def execute(self, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Placement:
         """Run a command through the canvas's writer; returns once it is committed."""
-        answer: Placement = await self.writer(canvas_id).submit((actor, command))
+        writer = self._writers.get(canvas_id)
+        if writer is None:  # the first command loads the canvas: off the event loop
+            writer = await asyncio.to_thread(self.writer, canvas_id)
+        answer: Placement = await writer.submit((actor, command))
         return answer
 
     def execute_blocking(self, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Placement:

@@ -1,0 +1,101 @@
+"""Every refusal as one status code and a JSON body `{"error": code, "detail": …}`."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+
+from commands.canvases import CanvasNotFound
+from commands.writer import WriterStopped
+from domain.canvas import (
+    CanvasClosed,
+    CanvasError,
+    CooldownActive,
+    InvalidCanvas,
+    PixelOutOfBounds,
+    UnknownColour,
+)
+
+log = logging.getLogger(__name__)
+
+_CANVAS_STATUS: dict[type[CanvasError], int] = {
+    CanvasNotFound: 404,
+    PixelOutOfBounds: 422,
+    UnknownColour: 422,
+    InvalidCanvas: 422,
+    CanvasClosed: 409,
+    CooldownActive: 429,
+}
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    410: "gone",
+    413: "body_too_large",
+    415: "unsupported_media_type",
+    429: "rate_limited",
+}
+
+
+class ApiError(HTTPException):
+    """An error raised by a handler, with its wire code and any extra fields."""
+
+    def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
+        super().__init__(status_code=status, detail=detail)
+        self.code = code
+        self.extra = extra
+
+
+def error_response(status: int, code: str, detail: Any, **extra: Any) -> Response[Any]:
+    headers = {}
+    if status == 429 and "wait_ms" in extra:
+        headers["Retry-After"] = str(max(1, math.ceil(extra["wait_ms"] / 1000)))
+    return Response(
+        {"error": code, "detail": detail, **extra},
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def handle_canvas_error(_: Request[Any, Any, Any], error: CanvasError) -> Response[Any]:
+    status = next(
+        (code for kind, code in _CANVAS_STATUS.items() if isinstance(error, kind)), 400
+    )
+    extra = {"wait_ms": error.wait_ms} if isinstance(error, CooldownActive) else {}
+    return error_response(status, error.code, str(error), **extra)
+
+
+def handle_http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
+    if isinstance(error, ApiError):
+        return error_response(error.status_code, error.code, error.detail, **error.extra)
+    if isinstance(error, ValidationException):
+        detail: Any = error.detail
+        if error.extra:
+            detail = {"message": error.detail, "problems": error.extra}
+        return error_response(400, "invalid_request", detail)
+    code = _HTTP_CODES.get(error.status_code, "error")
+    return error_response(error.status_code, code, error.detail)
+
+
+def handle_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    if isinstance(error, WriterStopped):
+        return error_response(503, "unavailable", "the service is shutting down")
+    log.exception("unhandled error", exc_info=error)
+    return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "internal error")
+
+
+EXCEPTION_HANDLERS = {
+    CanvasError: handle_canvas_error,
+    HTTPException: handle_http_error,
+    Exception: handle_unexpected,
+}

@@ -1,0 +1,100 @@
+"""`tessera`: run the whole service, or one of its roles, or a maintenance task."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+
+from infra import settings as settings_module
+from infra.settings import Settings
+
+
+def _resolved(args: argparse.Namespace, stack: contextlib.ExitStack) -> Settings:
+    from infra.embedded import EmbeddedServices, resolve
+
+    settings = settings_module.load()
+    services = stack.enter_context(EmbeddedServices(settings.data_dir / "services"))
+    return resolve(settings, services)
+
+
+def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from infra.migrate import migrate
+
+    with contextlib.ExitStack() as stack:
+        settings = _resolved(args, stack)
+        asyncio.run(migrate(settings))
+        host = args.host or settings.host
+        port = args.port or settings.port
+        print(f"Tessera is serving on http://{host}:{port}/  (API schema: /schema)", flush=True)
+        uvicorn.run(create_app(settings, roles=roles), host=host, port=port, log_level="warning")
+
+
+def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
+    from api.app import build, shutdown
+    from infra.migrate import migrate
+
+    async def run(settings: Settings) -> None:
+        await migrate(settings)
+        parts = await build(settings, roles)
+        if args.rebuild:
+            for runner in parts.runners:
+                print(f"rebuilt {runner.model.name}: {await runner.rebuild()} events", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"running {', '.join(sorted(roles))}", flush=True)
+        await stop.wait()
+        await shutdown(parts)
+
+    with contextlib.ExitStack() as stack:
+        asyncio.run(run(_resolved(args, stack)))
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from infra.migrate import migrate
+
+    with contextlib.ExitStack() as stack:
+        asyncio.run(migrate(_resolved(args, stack)))
+        print("schema ready", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="tessera")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("serve", "everything in one process: API, relay, projections, writers"),
+        ("api", "an API node (with its writers)"),
+    ):
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("--host")
+        command.add_argument("--port", type=int)
+    sub.add_parser("relay", help="the notification-log relay to JetStream")
+    project = sub.add_parser("project", help="the projections")
+    project.add_argument("--rebuild", action="store_true", help="rebuild from the event store")
+    sub.add_parser("migrate", help="create the schema, tables and stream, then exit")
+    args = parser.parse_args(argv)
+    args.rebuild = getattr(args, "rebuild", False)
+    match args.command:
+        case "serve":
+            _serve(args, frozenset({"api", "relay", "projections"}))
+        case "api":
+            _serve(args, frozenset({"api"}))
+        case "relay":
+            _background(args, frozenset({"relay"}))
+        case "project":
+            _background(args, frozenset({"projections"}))
+        case "migrate":
+            _migrate(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

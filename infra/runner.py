@@ -1,0 +1,171 @@
+"""Runs a NATS-driven projection: a durable JetStream consumer feeding a read model in batches.
+
+Each batch commits the read model's rows and the projection's position in one PostgreSQL
+transaction, so a replayed message is recognised (its notification id is at or below the position)
+and skipped. At start, and after any failure, the projection first catches up by reading the event
+store directly; the stream then only carries it forward. `rebuild()` starts it over from zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import asyncpg
+import nats.errors
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from infra.readmodels import get_position, set_position
+from infra.store_reader import StoreReader
+from projections.recorded import Recorded, decode_envelope
+
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+
+class ReadModel(Protocol):
+    """A projection with its view: what the runner drives."""
+
+    name: str
+    topics: tuple[str, ...]
+
+    async def load(self) -> None:
+        """Restore in-memory state from the view, as of the last commit."""
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        """Drop the view's rows and in-memory state (inside the rebuild transaction)."""
+
+    def apply(self, event: Recorded) -> None: ...
+
+    async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
+        """Write what the applied events changed; return what to do once committed."""
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        model: ReadModel,
+        *,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        store: StoreReader,
+        schema: str,
+        stream: str,
+        subject: str,
+        consumer: str,
+        batch: int = 2000,
+        fetch_timeout: float = 0.05,
+    ) -> None:
+        self.model = model
+        self._pool = pool
+        self._js = js
+        self._store = store
+        self._schema = schema
+        self._stream = stream
+        self._subject = subject
+        self._consumer = consumer
+        self._batch = batch
+        self._fetch_timeout = fetch_timeout
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.position = 0
+        self.applied = 0
+
+    async def start(self) -> None:
+        async with self._lock:
+            await self._restore()
+        self._task = asyncio.create_task(self._run(), name=f"projection-{self.model.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def rebuild(self) -> int:
+        """Start over from the first event; returns how many events were applied."""
+        async with self._lock:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await self.model.reset(conn)
+                await set_position(conn, self._schema, self.model.name, 0)
+            self.position = 0
+            before = self.applied
+            await self._catch_up()
+            return self.applied - before
+
+    async def _restore(self) -> None:
+        await self.model.load()
+        async with self._pool.acquire() as conn:
+            self.position = await get_position(conn, self._schema, self.model.name)
+        await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        async for page in self._store.read(self.position, topics=self.model.topics):
+            for event in page:
+                self.model.apply(event)
+            await self._commit(page[-1].notification_id, len(page))
+
+    async def _commit(self, position: int, count: int) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            after_commit = await self.model.write(conn)
+            await set_position(conn, self._schema, self.model.name, position)
+        self.position = position
+        self.applied += count
+        if after_commit is not None:
+            await after_commit()
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        config = ConsumerConfig(
+            durable_name=self._consumer,
+            ack_policy=AckPolicy.ALL,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=self._subject,
+            max_ack_pending=50_000,
+            ack_wait=30,
+        )
+        return await self._js.pull_subscribe(
+            self._subject, durable=self._consumer, stream=self._stream, config=config
+        )
+
+    async def _run(self) -> None:
+        subscription = None
+        while True:
+            try:
+                if subscription is None:
+                    subscription = await self._subscribe()
+                try:
+                    messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
+                except nats.errors.TimeoutError:
+                    continue
+                async with self._lock:
+                    await self._apply_messages(messages)
+                await messages[-1].ack()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("projection %s: batch failed; catching up from the store",
+                              self.model.name)
+                subscription = None
+                await asyncio.sleep(0.5)
+                with contextlib.suppress(Exception):
+                    async with self._lock:
+                        await self._restore()
+
+    async def _apply_messages(self, messages: list[nats.aio.msg.Msg]) -> None:
+        position = self.position
+        fresh = 0
+        for message in messages:
+            event = decode_envelope(message.data)
+            if event.notification_id <= position:
+                continue  # already in the view: a redelivery, or caught up from the store
+            self.model.apply(event)
+            position = event.notification_id
+            fresh += 1
+        if fresh:
+            await self._commit(position, fresh)

@@ -1,0 +1,28 @@
+"""A recorded event as projections see it: its place in the log and its stored state."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+
+class Recorded(msgspec.Struct, array_like=True, frozen=True):
+    notification_id: int
+    originator_id: UUID
+    originator_version: int
+    topic: str
+    state: bytes
+    """The event's stored state (msgpack, see `commands.codec`); projections decode what they need."""
+
+
+_encoder = msgspec.msgpack.Encoder(uuid_format="bytes")
+_decoder = msgspec.msgpack.Decoder(Recorded)
+
+
+def encode_envelope(event: Recorded) -> bytes:
+    return _encoder.encode(event)
+
+
+def decode_envelope(data: bytes) -> Recorded:
+    return _decoder.decode(data)
