@@ -16,11 +16,22 @@ _UUID_EXT = 1
 
 
 def _enc_hook(obj: Any) -> Any:
-    if isinstance(obj, UUID):
-        return msgspec.msgpack.Ext(_UUID_EXT, obj.bytes)
     if isinstance(obj, (set, frozenset)):
         return sorted(obj)
     raise NotImplementedError(f"cannot store a {type(obj).__name__}")
+
+
+def _tag_uuids(value: Any) -> Any:
+    # msgspec writes a UUID as a plain string (no hook is asked), which would decode as a str:
+    # tag UUIDs as an extension before encoding so they come back as UUIDs.
+    kind = type(value)
+    if kind is UUID:
+        return msgspec.msgpack.Ext(_UUID_EXT, value.bytes)
+    if kind is dict:
+        return {k: _tag_uuids(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_tag_uuids(v) for v in value]
+    return value
 
 
 def _ext_hook(code: int, data: memoryview) -> Any:
@@ -35,7 +46,7 @@ class MsgspecTranscoder(Transcoder):
         self._decoder = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
 
     def encode(self, obj: Any) -> bytes:
-        return self._encoder.encode(obj)
+        return self._encoder.encode(_tag_uuids(obj))
 
     def decode(self, data: bytes) -> Any:
         return self._decoder.decode(data)
