@@ -116,7 +116,8 @@ async def shutdown(parts: Parts) -> None:
     for runner in parts.runners:
         await runner.stop()
     with contextlib.suppress(Exception):
-        await parts.nc.drain()
+        await parts.nc.flush(timeout=2)
+    await parts.nc.close()
     await parts.pool.close()
     await asyncio.to_thread(parts.canvases.close)
 
@@ -139,13 +140,14 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        owned = parts is None
-        app.state.parts = parts if parts is not None else await build(settings, roles)
+        if parts is not None:
+            yield
+            return
+        app.state.parts = await build(settings, roles)
         try:
             yield
         finally:
-            if owned:
-                await shutdown(app.state.parts)
+            await shutdown(app.state.parts)
 
     def provide_canvases(state: State) -> Canvases:
         return state.parts.canvases  # type: ignore[no-any-return]
@@ -161,7 +163,7 @@ def create_app(
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "parts": parts}),
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Tessera", version="0.1.0", path="/schema"),
     )

@@ -1,0 +1,54 @@
+from pathlib import Path
+
+import asyncpg
+import nats
+import psycopg
+import pytest
+
+from infra.embedded import EmbeddedServices, nats_reachable, postgres_reachable, resolve
+from infra.settings import load, postgres_params
+
+pytestmark = pytest.mark.integration
+
+
+def test_resolve_keeps_the_reachable_servers(tmp_path: Path) -> None:
+    settings = load()
+    if settings.database_url is None or settings.nats_url is None:
+        pytest.skip("DATABASE_URL / NATS_URL unset (scripts/test sets them)")
+    with EmbeddedServices(tmp_path) as services:
+        assert resolve(settings, services) == settings
+        assert not services.running
+
+
+async def test_embedded_nats_server_has_jetstream(tmp_path: Path) -> None:
+    with EmbeddedServices(tmp_path) as services:
+        url = services.start_nats()
+        assert services.start_nats() == url
+        nc = await nats.connect(url)
+        try:
+            info = await nc.jetstream().account_info()
+            assert info.streams == 0
+        finally:
+            await nc.close()
+    assert not nats_reachable(url, timeout=0.5)
+
+
+async def test_embedded_postgres_serves_psycopg_asyncpg_and_the_event_store(
+    tmp_path: Path,
+) -> None:
+    with EmbeddedServices(tmp_path) as services:
+        url = services.start_postgres()
+        with psycopg.connect(url) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+        aconn = await asyncpg.connect(url)
+        try:
+            assert await aconn.fetchval("select 1") == 1
+        finally:
+            await aconn.close()
+        # The event store reaches PostgreSQL through host and port, not through the URL.
+        params = postgres_params(url)
+        with psycopg.connect(
+            host=params.host, port=params.port, user=params.user, dbname=params.dbname
+        ) as conn:
+            assert conn.execute("select 1").fetchone() == (1,)
+    assert not postgres_reachable(url, timeout=0.5)

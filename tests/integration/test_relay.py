@@ -1,0 +1,139 @@
+import asyncio
+import socket
+import subprocess
+from pathlib import Path
+
+import nats
+
+from api.app import build, shutdown
+from commands.canvases import Actor, Canvases
+from commands.wire import CreateCanvas, PlacePixel
+from infra.embedded import nats_server_binary
+from infra.eventstore import events_table
+from infra.relay import Relay, ensure_stream
+from infra.settings import Settings
+from infra.store_reader import StoreReader
+from tests.integration.conftest import until
+from tests.integration.helpers import max_notification_id, published, stored_events
+
+PALETTE = ["#ffffff", "#000000"]
+ADMIN = Actor("root", is_admin=True)
+
+
+async def place_many(canvases: Canvases, canvas_id, count: int, start: int = 0) -> None:
+    await asyncio.gather(
+        *(canvases.execute(canvas_id, ADMIN, PlacePixel(x=i % 50, y=0, colour=i % 2))
+          for i in range(start, start + count))
+    )
+
+
+def a_relay(settings: Settings, parts, js) -> Relay:
+    table = events_table(Canvases.name)
+    return Relay(
+        context="canvas",
+        store=StoreReader(parts.pool, settings.schema, table),
+        channel=table,
+        database_url=settings.database_url,
+        js=js,
+        stream=settings.events_stream,
+        subject_prefix=f"{settings.stream_prefix}.ev.canvas",
+        ack_timeout=2.0,
+    )
+
+
+async def assert_stream_equals_store(js, settings: Settings) -> None:
+    stored = [row["notification_id"] for row in await stored_events(settings)]
+    assert [event.notification_id for event in await published(js, settings)] == stored
+
+
+async def test_the_stream_carries_every_event_once_in_commit_order(settings: Settings):
+    parts = await build(settings)
+    try:
+        canvas = await asyncio.to_thread(
+            parts.canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+        )
+        await place_many(parts.canvases, canvas.id, 500)
+        last = await max_notification_id(settings)
+        (relay,) = parts.relays
+        await until(lambda: _at(relay, last))
+        await assert_stream_equals_store(parts.nc.jetstream(), settings)
+    finally:
+        await shutdown(parts)
+
+
+async def test_a_restarted_relay_neither_skips_nor_repeats(settings: Settings):
+    parts = await build(settings, roles={"api"})
+    js = parts.nc.jetstream()
+    try:
+        canvas = await asyncio.to_thread(
+            parts.canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+        )
+        await place_many(parts.canvases, canvas.id, 200)
+        first = a_relay(settings, parts, js)
+        await first.start()
+        await until(lambda: _at(first, 201))
+        await first.stop()
+        await place_many(parts.canvases, canvas.id, 200, start=200)
+        second = a_relay(settings, parts, js)
+        await second.start()
+        assert await second.published_position() >= 201
+        await until(lambda: _at(second, 401))
+        # A relay that lost its place publishes everything again: the stream drops the repeats.
+        second.position = 0
+        await second.relay_pending()
+        await second.stop()
+        await assert_stream_equals_store(js, settings)
+    finally:
+        await shutdown(parts)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _start_nats(port: int, store: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_the_stream_converges_after_nats_was_down(settings: Settings, tmp_path: Path):
+    port = _free_port()
+    server = _start_nats(port, tmp_path)
+    parts = await build(settings, roles={"api"})
+    nc = await nats.connect(
+        f"nats://127.0.0.1:{port}", max_reconnect_attempts=-1, reconnect_time_wait=0.2,
+        connect_timeout=5,
+    )
+    js = nc.jetstream()
+    relay = None
+    try:
+        await ensure_stream(js, settings.events_stream, [f"{settings.stream_prefix}.ev.>"])
+        relay = a_relay(settings, parts, js)
+        await relay.start()
+        canvas = await asyncio.to_thread(
+            parts.canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+        )
+        await place_many(parts.canvases, canvas.id, 300)
+        await until(lambda: _at(relay, 301))
+        server.terminate()
+        server.wait()
+        await place_many(parts.canvases, canvas.id, 300, start=300)  # acknowledged while NATS is down
+        server = _start_nats(port, tmp_path)
+        await until(lambda: _at(relay, 601), timeout=60)
+        await assert_stream_equals_store(js, settings)
+    finally:
+        if relay is not None:
+            await relay.stop()
+        await nc.close()
+        await shutdown(parts)
+        server.terminate()
+        server.wait()
+
+
+async def _at(relay: Relay, position: int) -> bool:
+    return relay.position >= position
