@@ -6,15 +6,14 @@ import psycopg
 import pytest
 
 from infra.embedded import EmbeddedServices, nats_reachable, postgres_reachable, resolve
-from infra.settings import load, postgres_params
+from infra.settings import Settings, postgres_params
+from tests.integration.conftest import DATABASE_URL, NATS_URL
 
 pytestmark = pytest.mark.integration
 
 
 def test_resolve_keeps_the_reachable_servers(tmp_path: Path) -> None:
-    settings = load()
-    if settings.database_url is None or settings.nats_url is None:
-        pytest.skip("DATABASE_URL / NATS_URL unset (scripts/test sets them)")
+    settings = Settings(database_url=DATABASE_URL, nats_url=NATS_URL)
     with EmbeddedServices(tmp_path) as services:
         assert resolve(settings, services) == settings
         assert not services.running

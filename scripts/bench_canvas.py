@@ -1,0 +1,999 @@
+#!/usr/bin/env python3
+"""End-to-end canvas benchmark: one JSON line on stdout, progress on stderr.
+
+    .venv/bin/python scripts/bench_canvas.py [--quick]
+
+Phases, all in one run, against one schema and one stream prefix made up for the run (both dropped
+at the end, even on failure):
+
+1. snapshot: encode / decode a realistic late-game 2000x2000 board (`compress_board`);
+2. HTTP end to end: `tessera serve` in a subprocess, driven by a raw-asyncio load generator in
+   another subprocess (64 keep-alive connections), which also listens to the canvas's live deltas
+   on core NATS to time placement -> delta;
+3. the canvas writer in this process (`Canvases(...).writer(...)`, batched), into the same schema;
+4. the ceiling: asyncpg `copy_records_to_table` of as many same-size rows into a scratch table
+   shaped like the events table, 2000 rows a transaction;
+5. rebuilding the bitmap projection from the event store (everything the phases above wrote).
+
+The server is stopped before phase 3, so that the writer, the COPY and the rebuild have the
+machine to themselves. Service URLs: DATABASE_URL / NATS_URL, else the local defaults, else
+embedded servers (`infra.embedded`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+WIDTH = HEIGHT = 2000
+COLOURS = 32
+PALETTE = [
+    f"#{(i * 8) % 256:02x}{(255 - i * 8) % 256:02x}{(i * 37) % 256:02x}" for i in range(COLOURS)
+]
+TOPIC_PLACED = "domain.canvas:Canvas.PixelPlaced"
+DELTA_HEADER = struct.Struct("<QQ")  # projections.bitmap.HEADER
+
+
+def say(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def percentile_ms(samples: list[float], q: float) -> float | None:
+    if not samples:
+        return None
+    import numpy as np
+
+    return round(float(np.percentile(np.asarray(samples), q)) * 1000, 3)
+
+
+try:  # resolved here, not in the forked child (no imports between fork and exec)
+    import ctypes
+
+    _prctl: Any = ctypes.CDLL("libc.so.6", use_errno=True).prctl
+except (ImportError, OSError, AttributeError):
+    _prctl = None
+
+
+def _die_with_parent() -> None:
+    """In a child, before exec: get SIGTERM when the bench process dies, however it dies."""
+    if _prctl is not None:
+        _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def cpu_ticks(pid: int | None = None) -> float:
+    """CPU seconds: of a process (user + system), or busy across the machine (pid None)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    try:
+        if pid is None:
+            with open("/proc/stat") as f:
+                fields = [int(v) for v in f.readline().split()[1:]]
+            return (sum(fields[:8]) - fields[3] - fields[4]) / hz  # all but idle and iowait
+        with open(f"/proc/{pid}/stat") as f:
+            after_name = f.read().rpartition(")")[2].split()  # from field 3 (state) on
+        return (int(after_name[11]) + int(after_name[12])) / hz
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# ================================================================================================
+# The load generator (a subprocess of the bench: `--loadgen '<json params>'`)
+# ================================================================================================
+
+
+def loadgen_main(params: dict[str, Any]) -> None:
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    result = asyncio.run(_loadgen(params))
+    print(json.dumps(result), flush=True)
+
+
+@dataclass
+class _HttpStats:
+    ok: int = 0
+    errors: int = 0
+    reconnects: int = 0
+    statuses: dict[str, int] = field(default_factory=dict)
+    error_samples: list[str] = field(default_factory=list)
+
+
+async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
+    import random
+
+    import msgspec
+    import nats
+
+    host, port, canvas_id = p["host"], p["port"], p["canvas_id"]
+    connections, users, duration, warmup = p["connections"], p["users"], p["duration"], p["warmup"]
+    rng = random.Random(p["seed"])
+
+    # Requests are built up front: the generator shares the cores with the server.
+    head = (
+        f"POST /api/canvas/{canvas_id}/pixels HTTP/1.1\r\nHost: {host}:{port}\r\n"
+        "Content-Type: application/json\r\nX-Dev-User: p"
+    ).encode()
+    pool_size = 60_000
+    requests: list[bytes] = []
+    for i in range(pool_size):
+        body = b'{"x":%d,"y":%d,"colour":%d}' % (
+            rng.randrange(WIDTH),
+            rng.randrange(HEIGHT),
+            rng.randrange(COLOURS),
+        )
+        requests.append(head + b"%d\r\nContent-Length: %d\r\n\r\n" % (i % users, len(body)) + body)
+
+    decode_body = msgspec.json.decode
+    perf = time.perf_counter
+
+    # -- place -> delta ----------------------------------------------------------------------
+    pending: dict[int, float] = {}  # version -> send time, acknowledged but not yet seen
+    delta_tos: list[int] = []  # the deltas seen, in order: (from, to] and arrival
+    delta_froms: list[int] = []
+    delta_arrivals: list[float] = []
+    delta_latencies: list[float] = []
+    delta_stats = {"messages": 0, "entries": 0, "out_of_order": 0}
+
+    async def on_delta(msg: Any) -> None:
+        arrival = perf()
+        data = msg.data
+        from_version, to_version = DELTA_HEADER.unpack_from(data)
+        delta_stats["messages"] += 1
+        delta_stats["entries"] += (len(data) - DELTA_HEADER.size) // 4
+        if delta_tos and to_version <= delta_tos[-1]:
+            delta_stats["out_of_order"] += 1
+            return
+        delta_froms.append(from_version)
+        delta_tos.append(to_version)
+        delta_arrivals.append(arrival)
+        if pending:
+            for version in range(from_version + 1, to_version + 1):
+                sent = pending.pop(version, None)
+                if sent is not None:
+                    delta_latencies.append(arrival - sent)
+
+    def acknowledged(version: int, sent: float) -> None:
+        if delta_tos and version <= delta_tos[-1]:
+            # The delta overtook the HTTP answer (both follow the commit).
+            i = bisect.bisect_left(delta_tos, version)
+            if delta_froms[i] < version:
+                delta_latencies.append(delta_arrivals[i] - sent)
+                return
+        pending[version] = sent
+
+    nc = await nats.connect(p["nats_url"], name="bench-loadgen", max_reconnect_attempts=3)
+    await nc.subscribe(p["delta_subject"], cb=on_delta, pending_msgs_limit=1_000_000)
+    await nc.flush()
+
+    # -- HTTP --------------------------------------------------------------------------------
+    stats = _HttpStats()
+    latencies: list[float] = []
+    counter = [0]
+    measuring = [False]
+    deadline = [0.0]
+
+    async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        reader, writer = await asyncio.open_connection(host, port)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return reader, writer
+
+    async def worker(index: int) -> None:
+        reader, writer = await connect()
+        try:
+            while perf() < deadline[0]:
+                request = requests[counter[0] % pool_size]
+                counter[0] += 1
+                measured = measuring[0]
+                sent = perf()
+                writer.write(request)
+                head_bytes = await reader.readuntil(b"\r\n\r\n")
+                status = int(head_bytes[9:12])
+                lower = head_bytes.lower()
+                at = lower.find(b"\r\ncontent-length:")
+                if at < 0:
+                    raise RuntimeError(f"no Content-Length in {head_bytes!r}")
+                end = lower.index(b"\r\n", at + 2)
+                body = await reader.readexactly(int(lower[at + 17 : end]))
+                done = perf()
+                if measured:
+                    latencies.append(done - sent)
+                    if status == 200:
+                        stats.ok += 1
+                        acknowledged(decode_body(body)["version"], sent)
+                    else:
+                        stats.errors += 1
+                        key = str(status)
+                        stats.statuses[key] = stats.statuses.get(key, 0) + 1
+                        if len(stats.error_samples) < 5:
+                            stats.error_samples.append(body[:300].decode(errors="replace"))
+                if b"\r\nconnection: close" in lower:
+                    writer.close()
+                    stats.reconnects += 1
+                    reader, writer = await connect()
+        finally:
+            writer.close()
+
+    loop_start = perf()
+    deadline[0] = loop_start + warmup + duration
+    tasks = [asyncio.create_task(worker(i)) for i in range(connections)]
+    await asyncio.sleep(warmup)
+    measuring[0] = True
+    server_pid = p.get("server_pid")
+    cpu_before = (cpu_ticks(server_pid), cpu_ticks(os.getpid()), cpu_ticks())
+    start = perf()
+    outcome = await asyncio.gather(*tasks, return_exceptions=True)
+    end = perf()
+    cpu_after = (cpu_ticks(server_pid), cpu_ticks(os.getpid()), cpu_ticks())
+    cpu = [
+        None if math.isnan(b - a) else round((b - a) / (end - start), 2)
+        for a, b in zip(cpu_before, cpu_after, strict=True)
+    ]
+    failures = [repr(x) for x in outcome if isinstance(x, BaseException)]
+
+    # The last placements' deltas: wait for them a little.
+    drain_until = perf() + 5.0
+    while pending and perf() < drain_until:
+        await asyncio.sleep(0.05)
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(nc.drain(), 5)
+
+    elapsed = end - start
+    return {
+        "ok": stats.ok,
+        "errors": stats.errors,
+        "statuses": stats.statuses,
+        "error_samples": stats.error_samples,
+        "reconnects": stats.reconnects,
+        "worker_failures": failures[:5],
+        "worker_failure_count": len(failures),
+        "elapsed_s": round(elapsed, 3),
+        "placements_per_s": round(stats.ok / elapsed, 1) if elapsed > 0 else None,
+        "ack_p50_ms": percentile_ms(latencies, 50),
+        "ack_p99_ms": percentile_ms(latencies, 99),
+        "ack_max_ms": round(max(latencies) * 1000, 3) if latencies else None,
+        "cpu_cores": {"server": cpu[0], "loadgen": cpu[1], "machine_busy": cpu[2]},
+        "delta_p50_ms": percentile_ms(delta_latencies, 50),
+        "delta_p99_ms": percentile_ms(delta_latencies, 99),
+        "delta_samples": len(delta_latencies),
+        "delta_missing": len(pending),
+        "delta_messages": delta_stats["messages"],
+        "delta_entries": delta_stats["entries"],
+        "delta_out_of_order": delta_stats["out_of_order"],
+        "delta_mean_span": round(
+            sum(t - f for f, t in zip(delta_froms, delta_tos, strict=True)) / len(delta_tos), 1
+        )
+        if delta_tos
+        else None,
+    }
+
+
+# ================================================================================================
+# The bench
+# ================================================================================================
+
+
+@dataclass
+class Run:
+    """What the run started or created, for the clean-up to undo."""
+
+    tmp: Path
+    schema: str
+    prefix: str
+    settings: Any = None
+    embedded: Any = None
+    server: subprocess.Popen[bytes] | None = None
+    server_log: Path | None = None
+    loadgen: asyncio.subprocess.Process | None = None
+    migrated: bool = False
+    result: dict[str, Any] = field(default_factory=dict)
+    stream_created: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def resolve_settings(run: Run) -> Any:
+    from infra.settings import Settings
+
+    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
+    nats_url = os.environ.get("NATS_URL") or DEFAULT_NATS_URL
+    settings = Settings(
+        database_url=database_url,
+        nats_url=nats_url,
+        data_dir=run.tmp / "data",
+        schema=run.schema,
+        stream_prefix=run.prefix,
+        dev_auth=True,
+    )
+    try:
+        from infra.embedded import EmbeddedServices, nats_reachable, postgres_reachable, resolve
+    except ImportError as error:
+        say(f"infra.embedded not usable ({error}): using {database_url} and {nats_url} as they are")
+        return settings
+    if postgres_reachable(database_url) and nats_reachable(nats_url):
+        return settings
+    say("a service is unreachable: starting embedded ones")
+    run.embedded = EmbeddedServices(run.tmp / "services")
+    return resolve(settings, run.embedded)
+
+
+# -- 1. snapshot encode / decode ------------------------------------------------------------------
+
+
+def bench_snapshot(seed: int, runs: int = 7) -> dict[str, Any]:
+    import numpy as np
+
+    from infra.canvas_view import compress_board, decompress_board
+
+    rng = np.random.default_rng(seed)
+    blocks = rng.integers(0, COLOURS, size=(HEIGHT // 10, WIDTH // 10), dtype=np.uint8)
+    board = np.repeat(np.repeat(blocks, 10, axis=0), 10, axis=1)
+    noise = rng.random(board.shape) < 0.10
+    board[noise] = rng.integers(0, COLOURS, size=int(noise.sum()), dtype=np.uint8)
+    pixels = np.ascontiguousarray(board.ravel())
+
+    encode_times, decode_times = [], []
+    data = b""
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        data = compress_board(pixels)
+        encode_times.append(time.perf_counter() - t0)
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        back = decompress_board(data)
+        decode_times.append(time.perf_counter() - t0)
+    if not np.array_equal(back, pixels):
+        raise RuntimeError("compress_board / decompress_board do not round-trip")
+    return {
+        "snapshot_encode_ms": round(float(np.median(encode_times)) * 1000, 3),
+        "snapshot_decode_ms": round(float(np.median(decode_times)) * 1000, 3),
+        "snapshot_bytes": len(data),
+        "snapshot_raw_bytes": pixels.nbytes,
+    }
+
+
+# -- 2. HTTP end to end ---------------------------------------------------------------------------
+
+
+def http_json(
+    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout=10.0
+) -> tuple[int, Any]:
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if data is not None:
+        request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read()
+            status = response.status
+    except urllib.error.HTTPError as error:
+        raw, status = error.read(), error.code
+    try:
+        return status, json.loads(raw) if raw else None
+    except ValueError:
+        return status, raw.decode(errors="replace")
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Timeout\w*)(:|$)")
+
+
+def server_log_errors(path: Path | None) -> dict[str, int]:
+    """The server's logged errors, counted: `ERROR` records and the exceptions they end with."""
+    counts: dict[str, int] = {}
+    if path is None or not path.exists():
+        return counts
+    for line in path.read_text(errors="replace").splitlines():
+        if line.startswith("ERROR") or " ERROR " in line[:40]:
+            key = "ERROR " + line.rsplit(" - ", 1)[-1][:120]
+        elif _EXCEPTION_LINE.match(line):
+            key = line[:120]
+        else:
+            continue
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def log_tail(path: Path | None, lines: int = 40) -> str:
+    if path is None or not path.exists():
+        return ""
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def _spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only a pre-resolved prctl call
+        )
+
+
+async def start_server(run: Run, port: int, timeout: float = 90.0) -> None:
+    settings = run.settings
+    env = dict(os.environ)
+    env.update(
+        TESSERA_DATABASE_URL=settings.database_url,
+        TESSERA_NATS_URL=settings.nats_url,
+        TESSERA_SCHEMA=run.schema,
+        TESSERA_STREAM_PREFIX=run.prefix,
+        TESSERA_DEV_AUTH="1",
+        TESSERA_DATA_DIR=str(run.tmp / "server-data"),
+    )
+    tessera = ROOT / ".venv" / "bin" / "tessera"
+    if not tessera.exists():
+        tessera = Path(sys.executable).parent / "tessera"
+    run.server_log = run.tmp / "server.log"
+    run.server = _spawn(
+        [str(tessera), "serve", "--host", "127.0.0.1", "--port", str(port)], env, run.server_log
+    )
+    run.stream_created = True  # the server creates it at start
+    deadline = time.monotonic() + timeout
+    while True:
+        if run.server.poll() is not None:
+            raise RuntimeError(
+                f"the server exited ({run.server.returncode}):\n{log_tail(run.server_log)}"
+            )
+        with contextlib.suppress(OSError):
+            status, _ = await asyncio.to_thread(
+                http_json, "GET", f"http://127.0.0.1:{port}/health", timeout=2.0
+            )
+            if status == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no /health 200 after {timeout:.0f} s:\n{log_tail(run.server_log)}")
+        await asyncio.sleep(0.2)
+
+
+def stop_server(run: Run, timeout: float = 10.0) -> bool:
+    """SIGTERM, then SIGKILL after `timeout`; whether it exited on SIGTERM."""
+    server, run.server = run.server, None
+    if server is None or server.poll() is not None:
+        return True
+    server.terminate()
+    try:
+        server.wait(timeout)
+        return True
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait(10)
+        return False
+
+
+async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    port = free_port()
+    say(f"starting the server on port {port} (schema {run.schema})")
+    t0 = time.perf_counter()
+    await start_server(run, port)
+    say(f"server up in {time.perf_counter() - t0:.1f} s")
+    base = f"http://127.0.0.1:{port}"
+    status, created = await asyncio.to_thread(
+        http_json,
+        "POST",
+        f"{base}/api/canvas/",
+        {"width": WIDTH, "height": HEIGHT, "palette": PALETTE, "cooldown_ms": 0},
+        {"X-Dev-User": "bench", "X-Dev-Roles": "admin"},
+    )
+    if status != 201 or not isinstance(created, dict) or "id" not in created:
+        raise RuntimeError(f"POST /api/canvas answered {status}: {created!r}")
+    canvas_id = created["id"]
+    say(f"canvas {canvas_id}: load for {args.http_seconds:g} s, {args.connections} connections")
+
+    params = {
+        "host": "127.0.0.1",
+        "port": port,
+        "canvas_id": canvas_id,
+        "connections": args.connections,
+        "users": args.users,
+        "duration": args.http_seconds,
+        "warmup": args.warmup_seconds,
+        "seed": args.seed,
+        "server_pid": run.server.pid if run.server is not None else None,
+        "nats_url": run.settings.nats_url,
+        "delta_subject": run.settings.delta_subject(canvas_id),
+    }
+    run.loadgen = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--loadgen",
+        json.dumps(params),
+        stdout=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+        preexec_fn=_die_with_parent,
+    )
+    limit = args.warmup_seconds + args.http_seconds + 60
+    try:
+        out, _ = await asyncio.wait_for(run.loadgen.communicate(), limit)
+    finally:
+        if run.loadgen.returncode is None:
+            run.loadgen.kill()
+            await run.loadgen.wait()
+        code, run.loadgen = run.loadgen.returncode, None
+    if code != 0 or not out.strip():
+        raise RuntimeError(f"the load generator failed ({code})")
+    result = json.loads(out.strip().splitlines()[-1])
+
+    # What the server says it holds, once the projection has caught up.
+    status, meta = await asyncio.to_thread(http_json, "GET", f"{base}/api/canvas/{canvas_id}")
+    health_status, health = await asyncio.to_thread(http_json, "GET", f"{base}/health")
+    server_alive = run.server is not None and run.server.poll() is None
+    t_stop = time.perf_counter()
+    stopped_cleanly = stop_server(run, timeout=10.0)
+    stop_s = time.perf_counter() - t_stop
+    if not stopped_cleanly:
+        say(f"the server did not exit within {stop_s:.0f} s of SIGTERM: killed it")
+    server_errors = server_log_errors(run.server_log)
+    say(
+        f"HTTP: {result['placements_per_s']}/s, ack p50 {result['ack_p50_ms']} ms "
+        f"p99 {result['ack_p99_ms']} ms, errors {result['errors']}; delta p50 "
+        f"{result['delta_p50_ms']} ms p99 {result['delta_p99_ms']} ms ({result['delta_samples']})"
+    )
+    if result["errors"] or result["worker_failure_count"]:
+        say(
+            f"HTTP errors: {result['statuses']} {result['error_samples']} "
+            f"{result['worker_failures']}"
+        )
+    if server_errors:
+        say(f"server log errors: {server_errors}")
+    return {
+        "http_placements_per_s": result["placements_per_s"],
+        "http_ack_p50_ms": result["ack_p50_ms"],
+        "http_ack_p99_ms": result["ack_p99_ms"],
+        "http_ack_max_ms": result["ack_max_ms"],
+        "http_errors": result["errors"] + result["worker_failure_count"],
+        "http_ok": result["ok"],
+        "http_elapsed_s": result["elapsed_s"],
+        "http_error_statuses": result["statuses"],
+        "delta_p50_ms": result["delta_p50_ms"],
+        "delta_p99_ms": result["delta_p99_ms"],
+        "delta_samples": result["delta_samples"],
+        "delta_missing": result["delta_missing"],
+        "delta_messages": result["delta_messages"],
+        "delta_mean_span": result["delta_mean_span"],
+        "http_canvas_version": meta.get("version") if isinstance(meta, dict) else None,
+        "http_server_alive_after": server_alive and health_status == 200,
+        "http_server_stop_s": round(stop_s, 2),
+        "http_server_stopped_cleanly": stopped_cleanly,
+        "http_cpu_cores": result["cpu_cores"],
+        "http_server_log_errors": server_errors,
+        "_health": health,
+    }
+
+
+# -- 3. the canvas writer -------------------------------------------------------------------------
+
+
+async def bench_writer(run: Run, n: int, top_up_to: int) -> dict[str, Any]:
+    from commands.canvases import Actor, Canvases
+    from commands.wire import CreateCanvas, PlacePixel
+    from infra.eventstore import application_env
+
+    app = await asyncio.to_thread(Canvases, env=application_env(run.settings), max_batch=2000)
+    try:
+        canvas = await asyncio.to_thread(
+            app.create_canvas,
+            CreateCanvas(width=WIDTH, height=HEIGHT, palette=PALETTE, cooldown_ms=0),
+        )
+        writer = await asyncio.to_thread(app.writer, canvas.id)
+
+        import numpy as np
+
+        rng = np.random.default_rng(12345)
+        xs = rng.integers(0, WIDTH, n).tolist()
+        ys = rng.integers(0, HEIGHT, n).tolist()
+        cs = rng.integers(0, COLOURS, n).tolist()
+        actors = [Actor(f"u{i}") for i in range(5000)]
+        commands = [
+            (actors[i % 5000], PlacePixel(x=xs[i], y=ys[i], colour=cs[i])) for i in range(n)
+        ]
+
+        async def place_all(batch: list[Any], chunk: int = 10_000) -> tuple[float, list[Any]]:
+            submit = writer.submit
+            futures: list[asyncio.Future[Any]] = []
+            t0 = time.perf_counter()
+            for start in range(0, len(batch), chunk):
+                futures.extend(submit(c) for c in batch[start : start + chunk])
+                await asyncio.sleep(0)
+            answers = await asyncio.wait_for(asyncio.gather(*futures, return_exceptions=True), 600)
+            return time.perf_counter() - t0, answers
+
+        say(f"writer: {n} placements")
+        elapsed, answers = await place_all(commands)
+        saves = writer.saves
+        errors = [a for a in answers if isinstance(a, BaseException)]
+        versions = [a.version for a in answers if not isinstance(a, BaseException)]
+        ordered = versions == list(range(2, 2 + len(versions)))
+        result = {
+            "writer_placements_per_s": round(n / elapsed, 1),
+            "writer_elapsed_s": round(elapsed, 3),
+            "writer_saves": saves,
+            "writer_batch_mean": round(n / saves, 1) if saves else None,
+            "writer_errors": len(errors),
+            "writer_conflicts": writer.conflicts,
+            "writer_versions_in_order": ordered,
+        }
+        if errors:
+            say(f"writer errors: {len(errors)}, e.g. {errors[:3]!r}")
+        say(f"writer: {result['writer_placements_per_s']}/s, {saves} saves")
+
+        # More events for the rebuild, unmeasured.
+        stored = await count_events(run)
+        extra = max(0, top_up_to - stored)
+        if extra:
+            say(f"writer: {extra} more placements (unmeasured) for the rebuild to read")
+            more = [commands[i % n] for i in range(extra)]
+            _, answers = await place_all(more)
+            failed = sum(1 for a in answers if isinstance(a, BaseException))
+            if failed:
+                say(f"top-up: {failed} failed")
+        return result
+    finally:
+        await asyncio.to_thread(app.stop_writers)
+        await asyncio.to_thread(app.close)
+
+
+async def count_events(run: Run) -> int:
+    import asyncpg
+
+    from infra.readmodels import quote_ident
+
+    conn = await asyncpg.connect(run.settings.database_url)
+    try:
+        value = await conn.fetchval(
+            f"SELECT count(*) FROM {quote_ident(run.schema)}.canvases_events"
+        )
+        return int(value)
+    finally:
+        await conn.close()
+
+
+# -- 4. the COPY ceiling --------------------------------------------------------------------------
+
+
+async def bench_copy(run: Run, n: int, batch: int = 2000) -> dict[str, Any]:
+    import uuid
+
+    import asyncpg
+
+    from infra.readmodels import quote_ident
+
+    s = quote_ident(run.schema)
+    conn = await asyncpg.connect(run.settings.database_url)
+    try:
+        row = await conn.fetchrow(
+            f"SELECT topic, state FROM {s}.canvases_events WHERE topic = $1 "
+            "ORDER BY notification_id DESC LIMIT 1",
+            TOPIC_PLACED,
+        )
+        if row is None:
+            raise RuntimeError("no PixelPlaced event in the store to take the sizes from")
+        topic_len, state_len = len(row["topic"]), len(row["state"])
+        await conn.execute(
+            f"CREATE TABLE {s}.copy_bench (originator_id uuid NOT NULL, "
+            "originator_version bigint NOT NULL, topic text, state bytea, "
+            "notification_id bigserial, PRIMARY KEY (originator_id, originator_version))"
+        )
+        await conn.execute(
+            f"CREATE UNIQUE INDEX copy_bench_notification_id ON {s}.copy_bench "
+            "(notification_id ASC)"
+        )
+        originator = uuid.uuid4()
+        topic = "x" * topic_len
+        state = os.urandom(state_len)
+        records = [(originator, version, topic, state) for version in range(1, n + 1)]
+        columns = ("originator_id", "originator_version", "topic", "state")
+        say(f"COPY: {n} rows of topic {topic_len} + state {state_len} bytes, {batch} a transaction")
+        t0 = time.perf_counter()
+        for start in range(0, n, batch):
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    "copy_bench",
+                    schema_name=run.schema,
+                    columns=columns,
+                    records=records[start : start + batch],
+                )
+        elapsed = time.perf_counter() - t0
+        copied = await conn.fetchval(f"SELECT count(*) FROM {s}.copy_bench")
+        if copied != n:
+            raise RuntimeError(f"COPY wrote {copied} rows, not {n}")
+        await conn.execute(f"DROP TABLE {s}.copy_bench")
+        say(f"COPY: {n / elapsed:.0f} rows/s")
+        return {
+            "copy_rows_per_s": round(n / elapsed, 1),
+            "copy_elapsed_s": round(elapsed, 3),
+            "row_topic_bytes": topic_len,
+            "row_state_bytes": state_len,
+        }
+    finally:
+        await conn.close()
+
+
+# -- 5. rebuilding the bitmap projection ----------------------------------------------------------
+
+
+async def bench_rebuild(run: Run) -> dict[str, Any]:
+    import asyncpg
+    import nats
+
+    from infra.bitmap_model import BitmapReadModel
+    from infra.canvas_view import CanvasView
+    from infra.eventstore import events_table
+    from infra.runner import ProjectionRunner
+    from infra.store_reader import StoreReader
+
+    settings = run.settings
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
+    nc = await nats.connect(settings.nats_url, name="bench-rebuild", max_reconnect_attempts=3)
+    try:
+        view = CanvasView(pool, settings.schema, ring=settings.delta_ring)
+        model = BitmapReadModel(
+            view,
+            None,  # no live deltas from a rebuild
+            delta_subject=settings.delta_subject,
+            snapshot_every=settings.snapshot_every,
+            snapshot_seconds=settings.snapshot_seconds,
+        )
+        runner = ProjectionRunner(
+            model,  # type: ignore[arg-type]  # (as in api/app.py: topics is a fixed-size tuple)
+            pool=pool,
+            js=nc.jetstream(),
+            store=StoreReader(pool, settings.schema, events_table("canvases")),
+            schema=settings.schema,
+            stream=settings.events_stream,
+            subject=f"{settings.stream_prefix}.ev.canvas.>",
+            consumer=f"{settings.stream_prefix}_bitmap",
+        )
+        say("rebuilding the bitmap projection")
+        t0 = time.perf_counter()
+        events = await asyncio.wait_for(runner.rebuild(), 600)
+        elapsed = time.perf_counter() - t0
+        canvases = await view.list_canvases()
+        say(f"rebuild: {events} events in {elapsed:.2f} s ({events / elapsed:.0f}/s)")
+        return {
+            "rebuild_events": events,
+            "rebuild_elapsed_s": round(elapsed, 3),
+            "rebuild_events_per_s": round(events / elapsed, 1) if elapsed > 0 else None,
+            "rebuild_canvas_versions": sorted(m.version for m in canvases),
+        }
+    finally:
+        with contextlib.suppress(Exception):
+            await nc.close()
+        await pool.close()
+
+
+# -- the run, and its clean-up --------------------------------------------------------------------
+
+
+KEY_ORDER = (
+    "writer_placements_per_s",
+    "writer_saves",
+    "writer_batch_mean",
+    "copy_rows_per_s",
+    "writer_to_copy_ratio",
+    "http_placements_per_s",
+    "http_ack_p50_ms",
+    "http_ack_p99_ms",
+    "http_errors",
+    "delta_p50_ms",
+    "delta_p99_ms",
+    "delta_samples",
+    "snapshot_encode_ms",
+    "snapshot_bytes",
+    "snapshot_decode_ms",
+    "rebuild_events",
+    "rebuild_events_per_s",
+)  # the headline figures first; the details after them
+
+
+async def bench(run: Run, args: argparse.Namespace) -> None:
+    """Fills `run.result` phase by phase, so that a failure still reports what was measured."""
+    from infra.migrate import migrate
+
+    run.settings = await asyncio.to_thread(resolve_settings, run)
+    say(f"PostgreSQL {run.settings.database_url}, NATS {run.settings.nats_url}")
+    run.migrated = True  # from here on, the schema may exist
+    await migrate(run.settings)
+    result = run.result
+
+    say("snapshot encode / decode")
+    result.update(await asyncio.to_thread(bench_snapshot, args.seed))
+
+    http = await bench_http(run, args)
+    health = http.pop("_health", None)
+    result.update(http)
+    if health is not None:
+        result["http_server_health_after"] = health
+    if (
+        http["http_canvas_version"] is not None
+        and http["http_canvas_version"] < 1 + http["http_ok"]
+    ):
+        run.notes.append(
+            f"the HTTP canvas is at version {http['http_canvas_version']} but {http['http_ok']} "
+            "placements were acknowledged"
+        )
+
+    result.update(await bench_writer(run, args.placements, args.rebuild_min_events))
+    result.update(await bench_copy(run, args.placements))
+    ratio = result["writer_placements_per_s"] / result["copy_rows_per_s"]
+    result["writer_to_copy_ratio"] = round(ratio, 3)
+    result.update(await bench_rebuild(run))
+
+
+def drop_everything(run: Run) -> None:
+    """Undo what the run made: best effort, each step on its own."""
+    if run.loadgen is not None and run.loadgen.returncode is None:
+        with contextlib.suppress(Exception):
+            run.loadgen.kill()
+    with contextlib.suppress(Exception):
+        stop_server(run, timeout=5.0)
+    settings = run.settings
+    if settings is not None and run.migrated:
+        try:
+            import psycopg
+            from psycopg import sql
+
+            with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=10) as c:
+                c.execute("SET lock_timeout = '20s'")
+                c.execute(
+                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(run.schema))
+                )
+            say(f"dropped schema {run.schema}")
+        except Exception as error:  # noqa: BLE001 -- best effort, reported
+            say(f"could not drop schema {run.schema}: {error!r}")
+    if settings is not None and run.stream_created:
+        try:
+            asyncio.run(asyncio.wait_for(_delete_stream(settings), 20))
+        except Exception as error:  # noqa: BLE001 -- best effort, reported
+            say(f"could not delete stream {settings.events_stream}: {error!r}")
+    if run.embedded is not None:
+        with contextlib.suppress(Exception):
+            run.embedded.stop()
+    shutil.rmtree(run.tmp, ignore_errors=True)
+
+
+async def _delete_stream(settings: Any) -> None:
+    import nats
+    import nats.js.errors
+
+    nc = await nats.connect(settings.nats_url, name="bench-cleanup", max_reconnect_attempts=2)
+    try:
+        js = nc.jetstream()
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await js.delete_consumer(settings.events_stream, f"{settings.stream_prefix}_bitmap")
+        try:
+            await js.delete_stream(settings.events_stream)
+            say(f"deleted stream {settings.events_stream}")
+        except nats.js.errors.NotFoundError:
+            pass
+    finally:
+        await nc.close()
+
+
+class Aborted(BaseException):
+    pass
+
+
+def _abort(signum: int, frame: Any) -> None:
+    raise Aborted(signal.Signals(signum).name)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer placements, shorter load")
+    parser.add_argument("--placements", type=int, help="writer / COPY rows (200000; quick 30000)")
+    parser.add_argument("--http-seconds", type=float, help="HTTP load duration (10; quick 4)")
+    parser.add_argument("--warmup-seconds", type=float, help="unmeasured load first (1; quick 0.5)")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--users", type=int, default=5000)
+    parser.add_argument(
+        "--rebuild-min-events",
+        type=int,
+        help="top the store up to this many events (300000; quick 0)",
+    )
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--timeout", type=float, default=1200, help="give up after (s)")
+    parser.add_argument("--server-log", type=Path, help="keep the server's log at this path")
+    parser.add_argument("--loadgen", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.loadgen is not None:
+        loadgen_main(json.loads(args.loadgen))
+        return 0
+    q = args.quick
+    args.placements = args.placements or (30_000 if q else 200_000)
+    args.http_seconds = args.http_seconds or (4.0 if q else 10.0)
+    args.warmup_seconds = (
+        args.warmup_seconds if args.warmup_seconds is not None else (0.5 if q else 1.0)
+    )
+    if args.rebuild_min_events is None:
+        args.rebuild_min_events = 0 if q else 300_000
+
+    tag = secrets.token_hex(4)
+    run = Run(
+        tmp=Path(tempfile.mkdtemp(prefix=f"bench_canvas_{tag}_")),
+        schema=f"bench_{tag}",
+        prefix=f"bench_{tag}",
+    )
+    signal.signal(signal.SIGTERM, _abort)
+    signal.signal(signal.SIGALRM, _abort)
+    signal.alarm(int(args.timeout))
+    started = time.perf_counter()
+    load_at_start = [round(v, 2) for v in os.getloadavg()]
+    error: BaseException | None = None
+    try:
+        asyncio.run(bench(run, args))
+    except (Exception, Aborted, KeyboardInterrupt) as failure:  # noqa: BLE001 -- reported
+        error = failure
+        say(f"FAILED: {error!r}")
+        if run.server_log is not None and run.server_log.exists():
+            say(f"server log tail:\n{log_tail(run.server_log)}")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if args.server_log is not None and run.server_log is not None:
+            with contextlib.suppress(OSError):
+                shutil.copyfile(run.server_log, args.server_log)
+        drop_everything(run)
+    result = {key: run.result[key] for key in KEY_ORDER if key in run.result}
+    result.update(run.result)
+    if error is not None:
+        result["error"] = repr(error)[:1000]
+    result["machine"] = {"cores": os.cpu_count(), "loadavg_at_start": load_at_start}
+    result["params"] = {
+        "quick": q,
+        "placements": args.placements,
+        "writer_max_batch": 2000,
+        "canvas": f"{WIDTH}x{HEIGHT}",
+        "colours": COLOURS,
+        "users": args.users,
+        "connections": args.connections,
+        "http_seconds": args.http_seconds,
+        "warmup_seconds": args.warmup_seconds,
+        "rebuild_min_events": args.rebuild_min_events,
+        "schema": run.schema,
+    }
+    if run.notes:
+        result["notes"] = run.notes
+    result["bench_elapsed_s"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(result), flush=True)
+    return 0 if error is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
