@@ -10,8 +10,8 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.di import Provide
-from litestar.params import Parameter
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, JSONBody, Parameter
 
 from api.auth import provide_admin, provide_player
 from api.encoding import choose_encoding, compress, palette_png
@@ -50,8 +50,17 @@ class CanvasOut(msgspec.Struct):
 
     @classmethod
     def of(cls, meta: CanvasMeta) -> CanvasOut:
-        return cls(meta.canvas_id, meta.title, meta.width, meta.height, meta.palette,
-                   meta.cooldown_ms, meta.is_open, meta.season, meta.version)
+        return cls(
+            meta.canvas_id,
+            meta.title,
+            meta.width,
+            meta.height,
+            meta.palette,
+            meta.cooldown_ms,
+            meta.is_open,
+            meta.season,
+            meta.version,
+        )
 
 
 class CanvasReads:
@@ -65,7 +74,7 @@ class CanvasReads:
         self._bodies: OrderedDict[tuple[UUID, int, str], bytes] = OrderedDict()
         self._max_bodies = bodies
 
-    async def get_canvas(self, canvas_id: UUID, *, fresh: bool = False) -> CanvasMeta:
+    async def get_canvas(self, canvas_id: FromPath[UUID], *, fresh: bool = False) -> CanvasMeta:
         cached = self._latest.get(canvas_id)
         now = time.monotonic()
         if cached is not None and not fresh and cached[0] > now:
@@ -86,8 +95,9 @@ class CanvasReads:
         pixels = await self.view.get_board(meta, version)
         if pixels is None:
             oldest = await self.view.oldest_version(meta.canvas_id)
-            raise ApiError(410, "gone", f"version {version} is no longer kept",
-                           oldest_version=oldest)
+            raise ApiError(
+                410, "gone", f"version {version} is no longer kept", oldest_version=oldest
+            )
         if form == "png":
             body = await asyncio.to_thread(
                 palette_png, pixels, meta.width, meta.height, meta.palette
@@ -113,23 +123,42 @@ def _board_headers(meta: CanvasMeta, version: int) -> dict[str, str]:
 
 class CanvasController(Controller):
     path = "/api/canvas"
-    tags = ["canvas"]
+    tags = ("canvas",)
 
     # -- commands ---------------------------------------------------------------------------
 
     @post("/", status_code=201, dependencies={"admin": Provide(provide_admin)})
     async def create_canvas(
-        self, data: CreateCanvas, admin: Actor, canvases: Canvases
+        self,
+        data: JSONBody[CreateCanvas],
+        admin: NamedDependency[Actor],
+        canvases: NamedDependency[Canvases],
     ) -> CanvasOut:
         """Create a canvas (admin)."""
         canvas = await asyncio.to_thread(canvases.create_canvas, data)
-        return CanvasOut(canvas.id, canvas.title, canvas.width, canvas.height, canvas.palette,
-                         canvas.cooldown_ms, canvas.is_open, canvas.season, canvas.version)
+        return CanvasOut(
+            canvas.id,
+            canvas.title,
+            canvas.width,
+            canvas.height,
+            canvas.palette,
+            canvas.cooldown_ms,
+            canvas.is_open,
+            canvas.season,
+            canvas.version,
+        )
 
-    @post("/{canvas_id:uuid}/pixels", status_code=200,
-          dependencies={"player": Provide(provide_player)})
+    @post(
+        "/{canvas_id:uuid}/pixels",
+        status_code=200,
+        dependencies={"player": Provide(provide_player)},
+    )
     async def place_pixel(
-        self, canvas_id: UUID, data: PlacePixel, player: Actor, canvases: Canvases
+        self,
+        canvas_id: FromPath[UUID],
+        data: JSONBody[PlacePixel],
+        player: NamedDependency[Actor],
+        canvases: NamedDependency[Canvases],
     ) -> PlacementOut:
         """Place one pixel; answered after commit with the canvas version it produced.
         A retry with the same `op` gets the same answer and places nothing."""
@@ -138,54 +167,88 @@ class CanvasController(Controller):
 
     @post("/{canvas_id:uuid}/fill", status_code=200, dependencies={"admin": Provide(provide_admin)})
     async def fill_rectangle(
-        self, canvas_id: UUID, data: FillRectangle, admin: Actor, canvases: Canvases
+        self,
+        canvas_id: FromPath[UUID],
+        data: JSONBody[FillRectangle],
+        admin: NamedDependency[Actor],
+        canvases: NamedDependency[Canvases],
     ) -> PlacementOut:
         """Fill a rectangle with one colour as one versioned operation (admin)."""
         return await _run(canvases, canvas_id, admin, data)
 
-    @post("/{canvas_id:uuid}/clear", status_code=200, dependencies={"admin": Provide(provide_admin)})
-    async def clear_canvas(self, canvas_id: UUID, admin: Actor, canvases: Canvases) -> PlacementOut:
+    @post(
+        "/{canvas_id:uuid}/clear", status_code=200, dependencies={"admin": Provide(provide_admin)}
+    )
+    async def clear_canvas(
+        self,
+        canvas_id: FromPath[UUID],
+        admin: NamedDependency[Actor],
+        canvases: NamedDependency[Canvases],
+    ) -> PlacementOut:
         """Start a new season: the board goes blank, the version keeps growing (admin)."""
         return await _run(canvases, canvas_id, admin, ClearCanvas())
 
-    @post("/{canvas_id:uuid}/close", status_code=200, dependencies={"admin": Provide(provide_admin)})
-    async def close_canvas(self, canvas_id: UUID, admin: Actor, canvases: Canvases) -> PlacementOut:
+    @post(
+        "/{canvas_id:uuid}/close", status_code=200, dependencies={"admin": Provide(provide_admin)}
+    )
+    async def close_canvas(
+        self,
+        canvas_id: FromPath[UUID],
+        admin: NamedDependency[Actor],
+        canvases: NamedDependency[Canvases],
+    ) -> PlacementOut:
         return await _run(canvases, canvas_id, admin, CloseCanvas())
 
-    @post("/{canvas_id:uuid}/reopen", status_code=200,
-          dependencies={"admin": Provide(provide_admin)})
+    @post(
+        "/{canvas_id:uuid}/reopen", status_code=200, dependencies={"admin": Provide(provide_admin)}
+    )
     async def reopen_canvas(
-        self, canvas_id: UUID, admin: Actor, canvases: Canvases
+        self,
+        canvas_id: FromPath[UUID],
+        admin: NamedDependency[Actor],
+        canvases: NamedDependency[Canvases],
     ) -> PlacementOut:
         return await _run(canvases, canvas_id, admin, ReopenCanvas())
 
     # -- reads ------------------------------------------------------------------------------
 
     @get("/")
-    async def list_canvases(self, reads: CanvasReads) -> list[CanvasOut]:
+    async def list_canvases(self, reads: NamedDependency[CanvasReads]) -> list[CanvasOut]:
         return [CanvasOut.of(meta) for meta in await reads.view.list_canvases()]
 
     @get("/{canvas_id:uuid}")
-    async def get_canvas(self, canvas_id: UUID, reads: CanvasReads) -> CanvasOut:
+    async def get_canvas(
+        self, canvas_id: FromPath[UUID], reads: NamedDependency[CanvasReads]
+    ) -> CanvasOut:
         """Size, palette, cooldown and the current version."""
         return CanvasOut.of(await reads.get_canvas(canvas_id, fresh=True))
 
     @get("/{canvas_id:uuid}/snapshot/latest", status_code=307)
     async def latest_snapshot(
-        self, canvas_id: UUID, request: Request[Any, Any, Any], reads: CanvasReads
+        self,
+        canvas_id: FromPath[UUID],
+        request: Request[Any, Any, Any],
+        reads: NamedDependency[CanvasReads],
     ) -> Response[Any]:
         """Points (307) at the immutable URL of the latest version; cached one second."""
         return await _latest(canvas_id, request, reads, suffix="")
 
     @get("/{canvas_id:uuid}/snapshot/latest/png", status_code=307)
     async def latest_png(
-        self, canvas_id: UUID, request: Request[Any, Any, Any], reads: CanvasReads
+        self,
+        canvas_id: FromPath[UUID],
+        request: Request[Any, Any, Any],
+        reads: NamedDependency[CanvasReads],
     ) -> Response[Any]:
         return await _latest(canvas_id, request, reads, suffix="/png")
 
     @get("/{canvas_id:uuid}/snapshot/{version:int}")
     async def get_snapshot(
-        self, canvas_id: UUID, version: int, request: Request[Any, Any, Any], reads: CanvasReads
+        self,
+        canvas_id: FromPath[UUID],
+        version: FromPath[int],
+        request: Request[Any, Any, Any],
+        reads: NamedDependency[CanvasReads],
     ) -> Response[bytes]:
         """The board at a version: one byte (palette index) per pixel, row by row, compressed
         with zstd, br or gzip as `Accept-Encoding` allows."""
@@ -200,7 +263,9 @@ class CanvasController(Controller):
         return Response(body, media_type="application/octet-stream", headers=headers)
 
     @get("/{canvas_id:uuid}/snapshot/{version:int}/png")
-    async def get_png(self, canvas_id: UUID, version: int, reads: CanvasReads) -> Response[bytes]:
+    async def get_png(
+        self, canvas_id: FromPath[UUID], version: FromPath[int], reads: NamedDependency[CanvasReads]
+    ) -> Response[bytes]:
         """The board at a version as an indexed PNG."""
         meta = await _known_version(reads, canvas_id, version)
         body = await reads.get_body(meta, version, "png")
@@ -209,8 +274,8 @@ class CanvasController(Controller):
     @get("/{canvas_id:uuid}/deltas")
     async def get_deltas(
         self,
-        canvas_id: UUID,
-        reads: CanvasReads,
+        canvas_id: FromPath[UUID],
+        reads: NamedDependency[CanvasReads],
         since: Annotated[int, Parameter(ge=0, description="the version the client holds")],
     ) -> Response[bytes]:
         """Everything after `since`: a 16-byte header (from, to as little-endian u64) and one
@@ -218,17 +283,22 @@ class CanvasController(Controller):
         the board was cleared. 410 with `oldest_version` when `since` has left the ring."""
         meta = await reads.get_canvas(canvas_id, fresh=True)
         if since > meta.version:
-            raise ApiError(400, "version_in_future",
-                           f"since={since} is after the current version {meta.version}")
+            raise ApiError(
+                400,
+                "version_in_future",
+                f"since={since} is after the current version {meta.version}",
+            )
         chunks = await reads.view.list_chunks(canvas_id, since, 2**62)
         if since < meta.version and (not chunks or chunks[0].from_version > since):
             oldest = await reads.view.oldest_version(canvas_id)
-            raise ApiError(410, "gone", f"version {since} has left the delta ring",
-                           oldest_version=oldest)
+            raise ApiError(
+                410, "gone", f"version {since} has left the delta ring", oldest_version=oldest
+            )
         to_version = chunks[-1].to_version if chunks else since
         body = encode_delta(since, to_version, b"".join(trim_chunk(c, since) for c in chunks))
-        return Response(body, media_type="application/octet-stream",
-                        headers={"Cache-Control": "no-store"})
+        return Response(
+            body, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}
+        )
 
 
 async def _run(canvases: Canvases, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Any:
@@ -236,18 +306,25 @@ async def _run(canvases: Canvases, canvas_id: UUID, actor: Actor, command: Canva
     return PlacementOut(placement.version, placement.replayed)
 
 
-async def _known_version(reads: CanvasReads, canvas_id: UUID, version: int) -> CanvasMeta:
+async def _known_version(
+    reads: NamedDependency[CanvasReads], canvas_id: FromPath[UUID], version: int
+) -> CanvasMeta:
     meta = await reads.get_canvas(canvas_id)
     if version > meta.version:
         meta = await reads.get_canvas(canvas_id, fresh=True)
     if not 1 <= version <= meta.version:
-        raise ApiError(404, "version_not_found",
-                       f"canvas {canvas_id} has versions 1 to {meta.version}")
+        raise ApiError(
+            404, "version_not_found", f"canvas {canvas_id} has versions 1 to {meta.version}"
+        )
     return meta
 
 
 async def _latest(
-    canvas_id: UUID, request: Request[Any, Any, Any], reads: CanvasReads, *, suffix: str
+    canvas_id: FromPath[UUID],
+    request: Request[Any, Any, Any],
+    reads: NamedDependency[CanvasReads],
+    *,
+    suffix: str,
 ) -> Response[Any]:
     meta = await reads.get_canvas(canvas_id)
     etag = f'"{meta.version}"'

@@ -52,7 +52,7 @@ class ApiError(HTTPException):
     def __init__(self, status: int, code: str, detail: str, **extra: Any) -> None:
         super().__init__(status_code=status, detail=detail)
         self.code = code
-        self.extra = extra
+        self.fields = extra
 
 
 def error_response(status: int, code: str, detail: Any, **extra: Any) -> Response[Any]:
@@ -77,7 +77,7 @@ def handle_canvas_error(_: Request[Any, Any, Any], error: CanvasError) -> Respon
 
 def handle_http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     if isinstance(error, ApiError):
-        return error_response(error.status_code, error.code, error.detail, **error.extra)
+        return error_response(error.status_code, error.code, error.detail, **error.fields)
     if isinstance(error, ValidationException):
         detail: Any = error.detail
         if error.extra:

@@ -6,7 +6,6 @@ import asyncio
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -37,7 +36,7 @@ def utc_now() -> datetime:
 class Actor:
     """Who issues a command, as far as the canvas cares."""
 
-    __slots__ = ("user", "is_admin")
+    __slots__ = ("is_admin", "user")
 
     def __init__(self, user: str, *, is_admin: bool = False) -> None:
         self.user = user
@@ -103,7 +102,7 @@ class Canvases(Application[UUID]):
 
     def get_canvas(self, canvas_id: UUID) -> Canvas:
         try:
-            canvas = self.repository.get(canvas_id)
+            canvas: object = self.repository.get(canvas_id)
         except AggregateNotFoundError:
             raise CanvasNotFound(f"no canvas {canvas_id}") from None
         if not isinstance(canvas, Canvas):

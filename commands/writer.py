@@ -19,7 +19,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypeVar
@@ -191,7 +191,7 @@ class AggregateWriter(Generic[A, C]):
             log.exception("writer %s could not decide %r", self.name, command)
             return error
 
-    def _save(self, events: list[Any]) -> None:
+    def _save(self, events: Sequence[Any]) -> None:
         # `Application.save` checks every object against a runtime Protocol (≈10 µs each); the
         # events here are known to be this aggregate's, so they go to the event store directly.
         self._app.events.put(events)

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import asyncpg
 import nats.errors
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
@@ -143,6 +144,8 @@ class ProjectionRunner:
                     messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
                 except nats.errors.TimeoutError:
                     continue
+                if not messages:
+                    continue
                 async with self._lock:
                     await self._apply_messages(messages)
                 await messages[-1].ack()
@@ -157,7 +160,7 @@ class ProjectionRunner:
                     async with self._lock:
                         await self._restore()
 
-    async def _apply_messages(self, messages: list[nats.aio.msg.Msg]) -> None:
+    async def _apply_messages(self, messages: list[Msg]) -> None:
         position = self.position
         fresh = 0
         for message in messages:

@@ -32,7 +32,7 @@ TOPIC_FILLED = "domain.canvas:Canvas.RectangleFilled"
 TOPIC_CLEARED = "domain.canvas:Canvas.Cleared"
 TOPIC_CLOSED = "domain.canvas:Canvas.Closed"
 TOPIC_REOPENED = "domain.canvas:Canvas.Reopened"
-TOPICS = (TOPIC_CREATED, TOPIC_PLACED, TOPIC_FILLED, TOPIC_CLEARED, TOPIC_CLOSED, TOPIC_REOPENED)
+TOPICS: tuple[str, ...] = (TOPIC_CREATED, TOPIC_PLACED, TOPIC_FILLED, TOPIC_CLEARED, TOPIC_CLOSED, TOPIC_REOPENED)
 
 
 class ChunkKind(IntEnum):

@@ -4,6 +4,7 @@ both answer). Every settings object gets its own schema and stream names, droppe
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,6 +14,7 @@ import asyncpg
 import httpx
 import msgspec
 import nats
+import nats.js.errors
 import pytest
 import pytest_asyncio
 
@@ -63,10 +65,8 @@ async def make_settings() -> AsyncIterator[Callable[..., Awaitable[Settings]]]:
         await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.schema}" CASCADE')
         await conn.close()
         nc = await nats.connect(NATS_URL)
-        try:
+        with contextlib.suppress(nats.js.errors.NotFoundError):
             await nc.jetstream().delete_stream(settings.events_stream)
-        except Exception:
-            pass
         await nc.close()
 
 

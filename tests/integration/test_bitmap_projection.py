@@ -1,7 +1,8 @@
 import asyncio
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings as hypothesis_settings
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from api.app import Parts
@@ -64,8 +65,8 @@ async def test_the_live_board_equals_a_rebuild_from_the_event_store(parts: Parts
             await parts.canvases.execute(canvas.id, ADMIN, command)
         canvases.append((canvas.id, 1 + len(sequence), expected(sequence)))
 
-    for canvas_id, version, board in canvases:
-        await until(lambda: _reached(boards, canvas_id, version))
+    for canvas_id, version, _ in canvases:
+        await until(lambda c=canvas_id, v=version: _reached(boards, c, v))
     live = {canvas_id: boards[canvas_id].pixels.copy() for canvas_id, _, _ in canvases}
     for canvas_id, _, board in canvases:
         assert np.array_equal(live[canvas_id], board)
