@@ -29,7 +29,8 @@ def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
 
     with contextlib.ExitStack() as stack:
         settings = _resolved(args, stack)
-        asyncio.run(migrate(settings))
+        if "relay" in roles:  # the single-process `serve`; split roles expect `tessera migrate`
+            asyncio.run(migrate(settings))
         host = args.host or settings.host
         port = args.port or settings.port
         print(f"Tessera is serving on http://{host}:{port}/  (API schema: /schema)", flush=True)
@@ -38,10 +39,8 @@ def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
 
 def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
     from api.app import build, shutdown
-    from infra.migrate import migrate
 
     async def run(settings: Settings) -> None:
-        await migrate(settings)
         parts = await build(settings, roles)
         if args.rebuild:
             for runner in parts.runners:
