@@ -7,6 +7,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import asyncpg
@@ -17,16 +18,31 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from nats.aio.client import Client as NATS
 
+from api.auth import Gate
 from api.canvas import CanvasController, CanvasReads
 from api.errors import EXCEPTION_HANDLERS
+from api.identity import (
+    AdminAccountsController,
+    AuthController,
+    IdentityParts,
+    MeController,
+    me_live,
+    provide_identity,
+)
+from api.ratelimit import Limiter, per_ip
+from commands.accounts import Accounts
 from commands.canvases import Canvases
+from infra.account_view import AccountsReadModel, AccountView
 from infra.bitmap_model import BitmapReadModel
 from infra.canvas_view import CanvasView
 from infra.eventstore import application_env, events_table
+from infra.google import GoogleVerifier
 from infra.relay import Relay, ensure_stream
-from infra.runner import ProjectionRunner
+from infra.runner import ProjectionRunner, ReadModel
+from infra.sessions import Revocations, Sessions
 from infra.settings import Settings
 from infra.store_reader import StoreReader
+from infra.tokens import SigningKeys, TokenIssuer
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +58,21 @@ class Parts:
     nc: NATS
     canvases: Canvases
     reads: CanvasReads
+    identity: IdentityParts
     relays: list[Relay] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
+
+    def runner(self, name: str) -> ProjectionRunner:
+        return next(runner for runner in self.runners if runner.model.name == name)
+
+    def relay(self, context: str) -> Relay:
+        return next(relay for relay in self.relays if relay.context == context)
+
+
+def signing_keys(settings: Settings) -> SigningKeys:
+    if settings.jwt_keys:
+        return SigningKeys.parse(settings.jwt_keys)
+    return SigningKeys.load_or_create(settings.data_dir / "jwt-keys.json")
 
 
 async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts:
@@ -59,49 +88,72 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         max_batch=settings.writer_max_batch,
         snapshot_every=settings.aggregate_snapshot_every,
     )
-    view = CanvasView(pool, settings.schema, ring=settings.delta_ring)
+    accounts = await asyncio.to_thread(
+        Accounts, application_env(settings),
+        admin_identities=settings.split(settings.admin_identities),
+    )
+    sessions = Sessions(
+        pool, settings.schema,
+        refresh_ttl=timedelta(seconds=settings.refresh_ttl_s),
+        grace=timedelta(seconds=settings.refresh_grace_s),
+    )
+    revocations = Revocations(sessions, window=timedelta(seconds=settings.access_ttl_s + 60))
+    await revocations.start()
+    gate = Gate(
+        settings,
+        TokenIssuer(signing_keys(settings), access_ttl_s=settings.access_ttl_s),
+        revocations,
+        Limiter(settings.rate_account_per_s, settings.rate_account_burst),
+    )
+    canvas_view = CanvasView(pool, settings.schema, ring=settings.delta_ring)
+    account_view = AccountView(pool, settings.schema)
     parts = Parts(
         settings=settings,
         pool=pool,
         nc=nc,
         canvases=canvases,
-        reads=CanvasReads(view, latest_ttl=settings.latest_cache_seconds),
+        reads=CanvasReads(canvas_view, latest_ttl=settings.latest_cache_seconds),
+        identity=IdentityParts(
+            accounts=accounts,
+            sessions=sessions,
+            view=account_view,
+            google=GoogleVerifier(
+                jwks_url=settings.google_jwks_url,
+                client_ids=settings.split(settings.google_client_ids),
+            ),
+            gate=gate,
+        ),
     )
-    table = events_table(Canvases.name)
-    store = StoreReader(pool, settings.schema, table)
-    if "relay" in roles:
-        parts.relays.append(
-            Relay(
-                context="canvas",
-                store=store,
-                channel=table,
-                database_url=settings.database_url,
-                js=js,
-                stream=settings.events_stream,
-                subject_prefix=f"{settings.stream_prefix}.ev.canvas",
+    bitmap = BitmapReadModel(
+        canvas_view,
+        nc,
+        delta_subject=settings.delta_subject,
+        snapshot_every=settings.snapshot_every,
+        snapshot_seconds=settings.snapshot_seconds,
+    )
+    contexts: list[tuple[str, str, list[ReadModel]]] = [
+        ("canvas", Canvases.name, [bitmap]),
+        ("identity", Accounts.name, [AccountsReadModel(account_view)]),
+    ]
+    for context, application_name, models in contexts:
+        table = events_table(application_name)
+        store = StoreReader(pool, settings.schema, table)
+        subject = f"{settings.stream_prefix}.ev.{context}"
+        if "relay" in roles:
+            parts.relays.append(Relay(
+                context=context, store=store, channel=table, database_url=settings.database_url,
+                js=js, stream=settings.events_stream, subject_prefix=subject,
+            ))
+        if "projections" in roles:
+            parts.runners.extend(
+                ProjectionRunner(
+                    model, pool=pool, js=js, store=store, schema=settings.schema,
+                    stream=settings.events_stream, subject=f"{subject}.>",
+                    consumer=f"{settings.stream_prefix}_{model.name}",
+                    fetch_timeout=settings.delta_interval_ms / 1000,
+                )
+                for model in models
             )
-        )
-    if "projections" in roles:
-        model = BitmapReadModel(
-            view,
-            nc,
-            delta_subject=settings.delta_subject,
-            snapshot_every=settings.snapshot_every,
-            snapshot_seconds=settings.snapshot_seconds,
-        )
-        parts.runners.append(
-            ProjectionRunner(
-                model,
-                pool=pool,
-                js=js,
-                store=store,
-                schema=settings.schema,
-                stream=settings.events_stream,
-                subject=f"{settings.stream_prefix}.ev.canvas.>",
-                consumer=f"{settings.stream_prefix}_bitmap",
-                fetch_timeout=settings.delta_interval_ms / 1000,
-            )
-        )
     for relay in parts.relays:
         await relay.start()
     for runner in parts.runners:
@@ -111,6 +163,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
 
 async def shutdown(parts: Parts) -> None:
     await asyncio.to_thread(parts.canvases.stop_writers)
+    await parts.identity.gate.revocations.stop()
     for relay in parts.relays:
         await relay.stop()
     for runner in parts.runners:
@@ -120,6 +173,7 @@ async def shutdown(parts: Parts) -> None:
     await parts.nc.close()
     await parts.pool.close()
     await asyncio.to_thread(parts.canvases.close)
+    await asyncio.to_thread(parts.identity.accounts.close)
 
 
 @get("/health", include_in_schema=False)
@@ -144,6 +198,7 @@ def create_app(
             yield
             return
         app.state.parts = await build(settings, roles)
+        app.state.gate = app.state.parts.identity.gate
         try:
             yield
         finally:
@@ -156,14 +211,27 @@ def create_app(
         return state.parts.reads  # type: ignore[no-any-return]
 
     return Litestar(
-        route_handlers=[CanvasController, health],
+        route_handlers=[
+            CanvasController,
+            AuthController,
+            MeController,
+            AdminAccountsController,
+            me_live,
+            health,
+        ],
         dependencies={
+            "identity": Provide(provide_identity, sync_to_thread=False),
             "canvases": Provide(provide_canvases, sync_to_thread=False),
             "reads": Provide(provide_reads, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        state=State({"settings": settings, "parts": parts}),
+        state=State({
+            "settings": settings,
+            "parts": parts,
+            "gate": parts.identity.gate if parts is not None else None,
+        }),
+        middleware=[per_ip(Limiter(settings.rate_ip_per_s, settings.rate_ip_burst))],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Tessera", version="0.1.0", path="/schema"),
     )

@@ -1,39 +1,93 @@
-"""Who is calling. Until sign-in lands, the only identity is the development header, and only
-when `TESSERA_DEV_AUTH=1`; otherwise every command is refused as unauthenticated."""
+"""Who is calling: a bearer access token, or — only with `TESSERA_DEV_AUTH=1` — the development
+headers. Spectators need nothing; players need a valid token; admins need the admin role."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from typing import Any
+from urllib.parse import urlparse
 
-from litestar import Request
+import msgspec
+from litestar import Request, WebSocket
 
 from api.errors import ApiError
-from commands.canvases import Actor
+from api.ratelimit import Limiter, RateLimited
+from commands.actor import Actor
+from infra.sessions import Revocations
 from infra.settings import Settings
+from infra.tokens import ACCESS, TICKET, InvalidToken, TokenIssuer
 
 DEV_USER_HEADER = "x-dev-user"
 DEV_ROLES_HEADER = "x-dev-roles"
 _USER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
+FIRST_MESSAGE_TIMEOUT_S = 5.0
 
 
-def identify(request: Request[Any, Any, Any]) -> Actor | None:
-    settings: Settings = request.app.state.settings
-    if not settings.dev_auth:
+class Gate:
+    """What authentication needs at run time (built by `create_app`)."""
+
+    def __init__(
+        self, settings: Settings, issuer: TokenIssuer, revocations: Revocations,
+        account_limiter: Limiter,
+    ) -> None:
+        self.settings = settings
+        self.issuer = issuer
+        self.revocations = revocations
+        self.account_limiter = account_limiter
+        self.origins = frozenset(settings.split(settings.allowed_origins))
+
+    def actor_from_token(self, token: str, *, kind: str = ACCESS) -> Actor:
+        try:
+            claims = self.issuer.verify(token, kind=kind)
+        except InvalidToken as error:
+            raise ApiError(401, "invalid_token", str(error)) from None
+        if claims.session_id in self.revocations:
+            raise ApiError(401, "session_revoked", "this session was signed out")
+        return Actor(str(claims.account_id), is_admin=claims.is_admin,
+                     session=str(claims.session_id))
+
+    def identify(self, headers: Any) -> Actor | None:
+        authorization = headers.get("authorization")
+        if authorization:
+            scheme, _, token = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not token:
+                raise ApiError(401, "invalid_token", "use `Authorization: Bearer <access token>`")
+            return self.actor_from_token(token.strip())
+        if self.settings.dev_auth:
+            return _dev_actor(headers)
         return None
-    user = request.headers.get(DEV_USER_HEADER)
+
+
+def _dev_actor(headers: Any) -> Actor | None:
+    user = headers.get(DEV_USER_HEADER)
     if user is None:
         return None
     if not _USER_ID.match(user):
         raise ApiError(400, "invalid_identity", "X-Dev-User is 1-64 of [A-Za-z0-9_.:@-]")
-    roles = {r.strip() for r in request.headers.get(DEV_ROLES_HEADER, "").split(",")}
+    roles = {r.strip() for r in headers.get(DEV_ROLES_HEADER, "").split(",")}
     return Actor(user, is_admin="admin" in roles)
 
 
+def _gate(connection: Request[Any, Any, Any] | WebSocket[Any, Any, Any]) -> Gate:
+    return connection.app.state.gate  # type: ignore[no-any-return]
+
+
+async def provide_viewer(request: Request[Any, Any, Any]) -> Actor | None:
+    """Anyone: a spectator (None) or a signed-in account."""
+    return _gate(request).identify(request.headers)
+
+
 async def provide_player(request: Request[Any, Any, Any]) -> Actor:
-    actor = identify(request)
+    gate = _gate(request)
+    actor = gate.identify(request.headers)
     if actor is None:
         raise ApiError(401, "unauthenticated", "sign in to play")
+    try:
+        gate.account_limiter.take(actor.user)
+    except RateLimited as limited:
+        raise ApiError(429, "rate_limited", str(limited), wait_ms=limited.wait_ms) from None
     return actor
 
 
@@ -42,3 +96,48 @@ async def provide_admin(request: Request[Any, Any, Any]) -> Actor:
     if not actor.is_admin:
         raise ApiError(403, "forbidden", "this needs the admin role")
     return actor
+
+
+class _AuthMessage(msgspec.Struct):
+    type: str
+    token: str
+
+
+def origin_allowed(socket: WebSocket[Any, Any, Any]) -> bool:
+    origin = socket.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: Origin is a browser's promise, not an authentication
+    gate = _gate(socket)
+    if origin in gate.origins:
+        return True
+    host = socket.headers.get("host", "")
+    return urlparse(origin).netloc == host
+
+
+async def authenticate_socket(socket: WebSocket[Any, Any, Any]) -> Actor | None:
+    """After `accept()`: a ticket in the URL (`?ticket=`, 30 s, from POST /api/auth/ticket), or a
+    first message `{"type": "auth", "token": <access token>}` within 5 s. Closes the socket with
+    a reason (code 4401) and returns None when neither comes."""
+    gate = _gate(socket)
+    ticket = socket.query_params.get("ticket")
+    try:
+        if ticket:
+            return gate.actor_from_token(ticket, kind=TICKET)
+        async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT_S):
+            raw = await socket.receive_data(mode="text")
+        message = msgspec.json.decode(raw, type=_AuthMessage)
+    except ApiError as error:
+        await socket.close(code=4401, reason=error.code)
+        return None
+    except (TimeoutError, msgspec.DecodeError, msgspec.ValidationError):
+        await socket.close(code=4401, reason="auth_required")
+        return None
+    if message.type == "auth":
+        try:
+            return gate.actor_from_token(message.token)
+        except ApiError as error:
+            await socket.close(code=4401, reason=error.code)
+            return None
+    with contextlib.suppress(Exception):
+        await socket.close(code=4401, reason="auth_required")
+    return None

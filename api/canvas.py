@@ -16,7 +16,8 @@ from litestar.params import FromPath, JSONBody, Parameter
 from api.auth import provide_admin, provide_player
 from api.encoding import choose_encoding, compress, palette_png
 from api.errors import ApiError
-from commands.canvases import Actor, Canvases
+from commands.actor import Actor
+from commands.canvases import Canvases
 from commands.wire import (
     CanvasCommand,
     ClearCanvas,

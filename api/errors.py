@@ -12,6 +12,15 @@ from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from commands.canvases import CanvasNotFound
 from commands.writer import WriterStopped
+from domain.account import (
+    AccountBanned,
+    AccountError,
+    AccountNotFound,
+    IdentityTaken,
+    InvalidName,
+    LastIdentity,
+    UnknownRole,
+)
 from domain.canvas import (
     CanvasClosed,
     CanvasError,
@@ -20,6 +29,9 @@ from domain.canvas import (
     PixelOutOfBounds,
     UnknownColour,
 )
+from infra.google import GoogleAuthError
+from infra.telegram_auth import TelegramAuthError
+from infra.tokens import InvalidToken
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +42,15 @@ _CANVAS_STATUS: dict[type[CanvasError], int] = {
     InvalidCanvas: 422,
     CanvasClosed: 409,
     CooldownActive: 429,
+}
+
+_ACCOUNT_STATUS: dict[type[AccountError], int] = {
+    AccountNotFound: 404,
+    AccountBanned: 403,
+    IdentityTaken: 409,
+    LastIdentity: 409,
+    UnknownRole: 422,
+    InvalidName: 422,
 }
 
 _HTTP_CODES = {
@@ -75,6 +96,18 @@ def handle_canvas_error(_: Request[Any, Any, Any], error: CanvasError) -> Respon
     return error_response(status, error.code, str(error), **extra)
 
 
+def handle_account_error(_: Request[Any, Any, Any], error: AccountError) -> Response[Any]:
+    status = next((c for kind, c in _ACCOUNT_STATUS.items() if isinstance(error, kind)), 400)
+    return error_response(status, error.code, str(error))
+
+
+def handle_sign_in_error(
+    _: Request[Any, Any, Any], error: InvalidToken | GoogleAuthError | TelegramAuthError
+) -> Response[Any]:
+    # The reason is safe to tell (it never quotes the token); the token itself never is.
+    return error_response(401, error.code, str(error))
+
+
 def handle_http_error(_: Request[Any, Any, Any], error: HTTPException) -> Response[Any]:
     if isinstance(error, ApiError):
         return error_response(error.status_code, error.code, error.detail, **error.fields)
@@ -96,6 +129,10 @@ def handle_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[A
 
 EXCEPTION_HANDLERS = {
     CanvasError: handle_canvas_error,
+    AccountError: handle_account_error,
+    InvalidToken: handle_sign_in_error,
+    GoogleAuthError: handle_sign_in_error,
+    TelegramAuthError: handle_sign_in_error,
     HTTPException: handle_http_error,
     Exception: handle_unexpected,
 }

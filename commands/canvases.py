@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Transcoder
 
+from commands.actor import Actor
+from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.wire import (
     CanvasCommand,
@@ -27,20 +29,6 @@ from domain.canvas import Canvas, CanvasError, Placement
 
 class CanvasNotFound(CanvasError):
     code = "canvas_not_found"
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
-class Actor:
-    """Who issues a command, as far as the canvas cares."""
-
-    __slots__ = ("is_admin", "user")
-
-    def __init__(self, user: str, *, is_admin: bool = False) -> None:
-        self.user = user
-        self.is_admin = is_admin
 
 
 def decide(canvas: Canvas, command: tuple[Actor, CanvasCommand], now: datetime) -> Placement:

@@ -6,12 +6,14 @@ import asyncio
 
 import asyncpg
 
+from commands.accounts import Accounts
 from commands.canvases import Canvases
+from infra import account_view, sessions
 from infra.eventstore import application_env, ensure_schema
 from infra.readmodels import migrate as migrate_read_models
 from infra.settings import Settings
 
-APPLICATIONS = (Canvases,)
+APPLICATIONS = (Canvases, Accounts)
 
 
 async def migrate(settings: Settings) -> None:
@@ -20,6 +22,8 @@ async def migrate(settings: Settings) -> None:
     conn = await asyncpg.connect(settings.database_url)
     try:
         await migrate_read_models(conn, settings.schema)
+        await account_view.migrate(conn, settings.schema)
+        await sessions.migrate(conn, settings.schema)
     finally:
         await conn.close()
 

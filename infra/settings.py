@@ -40,12 +40,38 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """`TESSERA_DEV_AUTH=1`: trust the `X-Dev-User` / `X-Dev-Roles` headers. Never in production."""
     default_cooldown_ms: int = 5_000
 
+    # -- identity ---------------------------------------------------------------------------
+    jwt_keys: str | None = None
+    """`kid:base64url-secret[,kid:secret…]`, the first signs; unset: generated into data_dir."""
+    access_ttl_s: int = 900
+    refresh_ttl_s: int = 7 * 24 * 3600
+    refresh_grace_s: float = 5.0
+    """A used refresh token still works this long (parallel tabs), then reuse revokes."""
+    google_client_ids: str = ""
+    """Comma-separated OAuth client ids accepted as the `aud` of Google ID tokens."""
+    google_jwks_url: str = "https://www.googleapis.com/oauth2/v3/certs"
+    telegram_bot_token: str = ""
+    telegram_auth_max_age_s: int = 86_400
+    admin_identities: str = ""
+    """Comma-separated `google:<sub>` / `telegram:<id>` that get the admin role on sign-in."""
+    allowed_origins: str = ""
+    """Comma-separated origins allowed to open WebSockets (empty: same host only)."""
+    rate_ip_per_s: float = 20.0
+    rate_ip_burst: int = 60
+    rate_account_per_s: float = 5.0
+    rate_account_burst: int = 20
+    """Token buckets on command endpoints; a rate of 0 turns that limit off."""
+
     @property
     def events_stream(self) -> str:
         return f"{self.stream_prefix.upper()}_EVENTS"
 
     def event_subject(self, context: str, aggregate_id: str = "*") -> str:
         return f"{self.stream_prefix}.ev.{context}.{aggregate_id}"
+
+    @staticmethod
+    def split(value: str) -> list[str]:
+        return [part.strip() for part in value.split(",") if part.strip()]
 
     def delta_subject(self, canvas_id: str) -> str:
         return f"{self.stream_prefix}.delta.canvas.{canvas_id}"

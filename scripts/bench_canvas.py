@@ -601,7 +601,8 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
 
 
 async def bench_writer(run: Run, n: int, top_up_to: int) -> dict[str, Any]:
-    from commands.canvases import Actor, Canvases
+    from commands.actor import Actor
+    from commands.canvases import Canvases
     from commands.wire import CreateCanvas, PlacePixel
     from infra.eventstore import application_env
 

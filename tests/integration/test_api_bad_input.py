@@ -5,7 +5,7 @@ import httpx
 import pytest
 
 from api.app import Parts, build, create_app, shutdown
-from commands.canvases import Actor
+from commands.actor import Actor
 from commands.wire import CreateCanvas, PlacePixel
 from tests.integration.conftest import until
 from tests.integration.helpers import max_notification_id

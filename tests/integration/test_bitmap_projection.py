@@ -6,7 +6,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from api.app import Parts
-from commands.canvases import Actor
+from commands.actor import Actor
 from commands.wire import ClearCanvas, CreateCanvas, FillRectangle, PlacePixel
 from projections.bitmap import apply_entries, decode_delta
 from tests.integration.conftest import until
@@ -44,7 +44,7 @@ def expected(sequence) -> np.ndarray:
 
 
 async def test_the_live_board_equals_a_rebuild_from_the_event_store(parts: Parts):
-    (runner,) = parts.runners
+    runner = parts.runner("bitmap")
     boards = runner.model.projection.boards
     outcomes = []
 

@@ -3,7 +3,8 @@ import asyncio
 import msgspec
 
 from api.app import Parts
-from commands.canvases import Actor, Canvases
+from commands.actor import Actor
+from commands.canvases import Canvases
 from commands.wire import CreateCanvas, PlacePixel
 from domain.canvas import CooldownActive
 from infra.eventstore import application_env

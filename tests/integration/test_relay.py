@@ -6,7 +6,8 @@ from pathlib import Path
 import nats
 
 from api.app import build, shutdown
-from commands.canvases import Actor, Canvases
+from commands.actor import Actor
+from commands.canvases import Canvases
 from commands.wire import CreateCanvas, PlacePixel
 from infra.embedded import nats_server_binary
 from infra.eventstore import events_table
@@ -54,7 +55,7 @@ async def test_the_stream_carries_every_event_once_in_commit_order(settings: Set
         )
         await place_many(parts.canvases, canvas.id, 500)
         last = await max_notification_id(settings)
-        (relay,) = parts.relays
+        relay = parts.relay("canvas")
         await until(lambda: _at(relay, last))
         await assert_stream_equals_store(parts.nc.jetstream(), settings)
     finally:

@@ -4,7 +4,8 @@ from concurrent.futures import Future
 import pytest
 from eventsourcing.persistence import OperationalError
 
-from commands.canvases import Actor, Canvases, decide
+from commands.actor import Actor
+from commands.canvases import Canvases, decide
 from commands.wire import CreateCanvas, PlacePixel
 from commands.writer import AggregateWriter
 from domain.canvas import CanvasError, CooldownActive, PixelOutOfBounds

@@ -1,0 +1,134 @@
+"""The identity context's Application: sign-in finds or registers the account of an identity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError, Transcoder
+
+from commands.clock import utc_now
+from commands.codec import MsgspecTranscoder
+from domain.account import (
+    Account,
+    AccountNotFound,
+    IdentityClaim,
+    IdentityTaken,
+    claim_id,
+    identity_key,
+)
+
+_REGISTRATION_RACES = 3
+
+
+class Accounts(Application[UUID]):
+    name = "accounts"
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        admin_identities: Collection[str] = (),
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self._admin_identities = frozenset(admin_identities)
+
+    def construct_transcoder(self) -> Transcoder:
+        return MsgspecTranscoder()
+
+    def sign_in(self, *, provider: str, subject: str, display_name: str) -> Account:
+        """The account of this identity, registered on first sight; refuses banned accounts."""
+        for _ in range(_REGISTRATION_RACES):
+            claim = self._find_claim(provider, subject)
+            if claim is not None and claim.account_id is not None:
+                account = self.get_account(claim.account_id)
+                account.check_can_sign_in()
+                return account
+            now = self.clock()
+            account = Account.register(
+                account_id=uuid4(), provider=provider, subject=subject,
+                display_name=display_name, now=now,
+            )
+            if identity_key(provider, subject) in self._admin_identities:
+                account.grant(role="admin", by="configuration", now=now)
+            if claim is None:
+                claim = IdentityClaim.claim(
+                    provider=provider, subject=subject, account_id=account.id, now=now
+                )
+            else:
+                claim.reclaim(account_id=account.id, now=now)
+            try:
+                self.save(account, claim)
+            except IntegrityError:
+                continue  # the same identity registered at the same moment: take that account
+            return account
+        raise IdentityTaken("the identity is being registered concurrently; try again")
+
+    def link_identity(self, account_id: UUID, *, provider: str, subject: str) -> Account:
+        account = self.get_account(account_id)
+        now = self.clock()
+        claim = self._find_claim(provider, subject)
+        if claim is None:
+            claim = IdentityClaim.claim(
+                provider=provider, subject=subject, account_id=account_id, now=now
+            )
+        else:
+            claim.reclaim(account_id=account_id, now=now)
+        account.link(provider=provider, subject=subject, now=now)
+        self.save(account, claim)
+        return account
+
+    def unlink_identity(self, account_id: UUID, *, provider: str, subject: str) -> Account:
+        account = self.get_account(account_id)
+        now = self.clock()
+        account.unlink(provider=provider, subject=subject, now=now)
+        claim = self._find_claim(provider, subject)
+        if claim is not None and claim.account_id == account_id:
+            claim.release(now=now)
+        self.save(account, claim)
+        return account
+
+    def rename(self, account_id: UUID, display_name: str) -> Account:
+        account = self.get_account(account_id)
+        account.rename(display_name=display_name, now=self.clock())
+        self.save(account)
+        return account
+
+    def grant_role(self, account_id: UUID, role: str, *, by: str) -> Account:
+        account = self.get_account(account_id)
+        account.grant(role=role, by=by, now=self.clock())
+        self.save(account)
+        return account
+
+    def revoke_role(self, account_id: UUID, role: str, *, by: str) -> Account:
+        account = self.get_account(account_id)
+        account.revoke(role=role, by=by, now=self.clock())
+        self.save(account)
+        return account
+
+    def ban(self, account_id: UUID, *, reason: str, by: str) -> Account:
+        account = self.get_account(account_id)
+        account.ban(reason=reason, by=by, now=self.clock())
+        self.save(account)
+        return account
+
+    def get_account(self, account_id: UUID) -> Account:
+        try:
+            account: object = self.repository.get(account_id)
+        except AggregateNotFoundError:
+            raise AccountNotFound(f"no account {account_id}") from None
+        if not isinstance(account, Account):
+            raise AccountNotFound(f"no account {account_id}")
+        return account
+
+    def _find_claim(self, provider: str, subject: str) -> IdentityClaim | None:
+        try:
+            claim: object = self.repository.get(claim_id(provider, subject))
+        except AggregateNotFoundError:
+            return None
+        assert isinstance(claim, IdentityClaim)
+        return claim
