@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import msgspec
@@ -124,7 +124,10 @@ async def authenticate_socket(socket: WebSocket[Any, Any, Any]) -> Actor | None:
         if ticket:
             return gate.actor_from_token(ticket, kind=TICKET)
         async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT_S):
-            raw = await socket.receive_data(mode="text")
+            event = await socket.receive()
+        if event["type"] == "websocket.disconnect":
+            return None
+        raw = cast("str | bytes", event.get("text") or event.get("bytes") or b"")  # either kind
         message = msgspec.json.decode(raw, type=_AuthMessage)
     except ApiError as error:
         await socket.close(code=4401, reason=error.code)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -12,6 +13,7 @@ import msgspec
 from litestar import Controller, WebSocket, delete, get, post, websocket
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, JSONBody, Parameter
 
 from api.auth import Gate, authenticate_socket, origin_allowed, provide_admin, provide_player
@@ -22,7 +24,7 @@ from commands.clock import utc_now
 from domain.account import Account
 from infra.account_view import AccountOut, AccountView
 from infra.google import GoogleVerifier
-from infra.sessions import Sessions
+from infra.sessions import RefreshTokenReused, Sessions
 from infra.telegram_auth import TelegramAuthError, verify_init_data, verify_login_widget
 from infra.tokens import TICKET
 
@@ -152,7 +154,11 @@ class AuthController(Controller):
     ) -> TokenPair:
         """Trade a refresh token for a new pair. Each refresh token works once: presenting a used
         one again (after a 5 s grace) signs the whole session out."""
-        rotation = await identity.sessions.rotate(data.refresh_token, utc_now())
+        try:
+            rotation = await identity.sessions.rotate(data.refresh_token, utc_now())
+        except RefreshTokenReused as reused:
+            identity.gate.revocations.add(reused.session_id)  # this node at once, others in 2 s
+            raise
         account = await asyncio.to_thread(identity.accounts.get_account, rotation.account_id)
         if account.banned:
             await identity.sessions.end_all(account.id, utc_now())
@@ -225,10 +231,22 @@ async def me_live(socket: WebSocket[Any, Any, Any]) -> None:
     gate: Gate = socket.app.state.gate
     await socket.send_json({"type": "me", "id": actor.user, "admin": actor.is_admin})
     session = UUID(actor.session) if actor.session else None
-    while session is None or session not in gate.revocations:
-        await asyncio.sleep(1.0)
-    await socket.send_json({"type": "signed_out"})
-    await socket.close(code=4401, reason="session_revoked")
+
+    async def until_revoked() -> None:
+        while session is None or session not in gate.revocations:
+            await asyncio.sleep(1.0)
+        await socket.send_json({"type": "signed_out"})
+        await socket.close(code=4401, reason="session_revoked")
+
+    async def until_gone() -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                await socket.receive_data(mode="text")  # nothing is expected from the client
+
+    tasks = [asyncio.create_task(until_revoked()), asyncio.create_task(until_gone())]
+    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
 
 
 class AdminAccountsController(Controller):

@@ -142,7 +142,7 @@ class ProjectionRunner:
                     subscription = await self._subscribe()
                 try:
                     messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
-                except nats.errors.TimeoutError:
+                except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
                     continue
                 if not messages:
                     continue
@@ -154,6 +154,9 @@ class ProjectionRunner:
             except Exception:
                 log.exception("projection %s: batch failed; catching up from the store",
                               self.model.name)
+                if subscription is not None:
+                    with contextlib.suppress(Exception):
+                        await subscription.unsubscribe()
                 subscription = None
                 await asyncio.sleep(0.5)
                 with contextlib.suppress(Exception):

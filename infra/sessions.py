@@ -53,6 +53,10 @@ async def migrate(conn: asyncpg.Connection, schema: str) -> None:
 class RefreshTokenReused(InvalidToken):
     code = "refresh_token_reused"
 
+    def __init__(self, session_id: UUID) -> None:
+        super().__init__("this refresh token was already used; the session is revoked")
+        self.session_id = session_id
+
 
 class Rotation(NamedTuple):
     account_id: UUID
@@ -112,7 +116,7 @@ class Sessions:
                 fresh = await self._issue(conn, row["session_id"], now)
         if reused:  # raised after the commit, so the revocation stands
             log.warning("refresh token reused: session %s revoked", row["session_id"])
-            raise RefreshTokenReused("this refresh token was already used; the session is revoked")
+            raise RefreshTokenReused(row["session_id"])
         return Rotation(row["account_id"], row["session_id"], fresh)
 
     async def end(self, token: str, now: datetime) -> UUID | None:

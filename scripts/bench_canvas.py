@@ -455,6 +455,10 @@ async def start_server(run: Run, port: int, timeout: float = 90.0) -> None:
         TESSERA_SCHEMA=run.schema,
         TESSERA_STREAM_PREFIX=run.prefix,
         TESSERA_DEV_AUTH="1",
+        # Throughput, not policy: all the load comes from one IP, and the token buckets (20/s an
+        # IP, 5/s an account by default) would refuse nearly all of it.
+        TESSERA_RATE_IP_PER_S="0",
+        TESSERA_RATE_ACCOUNT_PER_S="0",
         TESSERA_DATA_DIR=str(run.tmp / "server-data"),
     )
     tessera = ROOT / ".venv" / "bin" / "tessera"
@@ -896,8 +900,13 @@ async def _delete_stream(settings: Any) -> None:
     nc = await nats.connect(settings.nats_url, name="bench-cleanup", max_reconnect_attempts=2)
     try:
         js = nc.jetstream()
+        consumers = {f"{settings.stream_prefix}_bitmap"}
         with contextlib.suppress(nats.js.errors.NotFoundError):
-            await js.delete_consumer(settings.events_stream, f"{settings.stream_prefix}_bitmap")
+            for info in await js.consumers_info(settings.events_stream):
+                consumers.add(info.name)
+        for consumer in sorted(consumers):
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await js.delete_consumer(settings.events_stream, consumer)
         try:
             await js.delete_stream(settings.events_stream)
             say(f"deleted stream {settings.events_stream}")
@@ -987,6 +996,7 @@ def main() -> int:
         "http_seconds": args.http_seconds,
         "warmup_seconds": args.warmup_seconds,
         "rebuild_min_events": args.rebuild_min_events,
+        "server_rate_limits": "off (TESSERA_RATE_IP_PER_S=0, TESSERA_RATE_ACCOUNT_PER_S=0)",
         "schema": run.schema,
     }
     if run.notes:
