@@ -28,6 +28,7 @@ from api.identity import (
     MeController,
     me_live,
     provide_identity,
+    whoami,
 )
 from api.ratelimit import Limiter, per_ip
 from commands.accounts import Accounts
@@ -89,11 +90,13 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         snapshot_every=settings.aggregate_snapshot_every,
     )
     accounts = await asyncio.to_thread(
-        Accounts, application_env(settings),
+        Accounts,
+        application_env(settings),
         admin_identities=settings.split(settings.admin_identities),
     )
     sessions = Sessions(
-        pool, settings.schema,
+        pool,
+        settings.schema,
         refresh_ttl=timedelta(seconds=settings.refresh_ttl_s),
         grace=timedelta(seconds=settings.refresh_grace_s),
     )
@@ -140,15 +143,27 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         store = StoreReader(pool, settings.schema, table)
         subject = f"{settings.stream_prefix}.ev.{context}"
         if "relay" in roles:
-            parts.relays.append(Relay(
-                context=context, store=store, channel=table, database_url=settings.database_url,
-                js=js, stream=settings.events_stream, subject_prefix=subject,
-            ))
+            parts.relays.append(
+                Relay(
+                    context=context,
+                    store=store,
+                    channel=table,
+                    database_url=settings.database_url,
+                    js=js,
+                    stream=settings.events_stream,
+                    subject_prefix=subject,
+                )
+            )
         if "projections" in roles:
             parts.runners.extend(
                 ProjectionRunner(
-                    model, pool=pool, js=js, store=store, schema=settings.schema,
-                    stream=settings.events_stream, subject=f"{subject}.>",
+                    model,
+                    pool=pool,
+                    js=js,
+                    store=store,
+                    schema=settings.schema,
+                    stream=settings.events_stream,
+                    subject=f"{subject}.>",
                     consumer=f"{settings.stream_prefix}_{model.name}",
                     fetch_timeout=settings.delta_interval_ms / 1000,
                 )
@@ -204,9 +219,6 @@ def create_app(
         finally:
             await shutdown(app.state.parts)
 
-    def provide_canvases(state: State) -> Canvases:
-        return state.parts.canvases  # type: ignore[no-any-return]
-
     def provide_reads(state: State) -> CanvasReads:
         return state.parts.reads  # type: ignore[no-any-return]
 
@@ -217,20 +229,22 @@ def create_app(
             MeController,
             AdminAccountsController,
             me_live,
+            whoami,
             health,
         ],
         dependencies={
             "identity": Provide(provide_identity, sync_to_thread=False),
-            "canvases": Provide(provide_canvases, sync_to_thread=False),
             "reads": Provide(provide_reads, sync_to_thread=False),
         },
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        state=State({
-            "settings": settings,
-            "parts": parts,
-            "gate": parts.identity.gate if parts is not None else None,
-        }),
+        state=State(
+            {
+                "settings": settings,
+                "parts": parts,
+                "gate": parts.identity.gate if parts is not None else None,
+            }
+        ),
         middleware=[per_ip(Limiter(settings.rate_ip_per_s, settings.rate_ip_burst))],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Tessera", version="0.1.0", path="/schema"),

@@ -11,6 +11,7 @@ from urllib.parse import urlparse
 
 import msgspec
 from litestar import Request, WebSocket
+from litestar.di import Provide
 
 from api.errors import ApiError
 from api.ratelimit import Limiter, RateLimited
@@ -29,7 +30,10 @@ class Gate:
     """What authentication needs at run time (built by `create_app`)."""
 
     def __init__(
-        self, settings: Settings, issuer: TokenIssuer, revocations: Revocations,
+        self,
+        settings: Settings,
+        issuer: TokenIssuer,
+        revocations: Revocations,
         account_limiter: Limiter,
     ) -> None:
         self.settings = settings
@@ -45,8 +49,9 @@ class Gate:
             raise ApiError(401, "invalid_token", str(error)) from None
         if claims.session_id in self.revocations:
             raise ApiError(401, "session_revoked", "this session was signed out")
-        return Actor(str(claims.account_id), is_admin=claims.is_admin,
-                     session=str(claims.session_id))
+        return Actor(
+            str(claims.account_id), is_admin=claims.is_admin, session=str(claims.session_id)
+        )
 
     def identify(self, headers: Any) -> Actor | None:
         authorization = headers.get("authorization")
@@ -74,12 +79,16 @@ def _gate(connection: Request[Any, Any, Any] | WebSocket[Any, Any, Any]) -> Gate
     return connection.app.state.gate  # type: ignore[no-any-return]
 
 
-async def provide_viewer(request: Request[Any, Any, Any]) -> Actor | None:
+# The providers are plain functions (wired with `sync_to_thread=False`): they never wait, and a
+# synchronous dependency spares Litestar a task group per request.
+
+
+def provide_viewer(request: Request[Any, Any, Any]) -> Actor | None:
     """Anyone: a spectator (None) or a signed-in account."""
     return _gate(request).identify(request.headers)
 
 
-async def provide_player(request: Request[Any, Any, Any]) -> Actor:
+def provide_player(request: Request[Any, Any, Any]) -> Actor:
     gate = _gate(request)
     actor = gate.identify(request.headers)
     if actor is None:
@@ -91,8 +100,8 @@ async def provide_player(request: Request[Any, Any, Any]) -> Actor:
     return actor
 
 
-async def provide_admin(request: Request[Any, Any, Any]) -> Actor:
-    actor = await provide_player(request)
+def provide_admin(request: Request[Any, Any, Any]) -> Actor:
+    actor = provide_player(request)
     if not actor.is_admin:
         raise ApiError(403, "forbidden", "this needs the admin role")
     return actor
@@ -144,3 +153,11 @@ async def authenticate_socket(socket: WebSocket[Any, Any, Any]) -> Actor | None:
     with contextlib.suppress(Exception):
         await socket.close(code=4401, reason="auth_required")
     return None
+
+
+AS_VIEWER = {"viewer": Provide(provide_viewer, sync_to_thread=False)}
+"""Handler dependencies: `viewer: Actor | None`, None for a spectator."""
+AS_PLAYER = {"player": Provide(provide_player, sync_to_thread=False)}
+"""Handler dependencies: `player: Actor`, a signed-in account (401 otherwise, 429 when too fast)."""
+AS_ADMIN = {"admin": Provide(provide_admin, sync_to_thread=False)}
+"""Handler dependencies: `admin: Actor`, an account with the admin role (403 otherwise)."""

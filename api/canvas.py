@@ -10,10 +10,11 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.di import NamedDependency, Provide
+from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
-from api.auth import provide_admin, provide_player
+from api.auth import AS_ADMIN, AS_PLAYER
 from api.encoding import choose_encoding, compress, palette_png
 from api.errors import ApiError
 from commands.actor import Actor
@@ -128,15 +129,15 @@ class CanvasController(Controller):
 
     # -- commands ---------------------------------------------------------------------------
 
-    @post("/", status_code=201, dependencies={"admin": Provide(provide_admin)})
+    @post("/", status_code=201, dependencies=AS_ADMIN)
     async def create_canvas(
         self,
         data: JSONBody[CreateCanvas],
         admin: NamedDependency[Actor],
-        canvases: NamedDependency[Canvases],
+        state: State,
     ) -> CanvasOut:
         """Create a canvas (admin)."""
-        canvas = await asyncio.to_thread(canvases.create_canvas, data)
+        canvas = await asyncio.to_thread(_canvases(state).create_canvas, data)
         return CanvasOut(
             canvas.id,
             canvas.title,
@@ -152,64 +153,58 @@ class CanvasController(Controller):
     @post(
         "/{canvas_id:uuid}/pixels",
         status_code=200,
-        dependencies={"player": Provide(provide_player)},
+        dependencies=AS_PLAYER,
     )
     async def place_pixel(
         self,
         canvas_id: FromPath[UUID],
         data: JSONBody[PlacePixel],
         player: NamedDependency[Actor],
-        canvases: NamedDependency[Canvases],
+        state: State,
     ) -> PlacementOut:
         """Place one pixel; answered after commit with the canvas version it produced.
         A retry with the same `op` gets the same answer and places nothing."""
-        placement = await canvases.execute(canvas_id, player, data)
+        placement = await _canvases(state).execute(canvas_id, player, data)
         return PlacementOut(placement.version, placement.replayed)
 
-    @post("/{canvas_id:uuid}/fill", status_code=200, dependencies={"admin": Provide(provide_admin)})
+    @post("/{canvas_id:uuid}/fill", status_code=200, dependencies=AS_ADMIN)
     async def fill_rectangle(
         self,
         canvas_id: FromPath[UUID],
         data: JSONBody[FillRectangle],
         admin: NamedDependency[Actor],
-        canvases: NamedDependency[Canvases],
+        state: State,
     ) -> PlacementOut:
         """Fill a rectangle with one colour as one versioned operation (admin)."""
-        return await _run(canvases, canvas_id, admin, data)
+        return await _run(_canvases(state), canvas_id, admin, data)
 
-    @post(
-        "/{canvas_id:uuid}/clear", status_code=200, dependencies={"admin": Provide(provide_admin)}
-    )
+    @post("/{canvas_id:uuid}/clear", status_code=200, dependencies=AS_ADMIN)
     async def clear_canvas(
         self,
         canvas_id: FromPath[UUID],
         admin: NamedDependency[Actor],
-        canvases: NamedDependency[Canvases],
+        state: State,
     ) -> PlacementOut:
         """Start a new season: the board goes blank, the version keeps growing (admin)."""
-        return await _run(canvases, canvas_id, admin, ClearCanvas())
+        return await _run(_canvases(state), canvas_id, admin, ClearCanvas())
 
-    @post(
-        "/{canvas_id:uuid}/close", status_code=200, dependencies={"admin": Provide(provide_admin)}
-    )
+    @post("/{canvas_id:uuid}/close", status_code=200, dependencies=AS_ADMIN)
     async def close_canvas(
         self,
         canvas_id: FromPath[UUID],
         admin: NamedDependency[Actor],
-        canvases: NamedDependency[Canvases],
+        state: State,
     ) -> PlacementOut:
-        return await _run(canvases, canvas_id, admin, CloseCanvas())
+        return await _run(_canvases(state), canvas_id, admin, CloseCanvas())
 
-    @post(
-        "/{canvas_id:uuid}/reopen", status_code=200, dependencies={"admin": Provide(provide_admin)}
-    )
+    @post("/{canvas_id:uuid}/reopen", status_code=200, dependencies=AS_ADMIN)
     async def reopen_canvas(
         self,
         canvas_id: FromPath[UUID],
         admin: NamedDependency[Actor],
-        canvases: NamedDependency[Canvases],
+        state: State,
     ) -> PlacementOut:
-        return await _run(canvases, canvas_id, admin, ReopenCanvas())
+        return await _run(_canvases(state), canvas_id, admin, ReopenCanvas())
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -300,6 +295,12 @@ class CanvasController(Controller):
         return Response(
             body, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}
         )
+
+
+def _canvases(state: State) -> Canvases:
+    # Commands take the application from `state` rather than by injection: with a second
+    # dependency beside the actor, Litestar would resolve both in a task group on every request.
+    return state.parts.canvases  # type: ignore[no-any-return]
 
 
 async def _run(canvases: Canvases, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Any:

@@ -89,9 +89,7 @@ def error_response(status: int, code: str, detail: Any, **extra: Any) -> Respons
 
 
 def handle_canvas_error(_: Request[Any, Any, Any], error: CanvasError) -> Response[Any]:
-    status = next(
-        (code for kind, code in _CANVAS_STATUS.items() if isinstance(error, kind)), 400
-    )
+    status = next((code for kind, code in _CANVAS_STATUS.items() if isinstance(error, kind)), 400)
     extra = {"wait_ms": error.wait_ms} if isinstance(error, CooldownActive) else {}
     return error_response(status, error.code, str(error), **extra)
 

@@ -12,11 +12,11 @@ from uuid import UUID
 import msgspec
 from litestar import Controller, WebSocket, delete, get, post, websocket
 from litestar.datastructures import State
-from litestar.di import NamedDependency, Provide
+from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, JSONBody, Parameter
 
-from api.auth import Gate, authenticate_socket, origin_allowed, provide_admin, provide_player
+from api.auth import AS_ADMIN, AS_PLAYER, AS_VIEWER, Gate, authenticate_socket, origin_allowed
 from api.errors import ApiError
 from commands.accounts import Accounts
 from commands.actor import Actor
@@ -97,14 +97,21 @@ class Ticket(msgspec.Struct):
     expires_in: int
 
 
-async def _pair(identity: IdentityParts, account: Account, session_id: UUID,
-                refresh_token: str) -> TokenPair:
+async def _pair(
+    identity: IdentityParts, account: Account, session_id: UUID, refresh_token: str
+) -> TokenPair:
     issuer = identity.gate.issuer
     settings = identity.gate.settings
-    access = issuer.issue(account_id=account.id, roles=account.roles, session_id=session_id,
-                          now=int(time.time()))
-    return TokenPair(access, refresh_token, issuer.access_ttl_s, settings.refresh_ttl_s,
-                     SignedInAccount(account.id, account.display_name, list(account.roles)))
+    access = issuer.issue(
+        account_id=account.id, roles=account.roles, session_id=session_id, now=int(time.time())
+    )
+    return TokenPair(
+        access,
+        refresh_token,
+        issuer.access_ttl_s,
+        settings.refresh_ttl_s,
+        SignedInAccount(account.id, account.display_name, list(account.roles)),
+    )
 
 
 async def _sign_in(identity: IdentityParts, provider: str, subject: str, name: str) -> TokenPair:
@@ -134,18 +141,28 @@ class AuthController(Controller):
         """Sign in from the Telegram Mini App (`init_data`) or the Login Widget (`widget`)."""
         settings = identity.gate.settings
         if not settings.telegram_bot_token:
-            raise TelegramAuthError("Telegram sign-in is not configured (TESSERA_TELEGRAM_BOT_TOKEN)")
+            raise TelegramAuthError(
+                "Telegram sign-in is not configured (TESSERA_TELEGRAM_BOT_TOKEN)"
+            )
         now = int(time.time())
         if (data.init_data is None) == (data.widget is None):
             raise ApiError(400, "invalid_request", "send exactly one of init_data and widget")
         if data.init_data is not None:
-            user = verify_init_data(data.init_data, settings.telegram_bot_token,
-                                    max_age_s=settings.telegram_auth_max_age_s, now=now)
+            user = verify_init_data(
+                data.init_data,
+                settings.telegram_bot_token,
+                max_age_s=settings.telegram_auth_max_age_s,
+                now=now,
+            )
         else:
             assert data.widget is not None
             fields = {k: v for k, v in msgspec.structs.asdict(data.widget).items() if v != ""}
-            user = verify_login_widget(fields, settings.telegram_bot_token,
-                                       max_age_s=settings.telegram_auth_max_age_s, now=now)
+            user = verify_login_widget(
+                fields,
+                settings.telegram_bot_token,
+                max_age_s=settings.telegram_auth_max_age_s,
+                now=now,
+            )
         return await _sign_in(identity, "telegram", str(user.id), user.display_name)
 
     @post("/refresh", status_code=200)
@@ -174,7 +191,7 @@ class AuthController(Controller):
         if session_id is not None:
             identity.gate.revocations.add(session_id)
 
-    @post("/ticket", status_code=200, dependencies={"player": Provide(provide_player)})
+    @post("/ticket", status_code=200, dependencies=AS_PLAYER)
     async def ticket(
         self, player: NamedDependency[Actor], identity: NamedDependency[IdentityParts]
     ) -> Ticket:
@@ -184,15 +201,35 @@ class AuthController(Controller):
             raise ApiError(403, "forbidden", "tickets are for signed-in accounts")
         issuer = identity.gate.issuer
         account = await asyncio.to_thread(identity.accounts.get_account, UUID(player.user))
-        ticket = issuer.issue(account_id=account.id, roles=account.roles,
-                              session_id=UUID(player.session), now=int(time.time()), kind=TICKET)
+        ticket = issuer.issue(
+            account_id=account.id,
+            roles=account.roles,
+            session_id=UUID(player.session),
+            now=int(time.time()),
+            kind=TICKET,
+        )
         return Ticket(ticket, issuer.ticket_ttl_s)
+
+
+class Whoami(msgspec.Struct):
+    signed_in: bool
+    account_id: str | None = None
+    admin: bool = False
+
+
+@get("/api/auth/whoami", dependencies=AS_VIEWER, tags=["identity"])
+async def whoami(viewer: NamedDependency[Actor | None]) -> Whoami:
+    """Who the presented access token says you are, checked but without a database read;
+    anonymous callers are spectators."""
+    if viewer is None:
+        return Whoami(signed_in=False)
+    return Whoami(signed_in=True, account_id=viewer.user, admin=viewer.is_admin)
 
 
 class MeController(Controller):
     path = "/api/me"
     tags = ("identity",)
-    dependencies = {"player": Provide(provide_player)}  # noqa: RUF012 (Litestar's declaration)
+    dependencies = AS_PLAYER
 
     @get("/")
     async def me(
@@ -202,11 +239,14 @@ class MeController(Controller):
 
     @post("/name", status_code=200)
     async def rename(
-        self, data: JSONBody[RenameRequest], player: NamedDependency[Actor],
+        self,
+        data: JSONBody[RenameRequest],
+        player: NamedDependency[Actor],
         identity: NamedDependency[IdentityParts],
     ) -> SignedInAccount:
-        account = await asyncio.to_thread(identity.accounts.rename, UUID(player.user),
-                                          data.display_name)
+        account = await asyncio.to_thread(
+            identity.accounts.rename, UUID(player.user), data.display_name
+        )
         return SignedInAccount(account.id, account.display_name, list(account.roles))
 
 
@@ -252,11 +292,13 @@ async def me_live(socket: WebSocket[Any, Any, Any]) -> None:
 class AdminAccountsController(Controller):
     path = "/api/admin/accounts"
     tags = ("admin",)
-    dependencies = {"admin": Provide(provide_admin)}  # noqa: RUF012 (Litestar's declaration)
+    dependencies = AS_ADMIN
 
     @get("/")
     async def list_accounts(
-        self, admin: NamedDependency[Actor], identity: NamedDependency[IdentityParts],
+        self,
+        admin: NamedDependency[Actor],
+        identity: NamedDependency[IdentityParts],
         after: Annotated[UUID | None, Parameter(description="page after this id")] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
     ) -> list[AccountOut]:
@@ -264,27 +306,37 @@ class AdminAccountsController(Controller):
 
     @post("/{account_id:uuid}/roles", status_code=200)
     async def grant_role(
-        self, account_id: FromPath[UUID], data: JSONBody[RoleRequest],
-        admin: NamedDependency[Actor], identity: NamedDependency[IdentityParts],
+        self,
+        account_id: FromPath[UUID],
+        data: JSONBody[RoleRequest],
+        admin: NamedDependency[Actor],
+        identity: NamedDependency[IdentityParts],
     ) -> SignedInAccount:
-        account = await asyncio.to_thread(identity.accounts.grant_role, account_id, data.role,
-                                          by=admin.user)
+        account = await asyncio.to_thread(
+            identity.accounts.grant_role, account_id, data.role, by=admin.user
+        )
         return SignedInAccount(account.id, account.display_name, list(account.roles))
 
     @delete("/{account_id:uuid}/roles/{role:str}", status_code=200)
     async def revoke_role(
-        self, account_id: FromPath[UUID], role: FromPath[str], admin: NamedDependency[Actor],
+        self,
+        account_id: FromPath[UUID],
+        role: FromPath[str],
+        admin: NamedDependency[Actor],
         identity: NamedDependency[IdentityParts],
     ) -> SignedInAccount:
         """Revoke a role; the account's sessions end so that no token keeps it."""
-        account = await asyncio.to_thread(identity.accounts.revoke_role, account_id, role,
-                                          by=admin.user)
+        account = await asyncio.to_thread(
+            identity.accounts.revoke_role, account_id, role, by=admin.user
+        )
         await _end_sessions(identity, account_id)
         return SignedInAccount(account.id, account.display_name, list(account.roles))
 
     @post("/{account_id:uuid}/sessions/revoke", status_code=200)
     async def revoke_sessions(
-        self, account_id: FromPath[UUID], admin: NamedDependency[Actor],
+        self,
+        account_id: FromPath[UUID],
+        admin: NamedDependency[Actor],
         identity: NamedDependency[IdentityParts],
     ) -> dict[str, int]:
         """Sign the account out everywhere."""
@@ -292,11 +344,15 @@ class AdminAccountsController(Controller):
 
     @post("/{account_id:uuid}/ban", status_code=200)
     async def ban(
-        self, account_id: FromPath[UUID], data: JSONBody[BanRequest],
-        admin: NamedDependency[Actor], identity: NamedDependency[IdentityParts],
+        self,
+        account_id: FromPath[UUID],
+        data: JSONBody[BanRequest],
+        admin: NamedDependency[Actor],
+        identity: NamedDependency[IdentityParts],
     ) -> dict[str, int]:
-        await asyncio.to_thread(identity.accounts.ban, account_id, reason=data.reason,
-                                by=admin.user)
+        await asyncio.to_thread(
+            identity.accounts.ban, account_id, reason=data.reason, by=admin.user
+        )
         return {"revoked": await _end_sessions(identity, account_id)}
 
 
@@ -308,4 +364,3 @@ async def _end_sessions(identity: IdentityParts, account_id: UUID) -> int:
 
 def provide_identity(state: State) -> IdentityParts:
     return state.parts.identity  # type: ignore[no-any-return]
-

@@ -21,7 +21,11 @@ class Limiter:
     """`rate` tokens a second up to `burst`; each call takes one. A rate of 0 never limits."""
 
     def __init__(
-        self, rate: float, burst: int, *, clock: Callable[[], float] = time.monotonic,
+        self,
+        rate: float,
+        burst: int,
+        *,
+        clock: Callable[[], float] = time.monotonic,
         max_keys: int = 100_000,
     ) -> None:
         self._rate = rate

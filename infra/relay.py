@@ -47,7 +47,7 @@ class Relay:
         js: JetStreamContext,
         stream: str,
         subject_prefix: str,
-        batch: int = 2000,
+        batch: int = 500,
         poll_seconds: float = 1.0,
         ack_timeout: float = 5.0,
     ) -> None:

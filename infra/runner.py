@@ -59,7 +59,7 @@ class ProjectionRunner:
         stream: str,
         subject: str,
         consumer: str,
-        batch: int = 2000,
+        batch: int = 500,
         fetch_timeout: float = 0.05,
     ) -> None:
         self.model = model

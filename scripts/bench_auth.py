@@ -1,0 +1,132 @@
+#!/usr/bin/env python3
+"""Token verification on the request path, beside a no-auth baseline of the same endpoint.
+
+Prints one JSON line:
+- `verify_first_sight_median_us`: `TokenIssuer.verify` of a token never seen (HS256, kid lookup);
+- `verify_median_us`: the same for a token seen before (remembered until it expires);
+- `guard_median_us`: the whole guard (`Authorization` parsing, verification, revocation check);
+- `request_median_us_*`: GET /api/auth/whoami through the real Litestar app (in process, ASGI,
+  no network), anonymous (the baseline) and with a bearer token; `auth_overhead_us` = the
+  difference of the medians.
+
+Needs PostgreSQL and NATS (DATABASE_URL / NATS_URL, else the local defaults) because the app is
+the real one; its schema and stream are dropped at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import asyncpg
+import nats
+
+from api.app import build, create_app, shutdown
+from infra.migrate import migrate
+from infra.settings import Settings
+
+ROUNDS = 20_000
+
+
+def median_us(samples: list[float]) -> float:
+    return round(statistics.median(samples) * 1e6, 2)
+
+
+async def request(app: object, headers: list[tuple[bytes, bytes]]) -> float:
+    scope = {
+        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+        "scheme": "http", "path": "/api/auth/whoami", "raw_path": b"/api/auth/whoami",
+        "query_string": b"", "root_path": "", "headers": [(b"host", b"bench"), *headers],
+        "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80), "state": {},
+    }
+    status: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(int(message["status"]))  # type: ignore[call-overload]
+
+    started = time.perf_counter()
+    await app(scope, receive, send)  # type: ignore[operator]
+    elapsed = time.perf_counter() - started
+    assert status == [200], status
+    return elapsed
+
+
+async def main() -> None:
+    run = uuid.uuid4().hex[:8]
+    settings = Settings(
+        database_url=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+        nats_url=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"),
+        schema=f"bench_auth_{run}", stream_prefix=f"benchauth{run}",
+        data_dir=Path(f"/tmp/bench-auth-{run}"),
+    )
+    await migrate(settings)
+    parts = await build(settings, roles={"api"})
+    try:
+        app = create_app(settings, parts=parts)
+        gate = parts.identity.gate
+        token = gate.issuer.issue(account_id=uuid.uuid4(), roles=["admin"],
+                                  session_id=uuid.uuid4(), now=int(time.time()))
+        headers = {"authorization": f"Bearer {token}"}
+
+        tokens = [
+            gate.issuer.issue(account_id=uuid.uuid4(), roles=[], session_id=uuid.uuid4(),
+                              now=int(time.time()))
+            for _ in range(ROUNDS // 4)
+        ]
+        first_sight, verify, guard = [], [], []
+        for fresh in tokens:  # a token never seen: the HMAC and the decoding
+            started = time.perf_counter()
+            gate.issuer.verify(fresh)
+            first_sight.append(time.perf_counter() - started)
+        for _ in range(ROUNDS):  # the same token again, as a client sends it for 15 minutes
+            started = time.perf_counter()
+            gate.issuer.verify(token)
+            verify.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            gate.identify(headers)
+            guard.append(time.perf_counter() - started)
+
+        bearer = [(b"authorization", f"Bearer {token}".encode())]
+        anonymous: list[float] = []
+        signed_in: list[float] = []
+        for _ in range(ROUNDS // 4):  # interleaved, so drift hits both alike
+            anonymous.append(await request(app, []))
+            signed_in.append(await request(app, bearer))
+        figures = {
+            "verify_first_sight_median_us": median_us(first_sight),
+            "verify_median_us": median_us(verify),
+            "guard_median_us": median_us(guard),
+            "request_median_us_anonymous": median_us(anonymous),
+            "request_median_us_bearer": median_us(signed_in),
+            "auth_overhead_us": round(median_us(signed_in) - median_us(anonymous), 2),
+            "rounds": ROUNDS,
+            "machine": {"cores": os.cpu_count()},
+        }
+        print(json.dumps(figures), flush=True)
+    finally:
+        await shutdown(parts)
+        conn = await asyncpg.connect(settings.database_url)
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.schema}" CASCADE')
+        await conn.close()
+        nc = await nats.connect(settings.nats_url)
+        try:
+            await nc.jetstream().delete_stream(settings.events_stream)
+        except nats.js.errors.NotFoundError:
+            pass
+        await nc.close()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
