@@ -11,6 +11,7 @@ import sys
 
 from infra import settings as settings_module
 from infra.settings import Settings
+from infra.tuning import tune_gc
 
 
 def _resolved(args: argparse.Namespace, stack: contextlib.ExitStack) -> Settings:
@@ -33,6 +34,7 @@ def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
             asyncio.run(migrate(settings))
         host = args.host or settings.host
         port = args.port or settings.port
+        tune_gc()
         print(f"Tessera is serving on http://{host}:{port}/  (API schema: /schema)", flush=True)
         uvicorn.run(create_app(settings, roles=roles), host=host, port=port, log_level="warning")
 
@@ -42,6 +44,7 @@ def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
 
     async def run(settings: Settings) -> None:
         parts = await build(settings, roles)
+        tune_gc()
         if args.rebuild:
             for runner in parts.runners:
                 print(f"rebuilt {runner.model.name}: {await runner.rebuild()} events", flush=True)

@@ -10,6 +10,7 @@ The live delta of a batch is the concatenation of its chunks behind a `from,to` 
 
 from __future__ import annotations
 
+import logging
 import struct
 import time
 from array import array
@@ -21,6 +22,8 @@ import msgspec
 import numpy as np
 
 from projections.recorded import Recorded
+
+log = logging.getLogger(__name__)
 
 HEADER = struct.Struct("<QQ")
 RESET = 0xFFFFFFFF
@@ -226,8 +229,9 @@ class BitmapProjection:
         topic = event.topic
         if topic == TOPIC_PLACED:  # the hot path first
             board = self._board(event.originator_id)
-            placed = _decode_placed(event.state)
-            board.place(event.originator_version, placed.x, placed.y, placed.colour)
+            if board is not None:
+                placed = _decode_placed(event.state)
+                board.place(event.originator_version, placed.x, placed.y, placed.colour)
             return
         match topic:
             case "domain.canvas:Canvas.Created":
@@ -248,24 +252,34 @@ class BitmapProjection:
                 self._touched[meta.canvas_id] = board
                 board.mark(event.originator_version)
                 board.meta_changed = True
+            case _:
+                board = self._board(event.originator_id)
+                if board is not None:
+                    self._change(board, event)
+
+    @staticmethod
+    def _change(board: Board, event: Recorded) -> None:
+        match event.topic:
             case "domain.canvas:Canvas.RectangleFilled":
                 f = _decode_filled(event.state)
-                self._board(event.originator_id).fill(
-                    event.originator_version, f.x, f.y, f.width, f.height, f.colour
-                )
+                board.fill(event.originator_version, f.x, f.y, f.width, f.height, f.colour)
             case "domain.canvas:Canvas.Cleared":
-                self._board(event.originator_id).clear(event.originator_version)
+                board.clear(event.originator_version)
             case "domain.canvas:Canvas.Closed":
-                self._board(event.originator_id).mark(event.originator_version, is_open=False)
+                board.mark(event.originator_version, is_open=False)
             case "domain.canvas:Canvas.Reopened":
-                self._board(event.originator_id).mark(event.originator_version, is_open=True)
+                board.mark(event.originator_version, is_open=True)
             case _:
                 pass  # a canvas event this read model does not show
 
-    def _board(self, canvas_id: UUID) -> Board:
+    def _board(self, canvas_id: UUID) -> Board | None:
         board = self._touched.get(canvas_id)
         if board is None:
-            board = self.boards[canvas_id]
+            board = self.boards.get(canvas_id)
+            if board is None:
+                # Only a stream that does not belong to this store can say so; never crash on it.
+                log.error("bitmap: event for unknown canvas %s skipped", canvas_id)
+                return None
             self._touched[canvas_id] = board
         return board
 

@@ -854,6 +854,11 @@ async def bench(run: Run, args: argparse.Namespace) -> None:
             "placements were acknowledged"
         )
 
+    # The writer and the rebuild run here, in the bench process: tune it as every Tessera
+    # process tunes itself at start (`infra.tuning`), so that they are measured as they run.
+    from infra.tuning import tune_gc
+
+    tune_gc()
     result.update(await bench_writer(run, args.placements, args.rebuild_min_events))
     result.update(await bench_copy(run, args.placements))
     ratio = result["writer_placements_per_s"] / result["copy_rows_per_s"]
