@@ -28,7 +28,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """... and at least this often while the canvas changes."""
     delta_ring: int = 200_000
     """How many recent versions the delta ring keeps for catch-up."""
-    delta_interval_ms: int = 50
+    delta_interval_ms: int = 20
     """Longest wait before a batch of deltas is published."""
     writer_linger_ms: float = 2.0
     """How long a writer waits to gather more commands into one save."""

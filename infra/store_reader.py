@@ -5,6 +5,8 @@ Used to catch a projection up and to rebuild it: far faster than replaying the s
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 
 import asyncpg
@@ -39,15 +41,29 @@ class StoreReader:
             f"FROM {self._table} WHERE {where} ORDER BY notification_id LIMIT $3"
         )
         end = upto if upto is not None else await self.max_notification_id()
-        position = after
         async with self._pool.acquire() as conn:
             prepared = await conn.prepare(statement)
-            while position < end:
-                args: list[object] = [position, end, page]
+
+            def fetch(after: int) -> asyncio.Task[list[asyncpg.Record]]:
+                args: list[object] = [after, end, page]
                 if topics:
                     args.append(list(topics))
-                rows = await prepared.fetch(*args)
-                if not rows:
-                    return
-                yield [Recorded(*row) for row in rows]
-                position = rows[-1][0]
+                return asyncio.create_task(prepared.fetch(*args))
+
+            # Read one page ahead: the next page travels while the caller applies this one.
+            ahead = fetch(after) if after < end else None
+            try:
+                while ahead is not None:
+                    rows = await ahead
+                    ahead = None
+                    if not rows:
+                        return
+                    position = rows[-1][0]
+                    if position < end:
+                        ahead = fetch(position)
+                    yield [Recorded(*row) for row in rows]
+            finally:
+                if ahead is not None:
+                    ahead.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await ahead
