@@ -148,6 +148,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
                     context=context,
                     store=store,
                     channel=table,
+                    nc=nc,
                     database_url=settings.database_url,
                     js=js,
                     stream=settings.events_stream,

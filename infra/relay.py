@@ -17,11 +17,12 @@ import logging
 import asyncpg
 import nats.errors
 import nats.js.errors
+from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
 from infra.store_reader import StoreReader
-from projections.recorded import decode_envelope, encode_envelope
+from projections.recorded import Recorded, decode_envelope, encode_envelope
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +45,7 @@ class Relay:
         store: StoreReader,
         channel: str,
         database_url: str,
+        nc: NATS,
         js: JetStreamContext,
         stream: str,
         subject_prefix: str,
@@ -55,7 +57,9 @@ class Relay:
         self._store = store
         self._channel = channel
         self._database_url = database_url
+        self._nc = nc
         self._js = js
+        self._stream_sequence: int | None = None
         self._stream = stream
         self._subject_prefix = subject_prefix  # e.g. "tessera.ev.canvas"
         self._batch = batch
@@ -93,6 +97,7 @@ class Relay:
                     listener = await asyncpg.connect(self._database_url)
                     await listener.add_listener(self._channel, self._on_notify)
                     self.position = await self.published_position()
+                    self._stream_sequence = None  # learnt again from the next acknowledgement
                 self._wake.clear()
                 if await self.relay_pending() == 0:
                     with contextlib.suppress(asyncio.TimeoutError):
@@ -117,25 +122,58 @@ class Relay:
         """Publish everything committed after `position`; returns how many events went out."""
         sent = 0
         async for page in self._store.read(self.position, page=self._batch):
-            acks = []
-            for event in page:
-                acks.append(
-                    await self._js.publish_async(
-                        f"{self._subject_prefix}.{event.originator_id}",
-                        encode_envelope(event),
-                        headers={"Nats-Msg-Id": f"{self.context}:{event.notification_id}"},
-                    )
-                )
-            # Advance only over the acknowledged prefix: what follows a failure goes again.
-            # A stream that does not answer within the timeout is treated as down: the futures
-            # are cancelled (freeing their slots) and the batch goes again after a reconnect.
-            results = await asyncio.wait_for(
-                asyncio.gather(*acks, return_exceptions=True), self._ack_timeout
-            )
-            for event, result in zip(page, results, strict=True):
-                if isinstance(result, BaseException):
-                    raise result
-                self.position = event.notification_id
-                sent += 1
-                self.published += 1
+            if not await self._publish_with_one_ack(page):
+                await self._publish_with_every_ack(page)
+            self.position = page[-1].notification_id
+            sent += len(page)
+            self.published += len(page)
         return sent
+
+    def _message(self, event: Recorded) -> tuple[str, bytes, dict[str, str]]:
+        return (
+            f"{self._subject_prefix}.{event.originator_id}",
+            encode_envelope(event),
+            {"Nats-Msg-Id": f"{self.context}:{event.notification_id}"},
+        )
+
+    async def _publish_with_one_ack(self, page: list[Recorded]) -> bool:
+        """All but the last event without waiting, then the last one expecting the stream's
+        sequence to be exactly where the whole page lands: the stream refuses it otherwise. One
+        round trip a page while this relay is the stream's only writer; anything else (another
+        context's relay in between, a lost or deduplicated message) answers False."""
+        if self._stream_sequence is None:
+            return False
+        for event in page[:-1]:
+            subject, payload, headers = self._message(event)
+            await self._nc.publish(subject, payload, headers=headers)
+        subject, payload, headers = self._message(page[-1])
+        headers["Nats-Expected-Last-Sequence"] = str(self._stream_sequence + len(page) - 1)
+        try:
+            ack = await self._js.publish(subject, payload, timeout=self._ack_timeout,
+                                         headers=headers)
+        except nats.js.errors.BadRequestError:  # wrong last sequence
+            self._stream_sequence = None
+            return False
+        if ack.duplicate:
+            self._stream_sequence = None
+            return False
+        self._stream_sequence = ack.seq
+        return True
+
+    async def _publish_with_every_ack(self, page: list[Recorded]) -> None:
+        """Each event with its own acknowledgement (repeats are dropped by the stream)."""
+        acks = []
+        for event in page:
+            subject, payload, headers = self._message(event)
+            acks.append(await self._js.publish_async(subject, payload, headers=headers))
+        # A stream that does not answer within the timeout is treated as down: the futures are
+        # cancelled (freeing their slots) and the page goes again after a reconnect.
+        results = await asyncio.wait_for(
+            asyncio.gather(*acks, return_exceptions=True), self._ack_timeout
+        )
+        sequences = []
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+            sequences.append(result.seq)
+        self._stream_sequence = max(sequences)

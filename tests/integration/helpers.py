@@ -42,10 +42,6 @@ async def max_notification_id(settings: Settings) -> int:
 
 async def published(js: JetStreamContext, settings: Settings) -> list[Recorded]:
     """Every canvas event in the stream, in stream order (an ephemeral consumer from the start)."""
-    info = await js.stream_info(settings.events_stream)
-    total = info.state.messages
-    if total == 0:
-        return []
     subscription = await js.pull_subscribe(
         f"{settings.stream_prefix}.ev.canvas.>",
         stream=settings.events_stream,
@@ -53,8 +49,9 @@ async def published(js: JetStreamContext, settings: Settings) -> list[Recorded]:
     )
     events: list[Recorded] = []
     try:
-        while len(events) < total:
-            for message in await subscription.fetch(min(5000, total - len(events)), timeout=5):
+        pending = (await subscription.consumer_info()).num_pending
+        while len(events) < pending:
+            for message in await subscription.fetch(min(5000, pending - len(events)), timeout=5):
                 events.append(decode_envelope(message.data))
                 await message.ack()
     finally:

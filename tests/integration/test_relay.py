@@ -28,13 +28,14 @@ async def place_many(canvases: Canvases, canvas_id, count: int, start: int = 0) 
     )
 
 
-def a_relay(settings: Settings, parts, js) -> Relay:
+def a_relay(settings: Settings, parts, js, nc=None) -> Relay:
     table = events_table(Canvases.name)
     return Relay(
         context="canvas",
         store=StoreReader(parts.pool, settings.schema, table),
         channel=table,
         database_url=settings.database_url,
+        nc=nc or parts.nc,
         js=js,
         stream=settings.events_stream,
         subject_prefix=f"{settings.stream_prefix}.ev.canvas",
@@ -114,7 +115,7 @@ async def test_the_stream_converges_after_nats_was_down(settings: Settings, tmp_
     relay = None
     try:
         await ensure_stream(js, settings.events_stream, [f"{settings.stream_prefix}.ev.>"])
-        relay = a_relay(settings, parts, js)
+        relay = a_relay(settings, parts, js, nc)
         await relay.start()
         canvas = await asyncio.to_thread(
             parts.canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
@@ -138,3 +139,24 @@ async def test_the_stream_converges_after_nats_was_down(settings: Settings, tmp_
 
 async def _at(relay: Relay, position: int) -> bool:
     return relay.position >= position
+
+
+async def test_another_writer_in_the_stream_costs_a_round_trip_never_an_event(settings: Settings):
+    parts = await build(settings, roles={"api"})
+    js = parts.nc.jetstream()
+    relay = a_relay(settings, parts, js)
+    try:
+        canvas = await asyncio.to_thread(
+            parts.canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+        )
+        await relay.start()
+        for round_ in range(4):
+            await place_many(parts.canvases, canvas.id, 120, start=round_ * 120)
+            # Someone else appends to the stream: the relay's expected sequence is now wrong.
+            await js.publish(f"{settings.stream_prefix}.ev.other.{round_}", b"x")
+        await until(lambda: _at(relay, 481))
+        canvas_events = [e.notification_id for e in await published(js, settings)]
+        assert canvas_events == [row["notification_id"] for row in await stored_events(settings)]
+    finally:
+        await relay.stop()
+        await shutdown(parts)
