@@ -97,7 +97,7 @@ class Ticket(msgspec.Struct):
     expires_in: int
 
 
-async def _pair(
+def _pair(
     identity: IdentityParts, account: Account, session_id: UUID, refresh_token: str
 ) -> TokenPair:
     issuer = identity.gate.issuer
@@ -119,7 +119,7 @@ async def _sign_in(identity: IdentityParts, provider: str, subject: str, name: s
         identity.accounts.sign_in, provider=provider, subject=subject, display_name=name
     )
     session = await identity.sessions.start(account.id, utc_now())
-    return await _pair(identity, account, session.session_id, session.refresh_token)
+    return _pair(identity, account, session.session_id, session.refresh_token)
 
 
 class AuthController(Controller):
@@ -180,7 +180,7 @@ class AuthController(Controller):
         if account.banned:
             await identity.sessions.end_all(account.id, utc_now())
         account.check_can_sign_in()
-        return await _pair(identity, account, rotation.session_id, rotation.refresh_token)
+        return _pair(identity, account, rotation.session_id, rotation.refresh_token)
 
     @post("/logout", status_code=204)
     async def logout(

@@ -2,7 +2,6 @@ import asyncio
 import base64
 import contextlib
 import logging
-import socket
 import time
 
 import asyncpg
@@ -17,6 +16,7 @@ from cryptography.hazmat.primitives import serialization
 
 from api.app import build, create_app, shutdown
 from tests.integration.conftest import until
+from tests.support.ports import free_port
 from tests.support.signing import (
     BOT_TOKEN,
     CLIENT_ID,
@@ -292,15 +292,9 @@ async def test_rate_limits_trip_and_recover(make_settings):
         await shutdown(parts)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextlib.asynccontextmanager
 async def serving(parts):
-    port = _free_port()
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, parts=parts), port=port,
                                            log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())

@@ -1,5 +1,4 @@
 import asyncio
-import socket
 import subprocess
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from infra.settings import Settings
 from infra.store_reader import StoreReader
 from tests.integration.conftest import until
 from tests.integration.helpers import max_notification_id, published, stored_events
+from tests.support.ports import free_port
 
 PALETTE = ["#ffffff", "#000000"]
 ADMIN = Actor("root", is_admin=True)
@@ -89,12 +89,6 @@ async def test_a_restarted_relay_neither_skips_nor_repeats(settings: Settings):
         await shutdown(parts)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _start_nats(port: int, store: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
@@ -104,7 +98,7 @@ def _start_nats(port: int, store: Path) -> subprocess.Popen[bytes]:
 
 
 async def test_the_stream_converges_after_nats_was_down(settings: Settings, tmp_path: Path):
-    port = _free_port()
+    port = free_port()
     server = _start_nats(port, tmp_path)
     parts = await build(settings, roles={"api"})
     nc = await nats.connect(
