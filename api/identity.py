@@ -25,7 +25,12 @@ from domain.account import Account
 from infra.account_view import AccountOut, AccountView
 from infra.google import GoogleVerifier
 from infra.sessions import RefreshTokenReused, Sessions
-from infra.telegram_auth import TelegramAuthError, verify_init_data, verify_login_widget
+from infra.telegram_auth import (
+    TelegramAuthError,
+    TelegramUser,
+    verify_init_data,
+    verify_login_widget,
+)
 from infra.tokens import TICKET
 
 Token = Annotated[str, msgspec.Meta(min_length=16, max_length=4096)]
@@ -92,6 +97,11 @@ class TokenPair(msgspec.Struct):
     token_type: str = "Bearer"
 
 
+class LinkedIdentities(msgspec.Struct):
+    id: UUID
+    identities: list[str]
+
+
 class Ticket(msgspec.Struct):
     ticket: str
     expires_in: int
@@ -122,6 +132,33 @@ async def _sign_in(identity: IdentityParts, provider: str, subject: str, name: s
     return _pair(identity, account, session.session_id, session.refresh_token)
 
 
+def _telegram_user(identity: IdentityParts, data: TelegramSignIn) -> TelegramUser:
+    """The Telegram user the request's Mini App or Login Widget data was signed for."""
+    settings = identity.gate.settings
+    if not settings.telegram_bot_token:
+        raise TelegramAuthError("Telegram sign-in is not configured (TESSERA_TELEGRAM_BOT_TOKEN)")
+    now = int(time.time())
+    if (data.init_data is None) == (data.widget is None):
+        raise ApiError(400, "invalid_request", "send exactly one of init_data and widget")
+    if data.init_data is not None:
+        user = verify_init_data(
+            data.init_data,
+            settings.telegram_bot_token,
+            max_age_s=settings.telegram_auth_max_age_s,
+            now=now,
+        )
+    else:
+        assert data.widget is not None
+        fields = {k: v for k, v in msgspec.structs.asdict(data.widget).items() if v != ""}
+        user = verify_login_widget(
+            fields,
+            settings.telegram_bot_token,
+            max_age_s=settings.telegram_auth_max_age_s,
+            now=now,
+        )
+    return user
+
+
 class AuthController(Controller):
     path = "/api/auth"
     tags = ("identity",)
@@ -139,30 +176,7 @@ class AuthController(Controller):
         self, data: JSONBody[TelegramSignIn], identity: NamedDependency[IdentityParts]
     ) -> TokenPair:
         """Sign in from the Telegram Mini App (`init_data`) or the Login Widget (`widget`)."""
-        settings = identity.gate.settings
-        if not settings.telegram_bot_token:
-            raise TelegramAuthError(
-                "Telegram sign-in is not configured (TESSERA_TELEGRAM_BOT_TOKEN)"
-            )
-        now = int(time.time())
-        if (data.init_data is None) == (data.widget is None):
-            raise ApiError(400, "invalid_request", "send exactly one of init_data and widget")
-        if data.init_data is not None:
-            user = verify_init_data(
-                data.init_data,
-                settings.telegram_bot_token,
-                max_age_s=settings.telegram_auth_max_age_s,
-                now=now,
-            )
-        else:
-            assert data.widget is not None
-            fields = {k: v for k, v in msgspec.structs.asdict(data.widget).items() if v != ""}
-            user = verify_login_widget(
-                fields,
-                settings.telegram_bot_token,
-                max_age_s=settings.telegram_auth_max_age_s,
-                now=now,
-            )
+        user = _telegram_user(identity, data)
         return await _sign_in(identity, "telegram", str(user.id), user.display_name)
 
     @post("/refresh", status_code=200)
@@ -248,6 +262,54 @@ class MeController(Controller):
             identity.accounts.rename, UUID(player.user), data.display_name
         )
         return SignedInAccount(account.id, account.display_name, list(account.roles))
+
+    @post("/identities/google", status_code=200)
+    async def link_google(
+        self,
+        data: JSONBody[GoogleSignIn],
+        player: NamedDependency[Actor],
+        identity: NamedDependency[IdentityParts],
+    ) -> LinkedIdentities:
+        """Add a Google account as another way to sign in to this account."""
+        user = await identity.google.verify(data.id_token)
+        return await _link(identity, player, "google", user.sub)
+
+    @post("/identities/telegram", status_code=200)
+    async def link_telegram(
+        self,
+        data: JSONBody[TelegramSignIn],
+        player: NamedDependency[Actor],
+        identity: NamedDependency[IdentityParts],
+    ) -> LinkedIdentities:
+        """Add a Telegram account as another way to sign in to this account."""
+        user = _telegram_user(identity, data)
+        return await _link(identity, player, "telegram", str(user.id))
+
+    @delete("/identities/{provider:str}/{subject:str}", status_code=200)
+    async def unlink(
+        self,
+        provider: FromPath[str],
+        subject: FromPath[str],
+        player: NamedDependency[Actor],
+        identity: NamedDependency[IdentityParts],
+    ) -> LinkedIdentities:
+        """Remove a way to sign in (never the last one)."""
+        account = await asyncio.to_thread(
+            identity.accounts.unlink_identity,
+            UUID(player.user),
+            provider=provider,
+            subject=subject,
+        )
+        return LinkedIdentities(account.id, list(account.identities))
+
+
+async def _link(
+    identity: IdentityParts, player: Actor, provider: str, subject: str
+) -> LinkedIdentities:
+    account = await asyncio.to_thread(
+        identity.accounts.link_identity, UUID(player.user), provider=provider, subject=subject
+    )
+    return LinkedIdentities(account.id, list(account.identities))
 
 
 async def _account(identity: IdentityParts, account_id: UUID) -> AccountOut:

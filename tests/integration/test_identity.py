@@ -347,3 +347,26 @@ async def test_no_token_or_secret_reaches_the_logs(http, google, caplog):
     for secret in (pair["refresh_token"], pair["access_token"], BOT_TOKEN, JWT_KEYS.split(":")[1],
                    google.id_token().split(".")[2][:20]):
         assert secret not in logged
+
+
+async def test_a_second_provider_links_to_the_same_account_and_can_be_unlinked(http, google):
+    telegram = await sign_in(http, 60)
+    headers = bearer(telegram["access_token"])
+    linked = await http.post("/api/me/identities/google", json={"id_token": google.id_token(sub="g60")},
+                             headers=headers)
+    assert linked.status_code == 200, linked.text
+    assert linked.json()["identities"] == ["telegram:60", "google:g60"]
+    via_google = await http.post("/api/auth/google", json={"id_token": google.id_token(sub="g60")})
+    assert via_google.json()["account"]["id"] == telegram["account"]["id"]
+
+    other = await sign_in(http, 61)
+    taken = await http.post("/api/me/identities/google", json={"id_token": google.id_token(sub="g60")},
+                            headers=bearer(other["access_token"]))
+    assert (taken.status_code, taken.json()["error"]) == (409, "identity_taken")
+
+    unlinked = await http.delete("/api/me/identities/google/g60", headers=headers)
+    assert unlinked.json()["identities"] == ["telegram:60"]
+    last = await http.delete("/api/me/identities/telegram/60", headers=headers)
+    assert (last.status_code, last.json()["error"]) == (409, "last_identity")
+    fresh = await http.post("/api/auth/google", json={"id_token": google.id_token(sub="g60")})
+    assert fresh.json()["account"]["id"] != telegram["account"]["id"]  # the identity was freed
