@@ -20,6 +20,7 @@ from nats.aio.client import Client as NATS
 
 from api.auth import Gate
 from api.canvas import CanvasController, CanvasReads
+from api.canvas_live import canvas_live
 from api.errors import EXCEPTION_HANDLERS
 from api.identity import (
     AdminAccountsController,
@@ -37,6 +38,7 @@ from infra.account_view import AccountsReadModel, AccountView
 from infra.bitmap_model import BitmapReadModel
 from infra.canvas_view import CanvasView
 from infra.eventstore import application_env, events_table
+from infra.fanout import Fanout
 from infra.google import GoogleVerifier
 from infra.relay import Relay, ensure_stream
 from infra.runner import ProjectionRunner, ReadModel
@@ -60,6 +62,7 @@ class Parts:
     canvases: Canvases
     reads: CanvasReads
     identity: IdentityParts
+    fanout: Fanout
     relays: list[Relay] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
 
@@ -116,6 +119,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         nc=nc,
         canvases=canvases,
         reads=CanvasReads(canvas_view, latest_ttl=settings.latest_cache_seconds),
+        fanout=Fanout(nc, settings.delta_subject, capacity=settings.live_queue_frames),
         identity=IdentityParts(
             accounts=accounts,
             sessions=sessions,
@@ -226,6 +230,7 @@ def create_app(
     return Litestar(
         route_handlers=[
             CanvasController,
+            canvas_live,
             AuthController,
             MeController,
             AdminAccountsController,

@@ -112,6 +112,11 @@ class _AuthMessage(msgspec.Struct):
     token: str
 
 
+def payload_of(event: Any) -> str | bytes:
+    """A received WebSocket message's payload, whether it came as a text or a binary frame."""
+    return cast("str | bytes", event.get("text") or event.get("bytes") or b"")
+
+
 def origin_allowed(socket: WebSocket[Any, Any, Any]) -> bool:
     origin = socket.headers.get("origin")
     if origin is None:
@@ -136,8 +141,7 @@ async def authenticate_socket(socket: WebSocket[Any, Any, Any]) -> Actor | None:
             event = await socket.receive()
         if event["type"] == "websocket.disconnect":
             return None
-        raw = cast("str | bytes", event.get("text") or event.get("bytes") or b"")  # either kind
-        message = msgspec.json.decode(raw, type=_AuthMessage)
+        message = msgspec.json.decode(payload_of(event), type=_AuthMessage)
     except ApiError as error:
         await socket.close(code=4401, reason=error.code)
         return None

@@ -11,7 +11,7 @@ from nats.aio.client import Client as NATS
 
 from infra.canvas_view import CanvasView, EncodedSnapshot, compress_board
 from infra.runner import AfterCommit
-from projections.bitmap import BitmapProjection
+from projections.bitmap import BitmapProjection, reload_delta
 from projections.recorded import Recorded
 
 
@@ -69,6 +69,8 @@ class BitmapReadModel:
 
         async def publish_deltas() -> None:
             for canvas_id, delta in batch.deltas:
+                if len(delta) > nc.max_payload:  # a big fill: clients fetch the snapshot instead
+                    delta = reload_delta(delta)
                 await nc.publish(self._delta_subject(str(canvas_id)), delta)
 
         return publish_deltas

@@ -30,6 +30,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How many recent versions the delta ring keeps for catch-up."""
     delta_interval_ms: int = 20
     """Longest wait before a batch of deltas is published."""
+    live_queue_frames: int = 256
+    """Frames a live socket may fall behind by before it is told to resync and dropped."""
     writer_linger_ms: float = 2.0
     """How long a writer waits to gather more commands into one save."""
     writer_max_batch: int = 2000

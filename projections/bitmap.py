@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 HEADER = struct.Struct("<QQ")
 RESET = 0xFFFFFFFF
 """An entry that means: every pixel goes back to colour 0 (a new season)."""
+RELOAD = 0xFFFFFFFE
+"""The only entry of a delta too large to send live: fetch the snapshot at its `to` version."""
 
 TOPIC_CREATED = "domain.canvas:Canvas.Created"
 TOPIC_PLACED = "domain.canvas:Canvas.PixelPlaced"
@@ -104,6 +106,12 @@ def pack(index: int, colour: int) -> int:
 
 def encode_delta(from_version: int, to_version: int, entries: bytes) -> bytes:
     return HEADER.pack(from_version, to_version) + entries
+
+
+def reload_delta(delta: bytes) -> bytes:
+    """The stand-in for a delta too large for the live channel."""
+    from_version, to_version = HEADER.unpack_from(delta)
+    return encode_delta(from_version, to_version, struct.pack("<I", RELOAD))
 
 
 def decode_delta(message: bytes) -> tuple[int, int, np.ndarray]:
