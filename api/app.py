@@ -191,7 +191,12 @@ async def shutdown(parts: Parts) -> None:
     with contextlib.suppress(Exception):
         await parts.nc.flush(timeout=2)
     await parts.nc.close()
-    await parts.pool.close()
+    try:  # a connection still held by a cancelled task must not hold up the shutdown
+        async with asyncio.timeout(5):
+            await parts.pool.close()
+    except TimeoutError:
+        log.warning("closing the database pool timed out; terminating its connections")
+        parts.pool.terminate()
     await asyncio.to_thread(parts.canvases.close)
     await asyncio.to_thread(parts.identity.accounts.close)
 

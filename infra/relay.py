@@ -21,7 +21,9 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
+from infra import tasks
 from infra.store_reader import StoreReader
+from infra.tasks import stop_requested
 from projections.recorded import Recorded, decode_envelope, encode_envelope
 
 log = logging.getLogger(__name__)
@@ -74,11 +76,8 @@ class Relay:
         self._task = asyncio.create_task(self._run(), name=f"relay-{self.context}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.stop(self._task)
+        self._task = None
 
     async def published_position(self) -> int:
         """The notification id of the context's last event in the stream (0 if none)."""
@@ -91,29 +90,27 @@ class Relay:
 
     async def _run(self) -> None:
         listener: asyncpg.Connection | None = None
-        while True:
-            try:
-                if listener is None or listener.is_closed():
-                    listener = await asyncpg.connect(self._database_url)
-                    await listener.add_listener(self._channel, self._on_notify)
-                    self.position = await self.published_position()
-                    self._stream_sequence = None  # learnt again from the next acknowledgement
-                self._wake.clear()
-                if await self.relay_pending() == 0:
-                    with contextlib.suppress(asyncio.TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self._poll_seconds)
-            except asyncio.CancelledError:
-                if listener is not None:
-                    with contextlib.suppress(Exception):
-                        await listener.close()
-                raise
-            except Exception:
-                log.exception("relay %s: will retry from the stream's last message", self.context)
-                if listener is not None:
-                    with contextlib.suppress(Exception):
-                        await listener.close()
-                listener = None
-                await asyncio.sleep(0.5)
+        try:
+            while not stop_requested():
+                try:
+                    if listener is None or listener.is_closed():
+                        listener = await asyncpg.connect(self._database_url)
+                        await listener.add_listener(self._channel, self._on_notify)
+                        self.position = await self.published_position()
+                        self._stream_sequence = None  # learnt again from the next ack
+                    self._wake.clear()
+                    if await self.relay_pending() == 0:
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(self._poll_seconds):
+                                await self._wake.wait()
+                except Exception:
+                    log.exception("relay %s: will retry from the stream's last message",
+                                  self.context)
+                    await _close(listener)
+                    listener = None
+                    await asyncio.sleep(0.5)
+        finally:
+            await _close(listener)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -121,12 +118,14 @@ class Relay:
     async def relay_pending(self) -> int:
         """Publish everything committed after `position`; returns how many events went out."""
         sent = 0
-        async for page in self._store.read(self.position, page=self._batch):
-            if not await self._publish_with_one_ack(page):
-                await self._publish_with_every_ack(page)
-            self.position = page[-1].notification_id
-            sent += len(page)
-            self.published += len(page)
+        # `aclosing`: when this task is cancelled mid-page, the reader gives its connection back.
+        async with contextlib.aclosing(self._store.read(self.position, page=self._batch)) as pages:
+            async for page in pages:
+                if not await self._publish_with_one_ack(page):
+                    await self._publish_with_every_ack(page)
+                self.position = page[-1].notification_id
+                sent += len(page)
+                self.published += len(page)
         return sent
 
     def _message(self, event: Recorded) -> tuple[str, bytes, dict[str, str]]:
@@ -168,12 +167,17 @@ class Relay:
             acks.append(await self._js.publish_async(subject, payload, headers=headers))
         # A stream that does not answer within the timeout is treated as down: the futures are
         # cancelled (freeing their slots) and the page goes again after a reconnect.
-        results = await asyncio.wait_for(
-            asyncio.gather(*acks, return_exceptions=True), self._ack_timeout
-        )
+        async with asyncio.timeout(self._ack_timeout):
+            results = await asyncio.gather(*acks, return_exceptions=True)
         sequences = []
         for result in results:
             if isinstance(result, BaseException):
                 raise result
             sequences.append(result.seq)
         self._stream_sequence = max(sequences)
+
+
+async def _close(connection: asyncpg.Connection | None) -> None:
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            await connection.close(timeout=2)

@@ -20,8 +20,10 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
+from infra import tasks
 from infra.readmodels import get_position, set_position
 from infra.store_reader import StoreReader
+from infra.tasks import stop_requested
 from projections.recorded import Recorded, decode_envelope
 
 log = logging.getLogger(__name__)
@@ -83,11 +85,8 @@ class ProjectionRunner:
         self._task = asyncio.create_task(self._run(), name=f"projection-{self.model.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await tasks.stop(self._task)
+        self._task = None
 
     async def rebuild(self) -> int:
         """Start over from the first event; returns how many events were applied."""
@@ -107,10 +106,13 @@ class ProjectionRunner:
         await self._catch_up()
 
     async def _catch_up(self) -> None:
-        async for page in self._store.read(self.position, topics=self.model.topics):
-            for event in page:
-                self.model.apply(event)
-            await self._commit(page[-1].notification_id, len(page))
+        # `aclosing`: when this task is cancelled mid-page, the reader gives its connection back.
+        pages = self._store.read(self.position, topics=self.model.topics)
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                for event in page:
+                    self.model.apply(event)
+                await self._commit(page[-1].notification_id, len(page))
 
     async def _commit(self, position: int, count: int) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
@@ -136,7 +138,7 @@ class ProjectionRunner:
 
     async def _run(self) -> None:
         subscription = None
-        while True:
+        while not stop_requested():
             try:
                 if subscription is None:
                     subscription = await self._subscribe()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 
 import asyncpg
 
@@ -31,7 +31,7 @@ class StoreReader:
         topics: Sequence[str] = (),
         upto: int | None = None,
         page: int = 20_000,
-    ) -> AsyncIterator[list[Recorded]]:
+    ) -> AsyncGenerator[list[Recorded], None]:
         """Pages of events with notification ids in (after, upto], in log order."""
         where = "notification_id > $1 AND notification_id <= $2"
         if topics:

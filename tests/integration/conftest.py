@@ -75,11 +75,23 @@ async def settings(make_settings: Callable[..., Awaitable[Settings]]) -> Setting
     return await make_settings()
 
 
+async def stop(parts: Parts, *, timeout: float = 30.0) -> None:
+    """Shut a node down; a shutdown that hangs fails loudly, showing what it waits on."""
+    task = asyncio.create_task(shutdown(parts))
+    done, _ = await asyncio.wait({task}, timeout=timeout)
+    if not done:
+        for other in asyncio.all_tasks():
+            other.print_stack(limit=8)
+        task.cancel()
+        raise AssertionError(f"shutdown took more than {timeout} s")
+    task.result()
+
+
 @pytest_asyncio.fixture
 async def parts(settings: Settings) -> AsyncIterator[Parts]:
     running = await build(settings)
     yield running
-    await shutdown(running)
+    await stop(running)
 
 
 @pytest_asyncio.fixture

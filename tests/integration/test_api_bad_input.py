@@ -4,10 +4,10 @@ import uuid
 import httpx
 import pytest
 
-from api.app import Parts, build, create_app, shutdown
+from api.app import Parts, build, create_app
 from commands.actor import Actor
 from commands.wire import CreateCanvas, PlacePixel
-from tests.integration.conftest import until
+from tests.integration.conftest import stop, until
 from tests.integration.helpers import max_notification_id
 
 PALETTE = ["#ffffff", "#000000", "#ff0000"]
@@ -128,4 +128,4 @@ async def test_versions_that_left_the_ring_are_410_gone(make_settings):
             future = await client.get(f"/api/canvas/{canvas.id}/deltas", params={"since": 10**6})
             assert future.status_code == 400
     finally:
-        await shutdown(parts)
+        await stop(parts)

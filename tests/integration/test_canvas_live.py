@@ -6,11 +6,11 @@ import pytest
 import uvicorn
 import websockets
 
-from api.app import Parts, build, create_app, shutdown
+from api.app import Parts, build, create_app
 from commands.actor import Actor
 from commands.wire import CreateCanvas, FillRectangle, PlacePixel
 from projections.bitmap import decode_delta
-from tests.integration.conftest import until
+from tests.integration.conftest import stop, until
 from tests.support.ports import free_port
 
 PALETTE = ["#ffffff", "#000000", "#ff0000"]
@@ -156,7 +156,7 @@ async def test_a_client_that_does_not_read_is_told_to_resync_and_dropped(make_se
                                                       PlacePixel(x=1, y=1, colour=1))
                 assert (await delta_reaching(healthy, placed.version))[-1][1] == placed.version
     finally:
-        await shutdown(parts)
+        await stop(parts)
 
 
 async def _dropped(parts: Parts) -> bool:

@@ -14,8 +14,8 @@ import uvicorn
 import websockets
 from cryptography.hazmat.primitives import serialization
 
-from api.app import build, create_app, shutdown
-from tests.integration.conftest import until
+from api.app import build, create_app
+from tests.integration.conftest import stop, until
 from tests.support.ports import free_port
 from tests.support.signing import (
     BOT_TOKEN,
@@ -53,7 +53,7 @@ async def identity_settings(make_settings, google):
 async def running(identity_settings):
     parts = await build(identity_settings)
     yield parts
-    await shutdown(parts)
+    await stop(parts)
 
 
 @pytest_asyncio.fixture
@@ -250,7 +250,7 @@ async def test_accounts_and_refresh_tokens_survive_a_restart(identity_settings):
     transport = httpx.ASGITransport(app=create_app(identity_settings, parts=first))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         pair = await sign_in(client, 40)
-    await shutdown(first)
+    await stop(first)
     second = await build(identity_settings)
     try:
         transport = httpx.ASGITransport(app=create_app(identity_settings, parts=second))
@@ -262,7 +262,7 @@ async def test_accounts_and_refresh_tokens_survive_a_restart(identity_settings):
             me = await until(lambda: _me(client, again.json()["access_token"]))
             assert me["identities"] == ["telegram:40"]
     finally:
-        await shutdown(second)
+        await stop(second)
 
 
 async def _me(client, token):
@@ -289,7 +289,7 @@ async def test_rate_limits_trip_and_recover(make_settings):
             assert limited[-1].status_code == 429 or limited[-2].status_code == 429
             assert int(next(r for r in limited if r.status_code == 429).headers["retry-after"]) >= 1
     finally:
-        await shutdown(parts)
+        await stop(parts)
 
 
 @contextlib.asynccontextmanager

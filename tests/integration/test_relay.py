@@ -4,7 +4,7 @@ from pathlib import Path
 
 import nats
 
-from api.app import build, shutdown
+from api.app import build
 from commands.actor import Actor
 from commands.canvases import Canvases
 from commands.wire import CreateCanvas, PlacePixel
@@ -13,7 +13,7 @@ from infra.eventstore import events_table
 from infra.relay import Relay, ensure_stream
 from infra.settings import Settings
 from infra.store_reader import StoreReader
-from tests.integration.conftest import until
+from tests.integration.conftest import stop, until
 from tests.integration.helpers import max_notification_id, published, stored_events
 from tests.support.ports import free_port
 
@@ -60,7 +60,7 @@ async def test_the_stream_carries_every_event_once_in_commit_order(settings: Set
         await until(lambda: _at(relay, last))
         await assert_stream_equals_store(parts.nc.jetstream(), settings)
     finally:
-        await shutdown(parts)
+        await stop(parts)
 
 
 async def test_a_restarted_relay_neither_skips_nor_repeats(settings: Settings):
@@ -86,7 +86,7 @@ async def test_a_restarted_relay_neither_skips_nor_repeats(settings: Settings):
         await second.stop()
         await assert_stream_equals_store(js, settings)
     finally:
-        await shutdown(parts)
+        await stop(parts)
 
 
 def _start_nats(port: int, store: Path) -> subprocess.Popen[bytes]:
@@ -126,7 +126,7 @@ async def test_the_stream_converges_after_nats_was_down(settings: Settings, tmp_
         if relay is not None:
             await relay.stop()
         await nc.close()
-        await shutdown(parts)
+        await stop(parts)
         server.terminate()
         server.wait()
 
@@ -153,4 +153,4 @@ async def test_another_writer_in_the_stream_costs_a_round_trip_never_an_event(se
         assert canvas_events == [row["notification_id"] for row in await stored_events(settings)]
     finally:
         await relay.stop()
-        await shutdown(parts)
+        await stop(parts)
