@@ -65,8 +65,10 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
     listener = await fanout.listen(str(canvas_id))
     session = _Session(socket, socket.app.state.gate, parts.canvases, canvas_id)
     # Two halves: frames out, messages in. Whichever ends (a drop, a disconnect) ends both.
-    tasks = [asyncio.create_task(session.forward(listener.queue)),
-             asyncio.create_task(session.serve())]
+    tasks = [
+        asyncio.create_task(session.forward(listener.queue)),
+        asyncio.create_task(session.serve()),
+    ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
@@ -165,29 +167,15 @@ class _Session:
         try:
             self.gate.account_limiter.take(self.actor.user)
             placement = await self.canvases.execute(self.canvas_id, self.actor, command)
-        except RateLimited as limited:
-            await self.send_json(
-                {
-                    "type": "error",
-                    "op": command.op,
-                    "error": limited.code,
-                    "detail": str(limited),
-                    "wait_ms": limited.wait_ms,
-                }
-            )
-        except CooldownActive as refused:
-            await self.send_json(
-                {
-                    "type": "error",
-                    "op": command.op,
-                    "error": refused.code,
-                    "detail": str(refused),
-                    "wait_ms": refused.wait_ms,
-                }
-            )
-        except CanvasError as refused:
-            await self.send_json(
-                {"type": "error", "op": command.op, "error": refused.code, "detail": str(refused)}
-            )
+        except (RateLimited, CanvasError) as refused:
+            refusal: dict[str, Any] = {
+                "type": "error",
+                "op": command.op,
+                "error": refused.code,
+                "detail": str(refused),
+            }
+            if isinstance(refused, (RateLimited, CooldownActive)):
+                refusal["wait_ms"] = refused.wait_ms
+            await self.send_json(refusal)
         else:
             await self.send_json({"type": "ack", "op": command.op, "version": placement.version})

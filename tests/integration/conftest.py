@@ -17,10 +17,12 @@ import nats
 import nats.js.errors
 import pytest
 import pytest_asyncio
+import uvicorn
 
 from api.app import Parts, build, create_app, shutdown
 from infra.migrate import migrate
 from infra.settings import Settings
+from tests.support.ports import free_port
 
 pytestmark = pytest.mark.integration
 
@@ -100,3 +102,22 @@ async def client(parts: Parts) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(parts.settings, parts=parts))
     async with httpx.AsyncClient(transport=transport, base_url="http://tessera.test") as http:
         yield http
+
+
+@contextlib.asynccontextmanager
+async def serving(parts: Parts) -> AsyncIterator[int]:
+    """The app on a real uvicorn server on a loopback port (for real WebSockets)."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, parts=parts), port=port,
+                                           log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    await until(lambda: _started(server))
+    try:
+        yield port
+    finally:
+        server.should_exit = True
+        await task
+
+
+async def _started(server: uvicorn.Server) -> bool:
+    return server.started

@@ -1,37 +1,16 @@
 import asyncio
-import contextlib
 
 import msgspec
 import pytest
-import uvicorn
 import websockets
 
-from api.app import Parts, build, create_app
+from api.app import Parts, build
 from commands.actor import Actor
 from commands.wire import CreateCanvas, FillRectangle, PlacePixel
 from projections.bitmap import decode_delta
-from tests.integration.conftest import stop, until
-from tests.support.ports import free_port
+from tests.integration.conftest import serving, stop, until
 
 PALETTE = ["#ffffff", "#000000", "#ff0000"]
-
-
-@contextlib.asynccontextmanager
-async def serving(parts: Parts):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, parts=parts), port=port,
-                                           log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    await until(lambda: _started(server))
-    try:
-        yield f"ws://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def _started(server) -> bool:
-    return server.started
 
 
 async def a_canvas(parts: Parts, cooldown_ms: int = 0):
@@ -66,8 +45,8 @@ async def delta_reaching(socket, version: int) -> list[tuple[int, int, list[int]
 
 async def test_a_pixel_placed_over_one_socket_reaches_the_other(parts: Parts):
     canvas = await a_canvas(parts)
-    async with serving(parts) as base:
-        url = f"{base}/api/canvas/{canvas.id}/live"
+    async with serving(parts) as port:
+        url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
         async with websockets.connect(url, additional_headers={"X-Dev-User": "ann"}) as player, \
                 websockets.connect(url) as spectator:
             await player.send(msgspec.json.encode({"type": "place", "x": 3, "y": 2, "colour": 2,
@@ -81,8 +60,8 @@ async def test_a_pixel_placed_over_one_socket_reaches_the_other(parts: Parts):
 
 async def test_refusals_come_back_as_error_frames(parts: Parts):
     canvas = await a_canvas(parts, cooldown_ms=60_000)
-    async with serving(parts) as base:
-        url = f"{base}/api/canvas/{canvas.id}/live"
+    async with serving(parts) as port:
+        url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
         async with websockets.connect(url) as spectator:
             await spectator.send('{"type": "place", "x": 1, "y": 1, "colour": 1}')
             assert (await next_json(spectator))["error"] == "unauthenticated"
@@ -100,8 +79,8 @@ async def test_refusals_come_back_as_error_frames(parts: Parts):
                                      '{"type": "place", "x": "a"}', "[1, 2, 3]"])
 async def test_garbage_gets_an_error_frame_and_the_socket_lives_on(parts: Parts, garbage):
     canvas = await a_canvas(parts)
-    async with serving(parts) as base, websockets.connect(
-        f"{base}/api/canvas/{canvas.id}/live"
+    async with serving(parts) as port, websockets.connect(
+        f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
     ) as socket:
         await socket.send(garbage)
         assert (await next_json(socket))["error"] == "invalid_message"
@@ -111,8 +90,8 @@ async def test_garbage_gets_an_error_frame_and_the_socket_lives_on(parts: Parts,
 
 async def test_a_huge_frame_closes_the_socket_with_a_reason(parts: Parts):
     canvas = await a_canvas(parts)
-    async with serving(parts) as base, websockets.connect(
-        f"{base}/api/canvas/{canvas.id}/live"
+    async with serving(parts) as port, websockets.connect(
+        f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
     ) as socket:
         await socket.send("x" * 100_000)
         with pytest.raises(websockets.ConnectionClosed) as closed:
@@ -121,8 +100,8 @@ async def test_a_huge_frame_closes_the_socket_with_a_reason(parts: Parts):
 
 
 async def test_an_unknown_canvas_is_refused(parts: Parts):
-    async with serving(parts) as base, websockets.connect(
-        f"{base}/api/canvas/00000000-0000-0000-0000-000000000000/live"
+    async with serving(parts) as port, websockets.connect(
+        f"ws://127.0.0.1:{port}/api/canvas/00000000-0000-0000-0000-000000000000/live"
     ) as socket:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await socket.recv()
@@ -139,8 +118,8 @@ async def test_a_client_that_does_not_read_is_told_to_resync_and_dropped(make_se
             CreateCanvas(width=400, height=400, palette=PALETTE, cooldown_ms=0),
         )
         await until(lambda: _known(parts, canvas.id))
-        async with serving(parts) as base:
-            url = f"{base}/api/canvas/{canvas.id}/live"
+        async with serving(parts) as port:
+            url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
             async with websockets.connect(url, max_size=None) as healthy, \
                     websockets.connect(url, max_size=None, max_queue=1) as stalled:
                 await stalled.send('{"type": "ping"}')  # and never reads again

@@ -1,6 +1,5 @@
 import asyncio
 import base64
-import contextlib
 import logging
 import time
 
@@ -10,13 +9,11 @@ import jwt
 import msgspec
 import pytest
 import pytest_asyncio
-import uvicorn
 import websockets
 from cryptography.hazmat.primitives import serialization
 
 from api.app import build, create_app
-from tests.integration.conftest import stop, until
-from tests.support.ports import free_port
+from tests.integration.conftest import serving, stop, until
 from tests.support.signing import (
     BOT_TOKEN,
     CLIENT_ID,
@@ -290,24 +287,6 @@ async def test_rate_limits_trip_and_recover(make_settings):
             assert int(next(r for r in limited if r.status_code == 429).headers["retry-after"]) >= 1
     finally:
         await stop(parts)
-
-
-@contextlib.asynccontextmanager
-async def serving(parts):
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, parts=parts), port=port,
-                                           log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve())
-    await until(lambda: _started(server))
-    try:
-        yield port
-    finally:
-        server.should_exit = True
-        await task
-
-
-async def _started(server) -> bool:
-    return server.started
 
 
 async def test_websockets_authenticate_by_ticket_or_first_message(running, http):
