@@ -68,7 +68,14 @@ def _migrate(args: argparse.Namespace) -> None:
         print("schema ready", flush=True)
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # uvicorn re-raises the signal it stopped on: unwind (stopping the embedded services)
+    # rather than die on the spot.
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     parser = argparse.ArgumentParser(prog="tessera")
     sub = parser.add_subparsers(dest="command", required=True)

@@ -257,7 +257,11 @@ def _start_nats(data_dir: Path, timeout: float = 15.0) -> tuple[subprocess.Popen
     url = f"nats://{_HOST}:{port}"
     command = [nats_server_binary(), "-a", _HOST, "-p", str(port), "-js", "-sd", str(store)]
     with log_path.open("ab") as log:
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+        # Its own session: a Ctrl-C in the terminal reaches the service, which then stops NATS
+        # after its own shutdown, instead of NATS vanishing under a service still draining.
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True
+        )
     deadline = time.monotonic() + timeout
     while not nats_reachable(url, timeout=0.5):
         if process.poll() is not None or time.monotonic() > deadline:
