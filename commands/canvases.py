@@ -126,10 +126,6 @@ class Canvases(Application[UUID]):
         answer: Placement = await writer.submit((actor, command))
         return answer
 
-    def execute_blocking(self, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Placement:
-        answer: Placement = self.writer(canvas_id).submit_threadsafe((actor, command)).result()
-        return answer
-
     def stop_writers(self) -> None:
         with self._writers_lock:
             writers, self._writers = list(self._writers.values()), {}

@@ -40,7 +40,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     latest_cache_seconds: float = 1.0
     dev_auth: bool = False
     """`TESSERA_DEV_AUTH=1`: trust the `X-Dev-User` / `X-Dev-Roles` headers. Never in production."""
-    default_cooldown_ms: int = 5_000
 
     # -- identity ---------------------------------------------------------------------------
     jwt_keys: str | None = None
@@ -67,9 +66,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     @property
     def events_stream(self) -> str:
         return f"{self.stream_prefix.upper()}_EVENTS"
-
-    def event_subject(self, context: str, aggregate_id: str = "*") -> str:
-        return f"{self.stream_prefix}.ev.{context}.{aggregate_id}"
 
     @staticmethod
     def split(value: str) -> list[str]:
