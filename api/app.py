@@ -22,6 +22,7 @@ from api.auth import Gate
 from api.canvas import CanvasController, CanvasReads
 from api.canvas_live import canvas_live
 from api.errors import EXCEPTION_HANDLERS
+from api.feedback import AdminFeedbackController, FeedbackController, feedback_page
 from api.identity import (
     AdminAccountsController,
     AuthController,
@@ -32,14 +33,21 @@ from api.identity import (
     whoami,
 )
 from api.ratelimit import Limiter, per_ip
+from api.telegram_bot import TelegramBot, telegram_webhook
+from api.web import index, static_files
 from commands.accounts import Accounts
 from commands.canvases import Canvases
+from commands.feedback import Feedbacks
 from infra.account_view import AccountsReadModel, AccountView
 from infra.bitmap_model import BitmapReadModel
+from infra.botapi import BotApi
 from infra.canvas_view import CanvasView
 from infra.eventstore import application_env, events_table
+from infra.feedback_view import FeedbackReadModel, FeedbackView
 from infra.fanout import Fanout
 from infra.google import GoogleVerifier
+from infra.pixel_view import PixelOwnersReadModel, PixelView
+from infra.presence import Presence
 from infra.relay import Relay, ensure_stream
 from infra.runner import ProjectionRunner, ReadModel
 from infra.sessions import Revocations, Sessions
@@ -63,6 +71,10 @@ class Parts:
     reads: CanvasReads
     identity: IdentityParts
     fanout: Fanout
+    presence: Presence
+    feedback: Feedbacks
+    feedback_view: FeedbackView
+    telegram: TelegramBot
     relays: list[Relay] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
 
@@ -113,13 +125,32 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
     )
     canvas_view = CanvasView(pool, settings.schema, ring=settings.delta_ring)
     account_view = AccountView(pool, settings.schema)
+    pixel_view = PixelView(pool, settings.schema)
+    feedback_view = FeedbackView(pool, settings.schema)
+    presence = await Presence.open(
+        js,
+        settings.presence_bucket,
+        cap=settings.player_cap,
+        window_ms=int(settings.afk_after_s * 1000),
+    )
     parts = Parts(
         settings=settings,
         pool=pool,
         nc=nc,
         canvases=canvases,
-        reads=CanvasReads(canvas_view, latest_ttl=settings.latest_cache_seconds),
+        reads=CanvasReads(canvas_view, pixel_view, latest_ttl=settings.latest_cache_seconds),
         fanout=Fanout(nc, settings.delta_subject, capacity=settings.live_queue_frames),
+        presence=presence,
+        feedback=await asyncio.to_thread(Feedbacks, application_env(settings)),
+        feedback_view=feedback_view,
+        telegram=TelegramBot(
+            api=BotApi(token=settings.telegram_bot_token, base_url=settings.telegram_api_url),
+            canvases=canvases,
+            view=canvas_view,
+            admin_chats=settings.split(settings.telegram_admin_chats),
+            username=settings.telegram_bot_username,
+            players=presence,
+        ),
         identity=IdentityParts(
             accounts=accounts,
             sessions=sessions,
@@ -139,8 +170,9 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         snapshot_seconds=settings.snapshot_seconds,
     )
     contexts: list[tuple[str, str, list[ReadModel]]] = [
-        ("canvas", Canvases.name, [bitmap]),
+        ("canvas", Canvases.name, [bitmap, PixelOwnersReadModel(pixel_view)]),
         ("identity", Accounts.name, [AccountsReadModel(account_view)]),
+        ("feedback", Feedbacks.name, [FeedbackReadModel(feedback_view)]),
     ]
     for context, application_name, models in contexts:
         table = events_table(application_name)
@@ -174,6 +206,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
                 )
                 for model in models
             )
+    await parts.presence.start()
     for relay in parts.relays:
         await relay.start()
     for runner in parts.runners:
@@ -184,6 +217,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
 async def shutdown(parts: Parts) -> None:
     await asyncio.to_thread(parts.canvases.stop_writers)
     await parts.identity.gate.revocations.stop()
+    await parts.presence.stop()
     for relay in parts.relays:
         await relay.stop()
     for runner in parts.runners:
@@ -199,6 +233,8 @@ async def shutdown(parts: Parts) -> None:
         parts.pool.terminate()
     await asyncio.to_thread(parts.canvases.close)
     await asyncio.to_thread(parts.identity.accounts.close)
+    await asyncio.to_thread(parts.feedback.close)
+    await parts.telegram.close()
 
 
 @get("/health", include_in_schema=False)
@@ -242,6 +278,12 @@ def create_app(
             me_live,
             whoami,
             health,
+            feedback_page,
+            FeedbackController,
+            AdminFeedbackController,
+            telegram_webhook,
+            index,
+            static_files(),
         ],
         dependencies={
             "identity": Provide(provide_identity, sync_to_thread=False),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -28,10 +29,25 @@ from commands.wire import (
     PlacePixel,
     ReopenCanvas,
 )
+from domain.roster import PlayerState
 from infra.canvas_view import CanvasView
+from infra.pixel_view import PixelView
+from infra.presence import Presence
 from projections.bitmap import CanvasMeta, encode_delta, trim_chunk
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class PixelOut(msgspec.Struct):
+    """One pixel as the inspector shows it; `user` is None where nobody painted this season."""
+
+    x: int
+    y: int
+    colour: int
+    user: str | None = None
+    name: str | None = None
+    placed_at: datetime | None = None
+    version: int | None = None
 
 
 class PlacementOut(msgspec.Struct):
@@ -69,8 +85,11 @@ class CanvasReads:
     """Reads with the caches that make spectators cheap: the latest pointer for a second,
     encoded bodies of immutable versions for as long as they are asked for."""
 
-    def __init__(self, view: CanvasView, *, latest_ttl: float, bodies: int = 64) -> None:
+    def __init__(
+        self, view: CanvasView, pixels: PixelView, *, latest_ttl: float, bodies: int = 64
+    ) -> None:
         self.view = view
+        self.pixels = pixels
         self._latest_ttl = latest_ttl
         self._latest: dict[UUID, tuple[float, CanvasMeta]] = {}
         self._bodies: OrderedDict[tuple[UUID, int, str], bytes] = OrderedDict()
@@ -163,8 +182,11 @@ class CanvasController(Controller):
         state: State,
     ) -> PlacementOut:
         """Place one pixel; answered after commit with the canvas version it produced.
-        A retry with the same `op` gets the same answer and places nothing."""
+        A retry with the same `op` gets the same answer and places nothing. A player who is
+        not playing is let in when there is room, else refused (409) with their queue place."""
+        await _seat_player(state, canvas_id, player)
         placement = await _canvases(state).execute(canvas_id, player, data)
+        state.parts.presence.acted(str(canvas_id), player.user)
         return PlacementOut(placement.version, placement.replayed)
 
     @post("/{canvas_id:uuid}/fill", status_code=200, dependencies=AS_ADMIN)
@@ -211,6 +233,14 @@ class CanvasController(Controller):
     @get("/")
     async def list_canvases(self, reads: NamedDependency[CanvasReads]) -> list[CanvasOut]:
         return [CanvasOut.of(meta) for meta in await reads.view.list_canvases()]
+
+    @get("/current")
+    async def get_current(self, reads: NamedDependency[CanvasReads]) -> CanvasOut:
+        """The game being played: the newest open canvas."""
+        meta = await reads.view.get_current()
+        if meta is None:
+            raise ApiError(404, "no_current_canvas", "no canvas is open")
+        return CanvasOut.of(meta)
 
     @get("/{canvas_id:uuid}")
     async def get_canvas(
@@ -267,6 +297,26 @@ class CanvasController(Controller):
         body = await reads.get_body(meta, version, "png")
         return Response(body, media_type="image/png", headers=_board_headers(meta, version))
 
+    @get("/{canvas_id:uuid}/pixels/{x:int}/{y:int}")
+    async def get_pixel(
+        self,
+        canvas_id: FromPath[UUID],
+        x: FromPath[int],
+        y: FromPath[int],
+        reads: NamedDependency[CanvasReads],
+    ) -> PixelOut:
+        """The pixel inspector: who painted (x, y) last, when, and with which colour. It follows
+        the board within a moment (its own projection)."""
+        meta = await reads.get_canvas(canvas_id)
+        if not (0 <= x < meta.width and 0 <= y < meta.height):
+            raise ApiError(
+                400, "pixel_out_of_bounds", f"({x}, {y}) is outside {meta.width}×{meta.height}"
+            )
+        owner = await reads.pixels.get_owner(canvas_id, x, y)
+        if owner is None:  # never painted this season: still the background
+            return PixelOut(x, y, 0)
+        return PixelOut(x, y, owner.colour, owner.user, owner.name, owner.placed_at, owner.version)
+
     @get("/{canvas_id:uuid}/deltas")
     async def get_deltas(
         self,
@@ -294,6 +344,23 @@ class CanvasController(Controller):
         body = encode_delta(since, to_version, b"".join(trim_chunk(c, since) for c in chunks))
         return Response(
             body, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}
+        )
+
+
+async def _seat_player(state: State, canvas_id: UUID, player: Actor) -> None:
+    presence: Presence = state.parts.presence
+    canvas = str(canvas_id)
+    if presence.is_playing(canvas, player.user):
+        return
+    await _canvases(state).open_writer(canvas_id)  # no roster for a canvas that does not exist
+    standing = await presence.join(canvas, player.user)
+    if standing.state is not PlayerState.PLAYING:
+        raise ApiError(
+            409,
+            "not_playing",
+            f"the canvas has {standing.players} players: you are {standing.state}",
+            position=standing.position,
+            queue_length=standing.queue_length,
         )
 
 

@@ -2,7 +2,9 @@
 
 Server → client: binary frames, each a delta exactly as on NATS (16-byte `from, to` header, then
 u32 entries); JSON `{"type": "ack", "op", "version"}`, `{"type": "error", "op"?, "error",
-"detail", …}`, `{"type": "resync"}` (you fell behind: reload the snapshot; the socket closes).
+"detail", …}`, `{"type": "resync"}` (you fell behind: reload the snapshot; the socket closes),
+`{"type": "status", "state": "playing"|"queued"|"afk", "position", "queue_length", "players",
+"cap"}` (signed-in sockets, on every change; after `afk` the socket closes with 4001).
 Client → server: `{"type": "auth", "token"}` (first, optional: spectators skip it),
 `{"type": "place", "x", "y", "colour", "op"?}`, `{"type": "ping"}`.
 """
@@ -25,7 +27,9 @@ from api.ratelimit import RateLimited
 from commands.actor import Actor
 from commands.wire import ColourIndex, Coordinate, OpId, PlacePixel
 from domain.canvas import CanvasError, CooldownActive
+from domain.roster import PlayerState, Standing
 from infra.fanout import RESYNC, Fanout
+from infra.presence import Presence
 
 MAX_FRAME = 4096
 GOODBYE_TIMEOUT_S = 1.0
@@ -63,11 +67,13 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
         return
     fanout: Fanout = parts.fanout
     listener = await fanout.listen(str(canvas_id))
-    session = _Session(socket, socket.app.state.gate, parts.canvases, canvas_id)
-    # Two halves: frames out, messages in. Whichever ends (a drop, a disconnect) ends both.
+    session = _Session(socket, socket.app.state.gate, parts, canvas_id)
+    # Three parts: frames out, messages in, the player's standing. Whichever ends (a drop, a
+    # disconnect, going AFK) ends them all.
     tasks = [
         asyncio.create_task(session.forward(listener.queue)),
         asyncio.create_task(session.serve()),
+        asyncio.create_task(session.report_standing()),
     ]
     try:
         await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
@@ -77,19 +83,25 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+        parts.presence.unseat(session.canvas, session)
         await fanout.leave(str(canvas_id), listener)
 
 
 class _Session:
     def __init__(
-        self, socket: WebSocket[Any, Any, Any], gate: Gate, canvases: Any, canvas_id: UUID
+        self, socket: WebSocket[Any, Any, Any], gate: Gate, parts: Any, canvas_id: UUID
     ) -> None:
         self.socket = socket
         self.gate = gate
-        self.canvases = canvases
+        self.canvases = parts.canvases
+        self.presence: Presence = parts.presence
         self.canvas_id = canvas_id
+        self.canvas = str(canvas_id)
         self.actor: Actor | None = None
+        self.user = ""
         self._send_lock = asyncio.Lock()
+        self._standing: Standing | None = None
+        self._standing_changed = asyncio.Event()
 
     async def forward(self, queue: asyncio.Queue[Any]) -> None:
         """Live frames to the client, in order; a resync notice ends the connection."""
@@ -105,6 +117,46 @@ class _Session:
             async with self._send_lock:
                 await self.socket.send_bytes(frame)
 
+    # -- the player's standing: playing, queued, AFK -------------------------------------------
+
+    async def take_seat(self, actor: Actor) -> None:
+        """A signed-in socket asks to play, then hears of every change to its standing."""
+        if self.user:
+            self.presence.unseat(self.canvas, self)
+        self.actor, self.user = actor, actor.user
+        standing = await self.presence.join(self.canvas, self.user)
+        self.presence.seat(self.canvas, self)
+        self.standing_changed(standing)
+
+    def standing_changed(self, standing: Standing) -> None:
+        self._standing = standing
+        self._standing_changed.set()
+
+    async def report_standing(self) -> None:
+        """Sends the latest standing whenever it changes; going AFK ends the connection (the
+        client falls back to spectating)."""
+        told: Standing | None = None
+        while True:
+            await self._standing_changed.wait()
+            self._standing_changed.clear()
+            standing = self._standing
+            if standing is None or standing == told:
+                continue
+            told = standing
+            await self.send_json(
+                {
+                    "type": "status",
+                    "state": standing.state,
+                    "position": standing.position,
+                    "queue_length": standing.queue_length,
+                    "players": standing.players,
+                    "cap": self.presence.cap,
+                }
+            )
+            if standing.state is PlayerState.AFK:
+                await self.socket.close(code=4001, reason="afk")
+                return
+
     async def send_json(self, message: dict[str, Any]) -> None:
         async with self._send_lock:
             await self.socket.send_text(_encode(message).decode())
@@ -119,6 +171,8 @@ class _Session:
         except ApiError as error:
             await self.socket.close(code=4401, reason=error.code)
             return
+        if self.actor is not None:
+            await self.take_seat(self.actor)
         with contextlib.suppress(WebSocketDisconnect):
             while True:
                 event = await self.socket.receive()
@@ -143,13 +197,14 @@ class _Session:
                 await self.send_json({"type": "pong"})
             case Auth(token=token):
                 try:
-                    self.actor = self.gate.actor_from_token(token)
+                    actor = self.gate.actor_from_token(token)
                 except ApiError as error:
                     await self.send_json(
                         {"type": "error", "error": error.code, "detail": error.detail}
                     )
                 else:
-                    await self.send_json({"type": "authenticated", "id": self.actor.user})
+                    await self.send_json({"type": "authenticated", "id": actor.user})
+                    await self.take_seat(actor)
             case Place(x=x, y=y, colour=colour, op=op):
                 await self.place(PlacePixel(x=x, y=y, colour=colour, op=op))
 
@@ -161,6 +216,18 @@ class _Session:
                     "op": command.op,
                     "error": "unauthenticated",
                     "detail": "sign in to play",
+                }
+            )
+            return
+        if not self.presence.is_playing(self.canvas, self.user):
+            standing = self.presence.standing(self.canvas, self.user)
+            await self.send_json(
+                {
+                    "type": "error",
+                    "op": command.op,
+                    "error": "not_playing",
+                    "detail": f"you are {standing.state}: wait for your turn",
+                    "position": standing.position,
                 }
             )
             return
@@ -178,4 +245,5 @@ class _Session:
                 refusal["wait_ms"] = refused.wait_ms
             await self.send_json(refusal)
         else:
+            self.presence.acted(self.canvas, self.user)
             await self.send_json({"type": "ack", "op": command.op, "version": placement.version})

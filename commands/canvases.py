@@ -118,11 +118,19 @@ class Canvases(Application[UUID]):
                 self._writers[canvas_id] = writer
             return writer
 
+    async def open_writer(
+        self, canvas_id: UUID
+    ) -> AggregateWriter[Canvas, tuple[Actor, CanvasCommand]]:
+        """The canvas's writer, loading the canvas off the event loop the first time; raises
+        `CanvasNotFound` for a canvas that does not exist."""
+        writer = self._writers.get(canvas_id)
+        if writer is None:
+            writer = await asyncio.to_thread(self.writer, canvas_id)
+        return writer
+
     async def execute(self, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Placement:
         """Run a command through the canvas's writer; returns once it is committed."""
-        writer = self._writers.get(canvas_id)
-        if writer is None:  # the first command loads the canvas: off the event loop
-            writer = await asyncio.to_thread(self.writer, canvas_id)
+        writer = await self.open_writer(canvas_id)
         answer: Placement = await writer.submit((actor, command))
         return answer
 

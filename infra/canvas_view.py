@@ -96,12 +96,20 @@ class CanvasView:
     # -- reads --------------------------------------------------------------------------------
 
     async def list_canvases(self) -> list[CanvasMeta]:
-        rows = await self._pool.fetch(f"SELECT * FROM {self._s}.canvas_views ORDER BY canvas_id")
+        rows = await self._pool.fetch(f"SELECT * FROM {self._s}.canvas_views ORDER BY created_at, canvas_id")
         return [_meta(row) for row in rows]
 
     async def get_canvas(self, canvas_id: UUID) -> CanvasMeta | None:
         row = await self._pool.fetchrow(
             f"SELECT * FROM {self._s}.canvas_views WHERE canvas_id = $1", canvas_id
+        )
+        return None if row is None else _meta(row)
+
+    async def get_current(self) -> CanvasMeta | None:
+        """The game being played: the newest canvas still open."""
+        row = await self._pool.fetchrow(
+            f"SELECT * FROM {self._s}.canvas_views WHERE is_open "
+            "ORDER BY created_at DESC, canvas_id DESC LIMIT 1"
         )
         return None if row is None else _meta(row)
 

@@ -8,7 +8,7 @@ import asyncpg
 
 from commands.accounts import Accounts
 from commands.canvases import Canvases
-from infra import account_view, sessions
+from infra import account_view, pixel_view, sessions
 from infra.eventstore import application_env, ensure_schema
 from infra.readmodels import migrate as migrate_read_models
 from infra.settings import Settings
@@ -23,6 +23,7 @@ async def migrate(settings: Settings) -> None:
     try:
         await migrate_read_models(conn, settings.schema)
         await account_view.migrate(conn, settings.schema)
+        await pixel_view.migrate(conn, settings.schema)
         await sessions.migrate(conn, settings.schema)
     finally:
         await conn.close()

@@ -21,6 +21,9 @@ CREATE TABLE IF NOT EXISTS {s}.canvas_views (
     version bigint NOT NULL,
     updated_at timestamptz NOT NULL DEFAULT now()
 );
+-- clock_timestamp(), not now(): canvases created in one batch still get distinct times, in order.
+ALTER TABLE {s}.canvas_views
+    ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT clock_timestamp();
 CREATE TABLE IF NOT EXISTS {s}.canvas_snapshots (
     canvas_id uuid NOT NULL,
     version bigint NOT NULL,

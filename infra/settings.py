@@ -63,9 +63,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_account_burst: int = 20
     """Token buckets on command endpoints; a rate of 0 turns that limit off."""
 
+    # -- pixel wars: players, spectators, the bot ---------------------------------------------
+    player_cap: int = 5000
+    """Players placing at once on one canvas; beyond it they wait in a FIFO queue."""
+    afk_after_s: float = 120.0
+    """A player with no game action for this long is AFK (and a returning one keeps playing)."""
+    spectator_poll_s: float = 5.0
+    """How often the web client's spectators poll the latest snapshot."""
+    telegram_bot_username: str = ""
+    """The bot the Login Widget names (without @); empty hides the Telegram button."""
+    telegram_api_url: str = "https://api.telegram.org"
+    """Base URL of the Bot API (replies are POSTed to `<url>/bot<token>/sendMessage`)."""
+    telegram_webhook_secret: str = ""
+    """Expected `X-Telegram-Bot-Api-Secret-Token`; empty turns the webhook off (404)."""
+    telegram_admin_chats: str = ""
+    """Comma-separated chat ids allowed to run `/clear` and `/newgame`."""
+
     @property
     def events_stream(self) -> str:
         return f"{self.stream_prefix.upper()}_EVENTS"
+
+    @property
+    def presence_bucket(self) -> str:
+        return f"{self.stream_prefix.upper()}_PRESENCE"
 
     @staticmethod
     def split(value: str) -> list[str]:

@@ -26,11 +26,14 @@ async def _known(parts: Parts, canvas_id) -> bool:
     return await parts.reads.view.get_canvas(canvas_id) is not None
 
 
-async def next_json(socket) -> dict:
+async def next_json(socket, *, skip: tuple[str, ...] = ("status",)) -> dict:
+    """The next control message, passing over deltas (and, unless asked for, standings)."""
     while True:
         frame = await asyncio.wait_for(socket.recv(), 10)
         if isinstance(frame, str):
-            return msgspec.json.decode(frame)
+            message = msgspec.json.decode(frame)
+            if message["type"] not in skip:
+                return message
 
 
 async def delta_reaching(socket, version: int) -> list[tuple[int, int, list[int]]]:
