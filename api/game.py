@@ -1,0 +1,36 @@
+"""What the web client needs to know about this deployment before it draws anything."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+from litestar import get
+from litestar.datastructures import State
+
+from infra.settings import Settings
+
+
+class ClientConfig(msgspec.Struct):
+    spectator_poll_ms: int
+    afk_after_ms: int
+    player_cap: int
+    google_client_id: str | None
+    telegram_bot_username: str | None
+    current_canvas: UUID | None
+
+
+@get("/api/config", tags=["canvas"])
+async def client_config(state: State) -> ClientConfig:
+    """Poll interval for spectators, the AFK window, the sign-in buttons' ids, the current game."""
+    settings: Settings = state.settings
+    current = await state.parts.reads.view.get_current()
+    google = settings.split(settings.google_client_ids)
+    return ClientConfig(
+        spectator_poll_ms=int(settings.spectator_poll_s * 1000),
+        afk_after_ms=int(settings.afk_after_s * 1000),
+        player_cap=settings.player_cap,
+        google_client_id=google[0] if google else None,
+        telegram_bot_username=settings.telegram_bot_username or None,
+        current_canvas=current.canvas_id if current is not None else None,
+    )
