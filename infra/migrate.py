@@ -8,12 +8,13 @@ import asyncpg
 
 from commands.accounts import Accounts
 from commands.canvases import Canvases
-from infra import account_view, pixel_view, sessions
+from commands.feedback import Feedbacks
+from infra import account_view, feedback_view, pixel_view, sessions
 from infra.eventstore import application_env, ensure_schema
 from infra.readmodels import migrate as migrate_read_models
 from infra.settings import Settings
 
-APPLICATIONS = (Canvases, Accounts)
+APPLICATIONS = (Canvases, Accounts, Feedbacks)
 
 
 async def migrate(settings: Settings) -> None:
@@ -24,6 +25,7 @@ async def migrate(settings: Settings) -> None:
         await migrate_read_models(conn, settings.schema)
         await account_view.migrate(conn, settings.schema)
         await pixel_view.migrate(conn, settings.schema)
+        await feedback_view.migrate(conn, settings.schema)
         await sessions.migrate(conn, settings.schema)
     finally:
         await conn.close()
