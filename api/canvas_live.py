@@ -135,14 +135,16 @@ class _Session:
     async def report_standing(self) -> None:
         """Sends the latest standing whenever it changes; going AFK ends the connection (the
         client falls back to spectating)."""
-        told: Standing | None = None
+        told: tuple[PlayerState, int | None] | None = None
         while True:
             await self._standing_changed.wait()
             self._standing_changed.clear()
             standing = self._standing
-            if standing is None or standing == told:
+            # Only a new state or queue place is news: counts alone would tell every socket of
+            # every arrival (the counts ride along when there is news).
+            if standing is None or (standing.state, standing.position) == told:
                 continue
-            told = standing
+            told = standing.state, standing.position
             await self.send_json(
                 {
                     "type": "status",
