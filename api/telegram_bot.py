@@ -222,7 +222,7 @@ class TelegramBot:
                 await self._canvases.execute(previous.canvas_id, BOT_ACTOR, CloseCanvas())
             except CanvasError as error:
                 return f"{reply}\nCould not close {_describe(previous)}: {error}"
-            reply += f"\n{_describe(previous).capitalize()} is closed."
+            reply += f"\nThe previous game, {_describe(previous)}, is closed."
         return reply
 
     async def _reply(self, message: Message, text: str) -> None:

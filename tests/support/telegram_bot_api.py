@@ -1,0 +1,83 @@
+"""Telegram's Bot API on loopback: answers `sendMessage` like Telegram does and records each call."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from tests.support.signing import BOT_TOKEN
+
+
+class BotApiStandIn:
+    def __init__(self, token: str = BOT_TOKEN) -> None:
+        self.token = token
+        self.sent: list[dict[str, Any]] = []
+        """The bodies of the accepted `sendMessage` calls, in order."""
+        self.refused = 0
+        self._lock = threading.Lock()
+        self._message_ids = itertools.count(1)
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", "0"))
+                status, answer = stand_in.answer(self.path, self.rfile.read(length))
+                body = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def answer(self, path: str, raw: bytes) -> tuple[int, dict[str, Any]]:
+        token, _, method = path.removeprefix("/bot").partition("/")
+        if not path.startswith("/bot") or token != self.token:
+            with self._lock:
+                self.refused += 1
+            return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
+        if method != "sendMessage":
+            return 404, {"ok": False, "error_code": 404, "description": "Not Found"}
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            return 400, _bad_request("can't parse JSON")
+        if not isinstance(body.get("chat_id"), int | str):
+            return 400, _bad_request("chat_id is empty")
+        if not str(body.get("text", "")).strip():
+            return 400, _bad_request("message text is empty")
+        with self._lock:
+            self.sent.append(body)
+            message_id = next(self._message_ids)
+        return 200, {
+            "ok": True,
+            "result": {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": {"id": body["chat_id"], "type": "private"},
+                "text": body["text"],
+            },
+        }
+
+    def texts(self, chat_id: int | None = None) -> list[str]:
+        with self._lock:
+            return [m["text"] for m in self.sent if chat_id is None or m["chat_id"] == chat_id]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _bad_request(why: str) -> dict[str, Any]:
+    return {"ok": False, "error_code": 400, "description": f"Bad Request: {why}"}
