@@ -1,0 +1,219 @@
+"""The desk context's Application: creates and finds desks, runs one writer per active desk."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import secrets
+import threading
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import RecordConflictError, Transcoder
+
+from commands.clock import utc_now
+from commands.codec import MsgspecTranscoder
+from commands.desk_wire import CloseDesk, DeskCommand, FinishSession, InitDesk, StickerOp
+from commands.writer import AggregateWriter
+from domain.desk import Ack, Desk, DeskError, validate_name
+from domain.desk_name import DeskName, desk_name_id
+
+DeskWriter = AggregateWriter[Desk, DeskCommand]
+_CREATE_ATTEMPTS = 3
+
+
+class DeskNotFound(DeskError):
+    code = "desk_not_found"
+
+
+class DeskGone(DeskError):
+    """The desk expired: its link answers 410."""
+
+    code = "desk_gone"
+
+
+class OpenedDesk(NamedTuple):
+    desk: Desk
+    creator_token: str | None
+    """Only when this call created the desk: the one time the token is shown."""
+
+
+def desk_link(desk_id: UUID) -> str:
+    """The desk's id in its link: its 128 random bits, base64url without padding."""
+    return base64.urlsafe_b64encode(desk_id.bytes).rstrip(b"=").decode()
+
+
+def desk_id_of(link: str) -> UUID:
+    try:
+        raw = base64.urlsafe_b64decode(link + "==")
+    except (binascii.Error, ValueError):
+        raise DeskNotFound("no such desk") from None
+    if len(link) != 22 or len(raw) != 16:
+        raise DeskNotFound("no such desk")
+    return UUID(bytes=raw)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def decide(desk: Desk, command: DeskCommand, now: datetime) -> Any:
+    match command:
+        case StickerOp():
+            return desk.apply_op(
+                client_id=command.client_id,
+                client_seq=command.client_seq,
+                sticker_id=command.sticker,
+                create=command.create,
+                changes=command.fields.changes(),
+                stamp=command.stamp,
+                seen=command.seen,
+                now=now,
+            )
+        case FinishSession(creator_token=token):
+            return desk.finish_session(creator_token_hash=token_hash(token), now=now)
+        case CloseDesk():
+            return desk.close(now=now)
+    raise TypeError(f"not a desk command: {command!r}")
+
+
+class Desks(Application[UUID]):
+    name = "desks"
+    is_snapshotting_enabled = True
+
+    def __init__(
+        self,
+        env: Mapping[str, str] | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        ttl_s: int = 7 * 24 * 3600,
+        linger_s: float = 0.002,
+        max_batch: int = 2000,
+        snapshot_every: int = 2_000,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+        self.ttl_ms = ttl_s * 1000
+        self._linger_s = linger_s
+        self._max_batch = max_batch
+        self._snapshot_every = snapshot_every
+        self._writers: dict[UUID, DeskWriter] = {}
+        self._writers_lock = threading.Lock()
+
+    def construct_transcoder(self) -> Transcoder:
+        return MsgspecTranscoder()
+
+    # -- creating and finding (blocking: call from a thread) -----------------------------------
+
+    def init_desk(self, command: InitDesk) -> OpenedDesk:
+        """A new desk, or the live desk of that name (see `InitDesk.create_new`)."""
+        name = validate_name(command.name)
+        for attempt in range(_CREATE_ATTEMPTS):
+            index = self._name_index(name)
+            if index is not None and not command.create_new:
+                desk = self._find(index.desk_id)
+                if desk is not None and not desk.is_expired(self.clock()):
+                    return OpenedDesk(desk, None)
+            try:
+                return self._create(name, index)
+            except RecordConflictError:  # another node created or repointed the name meanwhile
+                if attempt == _CREATE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _create(self, name: str, index: DeskName | None) -> OpenedDesk:
+        now = self.clock()
+        token = secrets.token_urlsafe(32)
+        desk = Desk.create(
+            desk_id=UUID(bytes=secrets.token_bytes(16)),
+            name=name,
+            creator_token_hash=token_hash(token),
+            ttl_ms=self.ttl_ms,
+            now=now,
+        )
+        if index is None:
+            index = DeskName.create(name=name, desk_id=desk.id, now=now)
+        else:
+            index.point_to(desk_id=desk.id, now=now)
+        self.save(desk, index)  # one transaction: the name never points at nothing
+        return OpenedDesk(desk, token)
+
+    def _name_index(self, name: str) -> DeskName | None:
+        try:
+            index: object = self.repository.get(desk_name_id(name))
+        except AggregateNotFoundError:
+            return None
+        return index if isinstance(index, DeskName) else None
+
+    def _find(self, desk_id: UUID) -> Desk | None:
+        try:
+            desk: object = self.repository.get(desk_id)
+        except AggregateNotFoundError:
+            return None
+        return desk if isinstance(desk, Desk) else None
+
+    def get_desk(self, desk_id: UUID) -> Desk:
+        """The desk as stored; raises `DeskNotFound`, or `DeskGone` once it expired."""
+        desk = self._find(desk_id)
+        if desk is None:
+            raise DeskNotFound("no such desk")
+        if desk.is_expired(self.clock()):
+            raise DeskGone("this desk has expired")
+        return desk
+
+    # -- the writers --------------------------------------------------------------------------
+
+    def writer(self, desk_id: UUID) -> DeskWriter:
+        """The one writer of this desk in this process, started on first use."""
+        with self._writers_lock:
+            writer = self._writers.get(desk_id)
+            if writer is None:
+                self.get_desk(desk_id)  # refuse unknown and expired desks before a thread
+                writer = AggregateWriter(
+                    name=desk_link(desk_id),
+                    app=self,
+                    load=lambda: self._load(desk_id),
+                    decide=decide,
+                    clock=self.clock,
+                    linger_s=self._linger_s,
+                    max_batch=self._max_batch,
+                    snapshot_every=self._snapshot_every,
+                    domain_errors=(DeskError,),
+                )
+                writer.start()
+                self._writers[desk_id] = writer
+            return writer
+
+    def _load(self, desk_id: UUID) -> Desk:
+        desk = self._find(desk_id)
+        if desk is None:
+            raise DeskNotFound("no such desk")
+        return desk
+
+    async def execute(self, desk_id: UUID, command: DeskCommand) -> Any:
+        """Run a command through the desk's writer; returns once it is committed."""
+        writer = self._writers.get(desk_id)
+        if writer is None:
+            writer = await asyncio.to_thread(self.writer, desk_id)
+        return await writer.submit(command)
+
+    async def apply_op(self, desk_id: UUID, op: StickerOp) -> Ack:
+        ack: Ack = await self.execute(desk_id, op)
+        return ack
+
+    def stop_writer(self, desk_id: UUID) -> None:
+        with self._writers_lock:
+            writer = self._writers.pop(desk_id, None)
+        if writer is not None:
+            writer.stop()
+
+    def stop_writers(self) -> None:
+        with self._writers_lock:
+            writers, self._writers = list(self._writers.values()), {}
+        for writer in writers:
+            writer.stop()
