@@ -92,7 +92,9 @@ class BotApi:
         try:
             answer = msgspec.json.decode(response.content, type=_Answer)
         except msgspec.DecodeError:
-            raise BotApiError(f"{method}: HTTP {response.status_code}, not a Bot API answer") from None
+            raise BotApiError(
+                f"{method}: HTTP {response.status_code}, not a Bot API answer"
+            ) from None
         if not answer.ok:
             code = answer.error_code or response.status_code
             raise BotApiError(f"{method}: {code} {self._masked(answer.description)}")

@@ -66,15 +66,24 @@ class FeedbackView:
                         "account_id, canvas_id, page, user_agent, submitted_at, version) "
                         "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) "
                         "ON CONFLICT (feedback_id) DO NOTHING",
-                        change.feedback_id, change.message, change.contact, change.account_id,
-                        change.canvas_id, change.page, change.user_agent, change.at,
+                        change.feedback_id,
+                        change.message,
+                        change.contact,
+                        change.account_id,
+                        change.canvas_id,
+                        change.page,
+                        change.user_agent,
+                        change.at,
                         change.version,
                     )
                 case FeedbackResolved():
                     await conn.execute(
                         f"UPDATE {self._s}.feedback_views SET resolved_by = $2, "
                         "resolved_at = $3, version = $4 WHERE feedback_id = $1 AND version < $4",
-                        change.feedback_id, change.resolved_by, change.at, change.version,
+                        change.feedback_id,
+                        change.resolved_by,
+                        change.at,
+                        change.version,
                     )
 
     async def reset(self, conn: asyncpg.Connection) -> None:
@@ -94,16 +103,26 @@ class FeedbackView:
             AND (NOT $2 OR f.resolved_at IS NULL)
             ORDER BY f.submitted_at DESC, f.feedback_id DESC LIMIT $3
             """,
-            before, unresolved, limit,
+            before,
+            unresolved,
+            limit,
         )
         return [_out(row) for row in rows]
 
 
 def _out(row: asyncpg.Record) -> FeedbackOut:
     return FeedbackOut(
-        row["feedback_id"], row["message"], row["submitted_at"], row["contact"],
-        row["account_id"], row["account_name"], row["canvas_id"], row["page"],
-        row["user_agent"], row["resolved_by"], row["resolved_at"],
+        row["feedback_id"],
+        row["message"],
+        row["submitted_at"],
+        row["contact"],
+        row["account_id"],
+        row["account_name"],
+        row["canvas_id"],
+        row["page"],
+        row["user_agent"],
+        row["resolved_by"],
+        row["resolved_at"],
     )
 
 

@@ -72,8 +72,15 @@ class FeedbackProjection:
                 s: _Submitted = _decode(event, _Submitted)
                 self.changes.append(
                     FeedbackSubmitted(
-                        event.originator_id, event.originator_version, s.message, s.contact,
-                        s.account_id, s.canvas_id, s.page, s.user_agent, s.timestamp,
+                        event.originator_id,
+                        event.originator_version,
+                        s.message,
+                        s.contact,
+                        s.account_id,
+                        s.canvas_id,
+                        s.page,
+                        s.user_agent,
+                        s.timestamp,
                     )
                 )
             case "domain.feedback:Feedback.Resolved":

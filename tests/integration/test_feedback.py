@@ -48,8 +48,12 @@ async def test_feedback_from_a_visitor_is_listed_for_admins_newest_first(client)
     first = await submit(client, message="The palette needs brown")
     second = await client.post(
         "/api/feedback",
-        json={"message": "  Zoom jumps on my phone  ", "contact": "ann@example.com",
-              "canvas_id": canvas_id, "page": "/?canvas=" + canvas_id},
+        json={
+            "message": "  Zoom jumps on my phone  ",
+            "contact": "ann@example.com",
+            "canvas_id": canvas_id,
+            "page": "/?canvas=" + canvas_id,
+        },
         headers={"User-Agent": "Mozilla/5.0 (Android 14)"},
     )
     assert second.status_code == 201

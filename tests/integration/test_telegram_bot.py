@@ -167,9 +167,7 @@ async def test_clear_from_an_admin_chat_starts_a_new_season(http, running, bot_a
 async def test_clear_from_another_chat_is_refused(http, running, bot_api):
     await a_current_canvas(running, http)
     await command(http, "/clear")
-    assert bot_api.texts(PLAYER_CHAT) == [
-        "Not allowed: /clear works only in the admins' chats."
-    ]
+    assert bot_api.texts(PLAYER_CHAT) == ["Not allowed: /clear works only in the admins' chats."]
     await command(http, "/newgame 10 10")
     assert "Not allowed" in bot_api.texts(PLAYER_CHAT)[-1]
     assert await canvas_events(running.settings, "Cleared") == 0
