@@ -39,14 +39,6 @@ export class Game extends EventTarget {
     return this.#live?.queueLength ?? null
   }
 
-  get players() {
-    return this.#live?.players ?? null
-  }
-
-  get cap() {
-    return this.#live?.cap ?? null
-  }
-
   /** live | reconnecting | polling | offline */
   get connection() {
     if (!navigator.onLine) return 'offline'
