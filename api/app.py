@@ -21,6 +21,7 @@ from nats.aio.client import Client as NATS
 from api.auth import Gate
 from api.canvas import CanvasController, CanvasReads
 from api.canvas_live import canvas_live
+from api.desk import DeskController
 from api.errors import EXCEPTION_HANDLERS
 from api.feedback import AdminFeedbackController, FeedbackController, feedback_page
 from api.identity import (
@@ -37,11 +38,13 @@ from api.telegram_bot import TelegramBot, telegram_webhook
 from api.web import index, static_files
 from commands.accounts import Accounts
 from commands.canvases import Canvases
+from commands.desks import Desks
 from commands.feedback import Feedbacks
 from infra.account_view import AccountsReadModel, AccountView
 from infra.bitmap_model import BitmapReadModel
 from infra.botapi import BotApi
 from infra.canvas_view import CanvasView
+from infra.desk_view import DeskReadModel, DeskView
 from infra.eventstore import application_env, events_table
 from infra.feedback_view import FeedbackReadModel, FeedbackView
 from infra.fanout import Fanout
@@ -75,6 +78,8 @@ class Parts:
     feedback: Feedbacks
     feedback_view: FeedbackView
     telegram: TelegramBot
+    desks: Desks
+    desk_view: DeskView
     relays: list[Relay] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
 
@@ -143,6 +148,14 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         presence=presence,
         feedback=await asyncio.to_thread(Feedbacks, application_env(settings)),
         feedback_view=feedback_view,
+        desks=await asyncio.to_thread(
+            Desks,
+            application_env(settings),
+            ttl_s=settings.desk_ttl_s,
+            linger_s=settings.writer_linger_ms / 1000,
+            max_batch=settings.writer_max_batch,
+        ),
+        desk_view=DeskView(pool, settings.schema),
         telegram=TelegramBot(
             api=BotApi(token=settings.telegram_bot_token, base_url=settings.telegram_api_url),
             canvases=canvases,
@@ -173,6 +186,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         ("canvas", Canvases.name, [bitmap, PixelOwnersReadModel(pixel_view)]),
         ("identity", Accounts.name, [AccountsReadModel(account_view)]),
         ("feedback", Feedbacks.name, [FeedbackReadModel(feedback_view)]),
+        ("desk", Desks.name, [DeskReadModel(parts.desk_view)]),
     ]
     for context, application_name, models in contexts:
         table = events_table(application_name)
@@ -216,6 +230,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
 
 async def shutdown(parts: Parts) -> None:
     await asyncio.to_thread(parts.canvases.stop_writers)
+    await asyncio.to_thread(parts.desks.stop_writers)
     await parts.identity.gate.revocations.stop()
     await parts.presence.stop()
     for relay in parts.relays:
@@ -234,6 +249,7 @@ async def shutdown(parts: Parts) -> None:
     await asyncio.to_thread(parts.canvases.close)
     await asyncio.to_thread(parts.identity.accounts.close)
     await asyncio.to_thread(parts.feedback.close)
+    await asyncio.to_thread(parts.desks.close)
     await parts.telegram.close()
 
 
@@ -281,6 +297,7 @@ def create_app(
             feedback_page,
             FeedbackController,
             AdminFeedbackController,
+            DeskController,
             telegram_webhook,
             index,
             static_files(),

@@ -179,7 +179,7 @@ class Desks(Application[UUID]):
                     app=self,
                     load=lambda: self._load(desk_id),
                     decide=decide,
-                    clock=self.clock,
+                    clock=lambda: self.clock(),  # looked up per batch: tests move it
                     linger_s=self._linger_s,
                     max_batch=self._max_batch,
                     snapshot_every=self._snapshot_every,

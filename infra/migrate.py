@@ -8,13 +8,14 @@ import asyncpg
 
 from commands.accounts import Accounts
 from commands.canvases import Canvases
+from commands.desks import Desks
 from commands.feedback import Feedbacks
-from infra import account_view, feedback_view, pixel_view, sessions
+from infra import account_view, desk_view, feedback_view, pixel_view, sessions
 from infra.eventstore import application_env, ensure_schema
 from infra.readmodels import migrate as migrate_read_models
 from infra.settings import Settings
 
-APPLICATIONS = (Canvases, Accounts, Feedbacks)
+APPLICATIONS = (Canvases, Accounts, Feedbacks, Desks)
 
 
 async def migrate(settings: Settings) -> None:
@@ -27,6 +28,7 @@ async def migrate(settings: Settings) -> None:
         await pixel_view.migrate(conn, settings.schema)
         await feedback_view.migrate(conn, settings.schema)
         await sessions.migrate(conn, settings.schema)
+        await desk_view.migrate(conn, settings.schema)
     finally:
         await conn.close()
 

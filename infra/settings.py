@@ -79,6 +79,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     telegram_admin_chats: str = ""
     """Comma-separated chat ids allowed to run `/clear` and `/newgame`."""
 
+    # -- desks --
+    desk_ttl_s: int = 7 * 24 * 3600
+    """A desk expires this long after its last edit."""
+    desk_idle_session_s: int = 600
+    """A desk's collaboration session ends after this long without sockets."""
+
     @property
     def events_stream(self) -> str:
         return f"{self.stream_prefix.upper()}_EVENTS"

@@ -1,0 +1,154 @@
+"""Sticker desks over HTTP: create or find by name, state, export, and ops for bad connections.
+
+Desks are open to anyone holding the link: no sign-in, the link id is the secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+
+from api.errors import error_response
+from commands.desk_wire import AckOut, CollisionOut, FinishSession, InitDesk, StickerOp
+from commands.desks import DeskGone, DeskNotFound, Desks, desk_id_of, desk_link
+from domain.desk import (
+    Ack,
+    ClockSkew,
+    Desk,
+    DeskError,
+    DeskExpired,
+    NotCreator,
+    SequenceGap,
+    TooManyStickers,
+    UnknownSticker,
+    epoch_ms,
+)
+from infra.desk_view import StickerOut, sticker_out
+
+_STATUS: dict[type[DeskError], int] = {
+    DeskNotFound: 404,
+    DeskGone: 410,
+    DeskExpired: 410,
+    NotCreator: 403,
+    SequenceGap: 409,
+    ClockSkew: 409,
+    UnknownSticker: 409,
+    TooManyStickers: 409,
+}
+
+
+class DeskOut(msgspec.Struct, omit_defaults=True):
+    desk_id: str
+    """The link id: `/desk/<desk_id>`."""
+    name: str
+    epoch: int
+    desk_seq: int
+    expires_at_ms: int
+    stickers: list[StickerOut]
+    session_key: str | None = None
+    """A fresh client id for this session: stamps and `client_seq`s are counted per key, so a
+    client keeps it with its outbox and replays under it."""
+    creator_token: str | None = None
+    """Only in the answer that created the desk: the proof of being its creator."""
+
+
+class DeskExport(msgspec.Struct):
+    desk_id: str
+    name: str
+    desk_seq: int
+    exported_at_ms: int
+    stickers: list[StickerOut]
+
+
+class SessionOut(msgspec.Struct):
+    epoch: int
+
+
+def handle_desk_error(_: Request[Any, Any, Any], error: DeskError) -> Response[Any]:
+    extra: dict[str, Any] = {}
+    match error:
+        case SequenceGap(expected=expected):
+            extra["expected_seq"] = expected
+        case ClockSkew(server_ms=server_ms):
+            extra["server_ms"] = server_ms
+    return error_response(_STATUS.get(type(error), 422), error.code, str(error), **extra)
+
+
+def desk_out(desk: Desk, **tokens: str | None) -> DeskOut:
+    return DeskOut(
+        desk_id=desk_link(desk.id),
+        name=desk.name,
+        epoch=desk.epoch,
+        desk_seq=desk.desk_seq,
+        expires_at_ms=desk.expires_at_ms(),
+        stickers=[sticker_out(key, registers) for key, registers in desk.stickers.items()],
+        **tokens,
+    )
+
+
+def ack_out(ack: Ack) -> AckOut:
+    return AckOut(
+        client_seq=ack.client_seq,
+        desk_seq=ack.desk_seq,
+        applied=ack.applied,
+        superseded=ack.superseded,
+        replayed=ack.replayed,
+        collisions=[CollisionOut(*collision) for collision in ack.collisions],
+    )
+
+
+def _desks(state: State) -> Desks:
+    return state.parts.desks  # type: ignore[no-any-return]
+
+
+class DeskController(Controller):
+    path = "/api/desk"
+    tags = ("desk",)
+    exception_handlers = {DeskError: handle_desk_error}  # noqa: RUF012
+
+    @post("/init", status_code=200)
+    async def init_desk(self, data: JSONBody[InitDesk], state: State) -> DeskOut:
+        """Create a desk, or find the live one of that name; with a session key."""
+        opened = await asyncio.to_thread(_desks(state).init_desk, data)
+        return desk_out(
+            opened.desk,
+            session_key=secrets.token_urlsafe(16),
+            creator_token=opened.creator_token,
+        )
+
+    @get("/{desk_id:str}")
+    async def get_desk(self, desk_id: FromPath[str], state: State) -> DeskOut:
+        """The desk's current stickers (tombstones included); 410 once it expired."""
+        desk = await asyncio.to_thread(_desks(state).get_desk, desk_id_of(desk_id))
+        return desk_out(desk)
+
+    @get("/{desk_id:str}/export")
+    async def export_desk(self, desk_id: FromPath[str], state: State) -> DeskExport:
+        """The whole desk as JSON, with every field's stamp."""
+        desk = await asyncio.to_thread(_desks(state).get_desk, desk_id_of(desk_id))
+        out = desk_out(desk)
+        return DeskExport(
+            out.desk_id, out.name, out.desk_seq, epoch_ms(_desks(state).clock()), out.stickers
+        )
+
+    @post("/{desk_id:str}/ops", status_code=200)
+    async def post_op(
+        self, desk_id: FromPath[str], data: JSONBody[StickerOp], state: State
+    ) -> AckOut:
+        """Apply one op; answers after it is committed (a resend gets the same answer)."""
+        ack = await _desks(state).apply_op(desk_id_of(desk_id), data)
+        return ack_out(ack)
+
+    @post("/{desk_id:str}/finish", status_code=200)
+    async def finish_session(
+        self, desk_id: FromPath[str], data: JSONBody[FinishSession], state: State
+    ) -> SessionOut:
+        """The creator ends the collaboration session; the desk's epoch moves on."""
+        epoch: int = await _desks(state).execute(desk_id_of(desk_id), data)
+        return SessionOut(epoch)

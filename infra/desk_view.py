@@ -1,0 +1,170 @@
+"""The desk read model in PostgreSQL: a row per live desk and one per sticker (its registers)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import msgspec
+
+from domain import lww
+from infra.readmodels import quote_ident
+from infra.runner import AfterCommit
+from projections.desks import DeskRow, DesksProjection, fold
+from projections.recorded import Recorded
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS {s}.desk_views (
+    desk_id uuid PRIMARY KEY,
+    name text NOT NULL,
+    desk_seq bigint NOT NULL,
+    last_edit_at timestamptz NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {s}.desk_stickers (
+    desk_id uuid NOT NULL,
+    sticker_id text NOT NULL,
+    registers jsonb NOT NULL,
+    PRIMARY KEY (desk_id, sticker_id)
+);
+"""
+
+_json = msgspec.json.Encoder()
+
+
+class StickerOut(msgspec.Struct):
+    id: str
+    x: float
+    y: float
+    w: float
+    h: float
+    z: str
+    colour: str
+    text: str
+    deleted: bool
+    stamps: dict[str, tuple[int, int, str]]
+
+
+class DeskViewOut(msgspec.Struct):
+    desk_id: UUID
+    name: str
+    desk_seq: int
+    stickers: list[StickerOut]
+
+
+async def migrate(conn: asyncpg.Connection, schema: str) -> None:
+    await conn.execute(_DDL.format(s=quote_ident(schema)))
+
+
+def sticker_out(sticker_id: str, registers: lww.Registers) -> StickerOut:
+    stamps = {field: lww.as_stamp(held[1]) for field, held in registers.items()}
+    return StickerOut(id=sticker_id, stamps=stamps, **lww.values(registers))
+
+
+class DeskView:
+    def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
+        self._pool = pool
+        self._s = quote_ident(schema)
+
+    async def get_desk(self, desk_id: UUID) -> DeskViewOut | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                f"SELECT name, desk_seq FROM {self._s}.desk_views WHERE desk_id = $1", desk_id
+            )
+            if row is None:
+                return None
+            stickers = await conn.fetch(
+                f"SELECT sticker_id, registers::text FROM {self._s}.desk_stickers "
+                "WHERE desk_id = $1 ORDER BY sticker_id",
+                desk_id,
+            )
+        return DeskViewOut(
+            desk_id,
+            row["name"],
+            row["desk_seq"],
+            [sticker_out(s[0], msgspec.json.decode(s[1])) for s in stickers],
+        )
+
+    async def registers(
+        self, conn: asyncpg.Connection, touched: set[tuple[UUID, str]]
+    ) -> dict[UUID, lww.Board]:
+        boards: dict[UUID, lww.Board] = {}
+        if not touched:
+            return boards
+        desks, stickers = zip(*touched, strict=True)
+        rows = await conn.fetch(
+            f"SELECT t.desk_id, t.sticker_id, s.registers::text "
+            f"FROM unnest($1::uuid[], $2::text[]) AS t(desk_id, sticker_id) "
+            f"JOIN {self._s}.desk_stickers s USING (desk_id, sticker_id)",
+            list(desks),
+            list(stickers),
+        )
+        for desk_id, sticker_id, registers in rows:
+            boards.setdefault(desk_id, {})[sticker_id] = msgspec.json.decode(registers)
+        return boards
+
+    async def write_created(self, conn: asyncpg.Connection, rows: list[DeskRow]) -> None:
+        await conn.executemany(
+            f"INSERT INTO {self._s}.desk_views (desk_id, name, desk_seq, last_edit_at) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (desk_id) DO NOTHING",
+            [(r.desk_id, r.name, r.desk_seq, r.last_edit_at) for r in rows],
+        )
+
+    async def write_stickers(
+        self, conn: asyncpg.Connection, stickers: list[tuple[UUID, str, Any]]
+    ) -> None:
+        await conn.executemany(
+            f"INSERT INTO {self._s}.desk_stickers (desk_id, sticker_id, registers) "
+            "VALUES ($1, $2, $3::jsonb) ON CONFLICT (desk_id, sticker_id) "
+            "DO UPDATE SET registers = excluded.registers",
+            [(d, s, _json.encode(r).decode()) for d, s, r in stickers],
+        )
+
+    async def write_heads(
+        self, conn: asyncpg.Connection, heads: list[tuple[UUID, int, Any]]
+    ) -> None:
+        await conn.executemany(
+            f"UPDATE {self._s}.desk_views SET desk_seq = $2, last_edit_at = $3 WHERE desk_id = $1",
+            heads,
+        )
+
+    async def drop(self, conn: asyncpg.Connection, desk_ids: list[UUID]) -> None:
+        await conn.execute(f"DELETE FROM {self._s}.desk_stickers WHERE desk_id = ANY($1)", desk_ids)
+        await conn.execute(f"DELETE FROM {self._s}.desk_views WHERE desk_id = ANY($1)", desk_ids)
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        await conn.execute(f"TRUNCATE {self._s}.desk_views, {self._s}.desk_stickers")
+
+
+class DeskReadModel:
+    name = "desks"
+    topics = DesksProjection.topics
+
+    def __init__(self, view: DeskView) -> None:
+        self.view = view
+        self.projection = DesksProjection()
+
+    async def load(self) -> None:
+        self.projection = DesksProjection()  # state lives in the view, read per batch
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        await self.view.reset(conn)
+        self.projection = DesksProjection()
+
+    def apply(self, event: Recorded) -> None:
+        self.projection.apply(event)
+
+    async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
+        batch = self.projection.collect()
+        if batch.created:
+            await self.view.write_created(conn, batch.created)
+        if batch.changes:
+            boards = await self.view.registers(conn, batch.touched())
+            dirty, heads = fold(batch.changes, boards)
+            await self.view.write_stickers(
+                conn, [(desk, sticker, boards[desk][sticker]) for desk, sticker in dirty]
+            )
+            await self.view.write_heads(conn, [(d, seq, at) for d, (seq, at) in heads.items()])
+        if batch.closed:
+            await self.view.drop(conn, batch.closed)
+        return None
