@@ -99,6 +99,7 @@ async function main() {
       return version
     } catch (error) {
       if (isCooldown(error)) cooldown.start(error.waitMs)
+      if (error.code === 'canvas_closed') canvas.is_open = false
       showToast(explain(error))
       throw error
     } finally {

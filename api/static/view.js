@@ -236,11 +236,21 @@ export class View {
   #key(event) {
     const { width, height } = this.#size
     const moves = {
-      ArrowLeft: [KEY_PAN_PX, 0], ArrowRight: [-KEY_PAN_PX, 0],
-      ArrowUp: [0, KEY_PAN_PX], ArrowDown: [0, -KEY_PAN_PX],
+      ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1],
     }
-    if (event.key in moves) {
-      this.panBy(...moves[event.key])
+    const selected = this.selected
+    if (event.key in moves && event.shiftKey && selected !== null) {
+      // Shift+arrows move the selection one pixel, for keyboards.
+      const [dx, dy] = moves[event.key]
+      const x = Math.min(this.width - 1, Math.max(0, selected.x + dx))
+      const y = Math.min(this.height - 1, Math.max(0, selected.y + dy))
+      this.select(x, y)
+    } else if (event.key in moves) {
+      const [dx, dy] = moves[event.key]
+      this.panBy(-dx * KEY_PAN_PX, -dy * KEY_PAN_PX)
+    } else if (event.key === 'Enter' || event.key === ' ') {
+      const pixel = this.pixelAt(width / 2, height / 2) // the pixel in the middle of the view
+      if (pixel !== null) this.select(pixel.x, pixel.y)
     } else if (event.key === '+' || event.key === '=') {
       this.zoomAt(KEY_ZOOM, width / 2, height / 2, { smooth: true })
     } else if (event.key === '-' || event.key === '_') {
