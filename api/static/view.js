@@ -169,7 +169,11 @@ export class View {
 
   #down(event) {
     if (event.pointerType === 'mouse' && event.button !== 0) return
-    this.viewport.setPointerCapture?.(event.pointerId)
+    try {
+      this.viewport.setPointerCapture(event.pointerId) // keep following a drag that leaves the view
+    } catch {
+      // a pointer the browser no longer tracks: nothing to capture
+    }
     const point = this.#point(event)
     this.#pointers.set(event.pointerId, point)
     if (this.#pointers.size === 1) this.#gesture = { start: point, moved: false }
