@@ -22,6 +22,7 @@ from api.auth import Gate
 from api.canvas import CanvasController, CanvasReads
 from api.canvas_live import canvas_live
 from api.desk import DeskController
+from api.desk_live import desk_live
 from api.errors import EXCEPTION_HANDLERS
 from api.feedback import AdminFeedbackController, FeedbackController, feedback_page
 from api.identity import (
@@ -44,6 +45,7 @@ from infra.account_view import AccountsReadModel, AccountView
 from infra.bitmap_model import BitmapReadModel
 from infra.botapi import BotApi
 from infra.canvas_view import CanvasView
+from infra.desk_hub import DeskHub
 from infra.desk_view import DeskReadModel, DeskView
 from infra.eventstore import application_env, events_table
 from infra.feedback_view import FeedbackReadModel, FeedbackView
@@ -80,6 +82,7 @@ class Parts:
     telegram: TelegramBot
     desks: Desks
     desk_view: DeskView
+    desk_hub: DeskHub
     relays: list[Relay] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
 
@@ -138,6 +141,14 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         cap=settings.player_cap,
         window_ms=int(settings.afk_after_s * 1000),
     )
+    desks = await asyncio.to_thread(
+        Desks,
+        application_env(settings),
+        ttl_s=settings.desk_ttl_s,
+        linger_s=settings.writer_linger_ms / 1000,
+        max_batch=settings.writer_max_batch,
+    )
+    desk_view = DeskView(pool, settings.schema)
     parts = Parts(
         settings=settings,
         pool=pool,
@@ -148,14 +159,16 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         presence=presence,
         feedback=await asyncio.to_thread(Feedbacks, application_env(settings)),
         feedback_view=feedback_view,
-        desks=await asyncio.to_thread(
-            Desks,
-            application_env(settings),
+        desks=desks,
+        desk_view=desk_view,
+        desk_hub=DeskHub(
+            desks,
+            desk_view,
+            nc,
+            prefix=settings.stream_prefix,
+            capacity=settings.live_queue_frames,
             ttl_s=settings.desk_ttl_s,
-            linger_s=settings.writer_linger_ms / 1000,
-            max_batch=settings.writer_max_batch,
         ),
-        desk_view=DeskView(pool, settings.schema),
         telegram=TelegramBot(
             api=BotApi(token=settings.telegram_bot_token, base_url=settings.telegram_api_url),
             canvases=canvases,
@@ -221,6 +234,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
                 for model in models
             )
     await parts.presence.start()
+    await parts.desk_hub.start()
     for relay in parts.relays:
         await relay.start()
     for runner in parts.runners:
@@ -233,6 +247,7 @@ async def shutdown(parts: Parts) -> None:
     await asyncio.to_thread(parts.desks.stop_writers)
     await parts.identity.gate.revocations.stop()
     await parts.presence.stop()
+    await parts.desk_hub.stop()
     for relay in parts.relays:
         await relay.stop()
     for runner in parts.runners:
@@ -298,6 +313,7 @@ def create_app(
             FeedbackController,
             AdminFeedbackController,
             DeskController,
+            desk_live,
             telegram_webhook,
             index,
             static_files(),

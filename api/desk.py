@@ -29,6 +29,7 @@ from domain.desk import (
     UnknownSticker,
     epoch_ms,
 )
+from infra.desk_hub import DeskHub
 from infra.desk_view import StickerOut, sticker_out
 
 _STATUS: dict[type[DeskError], int] = {
@@ -107,6 +108,10 @@ def _desks(state: State) -> Desks:
     return state.parts.desks  # type: ignore[no-any-return]
 
 
+def _hub(state: State) -> DeskHub:
+    return state.parts.desk_hub  # type: ignore[no-any-return]
+
+
 class DeskController(Controller):
     path = "/api/desk"
     tags = ("desk",)
@@ -142,7 +147,7 @@ class DeskController(Controller):
         self, desk_id: FromPath[str], data: JSONBody[StickerOp], state: State
     ) -> AckOut:
         """Apply one op; answers after it is committed (a resend gets the same answer)."""
-        ack = await _desks(state).apply_op(desk_id_of(desk_id), data)
+        ack = await _hub(state).apply_op(desk_id_of(desk_id), data)
         return ack_out(ack)
 
     @post("/{desk_id:str}/finish", status_code=200)
@@ -150,5 +155,5 @@ class DeskController(Controller):
         self, desk_id: FromPath[str], data: JSONBody[FinishSession], state: State
     ) -> SessionOut:
         """The creator ends the collaboration session; the desk's epoch moves on."""
-        epoch: int = await _desks(state).execute(desk_id_of(desk_id), data)
+        epoch = await _hub(state).finish_session(desk_id_of(desk_id), data)
         return SessionOut(epoch)

@@ -66,7 +66,11 @@ class CloseDesk(msgspec.Struct, forbid_unknown_fields=True):
     pass
 
 
-DeskCommand = StickerOp | FinishSession | CloseDesk
+class EndIdleSession(msgspec.Struct, forbid_unknown_fields=True):
+    """Not on the wire: the lifecycle job ends a session nobody is connected to."""
+
+
+DeskCommand = StickerOp | FinishSession | EndIdleSession | CloseDesk
 
 
 class CollisionOut(msgspec.Struct):

@@ -9,7 +9,7 @@ import hashlib
 import secrets
 import threading
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
 
@@ -18,7 +18,14 @@ from eventsourcing.persistence import RecordConflictError, Transcoder
 
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
-from commands.desk_wire import CloseDesk, DeskCommand, FinishSession, InitDesk, StickerOp
+from commands.desk_wire import (
+    CloseDesk,
+    DeskCommand,
+    EndIdleSession,
+    FinishSession,
+    InitDesk,
+    StickerOp,
+)
 from commands.writer import AggregateWriter
 from domain.desk import Ack, Desk, DeskError, validate_name
 from domain.desk_name import DeskName, desk_name_id
@@ -35,6 +42,11 @@ class DeskGone(DeskError):
     """The desk expired: its link answers 410."""
 
     code = "desk_gone"
+
+
+class Tail(NamedTuple):
+    ops: list[Desk.StickerChanged]
+    sessions_finished: int
 
 
 class OpenedDesk(NamedTuple):
@@ -77,6 +89,8 @@ def decide(desk: Desk, command: DeskCommand, now: datetime) -> Any:
             )
         case FinishSession(creator_token=token):
             return desk.finish_session(creator_token_hash=token_hash(token), now=now)
+        case EndIdleSession():
+            return desk.end_idle_session(now=now)
         case CloseDesk():
             return desk.close(now=now)
     raise TypeError(f"not a desk command: {command!r}")
@@ -103,6 +117,7 @@ class Desks(Application[UUID]):
         self._max_batch = max_batch
         self._snapshot_every = snapshot_every
         self._writers: dict[UUID, DeskWriter] = {}
+        self._last_used: dict[UUID, datetime] = {}
         self._writers_lock = threading.Lock()
 
     def construct_transcoder(self) -> Transcoder:
@@ -197,10 +212,17 @@ class Desks(Application[UUID]):
 
     async def execute(self, desk_id: UUID, command: DeskCommand) -> Any:
         """Run a command through the desk's writer; returns once it is committed."""
-        writer = self._writers.get(desk_id)
-        if writer is None:
-            writer = await asyncio.to_thread(self.writer, desk_id)
-        return await writer.submit(command)
+        while True:
+            # Submitted under the lock: an idle writer is only stopped once it left the dict,
+            # so nothing is queued behind its stop.
+            with self._writers_lock:
+                writer = self._writers.get(desk_id)
+                if writer is not None:
+                    self._last_used[desk_id] = self.clock()
+                    future = writer.submit(command)
+                    break
+            await asyncio.to_thread(self.writer, desk_id)
+        return await future
 
     async def apply_op(self, desk_id: UUID, op: StickerOp) -> Ack:
         ack: Ack = await self.execute(desk_id, op)
@@ -209,8 +231,74 @@ class Desks(Application[UUID]):
     def stop_writer(self, desk_id: UUID) -> None:
         with self._writers_lock:
             writer = self._writers.pop(desk_id, None)
+            self._last_used.pop(desk_id, None)
         if writer is not None:
             writer.stop()
+
+    def writer_count(self) -> int:
+        return len(self._writers)
+
+    def stop_idle_writers(self, idle: timedelta) -> datetime | None:
+        """Stop the writers no command used for `idle` (blocking); returns when the next one
+        falls idle, if any is left."""
+        now = self.clock()
+        idle_ids: list[UUID] = []
+        stopped: list[DeskWriter] = []
+        next_due: datetime | None = None
+        with self._writers_lock:
+            for desk_id, used in self._last_used.items():
+                if used + idle <= now:
+                    idle_ids.append(desk_id)
+                elif next_due is None or used + idle < next_due:
+                    next_due = used + idle
+            for desk_id in idle_ids:
+                del self._last_used[desk_id]
+                writer = self._writers.pop(desk_id, None)
+                if writer is not None:
+                    stopped.append(writer)
+        for writer in stopped:
+            writer.stop()
+        return next_due
+
+    # -- the lifecycle (blocking) ---------------------------------------------------------------
+
+    def close_desk(self, desk_id: UUID) -> bool:
+        """Close a desk that expired (checked against the store, not a read model); True when
+        this call closed it. Works where the writers refuse: expired desks have none."""
+        self.stop_writer(desk_id)
+        for attempt in range(_CREATE_ATTEMPTS):
+            desk = self._find(desk_id)
+            now = self.clock()
+            if desk is None or not desk.is_open or not desk.is_expired(now):
+                return False
+            desk.close(now=now)
+            try:
+                self.save(desk)
+            except RecordConflictError:  # a writer elsewhere saved an edit meanwhile
+                if attempt == _CREATE_ATTEMPTS - 1:
+                    raise
+                continue
+            return True
+        raise AssertionError("unreachable")
+
+    def ops_since(self, desk_id: UUID, desk_seq: int, limit: int) -> Tail | None:
+        """The desk's accepted ops after `desk_seq`, oldest first, and how many sessions ended
+        among them; None when there are more than `limit` events to read (a snapshot is then
+        cheaper).
+
+        The op numbered n is at aggregate version n + 1 or later (the creation, finished
+        sessions and the closing take versions too), so reading after version `desk_seq + 1`
+        misses none."""
+        events = list(self.events.get(desk_id, gt=desk_seq + 1, limit=limit + 1))
+        if len(events) > limit:
+            return None
+        ops = [
+            event
+            for event in events
+            if isinstance(event, Desk.StickerChanged) and event.desk_seq > desk_seq
+        ]
+        finished = sum(isinstance(event, Desk.SessionFinished) for event in events)
+        return Tail(ops, finished)
 
     def stop_writers(self) -> None:
         with self._writers_lock:

@@ -284,6 +284,11 @@ class Desk(Aggregate):
         self.trigger_event(self.SessionFinished, timestamp=now)
         return self.epoch
 
+    def end_idle_session(self, *, now: datetime) -> int:
+        """Nobody was connected for a while: the session ends as if its creator finished it."""
+        self.trigger_event(self.SessionFinished, timestamp=now)
+        return self.epoch
+
     def close(self, *, now: datetime) -> None:
         """Expiry: no more ops. Idempotent."""
         if self.is_open:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -21,6 +22,8 @@ CREATE TABLE IF NOT EXISTS {s}.desk_views (
     desk_seq bigint NOT NULL,
     last_edit_at timestamptz NOT NULL
 );
+ALTER TABLE {s}.desk_views ADD COLUMN IF NOT EXISTS epoch integer NOT NULL DEFAULT 1;
+CREATE INDEX IF NOT EXISTS desk_views_last_edit_at ON {s}.desk_views (last_edit_at);
 CREATE TABLE IF NOT EXISTS {s}.desk_stickers (
     desk_id uuid NOT NULL,
     sticker_id text NOT NULL,
@@ -50,6 +53,13 @@ class DeskViewOut(msgspec.Struct):
     name: str
     desk_seq: int
     stickers: list[StickerOut]
+    epoch: int = 1
+
+
+class DeskHead(NamedTuple):
+    desk_seq: int
+    epoch: int
+    last_edit_at: datetime
 
 
 async def migrate(conn: asyncpg.Connection, schema: str) -> None:
@@ -69,7 +79,8 @@ class DeskView:
     async def get_desk(self, desk_id: UUID) -> DeskViewOut | None:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
-                f"SELECT name, desk_seq FROM {self._s}.desk_views WHERE desk_id = $1", desk_id
+                f"SELECT name, desk_seq, epoch FROM {self._s}.desk_views WHERE desk_id = $1",
+                desk_id,
             )
             if row is None:
                 return None
@@ -83,7 +94,31 @@ class DeskView:
             row["name"],
             row["desk_seq"],
             [sticker_out(s[0], msgspec.json.decode(s[1])) for s in stickers],
+            row["epoch"],
         )
+
+    async def get_head(self, desk_id: UUID) -> DeskHead | None:
+        row = await self._pool.fetchrow(
+            f"SELECT desk_seq, epoch, last_edit_at FROM {self._s}.desk_views WHERE desk_id = $1",
+            desk_id,
+        )
+        return None if row is None else DeskHead(row[0], row[1], row[2])
+
+    async def edited_before(self, moment: datetime, limit: int = 1000) -> list[UUID]:
+        """Live desks whose last edit is older than `moment`, oldest first."""
+        rows = await self._pool.fetch(
+            f"SELECT desk_id FROM {self._s}.desk_views WHERE last_edit_at <= $1 "
+            "ORDER BY last_edit_at LIMIT $2",
+            moment,
+            limit,
+        )
+        return [row[0] for row in rows]
+
+    async def oldest_edit(self) -> datetime | None:
+        moment: datetime | None = await self._pool.fetchval(
+            f"SELECT min(last_edit_at) FROM {self._s}.desk_views"
+        )
+        return moment
 
     async def registers(
         self, conn: asyncpg.Connection, touched: set[tuple[UUID, str]]
@@ -128,6 +163,12 @@ class DeskView:
             heads,
         )
 
+    async def count_sessions(self, conn: asyncpg.Connection, desk_ids: list[UUID]) -> None:
+        await conn.executemany(
+            f"UPDATE {self._s}.desk_views SET epoch = epoch + 1 WHERE desk_id = $1",
+            [(desk_id,) for desk_id in desk_ids],
+        )
+
     async def drop(self, conn: asyncpg.Connection, desk_ids: list[UUID]) -> None:
         await conn.execute(f"DELETE FROM {self._s}.desk_stickers WHERE desk_id = ANY($1)", desk_ids)
         await conn.execute(f"DELETE FROM {self._s}.desk_views WHERE desk_id = ANY($1)", desk_ids)
@@ -165,6 +206,8 @@ class DeskReadModel:
                 conn, [(desk, sticker, boards[desk][sticker]) for desk, sticker in dirty]
             )
             await self.view.write_heads(conn, [(d, seq, at) for d, (seq, at) in heads.items()])
+        if batch.sessions:
+            await self.view.count_sessions(conn, batch.sessions)
         if batch.closed:
             await self.view.drop(conn, batch.closed)
         return None

@@ -48,6 +48,8 @@ class DeskBatch(msgspec.Struct):
     created: list[DeskRow]
     changes: list[tuple[UUID, _StickerChanged]]
     closed: list[UUID]
+    sessions: list[UUID] = []
+    """A desk per finished session (a desk twice when two finished)."""
 
     def touched(self) -> set[tuple[UUID, str]]:
         return {(desk_id, change.sticker_id) for desk_id, change in self.changes}
@@ -56,11 +58,12 @@ class DeskBatch(msgspec.Struct):
 class DesksProjection:
     name = "desks"
     topics: tuple[str, ...] = tuple(
-        _PREFIX + name for name in ("Created", "StickerCreated", "StickerEdited", "Closed")
+        _PREFIX + name
+        for name in ("Created", "StickerCreated", "StickerEdited", "SessionFinished", "Closed")
     )
 
     def __init__(self) -> None:
-        self.batch = DeskBatch([], [], [])
+        self.batch = DeskBatch([], [], [], [])
 
     def apply(self, event: Recorded) -> None:
         match event.topic.removeprefix(_PREFIX):
@@ -71,11 +74,13 @@ class DesksProjection:
                 )
             case "StickerCreated" | "StickerEdited":
                 self.batch.changes.append((event.originator_id, _changed.decode(event.state)))
+            case "SessionFinished":
+                self.batch.sessions.append(event.originator_id)
             case "Closed":
                 self.batch.closed.append(event.originator_id)
 
     def collect(self) -> DeskBatch:
-        batch, self.batch = self.batch, DeskBatch([], [], [])
+        batch, self.batch = self.batch, DeskBatch([], [], [], [])
         return batch
 
 

@@ -1,0 +1,315 @@
+"""A desk's live socket, `/api/desk/{id}/live`: JSON text frames tagged by `"type"`.
+
+Client → server:
+- `hello {epoch, last_seq, client_id}`: first, and again after a gap in `desk_seq`;
+- `op {client_id, client_seq, sticker, stamp, fields, create?, seen?}` (as `POST …/ops`);
+- `presence {cursor?, selection?, drag?}`: relayed to the others, at most 30 a second;
+- `ping`.
+
+Server → client: the missed `op`s, or a `snapshot {epoch, desk_seq, stickers}` then the ops
+after it, then `synced {epoch, desk_seq}`; live `op {desk_seq, client_id, client_seq, sticker,
+create, stamp, fields}` of everyone (the author's own too); `ack {client_seq, desk_seq, applied,
+superseded, replayed}` after commit; `collision {sticker, field, lost, winner, winner_stamp}` (to
+the author only); `presence {client_id, cursor, selection, drag}`, `gone {client_id}`;
+`session_finished {epoch}`; `error {error, detail, client_seq?, expected_seq?, server_ms?}`;
+`resync` (fell behind: the socket closes with 4408); `pong`.
+
+Close codes: 4404 unknown desk, 4410 expired, 4403 foreign origin, 4408 too slow, 1009 a frame
+over 64 KB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.exceptions import WebSocketDisconnect
+from litestar.params import FromPath
+
+from api.auth import origin_allowed, payload_of
+from commands.desk_wire import Id, Number, StickerOp
+from commands.desks import DeskGone, DeskNotFound, desk_id_of
+from domain.desk import ClockSkew, DeskError, DeskExpired, SequenceGap
+from infra.desk_hub import DeskHub, encode
+from infra.fanout import Listener
+from infra.throttle import Throttle
+
+MAX_FRAME = 64 * 1024
+GOODBYE_TIMEOUT_S = 1.0
+
+
+class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
+    client_id: Id
+    epoch: Annotated[int, msgspec.Meta(ge=0)] = 0
+    last_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+class Op(StickerOp, tag="op", forbid_unknown_fields=True):
+    pass
+
+
+class Drag(msgspec.Struct, forbid_unknown_fields=True):
+    sticker: Id
+    x: Number
+    y: Number
+
+
+class PresenceIn(msgspec.Struct, tag="presence", forbid_unknown_fields=True):
+    cursor: tuple[Number, Number] | None = None
+    selection: Annotated[list[Id], msgspec.Meta(max_length=1000)] | None = None
+    drag: Drag | None = None
+
+
+class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
+    pass
+
+
+class PresenceOut(msgspec.Struct, tag="presence"):
+    client_id: str
+    cursor: tuple[float, float] | None
+    selection: list[str] | None
+    drag: Drag | None
+
+
+class AckFrame(msgspec.Struct, tag="ack"):
+    client_seq: int
+    desk_seq: int
+    applied: list[str]
+    superseded: list[str]
+    replayed: bool
+
+
+class CollisionFrame(msgspec.Struct, tag="collision"):
+    sticker: str
+    field: str
+    lost: Any
+    winner: Any
+    winner_stamp: tuple[int, int, str]
+
+
+class _Head(msgspec.Struct):
+    """What the forwarder needs of a fanned-out frame."""
+
+    type: str
+    desk_seq: int = 0
+    client_id: str = ""
+
+
+Inbound = Hello | Op | PresenceIn | Ping
+_decode = msgspec.json.Decoder(Inbound).decode
+_head = msgspec.json.Decoder(_Head).decode
+
+
+@websocket("/api/desk/{desk_id:str}/live")
+async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) -> None:
+    if not origin_allowed(socket):
+        await socket.close(code=4403, reason="origin_not_allowed")
+        return
+    hub: DeskHub = socket.app.state.parts.desk_hub
+    await socket.accept()
+    try:
+        desk = desk_id_of(desk_id)
+        await hub.check(desk)
+    except DeskNotFound:
+        await socket.close(code=4404, reason="desk_not_found")
+        return
+    except DeskGone:
+        await socket.close(code=4410, reason="desk_gone")
+        return
+    key = str(desk)
+    listener = await hub.fanout.listen(key)
+    await hub.nc.flush()  # subscribed before any catch-up is read: no op falls in between
+    hub.entered(desk)
+    connection = _Connection(socket, hub, desk)
+    tasks = [
+        asyncio.create_task(connection.forward(listener)),
+        asyncio.create_task(connection.serve()),
+    ]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await connection.goodbye()
+        hub.left(desk)
+        await hub.fanout.leave(key, listener)
+
+
+class _Connection:
+    def __init__(self, socket: WebSocket[Any, Any, Any], hub: DeskHub, desk: UUID) -> None:
+        self.socket = socket
+        self.hub = hub
+        self.desk = desk
+        self.client_id = ""
+        self._send_lock = asyncio.Lock()
+        self._ready = asyncio.Event()
+        """Set once a `hello` was answered; cleared while one is being answered."""
+        self._joined_seq = 0
+        self._presence = Throttle[bytes](self._publish, interval_s=hub.presence_interval_s)
+        self._present = False
+        self._last_presence = 0.0
+        self._silence: asyncio.TimerHandle | None = None
+
+    async def send(self, frame: bytes) -> None:
+        async with self._send_lock:
+            await self.socket.send_text(frame.decode())
+
+    async def error(self, code: str, detail: str, **extra: Any) -> None:
+        await self.send(encode({"type": "error", "error": code, "detail": detail, **extra}))
+
+    # -- frames out -------------------------------------------------------------------------------
+
+    async def forward(self, listener: Listener) -> None:
+        """Fanned-out frames, in order, once joined; a slow client is told to resync."""
+        listener.attach(None)
+        while True:
+            await listener.wait()
+            if listener.dropped:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(GOODBYE_TIMEOUT_S):
+                        await self.send(encode({"type": "resync"}))
+                        await self.socket.close(code=4408, reason="too_slow")
+                return
+            await self._ready.wait()
+            for frame, _ in listener.take():
+                head = _head(frame)
+                match head.type:
+                    case "op" if head.desk_seq <= self._joined_seq:
+                        continue  # sent with the catch-up already
+                    case "presence" | "gone" if head.client_id == self.client_id:
+                        continue
+                    case "closed":
+                        await self.socket.close(code=4410, reason="desk_gone")
+                        return
+                await self.send(frame)
+
+    # -- frames in --------------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                event = await self.socket.receive()
+                if event["type"] == "websocket.disconnect":
+                    return
+                raw = payload_of(event)
+                if len(raw) > MAX_FRAME:
+                    await self.socket.close(code=1009, reason="frame_too_large")
+                    return
+                if not await self.handle(raw):
+                    return
+
+    async def handle(self, raw: str | bytes) -> bool:
+        """Answer one message; False when the socket is done."""
+        try:
+            message = _decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            await self.error("invalid_message", str(error))
+            return True
+        match message:
+            case Ping():
+                await self.send(b'{"type":"pong"}')
+            case Hello():
+                return await self.hello(message)
+            case _ if not self.client_id:
+                await self.error("hello_first", "send hello before anything else")
+            case Op():
+                return await self.op(message)
+            case PresenceIn():
+                self.presence(message)
+        return True
+
+    async def hello(self, hello: Hello) -> bool:
+        self._ready.clear()  # live frames wait until the catch-up is out
+        try:
+            joined = await self.hub.join(self.desk, hello.epoch, hello.last_seq)
+        except DeskNotFound:
+            await self.socket.close(code=4404, reason="desk_not_found")
+            return False
+        except DeskGone:
+            await self.socket.close(code=4410, reason="desk_gone")
+            return False
+        if self.client_id and self.client_id != hello.client_id and self._present:
+            self._announce_gone()
+        self.client_id = hello.client_id
+        for frame in joined.frames:
+            await self.send(frame)
+        await self.send(
+            encode({"type": "synced", "epoch": joined.epoch, "desk_seq": joined.desk_seq})
+        )
+        self._joined_seq = joined.desk_seq
+        self._ready.set()
+        return True
+
+    async def op(self, op: Op) -> bool:
+        if op.client_id != self.client_id:
+            await self.error(
+                "wrong_client", "an op carries the client_id of the hello", client_seq=op.client_seq
+            )
+            return True
+        try:
+            ack = await self.hub.apply_op(self.desk, op)
+        except DeskError as refused:
+            extra: dict[str, Any] = {"client_seq": op.client_seq}
+            match refused:
+                case SequenceGap(expected=expected):
+                    extra["expected_seq"] = expected
+                case ClockSkew(server_ms=server_ms):
+                    extra["server_ms"] = server_ms
+            await self.error(refused.code, str(refused), **extra)
+            if isinstance(refused, (DeskExpired, DeskGone)):
+                await self.socket.close(code=4410, reason="desk_gone")
+                return False
+            return True
+        await self.send(
+            encode(
+                AckFrame(ack.client_seq, ack.desk_seq, ack.applied, ack.superseded, ack.replayed)
+            )
+        )
+        for collision in ack.collisions:
+            await self.send(encode(CollisionFrame(*collision)))
+        return True
+
+    # -- presence: relayed, never stored ------------------------------------------------------------
+
+    def presence(self, message: PresenceIn) -> None:
+        out = PresenceOut(self.client_id, message.cursor, message.selection, message.drag)
+        self._presence.offer(encode(out))
+        self._present = True
+        self._last_presence = time.monotonic()
+        if self._silence is None:
+            self._arm_silence(self.hub.presence_ttl_s)
+
+    def _arm_silence(self, delay: float) -> None:
+        self._silence = asyncio.get_running_loop().call_later(delay, self._check_silence)
+
+    def _check_silence(self) -> None:
+        self._silence = None
+        quiet = time.monotonic() - self._last_presence
+        if quiet >= self.hub.presence_ttl_s:
+            self._announce_gone()
+        else:
+            self._arm_silence(self.hub.presence_ttl_s - quiet)
+
+    def _announce_gone(self) -> None:
+        self._present = False
+        self._presence.cancel()
+        self._publish(encode({"type": "gone", "client_id": self.client_id}))
+
+    def _publish(self, frame: bytes) -> None:
+        asyncio.get_running_loop().create_task(self.hub.publish(self.desk, frame))
+
+    async def goodbye(self) -> None:
+        if self._silence is not None:
+            self._silence.cancel()
+        if self._present:
+            self._present = False
+            self._presence.cancel()
+            await self.hub.publish(self.desk, encode({"type": "gone", "client_id": self.client_id}))
