@@ -46,6 +46,7 @@ from infra.bitmap_model import BitmapReadModel
 from infra.botapi import BotApi
 from infra.canvas_view import CanvasView
 from infra.desk_hub import DeskHub
+from infra.desk_lifecycle import DeskLifecycle
 from infra.desk_view import DeskReadModel, DeskView
 from infra.eventstore import application_env, events_table
 from infra.feedback_view import FeedbackReadModel, FeedbackView
@@ -83,6 +84,7 @@ class Parts:
     desks: Desks
     desk_view: DeskView
     desk_hub: DeskHub
+    desk_lifecycle: DeskLifecycle
     relays: list[Relay] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
 
@@ -149,6 +151,14 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         max_batch=settings.writer_max_batch,
     )
     desk_view = DeskView(pool, settings.schema)
+    desk_hub = DeskHub(
+        desks,
+        desk_view,
+        nc,
+        prefix=settings.stream_prefix,
+        capacity=settings.live_queue_frames,
+        ttl_s=settings.desk_ttl_s,
+    )
     parts = Parts(
         settings=settings,
         pool=pool,
@@ -161,13 +171,13 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         feedback_view=feedback_view,
         desks=desks,
         desk_view=desk_view,
-        desk_hub=DeskHub(
+        desk_hub=desk_hub,
+        desk_lifecycle=DeskLifecycle(
             desks,
             desk_view,
-            nc,
-            prefix=settings.stream_prefix,
-            capacity=settings.live_queue_frames,
+            desk_hub,
             ttl_s=settings.desk_ttl_s,
+            idle_session_s=settings.desk_idle_session_s,
         ),
         telegram=TelegramBot(
             api=BotApi(token=settings.telegram_bot_token, base_url=settings.telegram_api_url),
@@ -235,6 +245,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
             )
     await parts.presence.start()
     await parts.desk_hub.start()
+    await parts.desk_lifecycle.start()
     for relay in parts.relays:
         await relay.start()
     for runner in parts.runners:
@@ -244,6 +255,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
 
 async def shutdown(parts: Parts) -> None:
     await asyncio.to_thread(parts.canvases.stop_writers)
+    await parts.desk_lifecycle.stop()
     await asyncio.to_thread(parts.desks.stop_writers)
     await parts.identity.gate.revocations.stop()
     await parts.presence.stop()
