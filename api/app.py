@@ -50,7 +50,7 @@ from infra.desk_lifecycle import DeskLifecycle
 from infra.desk_view import DeskReadModel, DeskView
 from infra.eventstore import application_env, events_table
 from infra.feedback_view import FeedbackReadModel, FeedbackView
-from infra.fanout import Fanout
+from infra.fanout import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, Fanout, coalesce
 from infra.google import GoogleVerifier
 from infra.pixel_view import PixelOwnersReadModel, PixelView
 from infra.presence import Presence
@@ -165,7 +165,14 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         nc=nc,
         canvases=canvases,
         reads=CanvasReads(canvas_view, pixel_view, latest_ttl=settings.latest_cache_seconds),
-        fanout=Fanout(nc, settings.delta_subject, capacity=settings.live_queue_frames),
+        fanout=Fanout(
+            nc,
+            settings.delta_subject,
+            capacity=settings.live_queue_frames,
+            interval_s=LIVE_DELTA_INTERVAL_S,
+            busy_share=LIVE_DELTA_BUSY_SHARE,
+            merge=coalesce,
+        ),
         presence=presence,
         feedback=await asyncio.to_thread(Feedbacks, application_env(settings)),
         feedback_view=feedback_view,

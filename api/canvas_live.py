@@ -28,7 +28,8 @@ from commands.actor import Actor
 from commands.wire import ColourIndex, Coordinate, OpId, PlacePixel
 from domain.canvas import CanvasError, CooldownActive
 from domain.roster import PlayerState, Standing
-from infra.fanout import RESYNC, Fanout
+from infra.fanout import Fanout, Listener
+from infra.live_socket import frame_sink, text_frame
 from infra.presence import Presence
 
 MAX_FRAME = 4096
@@ -71,7 +72,7 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
     # Three parts: frames out, messages in, the player's standing. Whichever ends (a drop, a
     # disconnect, going AFK) ends them all.
     tasks = [
-        asyncio.create_task(session.forward(listener.queue)),
+        asyncio.create_task(session.forward(listener)),
         asyncio.create_task(session.serve()),
         asyncio.create_task(session.report_standing()),
     ]
@@ -100,22 +101,37 @@ class _Session:
         self.actor: Actor | None = None
         self.user = ""
         self._send_lock = asyncio.Lock()
+        self.sink = frame_sink(socket.scope)
         self._standing: Standing | None = None
         self._standing_changed = asyncio.Event()
 
-    async def forward(self, queue: asyncio.Queue[Any]) -> None:
-        """Live frames to the client, in order; a resync notice ends the connection."""
+    async def forward(self, listener: Listener) -> None:
+        """Live frames to the client, in order; a resync notice ends the connection.
+
+        Under `infra.live_socket`'s protocol the fan-out writes frames straight to the socket
+        while it keeps up, and this only flushes what queued up while it did not."""
+        sink = self.sink
+        listener.attach(sink)
         while True:
-            frame = await queue.get()
-            if frame is RESYNC:
+            await listener.wait()
+            if listener.dropped:
                 # Its buffers are likely full: try to say why, but never wait on it for long.
                 with contextlib.suppress(Exception):
                     async with asyncio.timeout(GOODBYE_TIMEOUT_S):
                         await self.send_json({"type": "resync"})
                         await self.socket.close(code=4408, reason="too_slow")
                 return
-            async with self._send_lock:
-                await self.socket.send_bytes(frame)
+            if sink is not None:
+                await sink.frames_drained()
+            frames = listener.take()
+            if sink is None:
+                async with self._send_lock:
+                    for delta, _ in frames:
+                        await self.socket.send_bytes(delta)
+            elif sink.frames_open():
+                sink.write_frames(b"".join(wire for _, wire in frames))
+            else:
+                return
 
     # -- the player's standing: playing, queued, AFK -------------------------------------------
 
@@ -160,6 +176,10 @@ class _Session:
                 return
 
     async def send_json(self, message: dict[str, Any]) -> None:
+        sink = self.sink
+        if sink is not None and not self._send_lock.locked() and sink.frames_ready():
+            sink.write_frames(text_frame(_encode(message)))  # no await: nothing to wait for
+            return
         async with self._send_lock:
             await self.socket.send_text(_encode(message).decode())
 

@@ -26,6 +26,7 @@ def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
     import uvicorn
 
     from api.app import create_app
+    from infra.live_socket import UVICORN_OPTIONS
     from infra.migrate import migrate
 
     with contextlib.ExitStack() as stack:
@@ -36,7 +37,13 @@ def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
         port = args.port or settings.port
         tune_gc()
         print(f"Tessera is serving on http://{host}:{port}/  (API schema: /schema)", flush=True)
-        uvicorn.run(create_app(settings, roles=roles), host=host, port=port, log_level="warning")
+        uvicorn.run(
+            create_app(settings, roles=roles),
+            host=host,
+            port=port,
+            log_level="warning",
+            **UVICORN_OPTIONS,
+        )
 
 
 def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:

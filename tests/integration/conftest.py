@@ -20,6 +20,7 @@ import pytest_asyncio
 import uvicorn
 
 from api.app import Parts, build, create_app, shutdown
+from infra.live_socket import UVICORN_OPTIONS
 from infra.migrate import migrate
 from infra.settings import Settings
 from tests.support.ports import free_port
@@ -111,7 +112,8 @@ async def serving(parts: Parts) -> AsyncIterator[int]:
     """The app on a real uvicorn server on a loopback port (for real WebSockets)."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, parts=parts), port=port,
-                                           log_level="warning", lifespan="off"))
+                                           log_level="warning", lifespan="off",
+                                           **UVICORN_OPTIONS))
     task = asyncio.create_task(server.serve())
     await until(lambda: _started(server))
     try:

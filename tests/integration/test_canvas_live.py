@@ -143,3 +143,35 @@ async def test_a_client_that_does_not_read_is_told_to_resync_and_dropped(make_se
 
 async def _dropped(parts: Parts) -> bool:
     return parts.fanout.slow_dropped > 0
+
+
+async def test_a_stream_of_placements_reaches_another_socket_whole_and_in_order(make_settings):
+    parts = await build(await make_settings(rate_account_per_s=0))
+    try:
+        canvas = await asyncio.to_thread(
+            parts.canvases.create_canvas,
+            CreateCanvas(width=20, height=20, palette=PALETTE, cooldown_ms=0),
+        )
+        await until(lambda: _known(parts, canvas.id))
+        async with serving(parts) as port:
+            url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
+            async with websockets.connect(url, additional_headers={"X-Dev-User": "ann"}) as \
+                    player, websockets.connect(url) as spectator:
+                placed = {(i % 20, i // 20): 1 + i % 2 for i in range(300)}
+                for (x, y), colour in placed.items():  # pipelined: no waiting for the acks
+                    await player.send(msgspec.json.encode({"type": "place", "x": x, "y": y,
+                                                           "colour": colour}))
+                versions: list[int] = []
+                while len(versions) < len(placed):
+                    message = await next_json(player)
+                    if message["type"] != "status":  # the player's standing is no answer
+                        versions.append(message["version"])
+                deltas = await delta_reaching(spectator, max(versions))
+    finally:
+        await stop(parts)
+    assert all(deltas[i][0] == deltas[i - 1][1] for i in range(1, len(deltas)))
+    board: dict[tuple[int, int], int] = {}
+    for _, _, entries in deltas:
+        for entry in entries:
+            board[((entry >> 5) % 20, (entry >> 5) // 20)] = entry & 31
+    assert board == placed

@@ -1,0 +1,172 @@
+"""The server side of live sockets: uvicorn's sans-I/O WebSocket protocol, plus a way to write
+whole, already encoded frames to a socket without a coroutine, a task switch or a copy per frame.
+
+A live delta goes to thousands of sockets: it is framed once (`binary_frame`) and the same bytes
+are written to every transport. Through ASGI, each of those writes would cost an `await` through
+Litestar's and uvicorn's send layers and a frame serialisation. The protocol puts itself in the
+connection scope (`FRAMES_EXTENSION`) for the application to find (`frame_sink`); under any other
+server the application falls back to plain ASGI sends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Mapping
+from typing import Any
+
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+
+FRAMES_EXTENSION = "tessera.frames"
+
+_SHORT = struct.Struct("!BB")
+_MEDIUM = struct.Struct("!BBH")
+_LONG = struct.Struct("!BBQ")
+
+
+def _frame(opcode: int, payload: bytes) -> bytes:
+    """An unfragmented, unmasked server frame (RFC 6455 §5.2)."""
+    size = len(payload)
+    if size < 126:
+        return _SHORT.pack(0x80 | opcode, size) + payload
+    if size < 65536:
+        return _MEDIUM.pack(0x80 | opcode, 126, size) + payload
+    return _LONG.pack(0x80 | opcode, 127, size) + payload
+
+
+def binary_frame(payload: bytes) -> bytes:
+    return _frame(0x2, payload)
+
+
+def text_frame(payload: bytes) -> bytes:
+    """`payload` must be UTF-8 (JSON from msgspec is)."""
+    return _frame(0x1, payload)
+
+
+class _Flag:
+    """`asyncio.Event` as uvicorn uses it, without the event's eager deque (~0.8 kB a socket)."""
+
+    __slots__ = ("_set", "_waiters")
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] | None = None
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def set(self) -> None:
+        self._set = True
+        waiters, self._waiters = self._waiters, None
+        for waiter in waiters or ():
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        self._set = False
+
+    async def wait(self) -> bool:
+        while not self._set:
+            waiter = asyncio.get_running_loop().create_future()
+            if self._waiters is None:
+                self._waiters = []
+            self._waiters.append(waiter)
+            await waiter
+        return True
+
+
+class _Inbox:
+    """`asyncio.Queue` as uvicorn uses it (one reader, unbounded), without its three deques
+    (~2.5 kB a socket). uvicorn pauses reading while a message waits, so it stays short."""
+
+    __slots__ = ("_getter", "_items")
+
+    def __init__(self) -> None:
+        self._items: list[Any] = []
+        self._getter: asyncio.Future[None] | None = None
+
+    def put_nowait(self, item: Any) -> None:
+        self._items.append(item)
+        getter = self._getter
+        if getter is not None and not getter.done():
+            getter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._getter = asyncio.get_running_loop().create_future()
+            try:
+                await self._getter
+            finally:
+                self._getter = None
+        return self._items.pop(0)
+
+    def empty(self) -> bool:
+        return not self._items
+
+
+class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's `websockets-sansio` protocol that can also take encoded frames synchronously,
+    and holds less per idle socket: lighter queue and flag, and no handshake headers kept
+    beyond the scope's own copy.
+
+    Frames written here are whole messages; they are never compressed (RFC 7692 lets a sender
+    leave any message uncompressed), so they are valid whatever extensions were negotiated.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.queue = _Inbox()  # type: ignore[assignment]
+        self.writable = _Flag()  # type: ignore[assignment]
+        self.writable.set()
+
+    def handle_connect(self, event: Any) -> None:
+        super().handle_connect(event)
+        if self.response.status_code == 101:
+            self.scope["extensions"][FRAMES_EXTENSION] = self  # type: ignore[index,assignment]
+        # The scope has its own copy; the parser's generator would keep these alive for good.
+        event.headers.clear()
+
+    async def send(self, message: Any) -> None:
+        await super().send(message)
+        if message["type"] == "websocket.accept":
+            self.response = None  # type: ignore[assignment]  # sent; only the handshake reads it
+
+    def frames_ready(self) -> bool:
+        """Open, accepted, not closing, and the transport's buffer below its high-water mark."""
+        return (
+            self.handshake_complete
+            and not self.close_sent
+            and not self.disconnected
+            and self.writable.is_set()
+            and not self.transport.is_closing()
+        )
+
+    def frames_open(self) -> bool:
+        """Still worth writing to, maybe after waiting for the buffer to drain."""
+        return not self.close_sent and not self.disconnected and not self.transport.is_closing()
+
+    def write_frames(self, frames: bytes) -> None:
+        """Whole frames, encoded; the caller checked `frames_ready()` (or `frames_open()`)."""
+        self.transport.write(frames)
+
+    async def frames_drained(self) -> None:
+        """Returns once the transport takes more (or the socket is gone)."""
+        await self.writable.wait()
+
+
+def frame_sink(scope: Mapping[str, Any]) -> LiveWebSocketProtocol | None:
+    extensions = scope.get("extensions") or {}
+    sink = extensions.get(FRAMES_EXTENSION)
+    return sink if isinstance(sink, LiveWebSocketProtocol) else None
+
+
+UVICORN_OPTIONS: dict[str, Any] = {
+    "ws": LiveWebSocketProtocol,
+    # Deltas are packed integers: compression buys little, costs a compressor per socket (tens
+    # of kB) and a compression per socket per frame (the frames are written pre-encoded anyway).
+    "ws_per_message_deflate": False,
+    # Clients send small JSON messages (the app refuses more than 4 kB): no 16 MB buffering.
+    "ws_max_size": 64 * 1024,
+    "backlog": 4096,
+}
+"""The uvicorn options of every server that serves live sockets (`tessera serve`, tests)."""
