@@ -118,6 +118,7 @@ class Desks(Application[UUID]):
         self._snapshot_every = snapshot_every
         self._writers: dict[UUID, DeskWriter] = {}
         self._last_used: dict[UUID, datetime] = {}
+        self._starting: dict[UUID, asyncio.Future[DeskWriter]] = {}
         self._writers_lock = threading.Lock()
 
     def construct_transcoder(self) -> Transcoder:
@@ -221,7 +222,14 @@ class Desks(Application[UUID]):
                     self._last_used[desk_id] = self.clock()
                     future = writer.submit(command)
                     break
-            await asyncio.to_thread(self.writer, desk_id)
+            # One start per desk; the commands that waited for it are then queued in the
+            # order they came (an author's ops in client_seq order).
+            starting = self._starting.get(desk_id)
+            if starting is None:
+                starting = asyncio.ensure_future(asyncio.to_thread(self.writer, desk_id))
+                self._starting[desk_id] = starting
+                starting.add_done_callback(lambda _: self._starting.pop(desk_id, None))
+            await asyncio.shield(starting)
         return await future
 
     async def apply_op(self, desk_id: UUID, op: StickerOp) -> Ack:

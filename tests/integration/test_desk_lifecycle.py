@@ -148,3 +148,18 @@ async def test_idle_writers_are_stopped_and_restart_on_the_next_op(
     ack = await client.post(f"/api/desk/{desks[0]}/ops", json=an_op(2, "ann", text="back"))
     assert ack.json()["desk_seq"] == 2
     assert parts.desks.writer_count() == 1
+
+
+async def test_an_authors_ops_sent_together_to_a_stopped_writer_keep_their_order(
+    parts: Parts, client, clock: Clock
+):
+    desk = (await a_desk(client))["desk_id"]
+    await client.post(f"/api/desk/{desk}/ops", json=an_op(1, "ann", create=True))
+    clock.move(61)
+    await parts.desk_lifecycle.run_once()
+    assert parts.desks.writer_count() == 0
+    acks = await asyncio.gather(
+        *(client.post(f"/api/desk/{desk}/ops", json=an_op(seq, "ann", x=float(seq)))
+          for seq in range(2, 22))
+    )
+    assert [ack.json()["desk_seq"] for ack in acks] == list(range(2, 22))
