@@ -25,6 +25,7 @@ from api.desk import DeskController
 from api.desk_live import desk_live
 from api.errors import EXCEPTION_HANDLERS
 from api.feedback import AdminFeedbackController, FeedbackController, feedback_page
+from api.game import client_config
 from api.identity import (
     AdminAccountsController,
     AuthController,
@@ -49,8 +50,8 @@ from infra.desk_hub import DeskHub
 from infra.desk_lifecycle import DeskLifecycle
 from infra.desk_view import DeskReadModel, DeskView
 from infra.eventstore import application_env, events_table
-from infra.feedback_view import FeedbackReadModel, FeedbackView
 from infra.fanout import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, Fanout, coalesce
+from infra.feedback_view import FeedbackReadModel, FeedbackView
 from infra.google import GoogleVerifier
 from infra.pixel_view import PixelOwnersReadModel, PixelView
 from infra.presence import Presence
@@ -327,6 +328,7 @@ def create_app(
             AdminAccountsController,
             me_live,
             whoami,
+            client_config,
             health,
             feedback_page,
             FeedbackController,
