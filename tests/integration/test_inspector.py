@@ -13,10 +13,12 @@ ADMIN = {"X-Dev-User": "root", "X-Dev-Roles": "admin"}
 
 
 async def a_canvas(parts: Parts, title: str = ""):
-    return await asyncio.to_thread(
+    canvas = await asyncio.to_thread(
         parts.canvases.create_canvas,
         CreateCanvas(width=8, height=8, palette=PALETTE, cooldown_ms=0, title=title),
     )
+    await until(lambda: parts.reads.view.get_canvas(canvas.id))
+    return canvas
 
 
 async def inspected(http: httpx.AsyncClient, canvas_id, x: int, y: int) -> dict:
@@ -66,13 +68,8 @@ async def _forgotten(http, canvas_id):
 
 async def test_inspecting_outside_the_canvas_is_a_clear_error(client, parts: Parts):
     canvas = await a_canvas(parts)
-    await until(lambda: _known(client, canvas.id))
     response = await client.get(f"/api/canvas/{canvas.id}/pixels/8/0")
     assert (response.status_code, response.json()["error"]) == (400, "pixel_out_of_bounds")
-
-
-async def _known(http, canvas_id):
-    return (await http.get(f"/api/canvas/{canvas_id}")).status_code == 200
 
 
 async def test_the_current_canvas_is_the_newest_open_one(client, parts: Parts):
