@@ -165,8 +165,9 @@ UVICORN_OPTIONS: dict[str, Any] = {
     # Deltas are packed integers: compression buys little, costs a compressor per socket (tens
     # of kB) and a compression per socket per frame (the frames are written pre-encoded anyway).
     "ws_per_message_deflate": False,
-    # Clients send small JSON messages (the app refuses more than 4 kB): no 16 MB buffering.
-    "ws_max_size": 64 * 1024,
+    # Clients send small JSON messages (the handlers refuse more than 4 or 64 kB, with their own
+    # reasons): no buffering 16 MB for anyone.
+    "ws_max_size": 1024 * 1024,
     "backlog": 4096,
 }
 """The uvicorn options of every server that serves live sockets (`tessera serve`, tests)."""

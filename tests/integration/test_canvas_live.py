@@ -2,13 +2,15 @@ import asyncio
 
 import msgspec
 import pytest
+import uvicorn
 import websockets
 
-from api.app import Parts, build
+from api.app import Parts, build, create_app
 from commands.actor import Actor
 from commands.wire import CreateCanvas, FillRectangle, PlacePixel
 from projections.bitmap import decode_delta
-from tests.integration.conftest import serving, stop, until
+from tests.integration.conftest import _started, serving, stop, until
+from tests.support.ports import free_port
 
 PALETTE = ["#ffffff", "#000000", "#ff0000"]
 
@@ -175,3 +177,27 @@ async def test_a_stream_of_placements_reaches_another_socket_whole_and_in_order(
         for entry in entries:
             board[((entry >> 5) % 20, (entry >> 5) // 20)] = entry & 31
     assert board == placed
+
+
+async def test_under_a_server_without_the_frame_sink_deltas_still_arrive(parts: Parts):
+    canvas = await a_canvas(parts)
+    port = free_port()  # uvicorn as it comes: plain ASGI sends, no `infra.live_socket`
+    server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, parts=parts), port=port,
+                                           log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    try:
+        await until(lambda: _started(server))
+        url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
+        async with websockets.connect(url) as spectator:
+            admin = Actor("root", is_admin=True)
+            first = await parts.canvases.execute(canvas.id, admin, PlacePixel(x=1, y=1, colour=1))
+            second = await parts.canvases.execute(canvas.id, admin, PlacePixel(x=2, y=1, colour=2))
+            deltas = await delta_reaching(spectator, second.version)
+            await spectator.send('{"type": "ping"}')
+            assert (await next_json(spectator)) == {"type": "pong"}
+    finally:
+        server.should_exit = True
+        await task
+    entries = [entry for _, _, chunk in deltas for entry in chunk]
+    assert entries[-2:] == [(20 + 1) << 5 | 1, (20 + 2) << 5 | 2]
+    assert deltas[-1][1] == second.version > first.version
