@@ -47,6 +47,7 @@ from infra.bitmap_model import BitmapReadModel
 from infra.botapi import BotApi
 from infra.canvas_view import CanvasView
 from infra.desk_hub import DeskHub
+from infra.desk_keys import DeskSessionKeys
 from infra.desk_lifecycle import DeskLifecycle
 from infra.desk_view import DeskReadModel, DeskView
 from infra.eventstore import application_env, events_table
@@ -159,6 +160,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         prefix=settings.stream_prefix,
         capacity=settings.live_queue_frames,
         ttl_s=settings.desk_ttl_s,
+        session_keys=DeskSessionKeys.derive(signing_keys(settings)),
     )
     parts = Parts(
         settings=settings,

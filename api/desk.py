@@ -6,7 +6,6 @@ Desks are open to anyone holding the link: no sign-in, the link id is the secret
 from __future__ import annotations
 
 import asyncio
-import secrets
 from typing import Any
 
 import msgspec
@@ -14,7 +13,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
-from api.errors import error_response
+from api.errors import ApiError, error_response
 from commands.desk_wire import AckOut, CollisionOut, FinishSession, InitDesk, StickerOp
 from commands.desks import DeskGone, DeskNotFound, Desks, desk_id_of, desk_link
 from domain.desk import (
@@ -30,7 +29,10 @@ from domain.desk import (
     epoch_ms,
 )
 from infra.desk_hub import DeskHub
+from infra.desk_keys import new_client_id
 from infra.desk_view import StickerOut, sticker_out
+
+SESSION_HEADER = "X-Desk-Session"
 
 _STATUS: dict[type[DeskError], int] = {
     DeskNotFound: 404,
@@ -52,9 +54,12 @@ class DeskOut(msgspec.Struct, omit_defaults=True):
     desk_seq: int
     expires_at_ms: int
     stickers: list[StickerOut]
+    client_id: str | None = None
+    """A fresh client id for this session: stamps and `client_seq`s are counted per id, so a
+    client keeps it (and its key) with its outbox and replays under it."""
     session_key: str | None = None
-    """A fresh client id for this session: stamps and `client_seq`s are counted per key, so a
-    client keeps it with its outbox and replays under it."""
+    """Proves `client_id` on this desk: header `X-Desk-Session` of an op, `session_key` of a
+    socket's `hello`."""
     creator_token: str | None = None
     """Only in the answer that created the desk: the proof of being its creator."""
 
@@ -121,9 +126,11 @@ class DeskController(Controller):
     async def init_desk(self, data: JSONBody[InitDesk], state: State) -> DeskOut:
         """Create a desk, or find the live one of that name; with a session key."""
         opened = await asyncio.to_thread(_desks(state).init_desk, data)
+        client_id = new_client_id()
         return desk_out(
             opened.desk,
-            session_key=secrets.token_urlsafe(16),
+            client_id=client_id,
+            session_key=_hub(state).session_keys.issue(opened.desk.id, client_id),
             creator_token=opened.creator_token,
         )
 
@@ -144,10 +151,19 @@ class DeskController(Controller):
 
     @post("/{desk_id:str}/ops", status_code=200)
     async def post_op(
-        self, desk_id: FromPath[str], data: JSONBody[StickerOp], state: State
+        self,
+        desk_id: FromPath[str],
+        data: JSONBody[StickerOp],
+        request: Request[Any, Any, Any],
+        state: State,
     ) -> AckOut:
-        """Apply one op; answers after it is committed (a resend gets the same answer)."""
-        ack = await _hub(state).apply_op(desk_id_of(desk_id), data)
+        """Apply one op; answers after it is committed (a resend gets the same answer). The
+        header `X-Desk-Session` carries the session key of the op's `client_id`."""
+        desk = desk_id_of(desk_id)
+        hub = _hub(state)
+        if not hub.session_keys.valid(desk, data.client_id, request.headers.get(SESSION_HEADER)):
+            raise ApiError(403, "bad_session_key", "this client_id needs its session key")
+        ack = await hub.apply_op(desk, data)
         return ack_out(ack)
 
     @post("/{desk_id:str}/finish", status_code=200)

@@ -1,7 +1,8 @@
 """A desk's live socket, `/api/desk/{id}/live`: JSON text frames tagged by `"type"`.
 
 Client → server:
-- `hello {epoch, last_seq, client_id}`: first, and again after a gap in `desk_seq`;
+- `hello {client_id, session_key, epoch, last_seq}`: first, and again after a gap in `desk_seq`
+  (`client_id` and `session_key` as `/api/desk/init` gave them; a wrong key closes with 4403);
 - `op {client_id, client_seq, sticker, stamp, fields, create?, seen?}` (as `POST …/ops`);
 - `presence {cursor?, selection?, drag?}`: relayed to the others, at most 30 a second;
 - `ping`.
@@ -14,8 +15,8 @@ the author only); `presence {client_id, cursor, selection, drag}`, `gone {client
 `session_finished {epoch}`; `error {error, detail, client_seq?, expected_seq?, server_ms?}`;
 `resync` (fell behind: the socket closes with 4408); `pong`.
 
-Close codes: 4404 unknown desk, 4410 expired, 4403 foreign origin, 4408 too slow, 1009 a frame
-over 64 KB.
+Close codes: 4404 unknown desk, 4410 expired, 4403 foreign origin or a wrong session key,
+4408 too slow, 1009 a frame over 64 KB.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ GOODBYE_TIMEOUT_S = 1.0
 
 class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
     client_id: Id
+    session_key: Annotated[str, msgspec.Meta(max_length=64)] = ""
     epoch: Annotated[int, msgspec.Meta(ge=0)] = 0
     last_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
 
@@ -227,6 +229,9 @@ class _Connection:
         return True
 
     async def hello(self, hello: Hello) -> bool:
+        if not self.hub.session_keys.valid(self.desk, hello.client_id, hello.session_key):
+            await self.socket.close(code=4403, reason="bad_session_key")
+            return False
         self._ready.clear()  # live frames wait until the catch-up is out
         try:
             joined = await self.hub.join(self.desk, hello.epoch, hello.last_seq)

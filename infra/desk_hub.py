@@ -23,6 +23,7 @@ from commands.desk_wire import EndIdleSession, FinishSession, StickerOp
 from commands.desks import DeskGone, DeskNotFound, Desks
 from domain import lww
 from domain.desk import Ack, Desk
+from infra.desk_keys import DeskSessionKeys
 from infra.desk_view import DeskView, StickerOut, sticker_out
 from infra.fanout import Fanout
 
@@ -114,10 +115,12 @@ class DeskHub:
         prefix: str,
         capacity: int = 256,
         ttl_s: int,
+        session_keys: DeskSessionKeys,
     ) -> None:
         self.desks = desks
         self.view = view
         self.nc = nc
+        self.session_keys = session_keys
         self._prefix = prefix
         self.fanout = Fanout(nc, self.subject, capacity=capacity, interval_s=0.0)
         self._ttl = timedelta(seconds=ttl_s)

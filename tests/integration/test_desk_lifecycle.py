@@ -8,6 +8,7 @@ import websockets
 from api.app import Parts, build
 from commands.desks import desk_id_of
 from tests.integration.conftest import serving, stop, until
+from tests.integration.desk_sessions import signed_desk_clients  # noqa: F401 -- autouse
 from tests.integration.test_desk_live import an_op as a_live_op
 from tests.integration.test_desk_live import hello, live_url, receive, send
 
@@ -119,8 +120,11 @@ async def test_a_session_with_a_socket_on_another_node_does_not_end(
     second = await build(settings, roles={"api"})
     try:
         desk = (await a_desk(client))["desk_id"]
-        async with serving(parts) as port_a, serving(second) as port_b, \
-                websockets.connect(live_url(port_b, desk)) as bob:
+        async with (
+            serving(parts) as port_a,
+            serving(second) as port_b,
+            websockets.connect(live_url(port_b, desk)) as bob,
+        ):
             await hello(bob, "bob")
             async with websockets.connect(live_url(port_a, desk)) as ann:
                 await hello(ann, "ann")
@@ -159,7 +163,9 @@ async def test_an_authors_ops_sent_together_to_a_stopped_writer_keep_their_order
     await parts.desk_lifecycle.run_once()
     assert parts.desks.writer_count() == 0
     acks = await asyncio.gather(
-        *(client.post(f"/api/desk/{desk}/ops", json=an_op(seq, "ann", x=float(seq)))
-          for seq in range(2, 22))
+        *(
+            client.post(f"/api/desk/{desk}/ops", json=an_op(seq, "ann", x=float(seq)))
+            for seq in range(2, 22)
+        )
     )
     assert [ack.json()["desk_seq"] for ack in acks] == list(range(2, 22))

@@ -7,6 +7,10 @@ import websockets
 
 from api.app import Parts, build
 from tests.integration.conftest import serving, stop, until
+from tests.integration.desk_sessions import (
+    session_key,
+    signed_desk_clients,  # noqa: F401 -- autouse
+)
 
 
 def now_ms() -> int:
@@ -46,7 +50,17 @@ async def receive(socket, *, skip: tuple[str, ...] = ("presence", "gone")) -> di
 
 async def hello(socket, client: str, *, epoch: int = 1, last_seq: int = 0) -> list[dict]:
     """Say hello; the frames of the answer up to and including `synced`."""
-    await send(socket, {"type": "hello", "client_id": client, "epoch": epoch, "last_seq": last_seq})
+    desk = socket.request.path.split("/")[3]  # /api/desk/<link>/live
+    await send(
+        socket,
+        {
+            "type": "hello",
+            "client_id": client,
+            "session_key": session_key(desk, client),
+            "epoch": epoch,
+            "last_seq": last_seq,
+        },
+    )
     frames = []
     while not frames or frames[-1]["type"] != "synced":
         frames.append(await receive(socket))
@@ -66,14 +80,23 @@ async def op_reaching(socket, desk_seq: int) -> dict:
 
 async def test_two_clients_see_each_others_ops(parts: Parts):
     desk = await a_desk(parts)
-    async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann, \
-            websockets.connect(live_url(port, desk)) as bob:
+    async with (
+        serving(parts) as port,
+        websockets.connect(live_url(port, desk)) as ann,
+        websockets.connect(live_url(port, desk)) as bob,
+    ):
         await hello(ann, "ann")
         await hello(bob, "bob")
         await send(ann, an_op(1, "ann", create=True, text="hi"))
         ack = await receive(ann)
-        assert ack == {"type": "ack", "client_seq": 1, "desk_seq": 1, "applied": ack["applied"],
-                       "superseded": [], "replayed": False}
+        assert ack == {
+            "type": "ack",
+            "client_seq": 1,
+            "desk_seq": 1,
+            "applied": ack["applied"],
+            "superseded": [],
+            "replayed": False,
+        }
         seen = await op_reaching(bob, 1)
         assert (seen["client_id"], seen["sticker"], seen["fields"]["text"]) == ("ann", "s1", "hi")
         await send(bob, an_op(1, "bob", colour="#00ff00"))
@@ -91,9 +114,7 @@ async def test_a_client_reconnecting_with_an_old_seq_gets_exactly_the_missed_ops
                 assert (await receive(ann, skip=("op",)))["desk_seq"] == seq
         async with websockets.connect(live_url(port, desk)) as bob:
             frames = await hello(bob, "bob", last_seq=3)
-    assert [(f["type"], f.get("desk_seq")) for f in frames] == [
-        ("op", 4), ("op", 5), ("synced", 5)
-    ]
+    assert [(f["type"], f.get("desk_seq")) for f in frames] == [("op", 4), ("op", 5), ("synced", 5)]
     assert frames[0]["fields"] == {"x": 4.0}
 
 
@@ -104,8 +125,9 @@ async def test_a_changed_epoch_gets_a_snapshot(parts: Parts, client):
         await hello(ann, "ann")
         await send(ann, an_op(1, "ann", create=True, text="kept"))
         await receive(ann, skip=("op",))
-        finished = await client.post(f"/api/desk/{desk}/finish",
-                                     json={"creator_token": made["creator_token"]})
+        finished = await client.post(
+            f"/api/desk/{desk}/finish", json={"creator_token": made["creator_token"]}
+        )
         assert finished.json() == {"epoch": 2}
         assert (await receive(ann, skip=("op",))) == {"type": "session_finished", "epoch": 2}
         frames = await hello(ann, "ann", epoch=1, last_seq=1)
@@ -132,8 +154,11 @@ async def test_a_resent_op_is_acknowledged_again_and_not_applied_twice(parts: Pa
 
 async def test_a_collision_goes_to_its_author_only(parts: Parts):
     desk = await a_desk(parts)
-    async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann, \
-            websockets.connect(live_url(port, desk)) as bob:
+    async with (
+        serving(parts) as port,
+        websockets.connect(live_url(port, desk)) as ann,
+        websockets.connect(live_url(port, desk)) as bob,
+    ):
         await hello(ann, "ann")
         await hello(bob, "bob")
         await send(ann, an_op(1, "ann", create=True, text="first"))
@@ -150,16 +175,25 @@ async def test_a_collision_goes_to_its_author_only(parts: Parts):
         await send(ann, {"type": "ping"})
         ann_next = await receive(ann, skip=("op",))
     assert ack["superseded"] == ["text"]
-    assert collision == {"type": "collision", "sticker": "s1", "field": "text", "lost": "bob's",
-                         "winner": "ann's", "winner_stamp": collision["winner_stamp"]}
+    assert collision == {
+        "type": "collision",
+        "sticker": "s1",
+        "field": "text",
+        "lost": "bob's",
+        "winner": "ann's",
+        "winner_stamp": collision["winner_stamp"],
+    }
     assert ann_next == {"type": "pong"}  # ann heard of no collision
 
 
 async def test_presence_is_relayed_to_the_others_and_coalesced(parts: Parts):
     desk = await a_desk(parts)
     parts.desk_hub.presence_interval_s = 3600.0  # one now, the latest of the rest much later
-    async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann, \
-            websockets.connect(live_url(port, desk)) as bob:
+    async with (
+        serving(parts) as port,
+        websockets.connect(live_url(port, desk)) as ann,
+        websockets.connect(live_url(port, desk)) as bob,
+    ):
         await hello(ann, "ann")
         await hello(bob, "bob")
         for x in range(20):
@@ -170,16 +204,26 @@ async def test_presence_is_relayed_to_the_others_and_coalesced(parts: Parts):
             relayed.append(message)
         await send(ann, {"type": "ping"})
         ann_next = await receive(ann, skip=("op",))
-    assert relayed == [{"type": "presence", "client_id": "ann", "cursor": [0.0, 0.0],
-                        "selection": None, "drag": None}]
+    assert relayed == [
+        {
+            "type": "presence",
+            "client_id": "ann",
+            "cursor": [0.0, 0.0],
+            "selection": None,
+            "drag": None,
+        }
+    ]
     assert ann_next["type"] == "ack"  # and nothing of its own presence came back
 
 
 async def test_a_silent_peer_is_announced_gone(parts: Parts):
     desk = await a_desk(parts)
     parts.desk_hub.presence_ttl_s = 0.2
-    async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann, \
-            websockets.connect(live_url(port, desk)) as bob:
+    async with (
+        serving(parts) as port,
+        websockets.connect(live_url(port, desk)) as ann,
+        websockets.connect(live_url(port, desk)) as bob,
+    ):
         await hello(ann, "ann")
         await hello(bob, "bob")
         await send(ann, {"type": "presence", "selection": ["s1"]})
@@ -191,9 +235,12 @@ async def test_an_op_on_one_node_reaches_a_socket_on_another(parts: Parts, setti
     second = await build(settings, roles={"api"})
     try:
         desk = await a_desk(parts)
-        async with serving(parts) as port_a, serving(second) as port_b, \
-                websockets.connect(live_url(port_a, desk)) as ann, \
-                websockets.connect(live_url(port_b, desk)) as bob:
+        async with (
+            serving(parts) as port_a,
+            serving(second) as port_b,
+            websockets.connect(live_url(port_a, desk)) as ann,
+            websockets.connect(live_url(port_b, desk)) as bob,
+        ):
             await hello(ann, "ann")
             await hello(bob, "bob")
             await send(bob, an_op(1, "bob", create=True, text="from b"))
@@ -232,6 +279,17 @@ def parts_desk_id(link: str):
     from commands.desks import desk_id_of
 
     return desk_id_of(link)
+
+
+async def test_a_hello_without_the_client_ids_session_key_closes_with_4403(parts: Parts):
+    desk = await a_desk(parts)
+    async with serving(parts) as port:
+        for key in ("", session_key(desk, "bob"), session_key(await a_desk(parts), "ann")):
+            async with websockets.connect(live_url(port, desk)) as ann:
+                await send(ann, {"type": "hello", "client_id": "ann", "session_key": key})
+                with contextlib.suppress(websockets.ConnectionClosed):
+                    await ann.recv()
+            assert ann.close_code == 4403
 
 
 async def test_an_unknown_desk_closes_with_4404(parts: Parts):

@@ -7,6 +7,7 @@ import pytest
 from api.app import Parts
 from commands.desks import desk_id_of
 from tests.integration.conftest import until
+from tests.integration.desk_sessions import signed_desk_clients  # noqa: F401 -- autouse
 
 
 async def stored_desk_events(parts: Parts) -> int:
@@ -56,6 +57,22 @@ async def test_a_created_desk_is_found_by_name_without_its_creator_token(client)
     assert found.json()["desk_id"] == made["desk_id"]
     assert "creator_token" not in found.json()
     assert found.json()["session_key"] != made["session_key"]
+    assert found.json()["client_id"] != made["client_id"]
+
+
+async def test_an_op_needs_the_session_key_of_its_client_id(client):
+    made = await a_desk(client)
+    desk, ann = made["desk_id"], made["client_id"]
+    url = f"/api/desk/{desk}/ops"
+    other = (await client.post("/api/desk/init", json={"name": "retro"})).json()
+    for key in ("", other["session_key"], "x" * 22):  # (the test client signs when unset)
+        headers = {"X-Desk-Session": key}
+        refused = await client.post(url, json=an_op(1, client=ann, create=True), headers=headers)
+        assert (refused.status_code, refused.json()["error"]) == (403, "bad_session_key")
+    ok = await client.post(
+        url, json=an_op(1, client=ann, create=True), headers={"X-Desk-Session": made["session_key"]}
+    )
+    assert ok.json()["desk_seq"] == 1
 
 
 async def test_an_op_is_acknowledged_after_commit_and_shows_in_the_desk(client):
