@@ -23,6 +23,7 @@ from api.canvas import CanvasController, CanvasReads
 from api.canvas_live import canvas_live
 from api.desk import DeskController
 from api.desk_live import desk_live
+from api.desk_web import desk_page, desk_start
 from api.errors import EXCEPTION_HANDLERS
 from api.feedback import AdminFeedbackController, FeedbackController, feedback_page
 from api.game import client_config
@@ -337,6 +338,8 @@ def create_app(
             AdminFeedbackController,
             DeskController,
             desk_live,
+            desk_start,
+            desk_page,
             telegram_webhook,
             index,
             static_files(),

@@ -1,0 +1,54 @@
+/**
+ * This browser's session keys for a desk, kept in localStorage: a key is our client id (stamps
+ * and `client_seq`s are counted per key) and goes with the outbox stored under it. A tab holds
+ * its key with a Web Lock, so two tabs of the same desk never share one.
+ */
+
+import { getJson, postJson } from '../api.js'
+
+const storageKey = (deskId) => `tessera.desk.${deskId}`
+
+/** Keep the session an answer of `POST /api/desk/init` gave out. */
+export function remember(opened) {
+  const sessions = stored(opened.desk_id)
+  sessions.push({
+    client_id: opened.client_id ?? opened.session_key,
+    session_key: opened.session_key,
+    creator_token: opened.creator_token ?? null,
+  })
+  localStorage.setItem(storageKey(opened.desk_id), JSON.stringify(sessions))
+}
+
+/** A session of this desk no other tab holds: a kept one (its outbox is ours to send), or a new
+ *  one asked for by the desk's name. */
+export async function claimSession(deskId) {
+  for (const session of stored(deskId)) if (await claim(session.client_id)) return session
+  const desk = await getJson(`/api/desk/${deskId}`)
+  const opened = await postJson('/api/desk/init', { name: desk.name, create_new: false })
+  if (opened.desk_id !== deskId) {
+    throw new Error('This desk’s name now belongs to a newer desk: ask for a fresh link.')
+  }
+  remember(opened)
+  const session = stored(deskId).at(-1)
+  await claim(session.client_id)
+  return session
+}
+
+function stored(deskId) {
+  try {
+    const sessions = JSON.parse(localStorage.getItem(storageKey(deskId)) ?? '[]')
+    return Array.isArray(sessions) ? sessions : []
+  } catch {
+    return []
+  }
+}
+
+function claim(clientId) {
+  if (!navigator.locks) return Promise.resolve(true)
+  return new Promise((resolve) => {
+    navigator.locks.request(`tessera.desk.${clientId}`, { ifAvailable: true }, (lock) => {
+      resolve(lock !== null)
+      return lock === null ? undefined : new Promise(() => {}) // held while the tab lives
+    })
+  })
+}

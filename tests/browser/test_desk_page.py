@@ -1,0 +1,206 @@
+"""Sticker desks in the browser: two Chromium pages on the same desk, live and offline."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import uuid4
+
+from playwright.async_api import BrowserContext, Page, expect
+
+from tests.browser.conftest import NOT_LOOPBACK, WAIT_MS, Site
+
+
+async def a_context(site: Site) -> BrowserContext:
+    """A visitor with storage of its own (localStorage, IndexedDB)."""
+    context = await site.browser.new_context(viewport={"width": 1000, "height": 700})
+    context.set_default_timeout(WAIT_MS)
+    await context.route(NOT_LOOPBACK, lambda route: route.abort())
+    site.contexts.append(context)
+    return context
+
+
+async def open_desk(site: Site, desk_id: str, context: BrowserContext | None = None) -> Page:
+    page = await (context or await a_context(site)).new_page()
+    page.on("pageerror", lambda error: site.page_errors.append(str(error)))
+    await page.goto(f"{site.url}/desk/{desk_id}", wait_until="domcontentloaded")
+    await page.evaluate("window.desk.ready")
+    return page
+
+
+async def a_desk(site: Site) -> str:
+    answer = await site.http.post(
+        "/api/desk/init", json={"name": f"desk {uuid4().hex[:8]}", "create_new": True}
+    )
+    assert answer.status_code == 200, answer.text
+    desk_id: str = answer.json()["desk_id"]
+    return desk_id
+
+
+async def a_sticker(page: Page, **fields: Any) -> str:
+    sticker: str = await page.evaluate("fields => window.desk.createSticker(fields)", fields)
+    await saved(page)
+    return sticker
+
+
+async def saved(page: Page) -> None:
+    await page.wait_for_function("window.desk.syncState === 'Saved' && window.desk.pending() === 0")
+    await expect(page.get_by_role("status")).to_have_text("Saved")
+
+
+async def has(page: Page, sticker: str, **fields: Any) -> None:
+    await page.wait_for_function(
+        """([id, fields]) => {
+            const sticker = window.desk.stickers()[id]
+            return sticker !== undefined && Object.entries(fields).every(([k, v]) => sticker[k] === v)
+        }""",
+        arg=[sticker, fields],
+    )
+
+
+async def stickers(page: Page) -> dict[str, Any]:
+    result: dict[str, Any] = await page.evaluate("window.desk.stickers()")
+    return result
+
+
+async def test_a_sticker_made_on_the_board_reaches_the_other_page_and_concurrent_edits_converge(
+    site: Site,
+):
+    ann = await (await a_context(site)).new_page()
+    ann.on("pageerror", lambda error: site.page_errors.append(str(error)))
+    await ann.goto(f"{site.url}/desk", wait_until="domcontentloaded")
+    await ann.get_by_label("Desk name").fill(f"Team board {uuid4().hex[:6]}")
+    await ann.get_by_role("button", name="Create a new one").click()
+    await ann.wait_for_url("**/desk/*")
+    await ann.evaluate("window.desk.ready")
+    desk_id = ann.url.rsplit("/", 1)[1]
+    bob = await open_desk(site, desk_id)
+
+    await ann.locator("#viewport").dblclick(position={"x": 400, "y": 300})
+    await expect(ann.get_by_role("note")).to_have_count(1)
+    [sticker] = (await stickers(ann)).keys()
+    await expect(bob.get_by_role("note")).to_have_count(1)
+    await saved(ann)
+
+    await ann.get_by_role("note").dblclick()
+    await ann.keyboard.type("Buy milk")
+    await ann.keyboard.press("Enter")
+    await bob.evaluate(f"window.desk.edit('{sticker}', {{colour: '#90caf9'}})")
+
+    for page in (ann, bob):
+        await has(page, sticker, text="Buy milk", colour="#90caf9")
+        await saved(page)
+    assert await stickers(ann) == await stickers(bob)
+    await expect(bob.get_by_role("note")).to_have_text("Buy milk")
+
+
+async def test_edits_made_offline_are_sent_on_reconnect_and_both_pages_converge(site: Site):
+    desk_id = await a_desk(site)
+    ann = await open_desk(site, desk_id)
+    bob = await open_desk(site, desk_id)
+    one = await a_sticker(ann, x=10, y=10, text="one")
+    two = await a_sticker(ann, x=300, y=10, text="two")
+    await has(bob, two, text="two")
+
+    await ann.context.set_offline(True)
+    await ann.evaluate(f"window.desk.edit('{one}', {{x: 120, y: 80}})")
+    await ann.evaluate(f"window.desk.edit('{two}', {{text: 'two, offline'}})")
+    await expect(ann.get_by_role("status")).to_have_text("Offline — 2 pending")
+    await bob.evaluate(f"window.desk.edit('{one}', {{colour: '#a5d6a7'}})")
+    await bob.evaluate(f"window.desk.remove('{two}')")
+    await saved(bob)
+    await ann.context.set_offline(False)
+
+    for page in (ann, bob):
+        await has(page, one, x=120, y=80, colour="#a5d6a7")
+        await has(page, two, deleted=True)
+        await saved(page)
+    assert await stickers(ann) == await stickers(bob)
+
+
+async def test_a_tab_closed_while_offline_sends_its_outbox_when_the_desk_is_opened_again(
+    site: Site,
+):
+    desk_id = await a_desk(site)
+    context = await a_context(site)
+    ann = await open_desk(site, desk_id, context)
+    bob = await open_desk(site, desk_id)
+    sticker = await a_sticker(ann, text="draft")
+    await has(bob, sticker, text="draft")
+
+    await context.set_offline(True)
+    await ann.evaluate(f"window.desk.edit('{sticker}', {{text: 'written offline'}})")
+    made = await ann.evaluate("window.desk.createSticker({x: 500, y: 200, text: 'new offline'})")
+    await expect(ann.get_by_role("status")).to_have_text("Offline — 2 pending")
+    await ann.close()
+    await context.set_offline(False)
+
+    again = await open_desk(site, desk_id, context)
+    await has(bob, sticker, text="written offline")
+    await has(bob, made, text="new offline")
+    await saved(again)
+    assert await stickers(again) == await stickers(bob)
+
+
+async def test_a_lost_text_shows_a_collision_notice_and_restore_mine_wins_everywhere(site: Site):
+    desk_id = await a_desk(site)
+    ann = await open_desk(site, desk_id)
+    bob = await open_desk(site, desk_id)
+    sticker = await a_sticker(ann, text="plan")
+    await has(bob, sticker, text="plan")
+
+    await ann.context.set_offline(True)
+    await ann.evaluate(f"window.desk.edit('{sticker}', {{text: 'Ann plan'}})")
+    await expect(ann.get_by_role("status")).to_have_text("Offline — 1 pending")
+    await bob.evaluate(f"window.desk.edit('{sticker}', {{text: 'Bob plan'}})")
+    await saved(bob)
+    await ann.context.set_offline(False)
+
+    notice = ann.get_by_role("alert").filter(has_text="Someone else changed")
+    await expect(notice).to_contain_text("Bob plan")
+    await expect(notice.get_by_role("button", name="Kept theirs")).to_be_visible()
+    await has(ann, sticker, text="Bob plan")
+    assert await ann.evaluate("window.desk.collisions()") == [
+        {"sticker": sticker, "field": "text", "lost": "Ann plan", "winner": "Bob plan"}
+    ]
+    assert await bob.evaluate("window.desk.collisions()") == []
+
+    await notice.get_by_role("button", name="Restore mine").click()
+
+    await expect(notice).to_have_count(0)
+    for page in (ann, bob):
+        await has(page, sticker, text="Ann plan")
+        await saved(page)
+
+
+async def test_undo_reverts_only_the_fields_whose_value_is_still_your_own(site: Site):
+    desk_id = await a_desk(site)
+    ann = await open_desk(site, desk_id)
+    bob = await open_desk(site, desk_id)
+    sticker = await a_sticker(ann, text="", colour="#fff59d")
+    await ann.evaluate(f"window.desk.edit('{sticker}', {{text: 'Ann text', colour: '#f48fb1'}})")
+    await has(bob, sticker, text="Ann text")
+    await bob.evaluate(f"window.desk.edit('{sticker}', {{colour: '#90caf9'}})")
+    await has(ann, sticker, colour="#90caf9")
+
+    await ann.keyboard.press("Control+z")
+
+    for page in (ann, bob):
+        await has(page, sticker, text="", colour="#90caf9", deleted=False)
+        await saved(page)
+
+    await ann.get_by_role("button", name="Redo").click()
+    await has(bob, sticker, text="Ann text", colour="#90caf9")
+
+
+async def test_others_cursors_are_shown_with_a_label(site: Site):
+    desk_id = await a_desk(site)
+    ann = await open_desk(site, desk_id)
+    bob = await open_desk(site, desk_id)
+
+    await bob.mouse.move(300, 300)
+    await bob.mouse.move(320, 310)
+
+    bob_id = await bob.evaluate("window.desk.clientId")
+    await expect(ann.locator(".cursor")).to_have_text(f"Guest {bob_id[:4]}")
+    await bob.close()
+    await expect(ann.locator(".cursor")).to_have_count(0)
