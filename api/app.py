@@ -189,6 +189,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
             desk_hub,
             ttl_s=settings.desk_ttl_s,
             idle_session_s=settings.desk_idle_session_s,
+            writer_idle_s=settings.desk_writer_idle_s,
         ),
         telegram=TelegramBot(
             api=BotApi(token=settings.telegram_bot_token, base_url=settings.telegram_api_url),

@@ -1,8 +1,9 @@
-"""The desk context's Application: creates and finds desks, runs one writer per active desk."""
+"""The desk context's Application: creates and finds desks; one shared writer thread decides and
+saves the ops of every active desk of this process (each desk's ops in order, many desks' events
+in one transaction)."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import binascii
 import hashlib
@@ -26,11 +27,11 @@ from commands.desk_wire import (
     InitDesk,
     StickerOp,
 )
-from commands.writer import AggregateWriter
+from commands.shared_writer import SharedWriter
 from domain.desk import Ack, Desk, DeskError, validate_name
 from domain.desk_name import DeskName, desk_name_id
 
-DeskWriter = AggregateWriter[Desk, DeskCommand]
+DeskWriter = SharedWriter[Desk, DeskCommand]
 _CREATE_ATTEMPTS = 3
 
 
@@ -116,10 +117,8 @@ class Desks(Application[UUID]):
         self._linger_s = linger_s
         self._max_batch = max_batch
         self._snapshot_every = snapshot_every
-        self._writers: dict[UUID, DeskWriter] = {}
-        self._last_used: dict[UUID, datetime] = {}
-        self._starting: dict[UUID, asyncio.Future[DeskWriter]] = {}
-        self._writers_lock = threading.Lock()
+        self._writer: DeskWriter | None = None
+        self._writer_lock = threading.Lock()
 
     def construct_transcoder(self) -> Transcoder:
         return MsgspecTranscoder()
@@ -182,98 +181,56 @@ class Desks(Application[UUID]):
             raise DeskGone("this desk has expired")
         return desk
 
-    # -- the writers --------------------------------------------------------------------------
+    # -- the writer ---------------------------------------------------------------------------
 
-    def writer(self, desk_id: UUID) -> DeskWriter:
-        """The one writer of this desk in this process, started on first use."""
-        with self._writers_lock:
-            writer = self._writers.get(desk_id)
-            if writer is None:
-                self.get_desk(desk_id)  # refuse unknown and expired desks before a thread
-                writer = AggregateWriter(
-                    name=desk_link(desk_id),
-                    app=self,
-                    load=lambda: self._load(desk_id),
-                    decide=decide,
-                    clock=lambda: self.clock(),  # looked up per batch: tests move it
-                    linger_s=self._linger_s,
-                    max_batch=self._max_batch,
-                    snapshot_every=self._snapshot_every,
-                    domain_errors=(DeskError,),
-                )
-                writer.start()
-                self._writers[desk_id] = writer
+    @property
+    def writer(self) -> DeskWriter:
+        """The one writer of every desk in this process, started on first use."""
+        if self._writer is not None:
+            return self._writer
+        with self._writer_lock:
+            if self._writer is not None:
+                return self._writer
+            writer = SharedWriter[Desk, DeskCommand](
+                name="desks",
+                app=self,
+                load=self.get_desk,  # refuses unknown and expired desks
+                decide=decide,
+                clock=lambda: self.clock(),  # looked up per batch: tests move it
+                linger_s=self._linger_s,
+                max_batch=self._max_batch,
+                snapshot_every=self._snapshot_every,
+                domain_errors=(DeskError,),
+            )
+            writer.start()
+            self._writer = writer
             return writer
 
-    def _load(self, desk_id: UUID) -> Desk:
-        desk = self._find(desk_id)
-        if desk is None:
-            raise DeskNotFound("no such desk")
-        return desk
-
     async def execute(self, desk_id: UUID, command: DeskCommand) -> Any:
-        """Run a command through the desk's writer; returns once it is committed."""
-        while True:
-            # Submitted under the lock: an idle writer is only stopped once it left the dict,
-            # so nothing is queued behind its stop.
-            with self._writers_lock:
-                writer = self._writers.get(desk_id)
-                if writer is not None:
-                    self._last_used[desk_id] = self.clock()
-                    future = writer.submit(command)
-                    break
-            # One start per desk; the commands that waited for it are then queued in the
-            # order they came (an author's ops in client_seq order).
-            starting = self._starting.get(desk_id)
-            if starting is None:
-                starting = asyncio.ensure_future(asyncio.to_thread(self.writer, desk_id))
-                self._starting[desk_id] = starting
-                starting.add_done_callback(lambda _: self._starting.pop(desk_id, None))
-            await asyncio.shield(starting)
-        return await future
+        """Run a command through the writer; returns once it is committed."""
+        return await self.writer.submit(desk_id, command)
 
     async def apply_op(self, desk_id: UUID, op: StickerOp) -> Ack:
         ack: Ack = await self.execute(desk_id, op)
         return ack
 
-    def stop_writer(self, desk_id: UUID) -> None:
-        with self._writers_lock:
-            writer = self._writers.pop(desk_id, None)
-            self._last_used.pop(desk_id, None)
-        if writer is not None:
-            writer.stop()
+    def active_desks(self) -> int:
+        """Desks held in memory by the writer."""
+        return 0 if self._writer is None else self._writer.held()
 
-    def writer_count(self) -> int:
-        return len(self._writers)
-
-    def stop_idle_writers(self, idle: timedelta) -> datetime | None:
-        """Stop the writers no command used for `idle` (blocking); returns when the next one
-        falls idle, if any is left."""
-        now = self.clock()
-        idle_ids: list[UUID] = []
-        stopped: list[DeskWriter] = []
-        next_due: datetime | None = None
-        with self._writers_lock:
-            for desk_id, used in self._last_used.items():
-                if used + idle <= now:
-                    idle_ids.append(desk_id)
-                elif next_due is None or used + idle < next_due:
-                    next_due = used + idle
-            for desk_id in idle_ids:
-                del self._last_used[desk_id]
-                writer = self._writers.pop(desk_id, None)
-                if writer is not None:
-                    stopped.append(writer)
-        for writer in stopped:
-            writer.stop()
-        return next_due
+    def evict_idle_desks(self, idle: timedelta) -> datetime | None:
+        """Forget the desks no command used for `idle`; returns when the next one falls idle."""
+        if self._writer is None:
+            return None
+        return self._writer.evict_idle(idle, self.clock())
 
     # -- the lifecycle (blocking) ---------------------------------------------------------------
 
     def close_desk(self, desk_id: UUID) -> bool:
         """Close a desk that expired (checked against the store, not a read model); True when
-        this call closed it. Works where the writers refuse: expired desks have none."""
-        self.stop_writer(desk_id)
+        this call closed it. Works where the writer refuses: expired desks are never loaded."""
+        if self._writer is not None:
+            self._writer.evict(desk_id)
         for attempt in range(_CREATE_ATTEMPTS):
             desk = self._find(desk_id)
             now = self.clock()
@@ -309,7 +266,5 @@ class Desks(Application[UUID]):
         return Tail(ops, finished)
 
     def stop_writers(self) -> None:
-        with self._writers_lock:
-            writers, self._writers = list(self._writers.values()), {}
-        for writer in writers:
-            writer.stop()
+        if self._writer is not None:
+            self._writer.stop()

@@ -2,7 +2,7 @@
 
 - a desk is closed `ttl` after its last edit (the read model says which; the store decides);
 - a session ends once no node had a socket on the desk for `idle_session`;
-- a desk writer no command used for `writer_idle` is stopped (its two threads end).
+- a desk no command used for `writer_idle` is evicted from the writer's memory.
 
 Every node runs it; two nodes closing the same desk is harmless (closing is idempotent).
 Anything new falls due at least the shortest of those spans after it appears, so the job never
@@ -83,7 +83,7 @@ class DeskLifecycle:
         dues = [
             await self._close_expired(now),
             await self._end_idle_sessions(now),
-            await asyncio.to_thread(self.desks.stop_idle_writers, self._writer_idle),
+            self.desks.evict_idle_desks(self._writer_idle),  # a lock and a dict scan: no thread
         ]
         soonest = min((due for due in dues if due is not None), default=None)
         if soonest is None:

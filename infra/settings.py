@@ -84,6 +84,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """A desk expires this long after its last edit."""
     desk_idle_session_s: int = 600
     """A desk's collaboration session ends after this long without sockets."""
+    desk_writer_idle_s: int = 60
+    """A desk no op touched for this long is evicted from the writer's memory."""
 
     @property
     def events_stream(self) -> str:

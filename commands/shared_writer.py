@@ -1,0 +1,334 @@
+"""One writer thread for many aggregates: it holds the active ones in memory, decides the commands
+of every one of them in batches, and saves each batch's events of all of them in ONE transaction.
+
+A thread per aggregate (`commands.writer.AggregateWriter`) suits one hot canvas; a thousand active
+desks would be two thousand threads. Here callers submit `(aggregate id, command)` from the event
+loop and get a future; the thread drains its queue every few milliseconds, decides each command
+against its aggregate (loaded on first use, kept until evicted), puts every new event of the batch
+into the store at once, and only then answers: an acknowledgement means durable.
+
+A batch is atomic, so when the store refuses it (another node appended to one of its aggregates,
+or the database is away) every aggregate it touched is dropped from memory and each one's part is
+decided and saved again on its own against a fresh load: one conflicting aggregate costs its own
+callers a retry and nobody else anything. Nothing acknowledged is lost or applied twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from datetime import datetime, timedelta
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.persistence import RecordConflictError, StoredEvent
+
+from commands.writer import WriterStopped
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=Aggregate)
+C = TypeVar("C")
+
+_STOP = object()
+_ATTEMPTS = 5
+
+Item = tuple[UUID, Any, Any]  # (aggregate id, command, future)
+
+
+class SharedWriter(Generic[A, C]):
+    """Serialises the commands of many aggregates through one thread, one save per batch.
+
+    `load(id)` reads an aggregate from the store (its domain error goes to the callers of that
+    aggregate); `decide(aggregate, command, now)` returns the caller's answer or raises a domain
+    error, which goes to that caller alone.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        app: Application[Any],
+        load: Callable[[UUID], A],
+        decide: Callable[[A, C, datetime], Any],
+        clock: Callable[[], datetime],
+        linger_s: float = 0.002,
+        max_batch: int = 5000,
+        snapshot_every: int = 0,
+        domain_errors: tuple[type[Exception], ...] = (),
+    ) -> None:
+        self.name = name
+        self._app = app
+        self._load = load
+        self._decide = decide
+        self._clock = clock
+        self._linger_s = linger_s
+        self._max_batch = max_batch
+        self._snapshot_every = snapshot_every
+        self._domain_errors = domain_errors
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._held: dict[UUID, A] = {}
+        self._used: dict[UUID, datetime] = {}
+        self._lock = threading.Lock()
+        """Guards `_held` and `_used` between the writer thread and eviction."""
+        self._thread = threading.Thread(target=self._run, name=f"writer-{name}", daemon=True)
+        self._stopped = False
+        self.saves = 0
+        self.conflicts = 0
+        self.batches = 0
+        self.commands = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopped = True
+        self._queue.put(_STOP)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def submit(self, aggregate_id: UUID, command: C) -> asyncio.Future[Any]:
+        """Queue a command from the event loop; the future resolves after commit."""
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._enqueue(aggregate_id, command, future)
+        return future
+
+    def submit_threadsafe(self, aggregate_id: UUID, command: C) -> Future[Any]:
+        future: Future[Any] = Future()
+        self._enqueue(aggregate_id, command, future)
+        return future
+
+    def _enqueue(self, aggregate_id: UUID, command: C, future: Any) -> None:
+        if self._stopped:
+            future.set_exception(WriterStopped(self.name))
+        else:
+            self._queue.put((aggregate_id, command, future))
+
+    # -- what is held in memory -------------------------------------------------------------------
+
+    def held(self) -> int:
+        return len(self._held)
+
+    def evict(self, aggregate_id: UUID) -> None:
+        """Forget an aggregate (the next command loads it again from the store)."""
+        with self._lock:
+            self._held.pop(aggregate_id, None)
+            self._used.pop(aggregate_id, None)
+
+    def evict_idle(self, idle: timedelta, now: datetime) -> datetime | None:
+        """Forget the aggregates no command used for `idle`; when the next one falls idle."""
+        next_due: datetime | None = None
+        with self._lock:
+            for aggregate_id, used in list(self._used.items()):
+                if used + idle <= now:
+                    del self._used[aggregate_id]
+                    self._held.pop(aggregate_id, None)
+                elif next_due is None or used + idle < next_due:
+                    next_due = used + idle
+        return next_due
+
+    # -- the loop ---------------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while True:
+            batch = self._next_batch()
+            if batch is None:
+                return
+            try:
+                self._process(batch)
+            except Exception as error:  # a bug must cost this batch's answers, never the thread
+                log.exception("writer %s failed a batch", self.name)
+                with self._lock:
+                    for aggregate_id, _, _ in batch:
+                        self._held.pop(aggregate_id, None)
+                _resolve(batch, [error] * len(batch))
+
+    def _next_batch(self) -> list[Item] | None:
+        first = self._queue.get()
+        if first is _STOP:
+            return None
+        batch = [first]
+        deadline = time.monotonic() + self._linger_s
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                if time.monotonic() >= deadline:
+                    break
+                time.sleep(self._linger_s / 4)
+                continue
+            if item is _STOP:
+                self._queue.put(_STOP)
+                break
+            batch.append(item)
+        return batch
+
+    def _process(self, batch: list[Item]) -> None:
+        now = self._clock()  # one authoritative time per batch: a batch spans a few ms
+        self.batches += 1
+        self.commands += len(batch)
+        answers: list[Any] = [None] * len(batch)
+        touched: dict[UUID, A] = {}
+        unloadable: dict[UUID, Exception] = {}
+        for index, (aggregate_id, command, _) in enumerate(batch):
+            aggregate = touched.get(aggregate_id)
+            if aggregate is None:
+                if aggregate_id in unloadable:
+                    answers[index] = unloadable[aggregate_id]
+                    continue
+                try:
+                    aggregate = self._aggregate(aggregate_id, now)
+                except self._domain_errors as error:  # unknown or gone
+                    answers[index] = unloadable[aggregate_id] = error
+                    continue
+                except Exception as error:  # the store is away: nobody is acknowledged
+                    log.exception("writer %s cannot load %s", self.name, aggregate_id)
+                    answers[index] = unloadable[aggregate_id] = error
+                    continue
+                touched[aggregate_id] = aggregate
+            answers[index] = self._decide_one(aggregate, command, now)
+        events: list[Any] = []
+        snapshots: list[StoredEvent] = []
+        for aggregate in touched.values():
+            new = aggregate.collect_events()
+            events += new
+            snapshot = self._capture_snapshot(aggregate, len(new))
+            if snapshot is not None:
+                snapshots.append(snapshot)
+        if events:
+            try:
+                self._app.events.put(events)
+            except Exception as error:
+                if isinstance(error, RecordConflictError):
+                    self.conflicts += 1
+                else:
+                    log.exception(
+                        "writer %s failed to save a batch; retrying per aggregate", self.name
+                    )
+                with self._lock:
+                    for aggregate_id in touched:
+                        self._held.pop(aggregate_id, None)
+                self._split(batch)
+                return
+            self.saves += 1
+        self._put_snapshots(snapshots)
+        _resolve(batch, answers)
+
+    def _aggregate(self, aggregate_id: UUID, now: datetime) -> A:
+        with self._lock:
+            aggregate = self._held.get(aggregate_id)
+        if aggregate is None:
+            aggregate = self._load(aggregate_id)
+        with self._lock:
+            self._held[aggregate_id] = aggregate
+            self._used[aggregate_id] = now
+        return aggregate
+
+    def _decide_one(self, aggregate: A, command: C, now: datetime) -> Any:
+        try:
+            return self._decide(aggregate, command, now)
+        except self._domain_errors as error:
+            return error
+        except Exception as error:
+            log.exception("writer %s could not decide %r", self.name, command)
+            return error
+
+    def _split(self, batch: list[Item]) -> None:
+        """The store refused a batch: each aggregate's part again, alone, against a fresh load."""
+        parts: dict[UUID, list[Item]] = {}
+        for item in batch:
+            parts.setdefault(item[0], []).append(item)
+        for aggregate_id, part in parts.items():
+            self._process_alone(aggregate_id, part)
+
+    def _process_alone(self, aggregate_id: UUID, part: list[Item]) -> None:
+        error: BaseException = RecordConflictError(f"{self.name}: lost {_ATTEMPTS} races")
+        for attempt in range(_ATTEMPTS):
+            now = self._clock()
+            try:
+                aggregate = self._load(aggregate_id)
+            except self._domain_errors as failure:
+                _resolve(part, [failure] * len(part))
+                return
+            except Exception as failure:
+                log.exception("writer %s cannot load %s", self.name, aggregate_id)
+                _resolve(part, [failure] * len(part))
+                return
+            answers = [self._decide_one(aggregate, command, now) for _, command, _ in part]
+            events = aggregate.collect_events()
+            snapshot = self._capture_snapshot(aggregate, len(events))
+            try:
+                if events:
+                    self._app.events.put(events)
+            except RecordConflictError as conflict:
+                self.conflicts += 1
+                error = conflict
+                continue
+            except Exception as failure:
+                log.exception("writer %s failed to save (attempt %d)", self.name, attempt)
+                error = failure
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            self.saves += 1
+            with self._lock:
+                self._held[aggregate_id] = aggregate
+                self._used[aggregate_id] = now
+            self._put_snapshots([snapshot] if snapshot is not None else [])
+            _resolve(part, answers)
+            return
+        _resolve(part, [error] * len(part))
+
+    # -- snapshots, taken from memory rather than by replay ---------------------------------------
+
+    def _capture_snapshot(self, aggregate: A, new_events: int) -> StoredEvent | None:
+        every = self._snapshot_every
+        if not every or not new_events or self._app.snapshots is None:
+            return None
+        if aggregate.version // every == (aggregate.version - new_events) // every:
+            return None
+        return self._app.mapper.to_stored_event(Snapshot.take(aggregate))
+
+    def _put_snapshots(self, snapshots: list[StoredEvent]) -> None:
+        if not snapshots:
+            return
+        assert self._app.snapshots is not None
+        try:
+            self._app.snapshots.recorder.insert_events(snapshots)
+        except Exception:  # a missing snapshot only costs a longer load
+            log.exception("writer %s could not store snapshots", self.name)
+
+
+def _resolve(batch: list[Item], answers: list[Any]) -> None:
+    # Answers to event-loop callers go over in one hop per loop, not one per command.
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
+    for (_, _, future), answer in zip(batch, answers, strict=True):
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append((future, answer))
+        else:
+            _answer(future, answer)
+    for loop, pairs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_answer_all, pairs)
+        except RuntimeError:  # that loop is closed: its callers are gone
+            pass
+
+
+def _answer(future: Any, answer: Any) -> None:
+    if future.done():
+        return
+    if isinstance(answer, BaseException):
+        future.set_exception(answer)
+    else:
+        future.set_result(answer)
+
+
+def _answer_all(pairs: list[tuple[Any, Any]]) -> None:
+    for future, answer in pairs:
+        _answer(future, answer)

@@ -1,0 +1,141 @@
+from concurrent.futures import Future
+from datetime import datetime, timedelta
+from uuid import UUID, uuid4
+
+import pytest
+
+from commands.desk_wire import InitDesk, StickerFields, StickerOp
+from commands.desks import DeskNotFound, Desks, decide
+from commands.shared_writer import SharedWriter
+from domain.desk import Desk, DeskError, epoch_ms
+from tests.factories import T0
+from tests.unit.test_writer import FlakyEventStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def an_app(clock: Clock) -> Desks:
+    return Desks(clock=clock, ttl_s=3600, linger_s=0.001, snapshot_every=5)
+
+
+def a_writer(app: Desks, name: str = "w") -> SharedWriter:
+    writer = SharedWriter[Desk, StickerOp](
+        name=name,
+        app=app,
+        load=app.get_desk,
+        decide=decide,
+        clock=app.clock,
+        linger_s=0.005,
+        snapshot_every=5,
+        domain_errors=(DeskError,),
+    )
+    writer.start()
+    return writer
+
+
+def an_op(seq: int, client: str = "ann", sticker: str = "s1") -> StickerOp:
+    return StickerOp(
+        client_id=client,
+        client_seq=seq,
+        sticker=sticker,
+        stamp=(epoch_ms(T0) + seq, 0, client),
+        fields=StickerFields(x=float(seq)),
+        create=seq == 1,
+    )
+
+
+def desks(app: Desks, n: int) -> list[UUID]:
+    return [app.init_desk(InitDesk(name=f"d{i}")).desk.id for i in range(n)]
+
+
+def stored_seqs(app: Desks, desk_id: UUID) -> list[int]:
+    return [e.desk_seq for e in app.events.get(desk_id) if isinstance(e, Desk.StickerChanged)]
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+def test_many_desks_ops_are_saved_together_and_each_desk_counts_its_own(clock):
+    app = an_app(clock)
+    ids = desks(app, 10)
+    writer = a_writer(app)
+    futures = [writer.submit_threadsafe(d, an_op(seq)) for seq in range(1, 6) for d in ids]
+    acks = [f.result(5) for f in futures]
+    writer.stop()
+    assert [ack.desk_seq for ack in acks] == [seq for seq in range(1, 6) for _ in ids]
+    assert writer.saves < len(futures)  # batches of many desks, not a save per op
+    assert all(stored_seqs(app, d) == [1, 2, 3, 4, 5] for d in ids)
+
+
+def test_an_unknown_desk_fails_its_callers_alone(clock):
+    app = an_app(clock)
+    (known,) = desks(app, 1)
+    writer = a_writer(app)
+    good = writer.submit_threadsafe(known, an_op(1))
+    lost = writer.submit_threadsafe(uuid4(), an_op(1))
+    assert good.result(5).desk_seq == 1
+    with pytest.raises(DeskNotFound):
+        lost.result(5)
+    writer.stop()
+
+
+def test_a_desk_written_elsewhere_is_reloaded_and_the_other_desks_lose_nothing(clock):
+    app = an_app(clock)
+    ids = desks(app, 4)
+    here, there = a_writer(app, "here"), a_writer(app, "there")
+    for d in ids:  # both hold every desk in memory
+        here.submit_threadsafe(d, an_op(1, "ann")).result(5)
+    there.submit_threadsafe(ids[0], an_op(1, "bob")).result(5)  # `here` is now stale on ids[0]
+    futures: list[Future] = [here.submit_threadsafe(d, an_op(2, "ann")) for d in ids]
+    acks = [f.result(5) for f in futures]
+    here.stop()
+    there.stop()
+    assert here.conflicts >= 1
+    assert [ack.desk_seq for ack in acks] == [3, 2, 2, 2]
+    assert stored_seqs(app, ids[0]) == [1, 2, 3]
+    assert all(stored_seqs(app, d) == [1, 2] for d in ids[1:])
+
+
+def test_a_batch_whose_save_failed_is_committed_once(clock):
+    app = an_app(clock)
+    ids = desks(app, 3)
+    app.events = FlakyEventStore(app.events)  # type: ignore[assignment]
+    writer = a_writer(app)
+    futures = [writer.submit_threadsafe(d, an_op(seq)) for seq in (1, 2) for d in ids]
+    assert [f.result(5).desk_seq for f in futures] == [1, 1, 1, 2, 2, 2]
+    writer.stop()
+    assert all(stored_seqs(app, d) == [1, 2] for d in ids)
+
+
+def test_idle_desks_are_evicted_and_continue_from_the_store(clock):
+    app = an_app(clock)
+    first, second = desks(app, 2)
+    writer = a_writer(app)
+    writer.submit_threadsafe(first, an_op(1)).result(5)
+    clock.now += timedelta(seconds=30)
+    writer.submit_threadsafe(second, an_op(1)).result(5)
+    assert writer.held() == 2
+    due = writer.evict_idle(timedelta(seconds=60), clock.now + timedelta(seconds=30))
+    assert writer.held() == 1 and due == clock.now + timedelta(seconds=60)
+    assert writer.submit_threadsafe(first, an_op(2)).result(5).desk_seq == 2
+    writer.stop()
+
+
+def test_snapshots_are_taken_from_memory_and_loads_start_from_them(clock):
+    app = an_app(clock)
+    (desk,) = desks(app, 1)
+    writer = a_writer(app)
+    for seq in range(1, 13):
+        writer.submit_threadsafe(desk, an_op(seq)).result(5)
+    writer.stop()
+    assert app.snapshots is not None
+    assert [s.originator_version for s in app.snapshots.get(desk)] == [5, 10]
+    assert app.get_desk(desk).desk_seq == 12
