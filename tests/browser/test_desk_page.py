@@ -204,3 +204,73 @@ async def test_others_cursors_are_shown_with_a_label(site: Site):
     await expect(ann.locator(".cursor")).to_have_text(f"Guest {bob_id[:4]}")
     await bob.close()
     await expect(ann.locator(".cursor")).to_have_count(0)
+
+
+async def test_a_drag_is_shown_to_others_while_it_lasts_and_only_the_drop_is_a_change(site: Site):
+    desk_id = await a_desk(site)
+    ann = await open_desk(site, desk_id)
+    bob = await open_desk(site, desk_id)
+    sticker = await a_sticker(ann, x=100, y=100, text="move me")
+    await has(bob, sticker, x=100, y=100)
+    box = await ann.get_by_role("note").bounding_box()
+    assert box is not None
+
+    await ann.mouse.move(box["x"] + 50, box["y"] + 50)
+    await ann.mouse.down()
+    await ann.mouse.move(box["x"] + 100, box["y"] + 80, steps=5)
+    await ann.mouse.move(box["x"] + 150, box["y"] + 110, steps=5)
+
+    await expect(bob.locator(".sticker.moving-elsewhere")).to_have_count(1)
+    assert (await stickers(bob))[sticker]["x"] == 100
+    assert await ann.evaluate("window.desk.pending()") == 0
+
+    await ann.mouse.up()
+
+    await has(bob, sticker, x=200, y=160)
+    await expect(bob.locator(".sticker.moving-elsewhere")).to_have_count(0)
+
+
+async def test_the_corner_handle_resizes_a_sticker(site: Site):
+    desk_id = await a_desk(site)
+    ann = await open_desk(site, desk_id)
+    bob = await open_desk(site, desk_id)
+    sticker = await a_sticker(ann, x=50, y=50)
+    box = await ann.locator(".sticker .resize").bounding_box()
+    assert box is not None
+
+    await ann.mouse.move(box["x"] + 8, box["y"] + 8)
+    await ann.mouse.down()
+    await ann.mouse.move(box["x"] + 108, box["y"] + 58, steps=5)
+    await ann.mouse.up()
+
+    await has(bob, sticker, w=300, h=250)
+
+
+async def test_the_toolbar_colours_and_raises_the_selected_sticker(site: Site):
+    desk_id = await a_desk(site)
+    ann = await open_desk(site, desk_id)
+    bob = await open_desk(site, desk_id)
+    lower = await a_sticker(ann, x=0, y=0, text="lower")
+    upper = await a_sticker(ann, x=300, y=0, text="upper")
+
+    await ann.get_by_role("note").filter(has_text="lower").click()
+    await ann.get_by_role("button", name="Blue").click()
+    await ann.get_by_role("button", name="Bring to front").click()
+
+    await has(bob, lower, colour="#90caf9")
+    await bob.wait_for_function(f"(s => s['{lower}'].z > s['{upper}'].z)(window.desk.stickers())")
+
+
+async def test_the_delete_key_removes_the_selected_sticker_for_everyone(site: Site):
+    desk_id = await a_desk(site)
+    ann = await open_desk(site, desk_id)
+    bob = await open_desk(site, desk_id)
+    sticker = await a_sticker(ann, text="bin me")
+    await expect(bob.get_by_role("note")).to_have_count(1)
+
+    await ann.get_by_role("note").click()
+    await ann.keyboard.press("Delete")
+
+    await has(bob, sticker, deleted=True)
+    await expect(bob.get_by_role("note")).to_have_count(0)
+    await expect(ann.get_by_role("note")).to_have_count(0)
