@@ -1,0 +1,604 @@
+#!/usr/bin/env python3
+"""Sticker desk benchmark: one JSON line on stdout, progress on stderr.
+
+    .venv/bin/python scripts/bench_desk.py [--desks 1000] [--clients 3] [--rate 10000]
+        [--seconds 15] [--join-stickers 1000]
+
+`tessera serve` runs in a subprocess (its own schema and stream prefix, dropped at the end, dev
+auth, rate limits off); the clients run in another subprocess on raw asyncio protocols (the
+WebSocket client of scripts/load_canvas.py). Loopback only; every phase is bounded in time and
+the whole run gives up after `--timeout`.
+
+Phases:
+
+1. setup: `--desks` desks, each joined by `--clients` clients (`POST /api/desk/init`, a client
+   id and session key each), every client on its own socket (`hello`, then `synced`); each client
+   creates its own sticker;
+2. baselines: one socket's ping -> pong, idle; core NATS publish -> subscribe on loopback;
+3. sustained: the clients send moves of their stickers at `--rate` ops/s in all (open loop,
+   evenly spread over the clients) for `--seconds`; accepted = acknowledged ops/s; each op's
+   latency is taken from its send to its arrival at every OTHER client of its desk (all pairs);
+   wire bytes per op both ways; the server's CPU and threads;
+4. join: a desk of `--join-stickers` stickers; a fresh `hello` (epoch 0: a snapshot) -> `synced`,
+   minus the idle ping RTT, is the server's time to join it;
+5. store: bytes per stored desk event (`pg_total_relation_size` of the desk events table).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import secrets
+import signal
+import sys
+import tempfile
+import time
+from array import array
+from pathlib import Path
+from typing import Any
+
+import bench_canvas as bench  # scripts/ is on sys.path when this file runs
+import msgspec
+from bench_canvas import cpu_ticks, say
+from load_canvas import WsClient
+
+TICK_S = 0.005
+
+
+class _Head(msgspec.Struct):
+    type: str
+    client_id: str = ""
+    client_seq: int = 0
+    desk_seq: int = 0
+
+
+_head = msgspec.json.Decoder(_Head).decode
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def threads_of(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Threads:"):
+                return int(line.split()[1])
+    return -1
+
+
+class DeskClient(WsClient):
+    """A client socket that counts the bytes it gets and knows its desk and identity."""
+
+    def __init__(self, gen: Any, index: int, request: bytes, desk: int, me: dict[str, str]) -> None:
+        super().__init__(gen, index, request)
+        self.desk = desk
+        self.client_id = me["client_id"]
+        self.session_key = me["session_key"]
+        self.seq = 0
+        self.sticker = ""
+        self.bytes_in = 0
+        self.bytes_out = 0
+        self.synced: asyncio.Future[float] | None = None
+        self.acked = 0
+
+    def data_received(self, data: bytes) -> None:
+        self.bytes_in += len(data)
+        super().data_received(data)
+
+    def send_text(self, payload: bytes) -> None:
+        self.bytes_out += len(payload) + 6  # + the frame's head and mask (short frames)
+        super().send_text(payload)
+
+    def hello(self, epoch: int = 1) -> asyncio.Future[float]:
+        self.synced = asyncio.get_running_loop().create_future()
+        self.send_text(
+            msgspec.json.encode(
+                {
+                    "type": "hello",
+                    "client_id": self.client_id,
+                    "session_key": self.session_key,
+                    "epoch": epoch,
+                    "last_seq": 0,
+                }
+            )
+        )
+        return self.synced
+
+
+class Generator:
+    def __init__(self, p: dict[str, Any]) -> None:
+        self.p = p
+        self.host, self.port = p["host"], p["port"]
+        self.clients: list[DeskClient] = []
+        self.by_id: dict[str, DeskClient] = {}
+        self.sent_at: dict[str, array[float]] = {}
+        self.latencies = array("d")
+        self.ack_latencies = array("d")
+        self.measuring = False
+        self.acks = 0
+        self.errors: dict[str, int] = {}
+        self.error_samples: list[str] = []
+        self.pong: asyncio.Future[float] | None = None
+        self.ack_waiters: dict[tuple[str, int], asyncio.Future[float]] = {}
+
+    def on_text(self, client: DeskClient, payload: bytes, now: float) -> None:
+        head = _head(payload)
+        kind = head.type
+        if kind == "op":
+            if self.measuring and head.client_id != client.client_id:
+                sent = self.sent_at.get(head.client_id)
+                if sent is not None and head.client_seq < len(sent):
+                    self.latencies.append(now - sent[head.client_seq])
+        elif kind == "ack":
+            self.acks += 1
+            client.acked = max(client.acked, head.client_seq)
+            if self.measuring:
+                sent = self.sent_at[client.client_id]
+                self.ack_latencies.append(now - sent[head.client_seq])
+            waiter = self.ack_waiters.pop((client.client_id, head.client_seq), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(now)
+        elif kind == "synced":
+            if client.synced is not None and not client.synced.done():
+                client.synced.set_result(now)
+        elif kind == "pong":
+            if self.pong is not None and not self.pong.done():
+                self.pong.set_result(now)
+        elif kind == "error":
+            code = json.loads(payload).get("error", "?")
+            self.errors[code] = self.errors.get(code, 0) + 1
+            if len(self.error_samples) < 5:
+                self.error_samples.append(payload[:300].decode(errors="replace"))
+
+    def request(self, link: str) -> bytes:
+        return (
+            f"GET /api/desk/{link}/live HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+
+    async def open(self, index: int, desk: int, link: str, me: dict[str, str]) -> DeskClient:
+        loop = asyncio.get_running_loop()
+        for attempt in range(5):
+            client = DeskClient(self, index, self.request(link), desk, me)
+            try:
+                await loop.create_connection(lambda c=client: c, self.host, self.port)  # type: ignore[misc]
+                await asyncio.wait_for(client.opened, 30)
+            except (OSError, ConnectionError, TimeoutError):
+                if client.transport is not None:
+                    client.transport.close()
+                if attempt == 4:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
+                continue
+            import socket
+
+            sock = client.transport.get_extra_info("socket")
+            if sock is not None:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.by_id[client.client_id] = client
+            self.sent_at[client.client_id] = array("d", [0.0])
+            return client
+        raise AssertionError("unreachable")
+
+    def send_op(self, client: DeskClient, *, create: bool = False) -> int:
+        client.seq += 1
+        seq = client.seq
+        sent = self.sent_at[client.client_id]
+        now = time.perf_counter()
+        if len(sent) <= seq:
+            sent.append(now)
+        else:
+            sent[seq] = now
+        cid = client.client_id
+        x = (seq * 7) % 1000
+        if create:
+            client.sticker = _uuid7()
+            body = (
+                b'{"type":"op","client_id":"%s","client_seq":%d,"sticker":"%s","create":true,'
+                b'"stamp":[%d,0,"%s"],"fields":{"x":%d,"y":%d,"text":"bench","colour":"#ffcc00"}}'
+                % (cid.encode(), seq, client.sticker.encode(), now_ms(), cid.encode(), x, seq)
+            )
+        else:
+            body = (
+                b'{"type":"op","client_id":"%s","client_seq":%d,"sticker":"%s",'
+                b'"stamp":[%d,0,"%s"],"fields":{"x":%d}}'
+                % (cid.encode(), seq, client.sticker.encode(), now_ms(), cid.encode(), x)
+            )
+        client.send_text(body)
+        return seq
+
+    def ack_of(self, client: DeskClient, seq: int) -> asyncio.Future[float]:
+        future = asyncio.get_running_loop().create_future()
+        if client.acked >= seq:
+            future.set_result(time.perf_counter())
+        else:
+            self.ack_waiters[(client.client_id, seq)] = future
+        return future
+
+    async def ping(self, client: DeskClient) -> float:
+        self.pong = asyncio.get_running_loop().create_future()
+        t0 = time.perf_counter()
+        client.send_text(b'{"type":"ping"}')
+        return await asyncio.wait_for(self.pong, 10) - t0
+
+
+def _uuid7() -> str:
+    ms = now_ms()
+    rand = secrets.randbits(74)
+    value = (
+        (ms << 80) | (0x7 << 76) | ((rand >> 62) << 64) | (0b10 << 62) | (rand & ((1 << 62) - 1))
+    )
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def pct_ms(samples: array[float] | list[float], *qs: float) -> dict[str, float | None]:
+    import numpy as np
+
+    if not len(samples):
+        return {f"p{q:g}_ms": None for q in qs}
+    values = np.frombuffer(samples, dtype=np.float64) if isinstance(samples, array) else samples
+    return {f"p{q:g}_ms": round(float(np.percentile(values, q)) * 1000, 2) for q in qs}
+
+
+async def init_clients(p: dict[str, Any]) -> list[tuple[str, list[dict[str, str]]]]:
+    import httpx
+
+    base = f"http://{p['host']}:{p['port']}"
+    gate = asyncio.Semaphore(32)
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+
+        async def init(name: str, create: bool) -> dict[str, Any]:
+            async with gate:
+                body = {"name": name, "create_new": create}
+                response = await http.post("/api/desk/init", json=body)
+                response.raise_for_status()
+                return response.json()  # type: ignore[no-any-return]
+
+        async def desk(i: int) -> tuple[str, list[dict[str, str]]]:
+            name = f"bench-{p['tag']}-{i}"
+            first = await init(name, True)
+            others = [await init(name, False) for _ in range(p["clients"] - 1)]
+            assert all(o["desk_id"] == first["desk_id"] for o in others), "name lookup failed"
+            return first["desk_id"], [first, *others]
+
+        return list(await asyncio.gather(*(desk(i) for i in range(p["desks"]))))
+
+
+async def nats_baseline(url: str, messages: int = 50_000) -> dict[str, Any]:
+    import nats
+
+    nc = await nats.connect(url, name="bench-desk-baseline")
+    try:
+        got = 0
+        done = asyncio.get_running_loop().create_future()
+
+        async def on(_: Any) -> None:
+            nonlocal got
+            got += 1
+            if got == messages and not done.done():
+                done.set_result(None)
+
+        subject = f"bench_desk.{secrets.token_hex(4)}"
+        sub = await nc.subscribe(subject, cb=on)
+        payload = b"x" * 200
+        t0 = time.perf_counter()
+        for _ in range(messages):
+            await nc.publish(subject, payload)
+        await asyncio.wait_for(done, 30)
+        elapsed = time.perf_counter() - t0
+        await sub.unsubscribe()
+        return {"messages": messages, "bytes": 200, "per_s": round(messages / elapsed)}
+    finally:
+        await nc.close()
+
+
+async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
+    gen = Generator(p)
+    out: dict[str, Any] = {}
+    server = p["server_pid"]
+
+    # -- 1. setup ---------------------------------------------------------------------------
+    t0 = time.perf_counter()
+    desks = await init_clients(p)
+    out["init_per_s"] = round(len(desks) * p["clients"] / (time.perf_counter() - t0))
+    say(f"{len(desks)} desks, {p['clients']} client ids each, in {time.perf_counter() - t0:.1f} s")
+    gate = asyncio.Semaphore(64)
+
+    async def join(index: int, desk: int, link: str, me: dict[str, str]) -> DeskClient:
+        async with gate:
+            client = await gen.open(index, desk, link, me)
+            await asyncio.wait_for(client.hello(), 30)
+            return client
+
+    t0 = time.perf_counter()
+    gen.clients = list(
+        await asyncio.gather(
+            *(
+                join(d * p["clients"] + c, d, link, me)
+                for d, (link, mes) in enumerate(desks)
+                for c, me in enumerate(mes)
+            )
+        )
+    )
+    out["sockets"] = len(gen.clients)
+    out["connect_and_sync_s"] = round(time.perf_counter() - t0, 2)
+    say(f"{len(gen.clients)} sockets synced in {out['connect_and_sync_s']} s")
+    creates = [gen.ack_of(c, gen.send_op(c, create=True)) for c in gen.clients]
+    await asyncio.wait_for(asyncio.gather(*creates), 120)
+    say("every client created its sticker")
+
+    # -- 2. baselines -----------------------------------------------------------------------
+    await asyncio.sleep(0.5)
+    rtts = [await gen.ping(gen.clients[0]) for _ in range(p["pings"])]
+    out["baseline_ping"] = pct_ms(rtts, 50, 99)
+    out["baseline_nats_pubsub"] = await nats_baseline(p["nats_url"])
+
+    # -- 3. sustained -----------------------------------------------------------------------
+    order = list(gen.clients)
+    random.Random(7).shuffle(order)
+    rate, seconds = p["rate"], p["seconds"]
+    for c in gen.clients:
+        c.bytes_in = c.bytes_out = 0
+    acks_before = gen.acks
+    cpu_server, cpu_machine = cpu_ticks(server), cpu_ticks(None)
+    cpu_self = time.process_time()
+    gen.measuring = True
+    start = time.perf_counter()
+    sent = 0
+    position = 0
+    threads_peak = 0
+    ticks = 0
+    while True:
+        now = time.perf_counter()
+        if now - start >= seconds:
+            break
+        due = int((now - start) * rate) - sent
+        for _ in range(due):
+            gen.send_op(order[position])
+            position = (position + 1) % len(order)
+        sent += max(due, 0)
+        ticks += 1
+        if ticks % 100 == 0:
+            threads_peak = max(threads_peak, threads_of(server))
+        await asyncio.sleep(TICK_S)
+    phase = time.perf_counter() - start
+    acked_in_phase = gen.acks - acks_before
+    cpu_server = cpu_ticks(server) - cpu_server
+    cpu_machine = cpu_ticks(None) - cpu_machine
+    cpu_self = time.process_time() - cpu_self
+    deadline = time.perf_counter() + p["drain_s"]
+    while time.perf_counter() < deadline and any(c.acked < c.seq for c in gen.clients):
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # the last ops' fan-out
+    gen.measuring = False
+    unacked = sum(c.seq - c.acked for c in gen.clients)
+    wire_in = sum(c.bytes_in for c in gen.clients)
+    wire_out = sum(c.bytes_out for c in gen.clients)
+    peers = p["clients"] - 1
+    out["sustained"] = {
+        "target_per_s": rate,
+        "sent": sent,
+        "sent_per_s": round(sent / phase),
+        "acked_during_phase_per_s": round(acked_in_phase / phase),
+        "unacked_after_drain": unacked,
+        "op_to_peers": {"pairs": len(gen.latencies), **pct_ms(gen.latencies, 50, 90, 99, 99.9)},
+        "pairs_expected": sent * peers,
+        "op_to_ack": pct_ms(gen.ack_latencies, 50, 99),
+        "wire_bytes_per_op_to_clients": round(wire_in / max(sent, 1), 1),
+        "wire_bytes_per_op_from_author": round(wire_out / max(sent, 1), 1),
+        "server_cpu_cores": round(cpu_server / phase, 2),
+        "machine_cpu_cores": round(cpu_machine / phase, 2),
+        "loadgen_cpu_cores": round(cpu_self / phase, 2),
+        "server_threads_peak": threads_peak,
+        "errors": gen.errors,
+        "error_samples": gen.error_samples,
+    }
+    say(f"sustained: {json.dumps(out['sustained'])}")
+
+    # -- 4. join a big desk -----------------------------------------------------------------
+    big_link = desks[0][0]
+    author = gen.clients[0]
+    last = 0
+    for _ in range(p["join_stickers"] - 1):  # it has `clients` stickers already
+        last = gen.send_op(author, create=True)
+    await asyncio.wait_for(gen.ack_of(author, last), 60)
+    await asyncio.sleep(2.0)  # the read model catches up (else the join reads a longer tail)
+    joiner_me = desks[0][1][1]
+    joins: list[float] = []
+    snapshot_seen = 0
+    for attempt in range(p["joins"] + 50):
+        client = await gen.open(10_000_000 + attempt, 0, big_link, joiner_me)
+        client.bytes_in = 0
+        t0 = time.perf_counter()
+        synced_at = await asyncio.wait_for(client.hello(epoch=0), 30)
+        elapsed = synced_at - t0
+        snapshot_seen = client.bytes_in
+        client.transport.close()
+        if attempt >= 3:  # the first ones warm the read model's cache and the store's pages
+            joins.append(elapsed)
+        if len(joins) >= p["joins"]:
+            break
+    ping_p50 = out["baseline_ping"]["p50_ms"] or 0.0
+    join = pct_ms(joins, 50, 99)
+    out["join"] = {
+        "stickers": p["join_stickers"] + p["clients"] - 1,
+        "joins": len(joins),
+        "hello_to_synced": join,
+        "server_p50_ms": round((join["p50_ms"] or 0.0) - ping_p50, 2),
+        "server_p99_ms": round((join["p99_ms"] or 0.0) - ping_p50, 2),
+        "snapshot_bytes": snapshot_seen,
+    }
+    say(f"join: {json.dumps(out['join'])}")
+    out["server_threads_end"] = threads_of(server)
+    for c in gen.clients:
+        c.transport.close()
+    return out
+
+
+def loadgen_main(params: dict[str, Any]) -> None:
+    import resource
+
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    with contextlib.suppress(ImportError):
+        import uvloop
+
+        uvloop.install()
+    print(json.dumps(asyncio.run(_loadgen(params))), flush=True)
+
+
+# ================================================================================================
+# The run: server, load generator, store figures, clean-up
+# ================================================================================================
+
+
+def store_figures(run: bench.Run) -> dict[str, Any]:
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(run.settings.database_url, autocommit=True, connect_timeout=10) as c:
+        table = sql.Identifier(run.schema, "desks_events")
+        events = c.execute(sql.SQL("SELECT count(*) FROM {}").format(table)).fetchone()
+        size = c.execute(
+            "SELECT pg_total_relation_size(%s::regclass), pg_relation_size(%s::regclass)",
+            (f'"{run.schema}".desks_events',) * 2,
+        ).fetchone()
+        payload = c.execute(
+            sql.SQL("SELECT avg(length(state)) FROM {} WHERE topic LIKE %s").format(table),
+            ("%Sticker%",),
+        ).fetchone()
+    assert events is not None and size is not None and payload is not None
+    count = int(events[0])
+    return {
+        "desk_events": count,
+        "bytes_per_event_total": round(size[0] / max(count, 1), 1),
+        "bytes_per_event_heap": round(size[1] / max(count, 1), 1),
+        "op_event_payload_bytes": round(float(payload[0] or 0), 1),
+    }
+
+
+async def run_bench(run: bench.Run, args: argparse.Namespace) -> None:
+    run.settings = await asyncio.to_thread(bench.resolve_settings, run)
+    run.migrated = True
+    port = bench.free_port()
+    say(f"starting the server on port {port} (schema {run.schema})")
+    await bench.start_server(run, port)
+    assert run.server is not None
+    params = {
+        "host": "127.0.0.1",
+        "port": port,
+        "tag": run.prefix,
+        "server_pid": run.server.pid,
+        "nats_url": run.settings.nats_url,
+        "desks": args.desks,
+        "clients": args.clients,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "join_stickers": args.join_stickers,
+        "joins": 30,
+        "pings": 200,
+        "drain_s": 15.0,
+    }
+    run.loadgen = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--loadgen",
+        json.dumps(params),
+        stdout=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+        preexec_fn=bench._die_with_parent,
+    )
+    try:
+        out, _ = await asyncio.wait_for(run.loadgen.communicate(), args.timeout)
+    finally:
+        if run.loadgen.returncode is None:
+            run.loadgen.kill()
+            await run.loadgen.wait()
+        code, run.loadgen = run.loadgen.returncode, None
+    if code != 0 or not out.strip():
+        raise RuntimeError(f"the load generator failed ({code})")
+    run.result.update(json.loads(out.strip().splitlines()[-1]))
+    run.result["store"] = await asyncio.to_thread(store_figures, run)
+    run.result["server_stopped_cleanly"] = bench.stop_server(run, timeout=15.0)
+    run.result["server_log_errors"] = bench.server_log_errors(run.server_log)
+
+
+def headline(result: dict[str, Any]) -> dict[str, Any]:
+    sustained = result.get("sustained", {})
+    peers = sustained.get("op_to_peers", {})
+    join = result.get("join", {})
+    store = result.get("store", {})
+    return {
+        "ops_accepted_per_s": sustained.get("acked_during_phase_per_s"),
+        "op_to_peers_p50_ms": peers.get("p50_ms"),
+        "op_to_peers_p99_ms": peers.get("p99_ms"),
+        "wire_bytes_per_op": sustained.get("wire_bytes_per_op_to_clients"),
+        "store_bytes_per_op": store.get("bytes_per_event_total"),
+        "join_1000_server_ms": join.get("server_p50_ms"),
+        "baseline_ping_p50_ms": result.get("baseline_ping", {}).get("p50_ms"),
+        "baseline_nats_msgs_per_s": result.get("baseline_nats_pubsub", {}).get("per_s"),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--desks", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=3, help="sockets a desk")
+    parser.add_argument("--rate", type=float, default=10_000, help="ops/s, all clients")
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--join-stickers", type=int, default=1000)
+    parser.add_argument("--timeout", type=float, default=400, help="give up after (s)")
+    parser.add_argument("--loadgen", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.loadgen is not None:
+        loadgen_main(json.loads(args.loadgen))
+        return 0
+    tag = secrets.token_hex(4)
+    run = bench.Run(
+        tmp=Path(tempfile.mkdtemp(prefix=f"bench_desk_{tag}_")),
+        schema=f"bench_desk_{tag}",
+        prefix=f"bench_desk_{tag}",
+    )
+    signal.signal(signal.SIGTERM, bench._abort)
+    signal.signal(signal.SIGALRM, bench._abort)
+    signal.alarm(int(args.timeout) + 120)
+    started = time.perf_counter()
+    load_at_start = [round(v, 2) for v in os.getloadavg()]
+    error: BaseException | None = None
+    try:
+        asyncio.run(run_bench(run, args))
+    except (Exception, bench.Aborted, KeyboardInterrupt) as failure:  # noqa: BLE001 -- reported
+        error = failure
+        say(f"FAILED: {error!r}")
+        if run.server_log is not None and run.server_log.exists():
+            say(f"server log tail:\n{bench.log_tail(run.server_log)}")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        bench.drop_everything(run)  # the server, the schema, the stream, the temporary directory
+    result = headline(run.result)
+    result.update(run.result)
+    if error is not None:
+        result["error"] = repr(error)[:1000]
+    result["machine"] = {"cores": os.cpu_count(), "loadavg_at_start": load_at_start}
+    result["params"] = {
+        "desks": args.desks,
+        "clients": args.clients,
+        "rate": args.rate,
+        "seconds": args.seconds,
+        "join_stickers": args.join_stickers,
+    }
+    result["elapsed_s"] = round(time.perf_counter() - started, 1)
+    print(json.dumps(result), flush=True)
+    return 0 if error is None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
