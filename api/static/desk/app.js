@@ -207,6 +207,7 @@ async function main() {
   sync.addEventListener('problem', (event) => {
     const { error, detail } = event.detail
     if (error === 'desk_gone') problem('This desk has expired or does not exist.')
+    else if (error === 'refused') problem(`The server refused this page’s connection (${detail}).`)
     else problem(`A change was refused: ${detail ?? error}`)
   })
 

@@ -95,7 +95,7 @@ export class Sync extends EventTarget {
       this.#pingTimer = setInterval(() => socket.send('{"type":"ping"}'), PING_EVERY_MS)
     }
     socket.onmessage = (event) => this.#received(event.data)
-    socket.onclose = (event) => this.#closed(socket, event.code)
+    socket.onclose = (event) => this.#closed(socket, event.code, event.reason)
   }
 
   #hello() {
@@ -202,14 +202,15 @@ export class Sync extends EventTarget {
     this.#changed()
   }
 
-  #closed(socket, code) {
+  #closed(socket, code, reason) {
     if (socket !== this.#socket) return
     this.#forget()
     if (this.#stopped) return
     if (code === CLOSE.unknownDesk || code === CLOSE.expired || code === CLOSE.foreignOrigin) {
       this.#stopped = true
       this.#setState('gone')
-      this.dispatchEvent(new CustomEvent('problem', { detail: { error: 'desk_gone', code } }))
+      const error = code === CLOSE.foreignOrigin ? 'refused' : 'desk_gone'
+      this.dispatchEvent(new CustomEvent('problem', { detail: { error, code, detail: reason } }))
       return
     }
     if (!navigator.onLine) {
