@@ -33,6 +33,9 @@ export class View {
     viewport.addEventListener('pointercancel', (event) => this.#lift(event))
     viewport.addEventListener('wheel', (event) => this.#wheel(event), { passive: false })
     viewport.addEventListener('keydown', (event) => this.#key(event))
+    // Fit now, not when the observer first reports: a gesture made before that report would be
+    // undone by the first fit.
+    this.#resized()
     new ResizeObserver(() => this.#resized()).observe(viewport)
   }
 
