@@ -38,6 +38,7 @@ from commands.desks import DeskGone, DeskNotFound, desk_id_of
 from domain.desk import ClockSkew, DeskError, DeskExpired, SequenceGap
 from infra.desk_hub import DeskHub, encode
 from infra.fanout import Listener
+from infra.live_socket import frame_sink, text_frame
 from infra.throttle import Throttle
 
 MAX_FRAME = 64 * 1024
@@ -152,6 +153,8 @@ class _Connection:
         self.desk = desk
         self.client_id = ""
         self._send_lock = asyncio.Lock()
+        self.sink = frame_sink(socket.scope)
+        """Under `infra.live_socket`'s protocol: frames written straight to the transport."""
         self._ready = asyncio.Event()
         """Set once a `hello` was answered; cleared while one is being answered."""
         self._joined_seq = 0
@@ -161,8 +164,21 @@ class _Connection:
         self._silence: asyncio.TimerHandle | None = None
 
     async def send(self, frame: bytes) -> None:
-        async with self._send_lock:
-            await self.socket.send_text(frame.decode())
+        await self.send_many([frame])
+
+    async def send_many(self, frames: list[bytes]) -> None:
+        """JSON text frames, in order; through the frame sink in one write when there is one."""
+        sink = self.sink
+        if sink is None:
+            async with self._send_lock:
+                for frame in frames:
+                    await self.socket.send_text(frame.decode())
+            return
+        if not sink.frames_ready():
+            async with self._send_lock:  # whoever waits for the buffer to drain writes first
+                await sink.frames_drained()
+        if sink.frames_open():
+            sink.write_frames(b"".join(text_frame(frame) for frame in frames))
 
     async def error(self, code: str, detail: str, **extra: Any) -> None:
         await self.send(encode({"type": "error", "error": code, "detail": detail, **extra}))
@@ -181,6 +197,7 @@ class _Connection:
                         await self.socket.close(code=4408, reason="too_slow")
                 return
             await self._ready.wait()
+            out: list[bytes] = []
             for frame, _ in listener.take():
                 head = _head(frame)
                 match head.type:
@@ -189,9 +206,12 @@ class _Connection:
                     case "presence" | "gone" if head.client_id == self.client_id:
                         continue
                     case "closed":
+                        await self.send_many(out)
                         await self.socket.close(code=4410, reason="desk_gone")
                         return
-                await self.send(frame)
+                out.append(frame)
+            if out:
+                await self.send_many(out)
 
     # -- frames in --------------------------------------------------------------------------------
 
@@ -244,11 +264,8 @@ class _Connection:
         if self.client_id and self.client_id != hello.client_id and self._present:
             self._announce_gone()
         self.client_id = hello.client_id
-        for frame in joined.frames:
-            await self.send(frame)
-        await self.send(
-            encode({"type": "synced", "epoch": joined.epoch, "desk_seq": joined.desk_seq})
-        )
+        synced = encode({"type": "synced", "epoch": joined.epoch, "desk_seq": joined.desk_seq})
+        await self.send_many([*joined.frames, synced])
         self._joined_seq = joined.desk_seq
         self._ready.set()
         return True
@@ -273,13 +290,12 @@ class _Connection:
                 await self.socket.close(code=4410, reason="desk_gone")
                 return False
             return True
-        await self.send(
-            encode(
-                AckFrame(ack.client_seq, ack.desk_seq, ack.applied, ack.superseded, ack.replayed)
-            )
+        ack_frame = AckFrame(
+            ack.client_seq, ack.desk_seq, ack.applied, ack.superseded, ack.replayed
         )
-        for collision in ack.collisions:
-            await self.send(encode(CollisionFrame(*collision)))
+        await self.send_many(
+            [encode(ack_frame), *(encode(CollisionFrame(*c)) for c in ack.collisions)]
+        )
         return True
 
     # -- presence: relayed, never stored ------------------------------------------------------------
