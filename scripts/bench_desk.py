@@ -34,6 +34,7 @@ import os
 import random
 import secrets
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -113,7 +114,7 @@ class DeskClient(WsClient):
 class Generator:
     def __init__(self, p: dict[str, Any]) -> None:
         self.p = p
-        self.host, self.port = p["host"], p["port"]
+        self.host, self.port, self.ports = p["host"], p["port"], p["ports"]
         self.clients: list[DeskClient] = []
         self.by_id: dict[str, DeskClient] = {}
         self.sent_at: dict[str, array[float]] = {}
@@ -155,19 +156,20 @@ class Generator:
             if len(self.error_samples) < 5:
                 self.error_samples.append(payload[:300].decode(errors="replace"))
 
-    def request(self, link: str) -> bytes:
+    def request(self, link: str, port: int) -> bytes:
         return (
-            f"GET /api/desk/{link}/live HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n"
+            f"GET /api/desk/{link}/live HTTP/1.1\r\nHost: {self.host}:{port}\r\n"
             "Upgrade: websocket\r\nConnection: Upgrade\r\n"
             "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
         ).encode()
 
     async def open(self, index: int, desk: int, link: str, me: dict[str, str]) -> DeskClient:
         loop = asyncio.get_running_loop()
+        port = self.ports[desk % len(self.ports)]  # desk affinity: a desk's sockets on one node
         for attempt in range(5):
-            client = DeskClient(self, index, self.request(link), desk, me)
+            client = DeskClient(self, index, self.request(link, port), desk, me)
             try:
-                await loop.create_connection(lambda c=client: c, self.host, self.port)  # type: ignore[misc]
+                await loop.create_connection(lambda c=client: c, self.host, port)  # type: ignore[misc]
                 await asyncio.wait_for(client.opened, 30)
             except (OSError, ConnectionError, TimeoutError):
                 if client.transport is not None:
@@ -303,6 +305,8 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     gen = Generator(p)
     out: dict[str, Any] = {}
     server = p["server_pid"]
+    servers = p["server_pids"]
+    background = p["background_pids"]
 
     # -- 1. setup ---------------------------------------------------------------------------
     t0 = time.perf_counter()
@@ -347,7 +351,8 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     for c in gen.clients:
         c.bytes_in = c.bytes_out = 0
     acks_before = gen.acks
-    cpu_server, cpu_machine = cpu_ticks(server), cpu_ticks(None)
+    cpu_server, cpu_machine = sum(cpu_ticks(pid) for pid in servers), cpu_ticks(None)
+    cpu_background = sum(cpu_ticks(pid) for pid in background)
     cpu_self = time.process_time()
     gen.measuring = True
     start = time.perf_counter()
@@ -370,7 +375,8 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(TICK_S)
     phase = time.perf_counter() - start
     acked_in_phase = gen.acks - acks_before
-    cpu_server = cpu_ticks(server) - cpu_server
+    cpu_server = sum(cpu_ticks(pid) for pid in servers) - cpu_server
+    cpu_background = sum(cpu_ticks(pid) for pid in background) - cpu_background
     cpu_machine = cpu_ticks(None) - cpu_machine
     cpu_self = time.process_time() - cpu_self
     deadline = time.perf_counter() + p["drain_s"]
@@ -394,6 +400,8 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
         "wire_bytes_per_op_to_clients": round(wire_in / max(sent, 1), 1),
         "wire_bytes_per_op_from_author": round(wire_out / max(sent, 1), 1),
         "server_cpu_cores": round(cpu_server / phase, 2),
+        "api_nodes": len(servers),
+        "relay_and_projection_cpu_cores": round(cpu_background / phase, 2),
         "machine_cpu_cores": round(cpu_machine / phase, 2),
         "loadgen_cpu_cores": round(cpu_self / phase, 2),
         "server_threads_peak": threads_peak,
@@ -488,14 +496,91 @@ async def run_bench(run: bench.Run, args: argparse.Namespace) -> None:
     run.settings = await asyncio.to_thread(bench.resolve_settings, run)
     run.migrated = True
     port = bench.free_port()
-    say(f"starting the server on port {port} (schema {run.schema})")
-    await bench.start_server(run, port)
+    background: list[subprocess.Popen[bytes]] = []
+    ports = [port] + [bench.free_port() for _ in range(args.nodes - 1)]
+    if args.split or args.nodes > 1:
+        say(f"starting API nodes on {ports}, a relay and a projector (schema {run.schema})")
+        background = await start_split(run, ports)
+    else:
+        say(f"starting the server on port {port} (schema {run.schema})")
+        await bench.start_server(run, port)
+    assert run.server is not None
+    try:
+        await drive(run, args, ports, background)
+    finally:
+        for process in background:
+            process.terminate()
+        for process in background:
+            try:
+                process.wait(10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+async def start_split(run: bench.Run, ports: list[int]) -> list[subprocess.Popen[bytes]]:
+    """`tessera migrate`, then `tessera relay` and `tessera project` in processes of their own,
+    then a `tessera api` node a port (the first is `run.server`, the others are returned after
+    the relay and the projector): the API nodes' event loops do only the sockets."""
+    env = dict(os.environ)
+    env.update(
+        TESSERA_DATABASE_URL=run.settings.database_url,
+        TESSERA_NATS_URL=run.settings.nats_url,
+        TESSERA_SCHEMA=run.schema,
+        TESSERA_STREAM_PREFIX=run.prefix,
+        TESSERA_DEV_AUTH="1",
+        TESSERA_RATE_IP_PER_S="0",
+        TESSERA_RATE_ACCOUNT_PER_S="0",
+        TESSERA_DATA_DIR=str(run.tmp / "server-data"),
+    )
+    tessera = str(bench.ROOT / ".venv" / "bin" / "tessera")
+    run.stream_created = True
+    migrated = await asyncio.to_thread(
+        subprocess.run, [tessera, "migrate"], env=env, capture_output=True, timeout=120
+    )
+    if migrated.returncode != 0:
+        raise RuntimeError(f"tessera migrate failed: {migrated.stderr[-2000:]!r}")
+    background = [
+        bench._spawn([tessera, role], env, run.tmp / f"{role}.log") for role in ("relay", "project")
+    ]
+    run.server_log = run.tmp / "server.log"
+    for index, port in enumerate(ports):
+        log = run.server_log if index == 0 else run.tmp / f"api-{index}.log"
+        node = bench._spawn([tessera, "api", "--host", "127.0.0.1", "--port", str(port)], env, log)
+        if index == 0:
+            run.server = node
+        else:
+            background.append(node)
+        deadline = time.monotonic() + 90
+        while True:
+            if node.poll() is not None:
+                raise RuntimeError(f"an API node exited:\n{bench.log_tail(log)}")
+            with contextlib.suppress(OSError):
+                status, _ = await asyncio.to_thread(
+                    bench.http_json, "GET", f"http://127.0.0.1:{port}/health", timeout=2.0
+                )
+                if status == 200:
+                    break
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no /health 200:\n{bench.log_tail(log)}")
+            await asyncio.sleep(0.2)
+    return background
+
+
+async def drive(
+    run: bench.Run,
+    args: argparse.Namespace,
+    ports: list[int],
+    background: list[subprocess.Popen[bytes]],
+) -> None:
     assert run.server is not None
     params = {
         "host": "127.0.0.1",
-        "port": port,
+        "port": ports[0],
+        "ports": ports,
         "tag": run.prefix,
         "server_pid": run.server.pid,
+        "server_pids": [run.server.pid] + [process.pid for process in background[2:]],
+        "background_pids": [process.pid for process in background[:2]],
         "nats_url": run.settings.nats_url,
         "desks": args.desks,
         "clients": args.clients,
@@ -555,6 +640,16 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--join-stickers", type=int, default=1000)
     parser.add_argument("--timeout", type=float, default=400, help="give up after (s)")
+    parser.add_argument(
+        "--split", action="store_true", help="relay and projections in processes of their own"
+    )
+    parser.add_argument(
+        "--nodes",
+        type=int,
+        default=1,
+        help="API nodes (implies --split); a desk's sockets all "
+        "go to one node, as a router with desk affinity would send them",
+    )
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loadgen is not None:
@@ -594,6 +689,8 @@ def main() -> int:
         "rate": args.rate,
         "seconds": args.seconds,
         "join_stickers": args.join_stickers,
+        "split": args.split or args.nodes > 1,
+        "nodes": args.nodes,
     }
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result), flush=True)
