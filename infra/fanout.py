@@ -3,8 +3,9 @@ every local connection, and a NATS subscription only while the key has listeners
 
 Sending costs per socket and per frame (a system call each), not per pixel. So a key may be
 given a least time between two broadcasts, `interval_s`, which also grows with the audience: a
-broadcast that took `d` seconds is followed by the next one no sooner than `d / busy_share`
-after it started, so that one key's broadcasts take at most that share of the event loop.
+broadcast that took `d` seconds of CPU is followed by the next one no sooner than
+`d / busy_share` after it started, so that one key's broadcasts take at most that share of the
+event loop.
 Messages that arrive sooner wait, and may be merged (`coalesce` merges canvas deltas); the first
 one after a quiet spell goes out at once. A broadcast is encoded once (a WebSocket binary frame)
 and the same bytes go to every connection.
@@ -170,6 +171,7 @@ class Fanout:
         merge: Callable[[list[bytes]], list[bytes]] | None = None,
         encode: Callable[[bytes], bytes] = binary_frame,
         clock: Callable[[], float] = time.monotonic,
+        cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         """`interval_s` and `busy_share`: see above (by default, every message at once);
         `merge`: what becomes of messages that waited for a broadcast (by default they go one by
@@ -182,6 +184,7 @@ class Fanout:
         self._merge = merge
         self._encode = encode
         self._clock = clock
+        self._cpu_clock = cpu_clock
         self._channels: dict[str, _Channel] = {}
         self.slow_dropped = 0
         self.broadcasts = 0
@@ -237,7 +240,7 @@ class Fanout:
             channel.timer.cancel()
             channel.timer = None
         messages, channel.pending = channel.pending, []
-        started = self._clock()
+        started, cpu_started = self._clock(), self._cpu_clock()
         if self._merge is not None and len(messages) > 1:
             messages = self._merge(messages)
         for message in messages:
@@ -246,5 +249,6 @@ class Fanout:
             for listener in tuple(channel.listeners):
                 if listener.offer(message, wire):
                     self.slow_dropped += 1
-        took = self._clock() - started
+        # CPU time, not wall time: waiting for the GIL or a core is not what the share limits.
+        took = self._cpu_clock() - cpu_started
         channel.next_broadcast = started + max(self._interval_s, took / self._busy_share)

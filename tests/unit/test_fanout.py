@@ -162,7 +162,12 @@ async def test_a_canvas_broadcasts_at_most_once_an_interval_merging_what_waited(
 async def test_a_broadcast_that_took_long_puts_the_next_one_off():
     nats, now = FakeNats(), [100.0]
     fanout = Fanout(
-        nats, lambda key: f"delta.{key}", busy_share=0.25, merge=coalesce, clock=lambda: now[0]
+        nats,
+        lambda key: f"delta.{key}",
+        busy_share=0.25,
+        merge=coalesce,
+        clock=lambda: now[0],
+        cpu_clock=lambda: now[0],
     )
     listener, sink = await fanout.listen("c"), SlowSink(now, seconds=0.05)
     listener.attach(sink)
