@@ -37,6 +37,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -46,7 +47,7 @@ from pathlib import Path
 from typing import Any
 
 import bench_canvas as bench  # scripts/ is on sys.path when this file runs
-from bench_canvas import cpu_ticks, http_json, percentile_ms, say
+from bench_canvas import ROOT, cpu_ticks, http_json, percentile_ms, say
 
 WIDTH = HEIGHT = bench.WIDTH
 PIXELS = WIDTH * HEIGHT
@@ -439,18 +440,28 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     server_pid = p["server_pid"]
     perf = time.perf_counter
 
-    def usage() -> tuple[float, float, float, float]:
-        return cpu_ticks(server_pid), cpu_ticks(os.getpid()), services_ticks(), cpu_ticks()
+    helper_pids = p["helper_pids"]
+
+    def usage() -> tuple[float, float, float, float, float]:
+        return (
+            cpu_ticks(server_pid),
+            sum(cpu_ticks(pid) for pid in helper_pids),
+            cpu_ticks(os.getpid()),
+            services_ticks(),
+            cpu_ticks(),
+        )
 
     def cores(
         before: tuple[float, ...], after: tuple[float, ...], seconds: float
     ) -> dict[str, Any]:
         """CPU cores used; `other` is what the rest of the machine took meanwhile."""
-        names = ("server", "loadgen", "postgres_and_nats", "machine_busy")
+        names = ("server", "relay_and_projections", "loadgen", "postgres_and_nats", "machine_busy")
         used = {
             n: round((b - a) / seconds, 2) for n, a, b in zip(names, before, after, strict=True)
         }
-        used["other"] = round(used["machine_busy"] - sum(used[n] for n in names[:3]), 2)
+        used["other"] = round(used["machine_busy"] - sum(used[n] for n in names[:4]), 2)
+        if not helper_pids:
+            del used["relay_and_projections"]  # in the server
         return used
 
     import nats
@@ -609,6 +620,7 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
             result[f"{name}_latency"] = latencies(gen, ks, gen.clients)
             result[f"{name}_nats_delta_latency"] = latencies(gen, ks, [tap])
             result[f"{name}_ack_latency"] = ack_latencies(gen, ks)
+    result["sustained_nats_delta_p99_ms_by_second"] = by_second(gen, sustained, tap)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(nc.close(), 5)
     result["errors"] = gen.errors
@@ -712,6 +724,25 @@ def _get_bytes(url: str) -> tuple[int, bytes]:
 
     with urllib.request.urlopen(url, timeout=30) as response:
         return response.status, response.read()
+
+
+def by_second(gen: Generator, ks: range, tap: NatsTap) -> list[float | None]:
+    """Placement -> delta on NATS, p99 of the placements sent in each second: where the tail
+    comes from (a steady one, or spikes)."""
+    import bisect
+
+    if not ks:
+        return []
+    tos = list(tap.tos)
+    start = gen.sent_at[ks[0]]
+    seconds: dict[int, list[float]] = {}
+    for k in ks:
+        version = gen.version_of[k]
+        i = bisect.bisect_left(tos, version)
+        if version and i < len(tos) and tap.froms[i] < version:
+            second = int(gen.sent_at[k] - start)
+            seconds.setdefault(second, []).append(tap.arrivals[i] - gen.sent_at[k])
+    return [percentile_ms(seconds.get(i, []), 99) for i in range(max(seconds, default=-1) + 1)]
 
 
 def ack_latencies(gen: Generator, ks: range) -> dict[str, Any]:
@@ -824,7 +855,60 @@ SERVER_ENV = {
 }
 
 
-async def run_load(run: bench.Run, args: argparse.Namespace) -> None:
+def server_env(run: bench.Run) -> dict[str, str]:
+    """The environment `bench_canvas.start_server` gives `tessera serve`."""
+    env = dict(os.environ)
+    env.update(
+        TESSERA_DATABASE_URL=run.settings.database_url,
+        TESSERA_NATS_URL=run.settings.nats_url,
+        TESSERA_SCHEMA=run.schema,
+        TESSERA_STREAM_PREFIX=run.prefix,
+        TESSERA_DEV_AUTH="1",
+        TESSERA_RATE_IP_PER_S="0",
+        TESSERA_RATE_ACCOUNT_PER_S="0",
+        TESSERA_DATA_DIR=str(run.tmp / "server-data"),
+    )
+    return env
+
+
+async def start_split(
+    run: bench.Run, port: int, helpers: list[subprocess.Popen[bytes]], timeout: float = 90.0
+) -> None:
+    """`tessera migrate`, then `relay` and `project` in processes of their own, then the API
+    node (`tessera api`: the sockets, the writers) that the clients talk to."""
+    env = server_env(run)
+    tessera = str(ROOT / ".venv" / "bin" / "tessera")
+    migrate = await asyncio.to_thread(
+        subprocess.run, [tessera, "migrate"], env=env, cwd=ROOT, capture_output=True, timeout=120
+    )
+    run.stream_created = True
+    if migrate.returncode != 0:
+        raise RuntimeError(f"tessera migrate failed: {migrate.stderr.decode()[-2000:]}")
+    for role in ("relay", "project"):
+        helpers.append(bench._spawn([tessera, role], env, run.tmp / f"{role}.log"))
+    run.server_log = run.tmp / "server.log"
+    run.server = bench._spawn(
+        [tessera, "api", "--host", "127.0.0.1", "--port", str(port)], env, run.server_log
+    )
+    deadline = time.monotonic() + timeout
+    while True:
+        for process in [run.server, *helpers]:
+            if process.poll() is not None:
+                raise RuntimeError(f"{process.args} exited:\n{bench.log_tail(run.server_log)}")
+        with contextlib.suppress(OSError):
+            status, _ = await asyncio.to_thread(
+                http_json, "GET", f"http://127.0.0.1:{port}/health", timeout=2.0
+            )
+            if status == 200:
+                return
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no /health 200 after {timeout:.0f} s")
+        await asyncio.sleep(0.2)
+
+
+async def run_load(
+    run: bench.Run, args: argparse.Namespace, helpers: list[subprocess.Popen[bytes]]
+) -> None:
     run.settings = await asyncio.to_thread(bench.resolve_settings, run)
     say(f"PostgreSQL {run.settings.database_url}, NATS {run.settings.nats_url}")
     run.migrated = True  # `tessera serve` migrates: from here on, the schema may exist
@@ -833,8 +917,12 @@ async def run_load(run: bench.Run, args: argparse.Namespace) -> None:
         name, _, value = item.partition("=")
         os.environ[name] = value
     port = bench.free_port()
-    say(f"starting the server on port {port} (schema {run.schema})")
-    await bench.start_server(run, port)
+    if args.split_roles:
+        say(f"starting relay, projections and an API node on port {port} (schema {run.schema})")
+        await start_split(run, port, helpers)
+    else:
+        say(f"starting the server on port {port} (schema {run.schema})")
+        await bench.start_server(run, port)
     base = f"http://127.0.0.1:{port}"
     status, created = await asyncio.to_thread(
         http_json,
@@ -852,6 +940,7 @@ async def run_load(run: bench.Run, args: argparse.Namespace) -> None:
         "port": port,
         "canvas_id": created["id"],
         "server_pid": run.server.pid,
+        "helper_pids": [helper.pid for helper in helpers],
         "nats_url": run.settings.nats_url,
         "delta_subject": run.settings.delta_subject(created["id"]),
         "players": args.players,
@@ -944,6 +1033,11 @@ def main() -> int:
         metavar="NAME=VALUE",
         help="extra environment for the server (e.g. TESSERA_DELTA_INTERVAL_MS=50)",
     )
+    parser.add_argument(
+        "--split-roles",
+        action="store_true",
+        help="relay and projections in processes of their own; the clients on `tessera api`",
+    )
     parser.add_argument("--server-log", type=Path, help="keep the server's log at this path")
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -964,8 +1058,9 @@ def main() -> int:
     say("client parser cost (µs a frame)")
     parse = parse_cost()
     error: BaseException | None = None
+    helpers: list[subprocess.Popen[bytes]] = []
     try:
-        asyncio.run(run_load(run, args))
+        asyncio.run(run_load(run, args, helpers))
     except (Exception, bench.Aborted, KeyboardInterrupt) as failure:  # noqa: BLE001 -- reported
         error = failure
         say(f"FAILED: {error!r}")
@@ -977,6 +1072,13 @@ def main() -> int:
         if args.server_log is not None and run.server_log is not None:
             with contextlib.suppress(OSError):
                 shutil.copyfile(run.server_log, args.server_log)
+        for helper in helpers:
+            helper.terminate()
+        for helper in helpers:
+            try:
+                helper.wait(10)
+            except subprocess.TimeoutExpired:
+                helper.kill()
         stream_created, run.stream_created = run.stream_created, False
         bench.drop_everything(run)  # the server, the schema, the temporary directory
         if run.settings is not None and stream_created:
@@ -997,6 +1099,7 @@ def main() -> int:
         "seconds": args.seconds,
         "burst_seconds": args.burst_seconds,
         "inflight": args.inflight,
+        "split_roles": args.split_roles,
         "server_env": dict(SERVER_ENV, **dict(e.partition("=")[::2] for e in args.server_env)),
         "canvas": f"{WIDTH}x{HEIGHT}",
     }
