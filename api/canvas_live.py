@@ -1,7 +1,7 @@
 """The canvas's live socket: binary delta frames out, JSON control messages both ways.
 
-Server → client: binary frames, each a delta exactly as on NATS (16-byte `from, to` header, then
-u32 entries); JSON `{"type": "ack", "op", "version"}`, `{"type": "error", "op"?, "error",
+Server → client: binary frames, each a delta as on NATS or several consecutive ones merged into
+one (16-byte `from, to` header, then u32 entries); JSON `{"type": "ack", "op", "version"}`, `{"type": "error", "op"?, "error",
 "detail", …}`, `{"type": "resync"}` (you fell behind: reload the snapshot; the socket closes),
 `{"type": "status", "state": "playing"|"queued"|"afk", "position", "queue_length", "players",
 "cap"}` (signed-in sockets, on every change; after `afk` the socket closes with 4001).
