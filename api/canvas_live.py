@@ -31,6 +31,7 @@ from domain.roster import PlayerState, Standing
 from infra.fanout import Fanout, Listener
 from infra.live_socket import frame_sink, text_frame
 from infra.presence import Presence
+from infra.tasks import until_first_ends
 
 MAX_FRAME = 4096
 GOODBYE_TIMEOUT_S = 1.0
@@ -71,19 +72,11 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
     session = _Session(socket, socket.app.state.gate, parts, canvas_id)
     # Three parts: frames out, messages in, the player's standing. Whichever ends (a drop, a
     # disconnect, going AFK) ends them all.
-    tasks = [
-        asyncio.create_task(session.forward(listener)),
-        asyncio.create_task(session.serve()),
-        asyncio.create_task(session.report_standing()),
-    ]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await until_first_ends(
+            session.forward(listener), session.serve(), session.report_standing()
+        )
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         parts.presence.unseat(session.canvas, session)
         await fanout.leave(str(canvas_id), listener)
 

@@ -39,6 +39,7 @@ from domain.desk import ClockSkew, DeskError, DeskExpired, SequenceGap
 from infra.desk_hub import DeskHub, encode
 from infra.fanout import Listener
 from infra.live_socket import frame_sink, text_frame
+from infra.tasks import until_first_ends
 from infra.throttle import Throttle
 
 MAX_FRAME = 64 * 1024
@@ -129,18 +130,9 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
     await hub.nc.flush()  # subscribed before any catch-up is read: no op falls in between
     hub.entered(desk)
     connection = _Connection(socket, hub, desk)
-    tasks = [
-        asyncio.create_task(connection.forward(listener)),
-        asyncio.create_task(connection.serve()),
-    ]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        await until_first_ends(connection.forward(listener), connection.serve())
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         await connection.goodbye()
         hub.left(desk)
         await hub.fanout.leave(key, listener)
