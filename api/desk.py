@@ -1,4 +1,5 @@
-"""Sticker desks over HTTP: create or find by name, state, export, and ops for bad connections.
+"""Sticker desks over HTTP: create or find by name, a session from the link, state, export, and
+ops for bad connections.
 
 Desks are open to anyone holding the link: no sign-in, the link id is the secret.
 """
@@ -76,6 +77,11 @@ class SessionOut(msgspec.Struct):
     epoch: int
 
 
+class NewSession(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of `POST /api/desk/{id}/session`, when there is one: nothing yet (the link is
+    the whole proof), but an unknown field is refused rather than silently ignored."""
+
+
 def handle_desk_error(_: Request[Any, Any, Any], error: DeskError) -> Response[Any]:
     extra: dict[str, Any] = {}
     match error:
@@ -117,6 +123,17 @@ def _hub(state: State) -> DeskHub:
     return state.parts.desk_hub  # type: ignore[no-any-return]
 
 
+def _with_session(state: State, desk: Desk, creator_token: str | None = None) -> DeskOut:
+    """The desk with a fresh client id and the session key that proves it."""
+    client_id = new_client_id()
+    return desk_out(
+        desk,
+        client_id=client_id,
+        session_key=_hub(state).session_keys.issue(desk.id, client_id),
+        creator_token=creator_token,
+    )
+
+
 class DeskController(Controller):
     path = "/api/desk"
     tags = ("desk",)
@@ -126,13 +143,16 @@ class DeskController(Controller):
     async def init_desk(self, data: JSONBody[InitDesk], state: State) -> DeskOut:
         """Create a desk, or find the live one of that name; with a session key."""
         opened = await asyncio.to_thread(_desks(state).init_desk, data)
-        client_id = new_client_id()
-        return desk_out(
-            opened.desk,
-            client_id=client_id,
-            session_key=_hub(state).session_keys.issue(opened.desk.id, client_id),
-            creator_token=opened.creator_token,
-        )
+        return _with_session(state, opened.desk, opened.creator_token)
+
+    @post("/{desk_id:str}/session", status_code=200)
+    async def new_session(
+        self, desk_id: FromPath[str], state: State, data: JSONBody[NewSession | None] = None
+    ) -> DeskOut:
+        """A fresh client id and session key for the live desk of this link. Unlike init by
+        name, it cannot land on a newer desk that took the name over."""
+        desk = await asyncio.to_thread(_desks(state).get_desk, desk_id_of(desk_id))
+        return _with_session(state, desk)
 
     @get("/{desk_id:str}")
     async def get_desk(self, desk_id: FromPath[str], state: State) -> DeskOut:
