@@ -82,8 +82,8 @@ class CanvasOut(msgspec.Struct):
 
 
 class CanvasReads:
-    """Reads with the caches that make spectators cheap: the latest pointer for a second,
-    encoded bodies of immutable versions for as long as they are asked for."""
+    """Reads with the caches that make spectators cheap: the latest pointer and the current game
+    for a second, encoded bodies of immutable versions for as long as they are asked for."""
 
     def __init__(
         self, view: CanvasView, pixels: PixelView, *, latest_ttl: float, bodies: int = 64
@@ -94,6 +94,26 @@ class CanvasReads:
         self._latest: dict[UUID, tuple[float, CanvasMeta]] = {}
         self._bodies: OrderedDict[tuple[UUID, int, str], bytes] = OrderedDict()
         self._max_bodies = bodies
+        self._current: tuple[float, CanvasMeta | None] = (0.0, None)
+        self._asking_current: asyncio.Future[CanvasMeta | None] | None = None
+
+    async def get_current(self) -> CanvasMeta | None:
+        """The newest open canvas, as of at most `latest_ttl` ago. Every open page asks each poll
+        interval; one query answers all that ask at once."""
+        expires, meta = self._current
+        if expires > time.monotonic():
+            return meta
+        if self._asking_current is None:
+            self._asking_current = asyncio.ensure_future(self._ask_current())
+        return await asyncio.shield(self._asking_current)
+
+    async def _ask_current(self) -> CanvasMeta | None:
+        try:
+            meta = await self.view.get_current()
+            self._current = (time.monotonic() + self._latest_ttl, meta)
+            return meta
+        finally:
+            self._asking_current = None
 
     async def get_canvas(self, canvas_id: FromPath[UUID], *, fresh: bool = False) -> CanvasMeta:
         cached = self._latest.get(canvas_id)
@@ -235,12 +255,20 @@ class CanvasController(Controller):
         return [CanvasOut.of(meta) for meta in await reads.view.list_canvases()]
 
     @get("/current")
-    async def get_current(self, reads: NamedDependency[CanvasReads]) -> CanvasOut:
-        """The game being played: the newest open canvas."""
-        meta = await reads.view.get_current()
+    async def get_current(
+        self, request: Request[Any, Any, Any], reads: NamedDependency[CanvasReads]
+    ) -> Response[Any]:
+        """The game being played: the newest open canvas, cached a second. Open pages ask every
+        poll interval to follow a new game; the weak ETag names the game (not its version), so
+        while it stays the same they get a 304."""
+        meta = await reads.get_current()
         if meta is None:
             raise ApiError(404, "no_current_canvas", "no canvas is open")
-        return CanvasOut.of(meta)
+        etag = f'W/"{meta.canvas_id}"'
+        headers = {"Cache-Control": "public, max-age=1", "ETag": etag}
+        if request.headers.get("if-none-match") == etag:
+            return Response(b"", status_code=304, headers=headers)
+        return Response(CanvasOut.of(meta), headers=headers)
 
     @get("/{canvas_id:uuid}")
     async def get_canvas(

@@ -6,6 +6,7 @@
 import { ApiFailure, getJson } from './api.js'
 import { Board } from './board.js'
 import { Cooldown } from './cooldown.js'
+import { CurrentGame } from './current.js'
 import { Game } from './game.js'
 import { Inspector } from './inspector.js'
 import { Palette } from './palette.js'
@@ -14,7 +15,7 @@ import { Session } from './session.js'
 import { Spectator } from './spectate.js'
 import { renderConnection, renderStatus } from './status.js'
 import { Sync } from './sync.js'
-import { explain, isCooldown, showToast } from './toast.js'
+import { explain, isCooldown, newGameText, showToast } from './toast.js'
 import { View } from './view.js'
 
 const DEFAULT_CONFIG = {
@@ -49,9 +50,9 @@ async function main() {
   const config = { ...DEFAULT_CONFIG, ...(await getJson('/api/config').catch(() => ({}))) }
   showAccount(config)
   session.addEventListener('change', () => showAccount(config))
-  const canvas = await findCanvas(config)
-  document.title = canvas.title ? `${canvas.title} · Pixel Wars` : 'Pixel Wars'
-  $('title').textContent = canvas.title
+  const named = new URLSearchParams(location.search).get('canvas')
+  let canvas = await findCanvas(config, named)
+  showTitle(canvas)
 
   let frame = 0
   const render = () => {
@@ -61,11 +62,13 @@ async function main() {
       updatePage()
     })
   }
-  const board = new Board($('board'), canvas, () => {
+  const boardChanged = () => {
     render()
     inspector?.boardChanged()
-  })
-  const sync = new Sync(canvas.id, board)
+  }
+  // A new game brings a board, a sync and a spectator of its own; the rest follows it.
+  let board = new Board($('board'), canvas, boardChanged)
+  let sync = syncOf(canvas, board)
   const inspector = new Inspector($('inspector'), canvas, board)
   const view = new View(
     { viewport: $('viewport'), canvas: $('board'), reticle: $('reticle') },
@@ -85,21 +88,60 @@ async function main() {
   })
   game.addEventListener('change', render)
   game.addEventListener('error', (event) => showToast(explain(event.detail)))
-  sync.addEventListener('error', (event) => report(event.detail))
   session.addEventListener('change', render)
   setInterval(render, 1000) // the reconnect countdown
   let placing = false
 
+  function syncOf(canvas, board) {
+    const sync = new Sync(canvas.id, board)
+    sync.addEventListener('error', (event) => report(event.detail))
+    return sync
+  }
+
+  /** The page moves to a new game without a reload. */
+  function follow(next) {
+    canvas = next
+    showTitle(canvas)
+    board = new Board($('board'), canvas, boardChanged)
+    sync = syncOf(canvas, board)
+    inspector.setCanvas(canvas, board)
+    view.setBoard(canvas)
+    palette.setColours(canvas.palette)
+    cooldown.setCanvas(canvas.id)
+    game.switchTo({
+      canvasId: canvas.id,
+      sync,
+      spectator: new Spectator(sync, config.spectator_poll_ms),
+    })
+    tessera.canvas = canvas
+    render()
+  }
+
+  // A page opened on a named canvas stays there and only offers the new game.
+  const current = new CurrentGame(
+    named ? config.current_canvas : canvas.id,
+    config.spectator_poll_ms,
+    (next) => {
+      if (named) {
+        offerNewGame(next)
+      } else {
+        follow(next)
+        showToast(newGameText(next, { followed: true }))
+      }
+    },
+  )
+
   async function place(x, y, colour) {
+    const target = canvas // a new game may start meanwhile: a refusal is about this one
     placing = true
     render()
     try {
       const { version } = await game.place(x, y, colour)
-      cooldown.start(canvas.cooldown_ms)
+      if (target === canvas) cooldown.start(target.cooldown_ms)
       return version
     } catch (error) {
-      if (isCooldown(error)) cooldown.start(error.waitMs)
-      if (error.code === 'canvas_closed') canvas.is_open = false
+      if (target === canvas && isCooldown(error)) cooldown.start(error.waitMs)
+      if (error.code === 'canvas_closed') target.is_open = false
       showToast(explain(error))
       throw error
     } finally {
@@ -143,13 +185,32 @@ async function main() {
     pointOf: (x, y) => view.pointOf(x, y),
     canvas,
   })
+  current.start()
   updatePage()
   $('viewport').classList.remove('loading')
 }
 
+function showTitle(canvas) {
+  document.title = canvas.title ? `${canvas.title} · Pixel Wars` : 'Pixel Wars'
+  $('title').textContent = canvas.title
+}
+
+/** On a page kept on its canvas: a link to the new game, and the news in a toast. */
+function offerNewGame(canvas) {
+  let link = $('new-game')
+  if (link === null) {
+    link = document.createElement('a')
+    link.id = 'new-game'
+    link.className = 'new-game'
+    $('status').after(link)
+  }
+  link.href = '/' // the current game, followed from then on
+  link.textContent = 'A new game started — go to it'
+  showToast(newGameText(canvas, { followed: false }))
+}
+
 /** The canvas named in the address (`?canvas=<id>`), else the current game; waits for one to open. */
-async function findCanvas(config) {
-  const named = new URLSearchParams(location.search).get('canvas')
+async function findCanvas(config, named) {
   if (named) return getJson(`/api/canvas/${encodeURIComponent(named)}`)
   if (config.current_canvas) return getJson(`/api/canvas/${config.current_canvas}`)
   for (;;) {

@@ -6,8 +6,13 @@ export class Cooldown {
 
   constructor(element, canvasId, onChange) {
     this.element = element
-    this.key = `tessera.cooldown.${canvasId}`
     this.onChange = onChange
+    this.setCanvas(canvasId)
+  }
+
+  /** Another canvas (a new game): its own wait, none unless one was kept for it. */
+  setCanvas(canvasId) {
+    this.key = `tessera.cooldown.${canvasId}`
     this.#until = Number(localStorage.getItem(this.key)) || 0
     this.#tick()
   }

@@ -62,6 +62,18 @@ export class Game extends EventTarget {
     this.#live?.playAgain()
   }
 
+  /** Play on another canvas (a new game): the socket moves there, a player's standing and
+   *  cooldown start afresh, and the board is kept by that canvas's `sync` and `spectator`. */
+  switchTo({ canvasId, sync, spectator }) {
+    const live = this.#live
+    const previous = this.spectator
+    this.#live = null
+    Object.assign(this, { canvasId, sync, spectator })
+    previous.stop()
+    live?.stop()
+    this.#follow()
+  }
+
   /** Something suggests we missed news (back online, visible again): check now. */
   nudge() {
     this.#live?.nudge()

@@ -17,14 +17,21 @@ export class Inspector {
 
   constructor(root, canvas, board) {
     this.root = root
-    this.base = `/api/canvas/${canvas.id}`
-    this.palette = canvas.palette
-    this.board = board
+    this.setCanvas(canvas, board)
     this.place = root.querySelector('[data-field="place"]')
     this.swatch = root.querySelector('[data-field="swatch"]')
     this.who = root.querySelector('[data-field="who"]')
     this.when = root.querySelector('[data-field="when"]')
     root.querySelector('[data-action="close"]').addEventListener('click', () => this.hide())
+  }
+
+  /** Another canvas (a new game): the details of the old one go. */
+  setCanvas(canvas, board) {
+    this.hide()
+    this.#shown = null
+    this.base = `/api/canvas/${canvas.id}`
+    this.palette = canvas.palette
+    this.board = board
   }
 
   show(x, y) {

@@ -7,7 +7,14 @@ export class Palette {
   selected = null
 
   constructor(root, colours, onChange) {
+    this.root = root
     this.onChange = onChange
+    this.setColours(colours)
+  }
+
+  /** Another palette (a new game): the remembered choice is kept where the new one has it. */
+  setColours(colours) {
+    this.selected = null
     this.buttons = colours.map((hex, index) => {
       const button = document.createElement('button')
       button.type = 'button'
@@ -20,7 +27,7 @@ export class Palette {
       button.addEventListener('click', () => this.choose(index))
       return button
     })
-    root.replaceChildren(...this.buttons)
+    this.root.replaceChildren(...this.buttons)
     const remembered = Number(localStorage.getItem(KEY))
     if (Number.isInteger(remembered) && remembered >= 0 && remembered < colours.length) {
       this.choose(remembered)

@@ -1,4 +1,4 @@
-/** Errors told to people: a short sentence in a toast that goes away by itself. */
+/** News and errors told to people: a short sentence in a toast that goes away by itself. */
 
 const SHOWN_MS = 4_000
 
@@ -30,6 +30,12 @@ export function showToast(text) {
   timer = setTimeout(() => {
     toast.hidden = true
   }, SHOWN_MS)
+}
+
+/** A new game started; `followed` when this page moved to it. */
+export function newGameText({ title, width, height }, { followed }) {
+  const game = title || `a ${width}×${height} canvas`
+  return `A new game started: ${game}.${followed ? '' : ' This page stays on its canvas.'}`
 }
 
 export function explain(error) {

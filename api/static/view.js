@@ -39,6 +39,14 @@ export class View {
     new ResizeObserver(() => this.#resized()).observe(viewport)
   }
 
+  /** Another board (a new game): its size, nothing selected, the whole of it in view. */
+  setBoard({ width, height }) {
+    this.width = width
+    this.height = height
+    this.selected = null
+    this.fit()
+  }
+
   get scale() {
     return Math.hypot(this.#target.a, this.#target.b)
   }
