@@ -36,6 +36,18 @@ async def a_desk(site: Site) -> str:
     return desk_id
 
 
+async def a_desk_made_in_the_page(site: Site) -> tuple[Page, str]:
+    """A desk created on /desk: that page's browser holds its creator token."""
+    page = await (await a_context(site)).new_page()
+    page.on("pageerror", lambda error: site.page_errors.append(str(error)))
+    await page.goto(f"{site.url}/desk", wait_until="domcontentloaded")
+    await page.get_by_label("Desk name").fill(f"Team board {uuid4().hex[:6]}")
+    await page.get_by_role("button", name="Create a new one").click()
+    await page.wait_for_url("**/desk/*")
+    await page.evaluate("window.desk.ready")
+    return page, page.url.rsplit("/", 1)[1]
+
+
 async def a_sticker(page: Page, **fields: Any) -> str:
     sticker: str = await page.evaluate("fields => window.desk.createSticker(fields)", fields)
     await saved(page)
@@ -65,14 +77,7 @@ async def stickers(page: Page) -> dict[str, Any]:
 async def test_a_sticker_made_on_the_board_reaches_the_other_page_and_concurrent_edits_converge(
     site: Site,
 ):
-    ann = await (await a_context(site)).new_page()
-    ann.on("pageerror", lambda error: site.page_errors.append(str(error)))
-    await ann.goto(f"{site.url}/desk", wait_until="domcontentloaded")
-    await ann.get_by_label("Desk name").fill(f"Team board {uuid4().hex[:6]}")
-    await ann.get_by_role("button", name="Create a new one").click()
-    await ann.wait_for_url("**/desk/*")
-    await ann.evaluate("window.desk.ready")
-    desk_id = ann.url.rsplit("/", 1)[1]
+    ann, desk_id = await a_desk_made_in_the_page(site)
     bob = await open_desk(site, desk_id)
 
     await ann.locator("#viewport").dblclick(position={"x": 400, "y": 300})
@@ -274,3 +279,58 @@ async def test_the_delete_key_removes_the_selected_sticker_for_everyone(site: Si
     await has(bob, sticker, deleted=True)
     await expect(bob.get_by_role("note")).to_have_count(0)
     await expect(ann.get_by_role("note")).to_have_count(0)
+
+
+async def test_the_creator_finishes_the_session_every_page_is_told_and_edits_go_on(site: Site):
+    ann, desk_id = await a_desk_made_in_the_page(site)
+    bob = await open_desk(site, desk_id)
+    sticker = await a_sticker(ann, text="before")
+    await has(bob, sticker, text="before")
+    await expect(bob.get_by_role("button", name="Finish session")).to_be_hidden()
+    await expect(ann.get_by_role("button", name="Undo")).to_be_enabled()
+
+    await ann.get_by_role("button", name="Finish session").click()
+    await ann.get_by_role("dialog").get_by_role("button", name="Keep the session").click()
+    assert (await site.http.get(f"/api/desk/{desk_id}")).json()["epoch"] == 1
+
+    await ann.get_by_role("button", name="Finish session").click()
+    await ann.get_by_role("dialog").get_by_role("button", name="Finish for everyone").click()
+
+    told = bob.get_by_role("alert").filter(has_text="finished by the desk’s creator")
+    await expect(told).to_contain_text("you are now in a new session")
+    await expect(
+        ann.get_by_role("alert").filter(has_text="You finished the session")
+    ).to_be_visible()
+    await expect(ann.get_by_role("button", name="Undo")).to_be_disabled()
+    for page in (ann, bob):
+        await page.wait_for_function(
+            "window.desk.epoch() === 2 && window.desk.state() === 'synced'"
+        )
+    await told.get_by_role("button", name="OK").click()
+    await expect(told).to_be_hidden()
+
+    await bob.evaluate(f"window.desk.edit('{sticker}', {{text: 'after'}})")
+    await has(ann, sticker, text="after")
+    made = await ann.evaluate("window.desk.createSticker({x: 400, y: 200, text: 'new session'})")
+    await has(bob, made, text="new session")
+    for page in (ann, bob):
+        await saved(page)
+    assert await stickers(ann) == await stickers(bob)
+
+
+async def test_a_page_away_while_the_session_was_finished_is_told_on_reconnecting(site: Site):
+    ann, desk_id = await a_desk_made_in_the_page(site)
+    bob = await open_desk(site, desk_id)
+    await bob.context.set_offline(True)
+    await expect(bob.get_by_role("status")).to_have_text("Offline — 0 pending")
+
+    await ann.get_by_role("button", name="Finish session").click()
+    await ann.get_by_role("dialog").get_by_role("button", name="Finish for everyone").click()
+    await expect(
+        ann.get_by_role("alert").filter(has_text="You finished the session")
+    ).to_be_visible()
+    await bob.context.set_offline(False)
+
+    told = bob.get_by_role("alert").filter(has_text="A new session began while you were away")
+    await expect(told).to_be_visible()
+    await bob.wait_for_function("window.desk.epoch() === 2")

@@ -1,10 +1,12 @@
 /**
  * A sticker desk's page: the composition root. It claims a session, opens the outbox, builds the
- * parts and wires them to the page, and exposes `window.desk`, a small hook for tests.
+ * parts and wires them to the page, and exposes `window.desk`, a small hook for tests. The desk's
+ * creator also gets "Finish session", which moves everyone on the desk on to a new session.
  *
  * Every local change is stamped, merged here at once, stored in the outbox and then sent.
  */
 
+import { postJson } from '../api.js'
 import { Collisions } from './collisions.js'
 import { Clock } from './hlc.js'
 import { uuid7 } from './ids.js'
@@ -12,7 +14,7 @@ import { Outbox } from './outbox.js'
 import { Pan } from './pan.js'
 import { Presence } from './presence.js'
 import { DEFAULTS, Replica } from './replica.js'
-import { claimSession } from './session.js'
+import { claimSession, creatorToken } from './session.js'
 import { StickerLayer } from './stickers.js'
 import { Sync } from './sync.js'
 import { History } from './undo.js'
@@ -33,7 +35,9 @@ const desk = {
 }
 window.desk = desk
 desk.ready = main().catch((error) => {
-  problem(error.message ?? String(error))
+  if (error.code === 'desk_not_found') problem('There is no desk at this link.')
+  else if (error.code === 'desk_gone') problem('This desk has expired.')
+  else problem(error.message ?? String(error))
   throw error
 })
 
@@ -204,6 +208,7 @@ async function main() {
   sync.addEventListener('collision', (event) => collisions.add(event.detail))
   sync.addEventListener('presence', (event) => presence.received(event.detail))
   sync.addEventListener('gone', (event) => presence.gone(event.detail))
+  sync.addEventListener('session', (event) => newSession(event.detail))
   sync.addEventListener('problem', (event) => {
     const { error, detail } = event.detail
     if (error === 'desk_gone') problem('This desk has expired or does not exist.')
@@ -224,7 +229,50 @@ async function main() {
     collisions: () => collisions.shown.map(({ sticker, field, lost, winner }) => ({ sticker, field, lost, winner })),
     cursors: () => presence.cursors(),
     state: () => sync.state,
+    epoch: () => sync.epoch,
   })
+
+  // -- finishing the session (the creator only) -----------------------------------------------
+
+  const token = creatorToken(deskId)
+  let finishing = false
+  let finishedEpoch = 0
+  $('finish').hidden = token === null
+  $('finish').addEventListener('click', () => {
+    $('finish-dialog').returnValue = ''
+    $('finish-dialog').showModal()
+  })
+  $('finish-dialog').addEventListener('close', () => {
+    if ($('finish-dialog').returnValue === 'finish') finish()
+  })
+  $('session-ok').addEventListener('click', () => { $('session').hidden = true })
+
+  async function finish() {
+    finishing = true
+    $('finish').disabled = true
+    try {
+      const { epoch } = await postJson(`/api/desk/${encodeURIComponent(deskId)}/finish`, { creator_token: token })
+      finishedEpoch = Math.max(finishedEpoch, epoch)
+      history.clear()
+      render()
+      notice('You finished the session: everyone on this desk is now in a new one. The stickers stay and editing goes on; undo starts afresh.')
+    } catch (error) {
+      problem(`The session could not be finished: ${error.message ?? error}`)
+    } finally {
+      finishing = false
+      $('finish').disabled = false
+    }
+  }
+
+  /** The desk moved on to a new session: whoever finished it, our undo history ends with it. */
+  function newSession({ epoch, announced }) {
+    history.clear()
+    render()
+    if (finishing || epoch <= finishedEpoch) return // ours: `finish` tells it
+    notice(announced
+      ? 'The session was finished by the desk’s creator: you are now in a new session. The stickers stay and you can keep editing; undo starts afresh.'
+      : 'A new session began while you were away. The stickers stay and you can keep editing; undo starts afresh.')
+  }
 
   const opened = await fetch(`/api/desk/${deskId}`).then((r) => (r.ok ? r.json() : null)).catch(() => null)
   if (opened !== null) {
@@ -238,6 +286,11 @@ async function main() {
 
 function pick(values, fields) {
   return Object.fromEntries(Object.keys(fields).map((field) => [field, values[field]]))
+}
+
+function notice(text) {
+  $('session-text').textContent = text
+  $('session').hidden = false
 }
 
 function problem(text) {

@@ -4,11 +4,11 @@
  * its key with a Web Lock, so two tabs of the same desk never share one.
  */
 
-import { getJson, postJson } from '../api.js'
+import { postJson } from '../api.js'
 
 const storageKey = (deskId) => `tessera.desk.${deskId}`
 
-/** Keep the session an answer of `POST /api/desk/init` gave out. */
+/** Keep the session an answer of `POST /api/desk/init` or `…/session` gave out. */
 export function remember(opened) {
   const sessions = stored(opened.desk_id)
   sessions.push({
@@ -20,18 +20,20 @@ export function remember(opened) {
 }
 
 /** A session of this desk no other tab holds: a kept one (its outbox is ours to send), or a new
- *  one asked for by the desk's name. */
+ *  one asked for with the link. */
 export async function claimSession(deskId) {
   for (const session of stored(deskId)) if (await claim(session.client_id)) return session
-  const desk = await getJson(`/api/desk/${deskId}`)
-  const opened = await postJson('/api/desk/init', { name: desk.name, create_new: false })
-  if (opened.desk_id !== deskId) {
-    throw new Error('This desk’s name now belongs to a newer desk: ask for a fresh link.')
-  }
-  remember(opened)
+  const opened = await postJson(`/api/desk/${encodeURIComponent(deskId)}/session`, {})
+  remember({ ...opened, desk_id: deskId })
   const session = stored(deskId).at(-1)
   await claim(session.client_id)
   return session
+}
+
+/** The creator token this browser was given when it created the desk, whichever of its sessions
+ *  holds it (the creator's other tabs may finish the session too), or null. */
+export function creatorToken(deskId) {
+  return stored(deskId).find((session) => session.creator_token)?.creator_token ?? null
 }
 
 function stored(deskId) {

@@ -3,7 +3,9 @@
  * outbox sent again in `client_seq` order, live ops merged as they come, acks emptying the
  * outbox; reconnecting with backoff, and waiting for the network when the browser is offline.
  *
- * Events: `change` (stickers or sync state), `collision`, `presence`, `gone`, `problem`.
+ * Events: `change` (stickers or sync state), `collision`, `presence`, `gone`, `problem`, and
+ * `session` `{epoch, previous, announced}` when the desk moved on to a new collaboration session
+ * (`announced`: we were told live, by `session_finished`; otherwise we found out on reconnecting).
  */
 
 import { DEFAULTS } from './replica.js'
@@ -27,6 +29,7 @@ export class Sync extends EventTarget {
   #sentUpTo = 0
   #stopped = false
   #synced = null
+  #finishAnnounced = false
 
   constructor({ deskId, session, replica, clock, outbox }) {
     super()
@@ -114,7 +117,7 @@ export class Sync extends EventTarget {
     }
     switch (message.type) {
       case 'snapshot':
-        this.epoch = message.epoch
+        this.#atEpoch(message.epoch)
         for (const sticker of message.stickers) this.#observe(sticker.stamps)
         for (const sticker of message.stickers) this.replica.load(sticker)
         this.lastSeq = message.desk_seq
@@ -124,7 +127,7 @@ export class Sync extends EventTarget {
         this.#op(message)
         break
       case 'synced':
-        this.epoch = message.epoch
+        this.#atEpoch(message.epoch)
         this.lastSeq = Math.max(this.lastSeq, message.desk_seq)
         // Ours that are still unacknowledged stay on top of what the server sent.
         for (const op of this.outbox.ops) this.replica.merge(op.sticker, op.fields, op.stamp)
@@ -146,12 +149,24 @@ export class Sync extends EventTarget {
         this.dispatchEvent(new CustomEvent(message.type, { detail: message }))
         break
       case 'session_finished':
+        // Hello again at our (old) epoch: the answer is a snapshot of the new one.
+        if (message.epoch <= this.epoch) break
+        this.#finishAnnounced = true
         if (this.#socket !== null && this.state !== 'offline') this.#hello()
         break
       case 'error':
         this.#refused(message)
         break
     }
+  }
+
+  #atEpoch(epoch) {
+    const previous = this.epoch
+    this.epoch = epoch
+    if (previous === 0 || epoch <= previous) return // first join, or a rebuild from scratch
+    const announced = this.#finishAnnounced
+    this.#finishAnnounced = false
+    this.dispatchEvent(new CustomEvent('session', { detail: { epoch, previous, announced } }))
   }
 
   #op(message) {

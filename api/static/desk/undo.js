@@ -21,6 +21,12 @@ export class History {
     return this.#redo.length > 0
   }
 
+  /** Forget everything: a new session starts with nothing to undo. */
+  clear() {
+    this.#undo.length = 0
+    this.#redo.length = 0
+  }
+
   record(sticker, from, to) {
     this.#undo.push({ sticker, from, to })
     this.#redo.length = 0
