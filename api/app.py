@@ -251,7 +251,10 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
                     stream=settings.events_stream,
                     subject=f"{subject}.>",
                     consumer=f"{settings.stream_prefix}_{model.name}",
-                    fetch_timeout=settings.delta_interval_ms / 1000,
+                    fetch_timeout=(
+                        settings.delta_interval_ms if model is bitmap
+                        else settings.projection_linger_ms
+                    ) / 1000,
                 )
                 for model in models
             )

@@ -30,6 +30,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 
+from commands.batching import gather
 from commands.writer import WriterStopped
 
 log = logging.getLogger(__name__)
@@ -154,21 +155,9 @@ class SharedWriter(Generic[A, C]):
         first = self._queue.get()
         if first is _STOP:
             return None
-        batch = [first]
-        deadline = time.monotonic() + self._linger_s
-        while len(batch) < self._max_batch:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                if time.monotonic() >= deadline:
-                    break
-                time.sleep(self._linger_s / 4)
-                continue
-            if item is _STOP:
-                self._queue.put(_STOP)
-                break
-            batch.append(item)
-        return batch
+        return gather(
+            self._queue, first, linger_s=self._linger_s, max_batch=self._max_batch, stop=_STOP
+        )
 
     def _process(self, batch: list[Item]) -> None:
         now = self._clock()  # one authoritative time per batch: a batch spans a few ms

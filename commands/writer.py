@@ -28,6 +28,8 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 
+from commands.batching import gather
+
 log = logging.getLogger(__name__)
 
 A = TypeVar("A", bound=Aggregate)
@@ -155,21 +157,9 @@ class AggregateWriter(Generic[A, C]):
             return []
         if first is _STOP:
             return None
-        batch = [first]
-        deadline = time.monotonic() + self._linger_s
-        while len(batch) < self._max_batch:
-            try:
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                if time.monotonic() >= deadline:
-                    break
-                time.sleep(self._linger_s / 4)
-                continue
-            if item is _STOP:
-                self._queue.put(_STOP)
-                break
-            batch.append(item)
-        return batch
+        return gather(
+            self._queue, first, linger_s=self._linger_s, max_batch=self._max_batch, stop=_STOP
+        )
 
     def _decide_batch(self, batch: list[Item]) -> tuple[A, list[Any]] | None:
         try:

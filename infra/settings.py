@@ -30,6 +30,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """How many recent versions the delta ring keeps for catch-up."""
     delta_interval_ms: int = 20
     """Longest wait before a batch of deltas is published."""
+    projection_linger_ms: int = 200
+    """Longest wait of the other read models (no live audience) to gather events into one
+    transaction: bigger batches, and far fewer idle pull requests."""
     live_queue_frames: int = 256
     """Frames a live socket may fall behind by before it is told to resync and dropped."""
     writer_linger_ms: float = 2.0
