@@ -21,8 +21,11 @@ def application_env(settings: Settings, *, create_table: bool = False) -> dict[s
         "POSTGRES_USER": pg.user,
         "POSTGRES_PASSWORD": pg.password,
         "POSTGRES_SCHEMA": settings.schema,
-        "POSTGRES_POOL_SIZE": "4",
-        "POSTGRES_MAX_OVERFLOW": "4",
+        # One connection opened at start, more on demand: a process of every role builds every
+        # context's application, and four of them holding four connections each left room for
+        # only a few processes under PostgreSQL's default of 100 connections.
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "7",
         "POSTGRES_LOCK_TIMEOUT": "5",
         "POSTGRES_CONNECT_TIMEOUT": "10",
         "CREATE_TABLE": "yes" if create_table else "no",
