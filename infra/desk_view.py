@@ -148,19 +148,35 @@ class DeskView:
     async def write_stickers(
         self, conn: asyncpg.Connection, stickers: list[tuple[UUID, str, Any]]
     ) -> None:
-        await conn.executemany(
+        """Upsert the batch's stickers in one statement (arrays, not a statement a row: the
+        per-row executor start-up was most of PostgreSQL's work for this read model)."""
+        if not stickers:
+            return
+        desks, ids, registers = zip(*stickers, strict=True)
+        await conn.execute(
             f"INSERT INTO {self._s}.desk_stickers (desk_id, sticker_id, registers) "
-            "VALUES ($1, $2, $3::jsonb) ON CONFLICT (desk_id, sticker_id) "
-            "DO UPDATE SET registers = excluded.registers",
-            [(d, s, _json.encode(r).decode()) for d, s, r in stickers],
+            "SELECT * FROM unnest($1::uuid[], $2::text[], $3::jsonb[]) "
+            "ON CONFLICT (desk_id, sticker_id) DO UPDATE SET registers = excluded.registers",
+            list(desks),
+            list(ids),
+            [_json.encode(r).decode() for r in registers],
         )
 
     async def write_heads(
         self, conn: asyncpg.Connection, heads: list[tuple[UUID, int, Any]]
     ) -> None:
-        await conn.executemany(
-            f"UPDATE {self._s}.desk_views SET desk_seq = $2, last_edit_at = $3 WHERE desk_id = $1",
-            heads,
+        """Each desk's `desk_seq` and last edit, one statement for the batch (one row a desk)."""
+        if not heads:
+            return
+        desks, seqs, edits = zip(*heads, strict=True)
+        await conn.execute(
+            f"UPDATE {self._s}.desk_views AS v SET desk_seq = h.desk_seq, "
+            "last_edit_at = h.last_edit_at "
+            "FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[]) "
+            "AS h(desk_id, desk_seq, last_edit_at) WHERE v.desk_id = h.desk_id",
+            list(desks),
+            list(seqs),
+            list(edits),
         )
 
     async def count_sessions(self, conn: asyncpg.Connection, desk_ids: list[UUID]) -> None:

@@ -99,13 +99,14 @@ class Relay:
                         self.position = await self.published_position()
                         self._stream_sequence = None  # learnt again from the next ack
                     self._wake.clear()
-                    if await self.relay_pending() == 0:
+                    if await self.relay_pending(listener) == 0:
                         with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(self._poll_seconds):
                                 await self._wake.wait()
                 except Exception:
-                    log.exception("relay %s: will retry from the stream's last message",
-                                  self.context)
+                    log.exception(
+                        "relay %s: will retry from the stream's last message", self.context
+                    )
                     await _close(listener)
                     listener = None
                     await asyncio.sleep(0.5)
@@ -115,18 +116,25 @@ class Relay:
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
 
-    async def relay_pending(self) -> int:
-        """Publish everything committed after `position`; returns how many events went out."""
+    async def relay_pending(self, conn: asyncpg.Connection | None = None) -> int:
+        """Publish everything committed after `position`; returns how many events went out.
+        The pages are read on `conn` (the relay's own LISTEN connection: no pool round trip and
+        one prepared statement, for a relay woken after every commit), else on a pooled one."""
+        if conn is None:
+            async with self._store.connection() as pooled:
+                return await self.relay_pending(pooled)
         sent = 0
-        # `aclosing`: when this task is cancelled mid-page, the reader gives its connection back.
-        async with contextlib.aclosing(self._store.read(self.position, page=self._batch)) as pages:
-            async for page in pages:
-                if not await self._publish_with_one_ack(page):
-                    await self._publish_with_every_ack(page)
-                self.position = page[-1].notification_id
-                sent += len(page)
-                self.published += len(page)
-        return sent
+        while True:
+            page = await self._store.page_after(conn, self.position, self._batch)
+            if not page:
+                return sent
+            if not await self._publish_with_one_ack(page):
+                await self._publish_with_every_ack(page)
+            self.position = page[-1].notification_id
+            sent += len(page)
+            self.published += len(page)
+            if len(page) < self._batch:
+                return sent
 
     def _message(self, event: Recorded) -> tuple[str, bytes, dict[str, str]]:
         return (
@@ -148,8 +156,9 @@ class Relay:
         subject, payload, headers = self._message(page[-1])
         headers["Nats-Expected-Last-Sequence"] = str(self._stream_sequence + len(page) - 1)
         try:
-            ack = await self._js.publish(subject, payload, timeout=self._ack_timeout,
-                                         headers=headers)
+            ack = await self._js.publish(
+                subject, payload, timeout=self._ack_timeout, headers=headers
+            )
         except nats.js.errors.BadRequestError:  # wrong last sequence
             self._stream_sequence = None
             return False

@@ -20,9 +20,23 @@ class StoreReader:
         self._pool = pool
         self._table = f"{quote_ident(schema)}.{quote_ident(table)}"
 
+    def connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
+        return self._pool.acquire()  # type: ignore[no-any-return]
+
     async def max_notification_id(self) -> int:
         value = await self._pool.fetchval(f"SELECT max(notification_id) FROM {self._table}")
         return int(value or 0)
+
+    async def page_after(self, conn: asyncpg.Connection, after: int, limit: int) -> list[Recorded]:
+        """Up to `limit` events after `after`, in log order, on the caller's connection (its
+        statement cache keeps the query prepared: what a follower asking every few ms needs)."""
+        rows = await conn.fetch(
+            f"SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {self._table} WHERE notification_id > $1 ORDER BY notification_id LIMIT $2",
+            after,
+            limit,
+        )
+        return [Recorded(*row) for row in rows]
 
     async def read(
         self,
