@@ -36,8 +36,8 @@ from api.auth import origin_allowed, payload_of
 from commands.desk_wire import Id, Number, StickerOp
 from commands.desks import DeskGone, DeskNotFound, desk_id_of
 from domain.desk import ClockSkew, DeskError, DeskExpired, SequenceGap
-from infra.desk_hub import DeskHub, encode
-from infra.fanout import Listener
+from infra.desk_hub import DeskHub, FrameHead, encode, head_of
+from infra.fanout import Frame, Listener
 from infra.live_socket import frame_sink, text_frame
 from infra.tasks import until_first_ends
 from infra.throttle import Throttle
@@ -96,17 +96,8 @@ class CollisionFrame(msgspec.Struct, tag="collision"):
     winner_stamp: tuple[int, int, str]
 
 
-class _Head(msgspec.Struct):
-    """What the forwarder needs of a fanned-out frame."""
-
-    type: str
-    desk_seq: int = 0
-    client_id: str = ""
-
-
 Inbound = Hello | Op | PresenceIn | Ping
 _decode = msgspec.json.Decoder(Inbound).decode
-_head = msgspec.json.Decoder(_Head).decode
 
 
 @websocket("/api/desk/{desk_id:str}/live")
@@ -129,9 +120,9 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
     listener = await hub.fanout.listen(key)
     await hub.nc.flush()  # subscribed before any catch-up is read: no op falls in between
     hub.entered(desk)
-    connection = _Connection(socket, hub, desk)
+    connection = _Connection(socket, hub, desk, listener)
     try:
-        await until_first_ends(connection.forward(listener), connection.serve())
+        await until_first_ends(connection.forward(), connection.serve())
     finally:
         await connection.goodbye()
         hub.left(desk)
@@ -139,10 +130,13 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
 
 
 class _Connection:
-    def __init__(self, socket: WebSocket[Any, Any, Any], hub: DeskHub, desk: UUID) -> None:
+    def __init__(
+        self, socket: WebSocket[Any, Any, Any], hub: DeskHub, desk: UUID, listener: Listener
+    ) -> None:
         self.socket = socket
         self.hub = hub
         self.desk = desk
+        self.listener = listener
         self.client_id = ""
         self._send_lock = asyncio.Lock()
         self.sink = frame_sink(socket.scope)
@@ -177,9 +171,13 @@ class _Connection:
 
     # -- frames out -------------------------------------------------------------------------------
 
-    async def forward(self, listener: Listener) -> None:
-        """Fanned-out frames, in order, once joined; a slow client is told to resync."""
-        listener.attach(None)
+    async def forward(self) -> None:
+        """Fanned-out frames, in order, once joined; a slow client is told to resync.
+
+        Under `infra.live_socket`'s protocol the fan-out writes a joined client's frames straight
+        to its socket, judged by `admit`; this task sends what queued meanwhile (during a
+        catch-up, while the socket's buffer was full) and what only it can do (a desk's close)."""
+        listener = self.listener
         while True:
             await listener.wait()
             if listener.dropped:
@@ -189,21 +187,40 @@ class _Connection:
                         await self.socket.close(code=4408, reason="too_slow")
                 return
             await self._ready.wait()
-            out: list[bytes] = []
-            for frame, _ in listener.take():
-                head = _head(frame)
-                match head.type:
-                    case "op" if head.desk_seq <= self._joined_seq:
-                        continue  # sent with the catch-up already
-                    case "presence" | "gone" if head.client_id == self.client_id:
-                        continue
-                    case "closed":
-                        await self.send_many(out)
-                        await self.socket.close(code=4410, reason="desk_gone")
-                        return
-                out.append(frame)
-            if out:
-                await self.send_many(out)
+            if self.sink is not None:
+                await self.sink.frames_drained()
+                if not self._ready.is_set():
+                    continue  # a new hello began meanwhile: its catch-up goes first
+            out: list[Frame] = []
+            for frame in listener.take():
+                verdict = self.admit(head_of(frame[0]))
+                if verdict is None:  # the desk closed
+                    await self._write(out)
+                    await self.socket.close(code=4410, reason="desk_gone")
+                    return
+                if verdict:
+                    out.append(frame)
+            await self._write(out)
+
+    def admit(self, head: FrameHead) -> bool | None:
+        """Whether a fanned-out frame goes to this client: not an op it got with its catch-up,
+        nor its own presence; None for the desk's closing."""
+        match head.type:
+            case "op":
+                return head.desk_seq > self._joined_seq
+            case "presence" | "gone":
+                return head.client_id != self.client_id
+            case "closed":
+                return None
+        return True
+
+    async def _write(self, frames: list[Frame]) -> None:
+        if not frames:
+            return
+        if self.sink is None:
+            await self.send_many([message for message, _ in frames])
+        elif self.sink.frames_open():
+            self.sink.write_frames(b"".join(wire for _, wire in frames))
 
     # -- frames in --------------------------------------------------------------------------------
 
@@ -245,6 +262,7 @@ class _Connection:
             await self.socket.close(code=4403, reason="bad_session_key")
             return False
         self._ready.clear()  # live frames wait until the catch-up is out
+        self.listener.attach(None)
         try:
             joined = await self.hub.join(self.desk, hello.epoch, hello.last_seq)
         except DeskNotFound:
@@ -260,6 +278,8 @@ class _Connection:
         await self.send_many([*joined.frames, synced])
         self._joined_seq = joined.desk_seq
         self._ready.set()
+        if self.sink is not None:
+            self.listener.attach(self.sink, self.admit)
         return True
 
     async def op(self, op: Op) -> bool:

@@ -26,6 +26,7 @@ from domain.desk import Ack, Desk
 from infra.desk_keys import DeskSessionKeys
 from infra.desk_view import DeskView, StickerOut, sticker_out
 from infra.fanout import Fanout
+from infra.live_socket import text_frame
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +80,17 @@ class GoneFrame(msgspec.Struct, tag="gone"):
 encode = msgspec.json.Encoder().encode
 
 
+class FrameHead(msgspec.Struct):
+    """What a socket needs to know of a fanned-out frame to pass it on or not."""
+
+    type: str
+    desk_seq: int = 0
+    client_id: str = ""
+
+
+head_of = msgspec.json.Decoder(FrameHead).decode
+
+
 def op_frame(desk_seq: int, op: StickerOp, changes: dict[str, Any]) -> OpFrame:
     return OpFrame(desk_seq, op.client_id, op.client_seq, op.sticker, op.create, op.stamp, changes)
 
@@ -122,7 +134,9 @@ class DeskHub:
         self.nc = nc
         self.session_keys = session_keys
         self._prefix = prefix
-        self.fanout = Fanout(nc, self.subject, capacity=capacity, interval_s=0.0)
+        self.fanout = Fanout(
+            nc, self.subject, capacity=capacity, encode=text_frame, describe=head_of
+        )
         self._ttl = timedelta(seconds=ttl_s)
         self._sockets: dict[UUID, int] = {}
         self._left: dict[UUID, datetime] = {}

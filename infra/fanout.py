@@ -41,6 +41,7 @@ _RELOAD_ENTRY = RELOAD.to_bytes(4, "little")
 
 Frame = tuple[bytes, bytes]
 """A message (a canvas delta …), and the same message encoded for a `Sink`."""
+Admit = Callable[[Any], "bool | None"]
 
 
 class Sink(Protocol):
@@ -60,28 +61,37 @@ class Sink(Protocol):
 class Listener:
     """One connection's view of a canvas's live frames."""
 
-    __slots__ = ("_capacity", "_frames", "_sink", "_waiter", "dropped")
+    __slots__ = ("_admit", "_capacity", "_frames", "_sink", "_waiter", "dropped")
 
     def __init__(self, capacity: int) -> None:
         self._capacity = capacity
         self._frames: list[Frame] = []
         self._sink: Sink | None = None
+        self._admit: Admit | None = None
         self._waiter: asyncio.Future[None] | None = None
         self.dropped = False
 
-    def attach(self, sink: Sink | None) -> None:
-        """From now on, frames go straight to `sink` whenever nothing is queued before them."""
+    def attach(self, sink: Sink | None, admit: Admit | None = None) -> None:
+        """From now on, frames go straight to `sink` whenever nothing is queued before them
+        (None: every frame queues, for the connection's own task to take). `admit` judges a
+        frame on the way by what the fan-out's `describe` said of it: True sends it, False skips
+        it, None queues it (for what only the connection's task can do, like closing)."""
         self._sink = sink
+        self._admit = admit
 
-    def offer(self, message: bytes, wire: bytes) -> bool:
+    def offer(self, message: bytes, wire: bytes, about: Any = None) -> bool:
         """Send `wire` or queue both forms of the message; True when this very one found the
         queue full (the drop)."""
         if self.dropped:
             return False
         sink = self._sink
-        if sink is not None and not self._frames and sink.frames_ready():
-            sink.write_frames(wire)
-            return False
+        if sink is not None and not self._frames:
+            verdict = True if self._admit is None else self._admit(about)
+            if verdict is False:
+                return False
+            if verdict and sink.frames_ready():
+                sink.write_frames(wire)
+                return False
         if len(self._frames) >= self._capacity:
             self.dropped = True
             self._frames.clear()
@@ -170,12 +180,14 @@ class Fanout:
         busy_share: float = 1.0,
         merge: Callable[[list[bytes]], list[bytes]] | None = None,
         encode: Callable[[bytes], bytes] = binary_frame,
+        describe: Callable[[bytes], Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
         """`interval_s` and `busy_share`: see above (by default, every message at once);
         `merge`: what becomes of messages that waited for a broadcast (by default they go one by
-        one); `encode`: a message as its connections' sinks take it."""
+        one); `encode`: a message as its connections' sinks take it; `describe`: what a
+        listener's `admit` is given, worked out once a message."""
         self._nc = nc
         self._subject = subject
         self._capacity = capacity
@@ -183,6 +195,7 @@ class Fanout:
         self._busy_share = busy_share
         self._merge = merge
         self._encode = encode
+        self._describe = describe
         self._clock = clock
         self._cpu_clock = cpu_clock
         self._channels: dict[str, _Channel] = {}
@@ -245,9 +258,10 @@ class Fanout:
             messages = self._merge(messages)
         for message in messages:
             wire = self._encode(message)
+            about = None if self._describe is None else self._describe(message)
             self.broadcasts += 1
             for listener in tuple(channel.listeners):
-                if listener.offer(message, wire):
+                if listener.offer(message, wire, about):
                     self.slow_dropped += 1
         # CPU time, not wall time: waiting for the GIL or a core is not what the share limits.
         took = self._cpu_clock() - cpu_started
