@@ -9,8 +9,9 @@ Client → server:
 
 Server → client: the missed `op`s, or a `snapshot {epoch, desk_seq, stickers}` then the ops
 after it, then `synced {epoch, desk_seq}`; live `op {desk_seq, client_id, client_seq, sticker,
-create, stamp, fields}` of everyone (the author's own too); `ack {client_seq, desk_seq, applied,
-superseded, replayed}` after commit; `collision {sticker, field, lost, winner, winner_stamp}` (to
+create, stamp, fields}` of everyone else; `ack {client_seq, desk_seq, applied, superseded,
+replayed}` after commit (an author's own live ops are not echoed: their `desk_seq` is in the ack,
+so a client counts `desk_seq`s from ops and acks together); `collision {sticker, field, lost, winner, winner_stamp}` (to
 the author only); `presence {client_id, cursor, selection, drag}`, `gone {client_id}`;
 `session_finished {epoch}`; `error {error, detail, client_seq?, expected_seq?, server_ms?}`;
 `resync` (fell behind: the socket closes with 4408); `pong`.
@@ -204,10 +205,10 @@ class _Connection:
 
     def admit(self, head: FrameHead) -> bool | None:
         """Whether a fanned-out frame goes to this client: not an op it got with its catch-up,
-        nor its own presence; None for the desk's closing."""
+        nor its own op or presence; None for the desk's closing."""
         match head.type:
-            case "op":
-                return head.desk_seq > self._joined_seq
+            case "op":  # an author hears of its own ops by their ack
+                return head.desk_seq > self._joined_seq and head.client_id != self.client_id
             case "presence" | "gone":
                 return head.client_id != self.client_id
             case "closed":

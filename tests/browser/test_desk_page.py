@@ -334,3 +334,34 @@ async def test_a_page_away_while_the_session_was_finished_is_told_on_reconnectin
     told = bob.get_by_role("alert").filter(has_text="A new session began while you were away")
     await expect(told).to_be_visible()
     await bob.wait_for_function("window.desk.epoch() === 2")
+
+
+async def test_a_page_counts_its_own_ops_by_their_acks_and_never_asks_again(site: Site):
+    """The server does not echo an author's ops back: a page's `desk_seq` moves on through its
+    acks and the others' ops, with no second hello to fill what looks like a gap."""
+    desk_id = await a_desk(site)
+    ann, bob = await open_desk(site, desk_id), await open_desk(site, desk_id)
+    hellos = {"ann": 0, "bob": 0}
+    for name, page in (("ann", ann), ("bob", bob)):
+        page.on(
+            "websocket",
+            lambda socket, name=name: socket.on(
+                "framesent",
+                lambda frame: hellos.__setitem__(name, hellos[name] + ('"hello"' in str(frame))),
+            ),
+        )
+    for page in (ann, bob):
+        await page.reload()  # a socket of its own from the first frame on, counted
+        await page.evaluate("window.desk.ready")
+        await saved(page)
+    sticker = await a_sticker(ann, text="one")
+    for turn in range(6):
+        page = (bob, ann)[turn % 2]
+        await page.evaluate(f"window.desk.edit('{sticker}', {{x: {10 * turn}}})")
+        await saved(page)
+
+    desk_seq = (await site.http.get(f"/api/desk/{desk_id}")).json()["desk_seq"]
+    assert desk_seq == 7
+    for page in (ann, bob):
+        await page.wait_for_function(f"window.desk.lastSeq() === {desk_seq}", timeout=WAIT_MS)
+    assert hellos == {"ann": 1, "bob": 1}

@@ -104,6 +104,27 @@ async def test_two_clients_see_each_others_ops(parts: Parts):
         assert (await op_reaching(ann, 2))["fields"] == {"colour": "#00ff00"}
 
 
+async def test_an_author_hears_of_its_own_op_by_the_ack_only(parts: Parts):
+    desk = await a_desk(parts)
+    async with (
+        serving(parts) as port,
+        websockets.connect(live_url(port, desk)) as ann,
+        websockets.connect(live_url(port, desk)) as bob,
+    ):
+        await hello(ann, "ann")
+        await hello(bob, "bob")
+        await send(ann, an_op(1, "ann", create=True, text="mine"))
+        assert (await receive(ann))["type"] == "ack"
+        assert (await op_reaching(bob, 1))["client_id"] == "ann"
+        await send(bob, an_op(1, "bob", text="theirs"))
+        # The next frame ann gets is bob's op 2: its own op 1 never came back to it.
+        after = await receive(ann)
+        assert (after["type"], after["desk_seq"], after["client_id"]) == ("op", 2, "bob")
+        # A catch-up still holds everyone's ops, the author's own included.
+        frames = await hello(ann, "ann", last_seq=0)
+    assert [(f["type"], f.get("client_id")) for f in frames[:-1]] == [("op", "ann"), ("op", "bob")]
+
+
 async def test_a_client_reconnecting_with_an_old_seq_gets_exactly_the_missed_ops(parts: Parts):
     desk = await a_desk(parts)
     async with serving(parts) as port:

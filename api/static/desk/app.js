@@ -230,6 +230,7 @@ async function main() {
     cursors: () => presence.cursors(),
     state: () => sync.state,
     epoch: () => sync.epoch,
+    lastSeq: () => sync.lastSeq,
   })
 
   // -- finishing the session (the creator only) -----------------------------------------------

@@ -13,6 +13,7 @@ import { DEFAULTS } from './replica.js'
 const BACKOFF_MS = [250, 500, 1_000, 2_000, 4_000, 8_000, 15_000]
 const PING_EVERY_MS = 20_000
 const CLOSE = { unknownDesk: 4404, expired: 4410, foreignOrigin: 4403 }
+const GAP_WAIT_MS = 300
 const CAUGHT_UP_OR_LOST = new Set(['seq_gap', 'clock_skew', 'hello_first', 'wrong_client'])
 
 export class Sync extends EventTarget {
@@ -30,6 +31,9 @@ export class Sync extends EventTarget {
   #stopped = false
   #synced = null
   #finishAnnounced = false
+  /** desk_seqs that came in ahead of `lastSeq` (ours are acknowledged, never echoed back). */
+  #early = new Set()
+  #gapTimer = 0
 
   constructor({ deskId, session, replica, clock, outbox }) {
     super()
@@ -121,6 +125,7 @@ export class Sync extends EventTarget {
         for (const sticker of message.stickers) this.#observe(sticker.stamps)
         for (const sticker of message.stickers) this.replica.load(sticker)
         this.lastSeq = message.desk_seq
+        this.#arrived(0)
         this.#changed()
         break
       case 'op':
@@ -129,6 +134,7 @@ export class Sync extends EventTarget {
       case 'synced':
         this.#atEpoch(message.epoch)
         this.lastSeq = Math.max(this.lastSeq, message.desk_seq)
+        this.#arrived(0)
         // Ours that are still unacknowledged stay on top of what the server sent.
         for (const op of this.outbox.ops) this.replica.merge(op.sticker, op.fields, op.stamp)
         this.#sentUpTo = 0
@@ -138,6 +144,7 @@ export class Sync extends EventTarget {
         this.flush()
         break
       case 'ack':
+        this.#arrived(message.desk_seq)
         this.outbox.acknowledged(message.client_seq).then(() => this.#changed())
         break
       case 'collision':
@@ -173,10 +180,23 @@ export class Sync extends EventTarget {
     this.clock.observe(message.stamp)
     const fields = message.create ? { ...DEFAULTS, ...message.fields } : message.fields
     this.replica.merge(message.sticker, fields, message.stamp)
-    if (message.desk_seq === this.lastSeq + 1) this.lastSeq = message.desk_seq
-    else if (message.desk_seq > this.lastSeq && this.synced) this.#hello() // a gap: ask again
+    this.#arrived(message.desk_seq)
     this.dispatchEvent(new CustomEvent('op', { detail: message.sticker }))
     this.#changed()
+  }
+
+  /** `seq` came in: someone else's op, or the ack of ours. Move `lastSeq` on through every
+   *  number we have; a number still missing after a moment (not an ack of ours on its way) is
+   *  asked for again with a hello. `seq` 0: only forget what `lastSeq` has passed. */
+  #arrived(seq) {
+    if (seq > this.lastSeq) this.#early.add(seq)
+    for (const early of this.#early) if (early <= this.lastSeq) this.#early.delete(early)
+    while (this.#early.delete(this.lastSeq + 1)) this.lastSeq += 1
+    if (this.#early.size === 0 || this.#gapTimer) return
+    this.#gapTimer = setTimeout(() => {
+      this.#gapTimer = 0
+      if (this.#early.size > 0 && this.synced) this.#hello()
+    }, GAP_WAIT_MS)
   }
 
   #observe(stamps) {
@@ -213,6 +233,7 @@ export class Sync extends EventTarget {
     this.replica.clear()
     this.epoch = 0
     this.lastSeq = 0
+    this.#early.clear()
     if (this.#socket !== null) this.#hello()
     this.#changed()
   }
