@@ -17,34 +17,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
-from typing import Any, Generic, TypeVar
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 
-from commands.batching import gather
-from commands.writer import WriterStopped
+from commands.writer_thread import STOP, A, C, WriterThread, fail, resolve
 
 log = logging.getLogger(__name__)
 
-A = TypeVar("A", bound=Aggregate)
-C = TypeVar("C")
-
-_STOP = object()
 _ATTEMPTS = 5
 
 Item = tuple[UUID, Any, Any]  # (aggregate id, command, future)
 
 
-class SharedWriter(Generic[A, C]):
+class SharedWriter(WriterThread[A, C]):
     """Serialises the commands of many aggregates through one thread, one save per batch.
 
     `load(id)` reads an aggregate from the store (its domain error goes to the callers of that
@@ -65,52 +58,34 @@ class SharedWriter(Generic[A, C]):
         snapshot_every: int = 0,
         domain_errors: tuple[type[Exception], ...] = (),
     ) -> None:
-        self.name = name
-        self._app = app
+        super().__init__(
+            name=name,
+            app=app,
+            decide=decide,
+            clock=clock,
+            linger_s=linger_s,
+            max_batch=max_batch,
+            snapshot_every=snapshot_every,
+            domain_errors=domain_errors,
+        )
         self._load = load
-        self._decide = decide
-        self._clock = clock
-        self._linger_s = linger_s
-        self._max_batch = max_batch
-        self._snapshot_every = snapshot_every
-        self._domain_errors = domain_errors
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._held: dict[UUID, A] = {}
         self._used: dict[UUID, datetime] = {}
         self._lock = threading.Lock()
         """Guards `_held` and `_used` between the writer thread and eviction."""
-        self._thread = threading.Thread(target=self._run, name=f"writer-{name}", daemon=True)
-        self._stopped = False
-        self.saves = 0
-        self.conflicts = 0
         self.batches = 0
         self.commands = 0
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stopped = True
-        self._queue.put(_STOP)
-        if self._thread.is_alive():
-            self._thread.join(timeout)
 
     def submit(self, aggregate_id: UUID, command: C) -> asyncio.Future[Any]:
         """Queue a command from the event loop; the future resolves after commit."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._enqueue(aggregate_id, command, future)
+        self._enqueue((aggregate_id, command, future))
         return future
 
     def submit_threadsafe(self, aggregate_id: UUID, command: C) -> Future[Any]:
         future: Future[Any] = Future()
-        self._enqueue(aggregate_id, command, future)
+        self._enqueue((aggregate_id, command, future))
         return future
-
-    def _enqueue(self, aggregate_id: UUID, command: C, future: Any) -> None:
-        if self._stopped:
-            future.set_exception(WriterStopped(self.name))
-        else:
-            self._queue.put((aggregate_id, command, future))
 
     # -- what is held in memory -------------------------------------------------------------------
 
@@ -149,15 +124,13 @@ class SharedWriter(Generic[A, C]):
                 with self._lock:
                     for aggregate_id, _, _ in batch:
                         self._held.pop(aggregate_id, None)
-                _resolve(batch, [error] * len(batch))
+                fail(batch, error)
 
     def _next_batch(self) -> list[Item] | None:
         first = self._queue.get()
-        if first is _STOP:
+        if first is STOP:
             return None
-        return gather(
-            self._queue, first, linger_s=self._linger_s, max_batch=self._max_batch, stop=_STOP
-        )
+        return self._gather(first)
 
     def _process(self, batch: list[Item]) -> None:
         now = self._clock()  # one authoritative time per batch: a batch spans a few ms
@@ -208,7 +181,7 @@ class SharedWriter(Generic[A, C]):
                 return
             self.saves += 1
         self._put_snapshots(snapshots)
-        _resolve(batch, answers)
+        resolve(batch, answers)
 
     def _aggregate(self, aggregate_id: UUID, now: datetime) -> A:
         with self._lock:
@@ -219,15 +192,6 @@ class SharedWriter(Generic[A, C]):
             self._held[aggregate_id] = aggregate
             self._used[aggregate_id] = now
         return aggregate
-
-    def _decide_one(self, aggregate: A, command: C, now: datetime) -> Any:
-        try:
-            return self._decide(aggregate, command, now)
-        except self._domain_errors as error:
-            return error
-        except Exception as error:
-            log.exception("writer %s could not decide %r", self.name, command)
-            return error
 
     def _split(self, batch: list[Item]) -> None:
         """The store refused a batch: each aggregate's part again, alone, against a fresh load."""
@@ -244,11 +208,11 @@ class SharedWriter(Generic[A, C]):
             try:
                 aggregate = self._load(aggregate_id)
             except self._domain_errors as failure:
-                _resolve(part, [failure] * len(part))
+                fail(part, failure)
                 return
             except Exception as failure:
                 log.exception("writer %s cannot load %s", self.name, aggregate_id)
-                _resolve(part, [failure] * len(part))
+                fail(part, failure)
                 return
             answers = [self._decide_one(aggregate, command, now) for _, command, _ in part]
             events = aggregate.collect_events()
@@ -270,54 +234,6 @@ class SharedWriter(Generic[A, C]):
                 self._held[aggregate_id] = aggregate
                 self._used[aggregate_id] = now
             self._put_snapshots([snapshot] if snapshot is not None else [])
-            _resolve(part, answers)
+            resolve(part, answers)
             return
-        _resolve(part, [error] * len(part))
-
-    # -- snapshots, taken from memory rather than by replay ---------------------------------------
-
-    def _capture_snapshot(self, aggregate: A, new_events: int) -> StoredEvent | None:
-        every = self._snapshot_every
-        if not every or not new_events or self._app.snapshots is None:
-            return None
-        if aggregate.version // every == (aggregate.version - new_events) // every:
-            return None
-        return self._app.mapper.to_stored_event(Snapshot.take(aggregate))
-
-    def _put_snapshots(self, snapshots: list[StoredEvent]) -> None:
-        if not snapshots:
-            return
-        assert self._app.snapshots is not None
-        try:
-            self._app.snapshots.recorder.insert_events(snapshots)
-        except Exception:  # a missing snapshot only costs a longer load
-            log.exception("writer %s could not store snapshots", self.name)
-
-
-def _resolve(batch: list[Item], answers: list[Any]) -> None:
-    # Answers to event-loop callers go over in one hop per loop, not one per command.
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
-    for (_, _, future), answer in zip(batch, answers, strict=True):
-        if isinstance(future, asyncio.Future):
-            by_loop.setdefault(future.get_loop(), []).append((future, answer))
-        else:
-            _answer(future, answer)
-    for loop, pairs in by_loop.items():
-        try:
-            loop.call_soon_threadsafe(_answer_all, pairs)
-        except RuntimeError:  # that loop is closed: its callers are gone
-            pass
-
-
-def _answer(future: Any, answer: Any) -> None:
-    if future.done():
-        return
-    if isinstance(answer, BaseException):
-        future.set_exception(answer)
-    else:
-        future.set_result(answer)
-
-
-def _answer_all(pairs: list[tuple[Any, Any]]) -> None:
-    for future, answer in pairs:
-        _answer(future, answer)
+        fail(part, error)

@@ -17,32 +17,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
-import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from eventsourcing.application import Application
-from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 
-from commands.batching import gather
+from commands.writer_thread import STOP, A, C, WriterStopped, WriterThread, fail, resolve
+
+__all__ = ["AggregateWriter", "WriterStopped"]
 
 log = logging.getLogger(__name__)
 
-A = TypeVar("A", bound=Aggregate)
-C = TypeVar("C")
-
-_STOP = object()
 _ATTEMPTS = 5
 
 Item = tuple[Any, Any]  # (command, waiter)
-
-
-class WriterStopped(RuntimeError):
-    pass
 
 
 class _InFlight(NamedTuple):
@@ -52,7 +44,7 @@ class _InFlight(NamedTuple):
     snapshot: StoredEvent | None
 
 
-class AggregateWriter(Generic[A, C]):
+class AggregateWriter(WriterThread[A, C]):
     """Serialises commands to one aggregate, batching their events into few saves.
 
     `decide(aggregate, command, now)` returns the caller's answer or raises a domain error, which
@@ -72,49 +64,35 @@ class AggregateWriter(Generic[A, C]):
         snapshot_every: int = 0,
         domain_errors: tuple[type[Exception], ...] = (),
     ) -> None:
-        self.name = name
-        self._app = app
+        super().__init__(
+            name=name,
+            app=app,
+            decide=decide,
+            clock=clock,
+            linger_s=linger_s,
+            max_batch=max_batch,
+            snapshot_every=snapshot_every,
+            domain_errors=domain_errors,
+        )
         self._load = load
-        self._decide = decide
-        self._clock = clock
-        self._linger_s = linger_s
-        self._max_batch = max_batch
-        self._snapshot_every = snapshot_every
-        self._domain_errors = domain_errors
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._aggregate: A | None = None
         self._saver = ThreadPoolExecutor(1, thread_name_prefix=f"save-{name}")
-        self._thread = threading.Thread(target=self._run, name=f"writer-{name}", daemon=True)
-        self._stopped = False
-        self.saves = 0
-        self.conflicts = 0
-
-    def start(self) -> None:
-        self._thread.start()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stopped = True
-        self._queue.put(_STOP)
-        self._thread.join(timeout)
+        super().stop(timeout)
         self._saver.shutdown(wait=True)
 
     def submit(self, command: C) -> asyncio.Future[Any]:
         """Queue a command from the event loop; the future resolves after commit."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._enqueue(command, future)
+        self._enqueue((command, future))
         return future
 
     def submit_threadsafe(self, command: C) -> Future[Any]:
         """Queue a command from any thread (slower: a lock per answer)."""
         future: Future[Any] = Future()
-        self._enqueue(command, future)
+        self._enqueue((command, future))
         return future
-
-    def _enqueue(self, command: C, future: Any) -> None:
-        if self._stopped:
-            future.set_exception(WriterStopped(self.name))
-        else:
-            self._queue.put((command, future))
 
     # -- the loop ---------------------------------------------------------------------------------
 
@@ -145,7 +123,7 @@ class AggregateWriter(Generic[A, C]):
             aggregate, answers = decided
             events = aggregate.collect_events()
             if not events:
-                self._resolve(batch, answers)
+                resolve(batch, answers)
                 continue
             snapshot = self._capture_snapshot(aggregate, len(events))
             inflight = _InFlight(self._saver.submit(self._save, events), batch, answers, snapshot)
@@ -155,31 +133,20 @@ class AggregateWriter(Generic[A, C]):
             first = self._queue.get(timeout=None if block else self._linger_s)
         except queue.Empty:
             return []
-        if first is _STOP:
+        if first is STOP:
             return None
-        return gather(
-            self._queue, first, linger_s=self._linger_s, max_batch=self._max_batch, stop=_STOP
-        )
+        return self._gather(first)
 
     def _decide_batch(self, batch: list[Item]) -> tuple[A, list[Any]] | None:
         try:
             aggregate = self._aggregate if self._aggregate is not None else self._load()
         except Exception as error:  # the store is unreachable: nobody is acknowledged
             log.exception("writer %s cannot load its aggregate", self.name)
-            self._fail(batch, error)
+            fail(batch, error)
             return None
         self._aggregate = aggregate
         now = self._clock()  # one authoritative time per batch: a batch spans a few ms
         return aggregate, [self._decide_one(aggregate, command, now) for command, _ in batch]
-
-    def _decide_one(self, aggregate: A, command: C, now: datetime) -> Any:
-        try:
-            return self._decide(aggregate, command, now)
-        except self._domain_errors as error:
-            return error
-        except Exception as error:  # a bug must cost one answer, never the writer thread
-            log.exception("writer %s could not decide %r", self.name, command)
-            return error
 
     def _save(self, events: Sequence[Any]) -> None:
         # `Application.save` checks every object against a runtime Protocol (≈10 µs each); the
@@ -199,9 +166,8 @@ class AggregateWriter(Generic[A, C]):
             self._aggregate = None
             return False
         self.saves += 1
-        if inflight.snapshot is not None:
-            self._put_snapshot(inflight.snapshot)
-        self._resolve(inflight.batch, inflight.answers)
+        self._put_snapshots([inflight.snapshot] if inflight.snapshot else [])
+        resolve(inflight.batch, inflight.answers)
         return True
 
     def _process_again(self, batch: list[Item]) -> None:
@@ -228,62 +194,8 @@ class AggregateWriter(Generic[A, C]):
                 time.sleep(0.05 * (attempt + 1))
                 continue
             self.saves += 1
-            if snapshot is not None:
-                self._put_snapshot(snapshot)
-            self._resolve(batch, answers)
+            self._put_snapshots([snapshot] if snapshot else [])
+            resolve(batch, answers)
             return
         self._aggregate = None
-        self._fail(batch, error)
-
-    # -- snapshots of the aggregate, taken from memory rather than by replay ----------------------
-
-    def _capture_snapshot(self, aggregate: A, new_events: int) -> StoredEvent | None:
-        every = self._snapshot_every
-        if not every or self._app.snapshots is None:
-            return None
-        if aggregate.version // every == (aggregate.version - new_events) // every:
-            return None
-        # Encode now: the aggregate moves on while this batch commits.
-        return self._app.mapper.to_stored_event(Snapshot.take(aggregate))
-
-    def _put_snapshot(self, snapshot: StoredEvent) -> None:
-        assert self._app.snapshots is not None
-        try:
-            self._app.snapshots.recorder.insert_events([snapshot])
-        except Exception:  # a missing snapshot only costs a longer load
-            log.exception("writer %s could not store a snapshot", self.name)
-
-    # -- answers ----------------------------------------------------------------------------------
-
-    @staticmethod
-    def _resolve(batch: list[Item], answers: list[Any]) -> None:
-        # Answers to event-loop callers go over in one hop per loop, not one per command.
-        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
-        for (_, future), answer in zip(batch, answers, strict=True):
-            if isinstance(future, asyncio.Future):
-                by_loop.setdefault(future.get_loop(), []).append((future, answer))
-            else:
-                _answer(future, answer)
-        for loop, pairs in by_loop.items():
-            try:
-                loop.call_soon_threadsafe(_answer_all, pairs)
-            except RuntimeError:  # that loop is closed: its callers are gone
-                pass
-
-    @staticmethod
-    def _fail(batch: list[Item], error: BaseException) -> None:
-        AggregateWriter._resolve(batch, [error] * len(batch))
-
-
-def _answer(future: Any, answer: Any) -> None:
-    if future.done():
-        return
-    if isinstance(answer, BaseException):
-        future.set_exception(answer)
-    else:
-        future.set_result(answer)
-
-
-def _answer_all(pairs: list[tuple[Any, Any]]) -> None:
-    for future, answer in pairs:
-        _answer(future, answer)
+        fail(batch, error)

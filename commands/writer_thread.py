@@ -1,0 +1,171 @@
+"""What every writer thread shares: a queue of commands from any thread or event loop, batches
+gathered with one sleep, decisions that turn domain errors into answers, snapshots taken from
+memory, and answers sent back only after commit (one hop per event loop, not one per command).
+
+`commands.writer.AggregateWriter` runs one hot aggregate (a canvas) with its saves pipelined;
+`commands.shared_writer.SharedWriter` runs many (desks), all of a batch saved in one transaction.
+A queued item is a tuple whose last element is the caller's future.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from eventsourcing.application import Application
+from eventsourcing.domain import Aggregate, Snapshot
+from eventsourcing.persistence import StoredEvent
+
+log = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=Aggregate)
+C = TypeVar("C")
+
+STOP = object()
+"""Queued by `stop()`: the thread finishes what it has, then ends."""
+
+
+class WriterStopped(RuntimeError):
+    pass
+
+
+class WriterThread(Generic[A, C]):
+    """A thread that decides and saves commands in batches; subclasses give `_run`."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        app: Application[Any],
+        decide: Callable[[A, C, datetime], Any],
+        clock: Callable[[], datetime],
+        linger_s: float,
+        max_batch: int,
+        snapshot_every: int,
+        domain_errors: tuple[type[Exception], ...],
+    ) -> None:
+        self.name = name
+        self._app = app
+        self._decide = decide
+        self._clock = clock
+        self._linger_s = linger_s
+        self._max_batch = max_batch
+        self._snapshot_every = snapshot_every
+        self._domain_errors = domain_errors
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=f"writer-{name}", daemon=True)
+        self._stopped = False
+        self.saves = 0
+        self.conflicts = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopped = True
+        self._queue.put(STOP)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _enqueue(self, item: tuple[Any, ...]) -> None:
+        """Queue `item` (its last element the caller's future), or fail it once stopped."""
+        if self._stopped:
+            item[-1].set_exception(WriterStopped(self.name))
+        else:
+            self._queue.put(item)
+
+    def _gather(self, first: Any) -> list[Any]:
+        """`first`, then whatever else arrived within the linger, up to the batch limit.
+
+        The thread sleeps once and then drains the queue: it wakes once a batch, not once a
+        command. Each wake-up takes the interpreter lock from the event loop, and polling every
+        half millisecond cost the live sockets more than the linger itself (a `STOP` met while
+        draining is put back, so the loop sees it next)."""
+        batch = [first]
+        if self._linger_s > 0 and self._queue.qsize() < self._max_batch:
+            time.sleep(self._linger_s)
+        while len(batch) < self._max_batch:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is STOP:
+                self._queue.put(STOP)
+                break
+            batch.append(item)
+        return batch
+
+    def _decide_one(self, aggregate: A, command: C, now: datetime) -> Any:
+        """The caller's answer: a result, or the error that refused its command."""
+        try:
+            return self._decide(aggregate, command, now)
+        except self._domain_errors as error:
+            return error
+        except Exception as error:
+            log.exception("writer %s could not decide %r", self.name, command)
+            return error
+
+    # -- snapshots, taken from memory rather than by replay ---------------------------------------
+
+    def _capture_snapshot(self, aggregate: A, new_events: int) -> StoredEvent | None:
+        """A snapshot when the new events crossed a multiple of `snapshot_every`; encoded now,
+        because the aggregate moves on while its batch commits."""
+        every = self._snapshot_every
+        if not every or not new_events or self._app.snapshots is None:
+            return None
+        if aggregate.version // every == (aggregate.version - new_events) // every:
+            return None
+        return self._app.mapper.to_stored_event(Snapshot.take(aggregate))
+
+    def _put_snapshots(self, snapshots: Sequence[StoredEvent]) -> None:
+        if not snapshots:
+            return
+        assert self._app.snapshots is not None
+        try:
+            self._app.snapshots.recorder.insert_events(list(snapshots))
+        except Exception:  # a missing snapshot only costs a longer load
+            log.exception("writer %s could not store snapshots", self.name)
+
+
+def resolve(batch: Sequence[tuple[Any, ...]], answers: Sequence[Any]) -> None:
+    """Answer each item's caller (an exception answer is raised to it). Answers to event-loop
+    callers go over in one hop per loop, not one per command."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
+    for item, answer in zip(batch, answers, strict=True):
+        future = item[-1]
+        if isinstance(future, asyncio.Future):
+            by_loop.setdefault(future.get_loop(), []).append((future, answer))
+        else:
+            _answer(future, answer)
+    for loop, pairs in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_answer_all, pairs)
+        except RuntimeError:  # that loop is closed: its callers are gone
+            pass
+
+
+def fail(batch: Sequence[tuple[Any, ...]], error: BaseException) -> None:
+    resolve(batch, [error] * len(batch))
+
+
+def _answer(future: Any, answer: Any) -> None:
+    if future.done():
+        return
+    if isinstance(answer, BaseException):
+        future.set_exception(answer)
+    else:
+        future.set_result(answer)
+
+
+def _answer_all(pairs: list[tuple[Any, Any]]) -> None:
+    for future, answer in pairs:
+        _answer(future, answer)
