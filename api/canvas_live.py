@@ -18,11 +18,11 @@ from uuid import UUID
 
 import msgspec
 from litestar import WebSocket, websocket
-from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from api.auth import Gate, origin_allowed, payload_of
+from api.auth import Gate, origin_allowed
 from api.errors import ApiError
+from api.live import receive_frames
 from api.ratelimit import RateLimited
 from commands.actor import Actor
 from commands.wire import ColourIndex, Coordinate, OpId, PlacePixel
@@ -188,16 +188,7 @@ class _Session:
             return
         if self.actor is not None:
             await self.take_seat(self.actor)
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                event = await self.socket.receive()
-                if event["type"] == "websocket.disconnect":
-                    return
-                raw = payload_of(event)
-                if len(raw) > MAX_FRAME:
-                    await self.socket.close(code=1009, reason="frame_too_large")
-                    return
-                await self.handle(raw)
+        await receive_frames(self.socket, MAX_FRAME, self.handle)
 
     async def handle(self, raw: str | bytes) -> None:
         try:

@@ -30,10 +30,10 @@ from uuid import UUID
 
 import msgspec
 from litestar import WebSocket, websocket
-from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath
 
-from api.auth import origin_allowed, payload_of
+from api.auth import origin_allowed
+from api.live import receive_frames
 from commands.desk_wire import Id, Number, StickerOp
 from commands.desks import DeskGone, DeskNotFound, desk_id_of
 from domain.desk import ClockSkew, DeskError, DeskExpired, SequenceGap
@@ -226,17 +226,7 @@ class _Connection:
     # -- frames in --------------------------------------------------------------------------------
 
     async def serve(self) -> None:
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                event = await self.socket.receive()
-                if event["type"] == "websocket.disconnect":
-                    return
-                raw = payload_of(event)
-                if len(raw) > MAX_FRAME:
-                    await self.socket.close(code=1009, reason="frame_too_large")
-                    return
-                if not await self.handle(raw):
-                    return
+        await receive_frames(self.socket, MAX_FRAME, self.handle)
 
     async def handle(self, raw: str | bytes) -> bool:
         """Answer one message; False when the socket is done."""
