@@ -6,9 +6,9 @@ import itertools
 import json
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from tests.support.loopback import JsonHandler, LoopbackServer
 from tests.support.signing import BOT_TOKEN
 
 
@@ -22,24 +22,13 @@ class BotApiStandIn:
         self._message_ids = itertools.count(1)
         stand_in = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(JsonHandler):
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", "0"))
-                status, answer = stand_in.answer(self.path, self.rfile.read(length))
-                body = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                self.reply_json(*stand_in.answer(self.path, self.rfile.read(length)))
 
-            def log_message(self, *_: Any) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-        self._thread.start()
+        self._server = LoopbackServer(Handler)
+        self.url = self._server.url
 
     def answer(self, path: str, raw: bytes) -> tuple[int, dict[str, Any]]:
         token, _, method = path.removeprefix("/bot").partition("/")
@@ -75,8 +64,7 @@ class BotApiStandIn:
             return [m["text"] for m in self.sent if chat_id is None or m["chat_id"] == chat_id]
 
     def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.close()
 
 
 def _bad_request(why: str) -> dict[str, Any]:
