@@ -26,6 +26,7 @@ from api.live import receive_frames
 from api.ratelimit import RateLimited
 from commands.actor import Actor
 from commands.wire import ColourIndex, Coordinate, OpId, PlacePixel
+from commands.writer import WriterBusy, WriterStopped
 from domain.canvas import CanvasError, CooldownActive
 from domain.roster import PlayerState, Standing
 from infra.fanout import Fanout, Listener
@@ -250,6 +251,11 @@ class _Session:
             if isinstance(refused, (RateLimited, CooldownActive)):
                 refusal["wait_ms"] = refused.wait_ms
             await self.send_json(refusal)
+        except (WriterBusy, WriterStopped) as busy:  # nothing was placed: the same op may go again
+            await self.send_json(
+                {"type": "error", "op": command.op, "error": "try_again", "detail": str(busy),
+                 "wait_ms": 1000}
+            )
         else:
             self.presence.acted(self.canvas, self.user)
             await self.send_json({"type": "ack", "op": command.op, "version": placement.version})

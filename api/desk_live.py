@@ -11,9 +11,11 @@ Server → client: the missed `op`s, or a `snapshot {epoch, desk_seq, stickers}`
 after it, then `synced {epoch, desk_seq}`; live `op {desk_seq, client_id, client_seq, sticker,
 create, stamp, fields}` of everyone else; `ack {client_seq, desk_seq, applied, superseded,
 replayed}` after commit (an author's own live ops are not echoed: their `desk_seq` is in the ack,
-so a client counts `desk_seq`s from ops and acks together); `collision {sticker, field, lost, winner, winner_stamp}` (to
-the author only); `presence {client_id, cursor, selection, drag}`, `gone {client_id}`;
-`session_finished {epoch}`; `error {error, detail, client_seq?, expected_seq?, server_ms?}`;
+so a client counts `desk_seq`s from ops and acks together); `collision {sticker, field, lost,
+winner, winner_stamp}` (to the author only); `presence {client_id, cursor, selection, drag}`,
+`gone {client_id}`; `session_finished {epoch}`; `error {error, detail, client_seq?,
+expected_seq?, server_ms?, wait_ms?}` (`try_again`: nothing was saved, send the op again after
+`wait_ms`);
 `resync` (fell behind: the socket closes with 4408); `pong`.
 
 Close codes: 4404 unknown desk, 4410 expired, 4403 foreign origin or a wrong session key,
@@ -36,6 +38,7 @@ from api.auth import origin_allowed
 from api.live import receive_frames
 from commands.desk_wire import Id, Number, StickerOp
 from commands.desks import DeskGone, DeskNotFound, desk_id_of
+from commands.writer import WriterBusy, WriterStopped
 from domain.desk import ClockSkew, DeskError, DeskExpired, SequenceGap
 from infra.desk_hub import DeskHub, FrameHead, encode, head_of
 from infra.fanout import Frame, Listener
@@ -292,6 +295,9 @@ class _Connection:
             if isinstance(refused, (DeskExpired, DeskGone)):
                 await self.socket.close(code=4410, reason="desk_gone")
                 return False
+            return True
+        except (WriterBusy, WriterStopped) as busy:  # nothing was saved: the client sends it again
+            await self.error("try_again", str(busy), client_seq=op.client_seq, wait_ms=1000)
             return True
         ack_frame = AckFrame(
             ack.client_seq, ack.desk_seq, ack.applied, ack.superseded, ack.replayed

@@ -11,7 +11,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from commands.canvases import CanvasNotFound
-from commands.writer import WriterStopped
+from commands.writer import WriterBusy, WriterStopped
 from domain.account import (
     AccountBanned,
     AccountError,
@@ -78,7 +78,7 @@ class ApiError(HTTPException):
 
 def error_response(status: int, code: str, detail: Any, **extra: Any) -> Response[Any]:
     headers = {}
-    if status == 429 and "wait_ms" in extra:
+    if status in (429, 503) and "wait_ms" in extra:
         headers["Retry-After"] = str(max(1, math.ceil(extra["wait_ms"] / 1000)))
     return Response(
         {"error": code, "detail": detail, **extra},
@@ -121,6 +121,10 @@ def handle_http_error(_: Request[Any, Any, Any], error: HTTPException) -> Respon
 def handle_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     if isinstance(error, WriterStopped):
         return error_response(503, "unavailable", "the service is shutting down")
+    if isinstance(error, WriterBusy):
+        return error_response(
+            503, "try_again", "another node kept writing here first: send it again", wait_ms=1000
+        )
     log.exception("unhandled error", exc_info=error)
     return error_response(HTTP_500_INTERNAL_SERVER_ERROR, "internal", "internal error")
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import datetime, timedelta
@@ -28,11 +27,21 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 
-from commands.writer_thread import STOP, A, C, WriterThread, fail, resolve
+from commands.writer_thread import (
+    ATTEMPTS,
+    STOP,
+    A,
+    C,
+    WriterBusy,
+    WriterThread,
+    after_conflict,
+    after_failure,
+    fail,
+    resolve,
+)
 
 log = logging.getLogger(__name__)
 
-_ATTEMPTS = 5
 
 Item = tuple[UUID, Any, Any]  # (aggregate id, command, future)
 
@@ -202,8 +211,8 @@ class SharedWriter(WriterThread[A, C]):
             self._process_alone(aggregate_id, part)
 
     def _process_alone(self, aggregate_id: UUID, part: list[Item]) -> None:
-        error: BaseException = RecordConflictError(f"{self.name}: lost {_ATTEMPTS} races")
-        for attempt in range(_ATTEMPTS):
+        error: BaseException = WriterBusy(f"{self.name}: lost {ATTEMPTS} races in a row")
+        for attempt in range(ATTEMPTS):
             now = self._clock()
             try:
                 aggregate = self._load(aggregate_id)
@@ -220,14 +229,14 @@ class SharedWriter(WriterThread[A, C]):
             try:
                 if events:
                     self._app.events.put(events)
-            except RecordConflictError as conflict:
+            except RecordConflictError:
                 self.conflicts += 1
-                error = conflict
+                after_conflict(attempt)
                 continue
             except Exception as failure:
                 log.exception("writer %s failed to save (attempt %d)", self.name, attempt)
                 error = failure
-                time.sleep(0.05 * (attempt + 1))
+                after_failure(attempt)
                 continue
             self.saves += 1
             with self._lock:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
@@ -26,13 +25,24 @@ from typing import Any, NamedTuple
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError, StoredEvent
 
-from commands.writer_thread import STOP, A, C, WriterStopped, WriterThread, fail, resolve
+from commands.writer_thread import (
+    ATTEMPTS,
+    STOP,
+    A,
+    C,
+    WriterBusy,
+    WriterStopped,
+    WriterThread,
+    after_conflict,
+    after_failure,
+    fail,
+    resolve,
+)
 
-__all__ = ["AggregateWriter", "WriterStopped"]
+__all__ = ["AggregateWriter", "WriterBusy", "WriterStopped"]
 
 log = logging.getLogger(__name__)
 
-_ATTEMPTS = 5
 
 Item = tuple[Any, Any]  # (command, waiter)
 
@@ -172,8 +182,8 @@ class AggregateWriter(WriterThread[A, C]):
 
     def _process_again(self, batch: list[Item]) -> None:
         """Decide and save a batch synchronously against a freshly loaded aggregate."""
-        error: BaseException = RecordConflictError(f"{self.name}: lost {_ATTEMPTS} races")
-        for attempt in range(_ATTEMPTS):
+        error: BaseException = WriterBusy(f"{self.name}: lost {ATTEMPTS} races in a row")
+        for attempt in range(ATTEMPTS):
             self._aggregate = None
             decided = self._decide_batch(batch)
             if decided is None:
@@ -184,14 +194,14 @@ class AggregateWriter(WriterThread[A, C]):
             try:
                 if events:
                     self._save(events)
-            except RecordConflictError as conflict:
+            except RecordConflictError:
                 self.conflicts += 1
-                error = conflict
+                after_conflict(attempt)
                 continue
             except Exception as failure:
                 log.exception("writer %s failed to save a batch (attempt %d)", self.name, attempt)
                 error = failure
-                time.sleep(0.05 * (attempt + 1))
+                after_failure(attempt)
                 continue
             self.saves += 1
             self._put_snapshots([snapshot] if snapshot else [])

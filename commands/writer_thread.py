@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import secrets
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,8 +32,29 @@ STOP = object()
 """Queued by `stop()`: the thread finishes what it has, then ends."""
 
 
+ATTEMPTS = 10
+"""How often a batch refused by the store is decided and saved again before its callers are told
+to try again later."""
+
+
 class WriterStopped(RuntimeError):
     pass
+
+
+class WriterBusy(RuntimeError):
+    """Another writer kept appending to the same aggregate first: nothing was saved, and the
+    caller may send the same command again (by its idempotency key, it is never applied twice)."""
+
+
+def after_conflict(attempt: int) -> None:
+    """Another writer appended first: wait a little, differently each time, so that two nodes
+    writing one aggregate fall out of step instead of colliding again and again."""
+    time.sleep(secrets.randbelow(2000 * (attempt + 1)) / 1_000_000)
+
+
+def after_failure(attempt: int) -> None:
+    """The store failed (not a race): give it a moment to come back."""
+    time.sleep(0.05 * (attempt + 1))
 
 
 class WriterThread(Generic[A, C]):

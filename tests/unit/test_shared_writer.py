@@ -3,10 +3,12 @@ from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import RecordConflictError
 
 from commands.desk_wire import InitDesk, StickerFields, StickerOp
 from commands.desks import DeskNotFound, Desks, decide
 from commands.shared_writer import SharedWriter
+from commands.writer_thread import ATTEMPTS, WriterBusy
 from domain.desk import Desk, DeskError, epoch_ms
 from tests.factories import T0
 from tests.unit.test_writer import FlakyEventStore
@@ -139,3 +141,31 @@ def test_snapshots_are_taken_from_memory_and_loads_start_from_them(clock):
     assert app.snapshots is not None
     assert [s.originator_version for s in app.snapshots.get(desk)] == [5, 10]
     assert app.get_desk(desk).desk_seq == 12
+
+
+class RacingEventStore:
+    """The real event store, except that another writer always appended first."""
+
+    def __init__(self, inner) -> None:
+        self._inner = inner
+        self.refused = 0
+
+    def put(self, events, **kwargs):
+        self.refused += 1
+        raise RecordConflictError("another writer was first")
+
+    def __getattr__(self, name):
+        return getattr(self._inner, name)
+
+
+def test_a_desk_that_keeps_losing_races_tells_its_callers_to_try_again(clock):
+    app = an_app(clock)
+    [desk] = desks(app, 1)
+    app.events = racing = RacingEventStore(app.events)  # type: ignore[assignment]
+    writer = a_writer(app)
+    with pytest.raises(WriterBusy):
+        writer.submit_threadsafe(desk, an_op(1)).result(10)
+    writer.stop()
+    assert racing.refused == 1 + ATTEMPTS  # the batch, then each attempt alone
+    app.events = racing._inner  # type: ignore[assignment]
+    assert stored_seqs(app, desk) == []  # nothing was saved: the same op may be sent again

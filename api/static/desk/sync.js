@@ -14,6 +14,7 @@ const BACKOFF_MS = [250, 500, 1_000, 2_000, 4_000, 8_000, 15_000]
 const PING_EVERY_MS = 20_000
 const CLOSE = { unknownDesk: 4404, expired: 4410, foreignOrigin: 4403 }
 const GAP_WAIT_MS = 300
+const RESEND_MS = 1000
 const CAUGHT_UP_OR_LOST = new Set(['seq_gap', 'clock_skew', 'hello_first', 'wrong_client'])
 
 export class Sync extends EventTarget {
@@ -34,6 +35,7 @@ export class Sync extends EventTarget {
   /** desk_seqs that came in ahead of `lastSeq` (ours are acknowledged, never echoed back). */
   #early = new Set()
   #gapTimer = 0
+  #resendTimer = 0
 
   constructor({ deskId, session, replica, clock, outbox }) {
     super()
@@ -209,6 +211,11 @@ export class Sync extends EventTarget {
       case 'seq_gap':
         this.#sentUpTo = Math.min(this.#sentUpTo, error.expected_seq - 1)
         this.flush()
+        return
+      case 'try_again': // nothing was saved (the server lost a race): the same op again, soon
+        this.#sentUpTo = Math.min(this.#sentUpTo, seq - 1)
+        clearTimeout(this.#resendTimer)
+        this.#resendTimer = setTimeout(() => this.flush(), error.wait_ms ?? RESEND_MS)
         return
       case 'clock_skew': {
         this.clock.followServer(error.server_ms)
