@@ -19,7 +19,7 @@ import asyncio
 import logging
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 
 
 Item = tuple[UUID, Any, Any]  # (aggregate id, command, future)
+
+LOADERS = 4
+"""Threads loading aggregates the writer does not hold (the store's reads run in parallel)."""
 
 
 class SharedWriter(WriterThread[A, C]):
@@ -82,19 +85,59 @@ class SharedWriter(WriterThread[A, C]):
         self._used: dict[UUID, datetime] = {}
         self._lock = threading.Lock()
         """Guards `_held` and `_used` between the writer thread and eviction."""
+        self._loading: dict[UUID, list[Item]] = {}
+        """Aggregates being loaded on the loader threads, with the items waiting for them."""
+        self._loader = ThreadPoolExecutor(LOADERS, thread_name_prefix=f"load-{name}")
         self.batches = 0
         self.commands = 0
 
     def submit(self, aggregate_id: UUID, command: C) -> asyncio.Future[Any]:
         """Queue a command from the event loop; the future resolves after commit."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._enqueue((aggregate_id, command, future))
+        self._route((aggregate_id, command, future))
         return future
 
     def submit_threadsafe(self, aggregate_id: UUID, command: C) -> Future[Any]:
         future: Future[Any] = Future()
-        self._enqueue((aggregate_id, command, future))
+        self._route((aggregate_id, command, future))
         return future
+
+    def stop(self, timeout: float = 10.0) -> None:
+        with self._lock:
+            self._stopped = True  # from now on, and for what waits for a load: WriterStopped
+        self._loader.shutdown(wait=True)
+        super().stop(timeout)
+
+    def _route(self, item: Item) -> None:
+        """Queue an item for the writer; for an aggregate it does not hold, after that
+        aggregate's load on a loader thread (loading a big one on the writer's own thread would
+        hold up every other aggregate's batches). One aggregate's items keep their order."""
+        aggregate_id = item[0]
+        with self._lock:
+            waiting = self._loading.get(aggregate_id)
+            if waiting is not None:
+                waiting.append(item)
+                return
+            if aggregate_id in self._held or self._stopped:
+                self._enqueue(item)
+                return
+            self._loading[aggregate_id] = [item]
+        self._loader.submit(self._preload, aggregate_id)
+
+    def _preload(self, aggregate_id: UUID) -> None:
+        aggregate: A | None = None
+        try:
+            aggregate = self._load(aggregate_id)
+        except self._domain_errors:  # unknown or gone: the writer's own load tells its callers
+            pass
+        except Exception:
+            log.exception("writer %s could not load %s ahead", self.name, aggregate_id)
+        with self._lock:
+            if aggregate is not None and aggregate_id not in self._held:
+                self._held[aggregate_id] = aggregate
+                self._used[aggregate_id] = self._clock()
+            for item in self._loading.pop(aggregate_id):
+                self._enqueue(item)
 
     # -- what is held in memory -------------------------------------------------------------------
 

@@ -101,7 +101,7 @@ class WriterThread(Generic[A, C]):
     def _enqueue(self, item: tuple[Any, ...]) -> None:
         """Queue `item` (its last element the caller's future), or fail it once stopped."""
         if self._stopped:
-            item[-1].set_exception(WriterStopped(self.name))
+            fail([item], WriterStopped(self.name))  # from any thread
         else:
             self._queue.put(item)
 

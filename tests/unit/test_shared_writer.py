@@ -1,3 +1,4 @@
+import threading
 from concurrent.futures import Future
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
@@ -169,3 +170,31 @@ def test_a_desk_that_keeps_losing_races_tells_its_callers_to_try_again(clock):
     assert racing.refused == 1 + ATTEMPTS  # the batch, then each attempt alone
     app.events = racing._inner  # type: ignore[assignment]
     assert stored_seqs(app, desk) == []  # nothing was saved: the same op may be sent again
+
+
+def test_desks_are_loaded_off_the_writer_thread_and_their_ops_keep_their_order(clock):
+    app = an_app(clock)
+    ids = desks(app, 3)
+    loads: list[tuple[UUID, str]] = []
+
+    def load(desk_id: UUID) -> Desk:
+        loads.append((desk_id, threading.current_thread().name))
+        return app.get_desk(desk_id)
+
+    writer = SharedWriter[Desk, StickerOp](
+        name="w", app=app, load=load, decide=decide, clock=app.clock, domain_errors=(DeskError,)
+    )
+    writer.start()
+    futures = [writer.submit_threadsafe(d, an_op(seq)) for d in ids for seq in range(1, 6)]
+    nowhere = uuid4()
+    unknown = writer.submit_threadsafe(nowhere, an_op(1))
+    assert [f.result(5).desk_seq for f in futures] == [1, 2, 3, 4, 5] * 3
+    with pytest.raises(DeskNotFound):
+        unknown.result(5)
+    writer.stop()
+    assert all(stored_seqs(app, d) == [1, 2, 3, 4, 5] for d in ids)
+    # Each known desk once, on a loader thread; the unknown one is tried again by the writer,
+    # which answers its caller why not.
+    assert sorted((d, name.startswith("load-w")) for d, name in loads) == sorted(
+        [(d, True) for d in ids] + [(nowhere, True), (nowhere, False)]
+    )
