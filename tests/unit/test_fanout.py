@@ -109,6 +109,17 @@ def test_frames_queued_while_the_socket_was_full_go_before_later_ones():
     assert sink.written == [] and [w for _, w in listener.take()] == [b"w1", b"w2"]
 
 
+def test_a_listeners_admit_sends_skips_or_queues_each_frame_by_what_was_said_of_it():
+    listener, sink = Listener(capacity=4), FakeSink()
+    verdicts = {"mine": False, "theirs": True, "closing": None}
+    listener.attach(sink, admit=verdicts.get)
+    for about in ("mine", "theirs", "closing", "theirs"):
+        listener.offer(about.encode(), b"w-" + about.encode(), about)
+    # Skipped, sent, then queued: and what comes after a queued frame queues behind it.
+    assert sink.written == [b"w-theirs"]
+    assert [m for m, _ in listener.take()] == [b"closing", b"theirs"]
+
+
 def test_a_socket_that_stays_full_is_dropped():
     listener, sink = Listener(capacity=2), FakeSink()
     listener.attach(sink)
