@@ -29,28 +29,17 @@ import contextlib
 import json
 import math
 import os
-import re
-import secrets
-import shutil
-import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import benchkit  # scripts/ is on sys.path when this file runs
+from benchkit import Run, cpu_ticks, http_json, percentile_ms, say
 
-DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
-DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 WIDTH = HEIGHT = 2000
 COLOURS = 32
 PALETTE = [
@@ -60,67 +49,9 @@ TOPIC_PLACED = "domain.canvas:Canvas.PixelPlaced"
 DELTA_HEADER = struct.Struct("<QQ")  # projections.bitmap.HEADER
 
 
-def say(message: str) -> None:
-    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def percentile_ms(samples: list[float], q: float) -> float | None:
-    if not samples:
-        return None
-    import numpy as np
-
-    return round(float(np.percentile(np.asarray(samples), q)) * 1000, 3)
-
-
-try:  # resolved here, not in the forked child (no imports between fork and exec)
-    import ctypes
-
-    _prctl: Any = ctypes.CDLL("libc.so.6", use_errno=True).prctl
-except (ImportError, OSError, AttributeError):
-    _prctl = None
-
-
-def _die_with_parent() -> None:
-    """In a child, before exec: get SIGTERM when the bench process dies, however it dies."""
-    if _prctl is not None:
-        _prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
-def cpu_ticks(pid: int | None = None) -> float:
-    """CPU seconds: of a process (user + system), or busy across the machine (pid None)."""
-    hz = os.sysconf("SC_CLK_TCK")
-    try:
-        if pid is None:
-            with open("/proc/stat") as f:
-                fields = [int(v) for v in f.readline().split()[1:]]
-            return (sum(fields[:8]) - fields[3] - fields[4]) / hz  # all but idle and iowait
-        with open(f"/proc/{pid}/stat") as f:
-            after_name = f.read().rpartition(")")[2].split()  # from field 3 (state) on
-        return (int(after_name[11]) + int(after_name[12])) / hz
-    except (OSError, ValueError, IndexError):
-        return float("nan")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 # ================================================================================================
 # The load generator (a subprocess of the bench: `--loadgen '<json params>'`)
 # ================================================================================================
-
-
-def loadgen_main(params: dict[str, Any]) -> None:
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    result = asyncio.run(_loadgen(params))
-    print(json.dumps(result), flush=True)
 
 
 @dataclass
@@ -308,49 +239,6 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
 # ================================================================================================
 
 
-@dataclass
-class Run:
-    """What the run started or created, for the clean-up to undo."""
-
-    tmp: Path
-    schema: str
-    prefix: str
-    settings: Any = None
-    embedded: Any = None
-    server: subprocess.Popen[bytes] | None = None
-    server_log: Path | None = None
-    loadgen: asyncio.subprocess.Process | None = None
-    migrated: bool = False
-    result: dict[str, Any] = field(default_factory=dict)
-    stream_created: bool = False
-    notes: list[str] = field(default_factory=list)
-
-
-def resolve_settings(run: Run) -> Any:
-    from infra.settings import Settings
-
-    database_url = os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL
-    nats_url = os.environ.get("NATS_URL") or DEFAULT_NATS_URL
-    settings = Settings(
-        database_url=database_url,
-        nats_url=nats_url,
-        data_dir=run.tmp / "data",
-        schema=run.schema,
-        stream_prefix=run.prefix,
-        dev_auth=True,
-    )
-    try:
-        from infra.embedded import EmbeddedServices, nats_reachable, postgres_reachable, resolve
-    except ImportError as error:
-        say(f"infra.embedded not usable ({error}): using {database_url} and {nats_url} as they are")
-        return settings
-    if postgres_reachable(database_url) and nats_reachable(nats_url):
-        return settings
-    say("a service is unreachable: starting embedded ones")
-    run.embedded = EmbeddedServices(run.tmp / "services")
-    return resolve(settings, run.embedded)
-
-
 # -- 1. snapshot encode / decode ------------------------------------------------------------------
 
 
@@ -389,135 +277,29 @@ def bench_snapshot(seed: int, runs: int = 7) -> dict[str, Any]:
 # -- 2. HTTP end to end ---------------------------------------------------------------------------
 
 
-def http_json(
-    method: str, url: str, body: Any = None, headers: dict[str, str] | None = None, timeout=10.0
-) -> tuple[int, Any]:
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
-    if data is not None:
-        request.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        raw, status = error.read(), error.code
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, raw.decode(errors="replace")
-
-
-_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Timeout\w*)(:|$)")
-
-
-def server_log_errors(path: Path | None) -> dict[str, int]:
-    """The server's logged errors, counted: `ERROR` records and the exceptions they end with."""
-    counts: dict[str, int] = {}
-    if path is None or not path.exists():
-        return counts
-    for line in path.read_text(errors="replace").splitlines():
-        if line.startswith("ERROR") or " ERROR " in line[:40]:
-            key = "ERROR " + line.rsplit(" - ", 1)[-1][:120]
-        elif _EXCEPTION_LINE.match(line):
-            key = line[:120]
-        else:
-            continue
-        counts[key] = counts.get(key, 0) + 1
-    return counts
-
-
-def log_tail(path: Path | None, lines: int = 40) -> str:
-    if path is None or not path.exists():
-        return ""
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _spawn(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=log,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 -- only a pre-resolved prctl call
-        )
-
-
-async def start_server(run: Run, port: int, timeout: float = 90.0) -> None:
-    settings = run.settings
-    env = dict(os.environ)
-    env.update(
-        TESSERA_DATABASE_URL=settings.database_url,
-        TESSERA_NATS_URL=settings.nats_url,
-        TESSERA_SCHEMA=run.schema,
-        TESSERA_STREAM_PREFIX=run.prefix,
-        TESSERA_DEV_AUTH="1",
-        # Throughput, not policy: all the load comes from one IP, and the token buckets (20/s an
-        # IP, 5/s an account by default) would refuse nearly all of it.
-        TESSERA_RATE_IP_PER_S="0",
-        TESSERA_RATE_ACCOUNT_PER_S="0",
-        TESSERA_DATA_DIR=str(run.tmp / "server-data"),
-    )
-    tessera = ROOT / ".venv" / "bin" / "tessera"
-    if not tessera.exists():
-        tessera = Path(sys.executable).parent / "tessera"
-    run.server_log = run.tmp / "server.log"
-    run.server = _spawn(
-        [str(tessera), "serve", "--host", "127.0.0.1", "--port", str(port)], env, run.server_log
-    )
-    run.stream_created = True  # the server creates it at start
-    deadline = time.monotonic() + timeout
-    while True:
-        if run.server.poll() is not None:
-            raise RuntimeError(
-                f"the server exited ({run.server.returncode}):\n{log_tail(run.server_log)}"
-            )
-        with contextlib.suppress(OSError):
-            status, _ = await asyncio.to_thread(
-                http_json, "GET", f"http://127.0.0.1:{port}/health", timeout=2.0
-            )
-            if status == 200:
-                return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no /health 200 after {timeout:.0f} s:\n{log_tail(run.server_log)}")
-        await asyncio.sleep(0.2)
-
-
-def stop_server(run: Run, timeout: float = 10.0) -> bool:
-    """SIGTERM, then SIGKILL after `timeout`; whether it exited on SIGTERM."""
-    server, run.server = run.server, None
-    if server is None or server.poll() is not None:
-        return True
-    server.terminate()
-    try:
-        server.wait(timeout)
-        return True
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(10)
-        return False
-
-
-async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
-    port = free_port()
-    say(f"starting the server on port {port} (schema {run.schema})")
-    t0 = time.perf_counter()
-    await start_server(run, port)
-    say(f"server up in {time.perf_counter() - t0:.1f} s")
-    base = f"http://127.0.0.1:{port}"
+async def create_canvas(port: int, user: str) -> str:
+    """A canvas of the bench's size and palette, no cooldown, made over HTTP by `user` as an
+    admin: its id."""
     status, created = await asyncio.to_thread(
         http_json,
         "POST",
-        f"{base}/api/canvas/",
+        f"http://127.0.0.1:{port}/api/canvas/",
         {"width": WIDTH, "height": HEIGHT, "palette": PALETTE, "cooldown_ms": 0},
-        {"X-Dev-User": "bench", "X-Dev-Roles": "admin"},
+        {"X-Dev-User": user, "X-Dev-Roles": "admin"},
     )
     if status != 201 or not isinstance(created, dict) or "id" not in created:
         raise RuntimeError(f"POST /api/canvas answered {status}: {created!r}")
-    canvas_id = created["id"]
+    return str(created["id"])
+
+
+async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
+    port = benchkit.free_port()
+    say(f"starting the server on port {port} (schema {run.schema})")
+    t0 = time.perf_counter()
+    await benchkit.start_server(run, port)
+    say(f"server up in {time.perf_counter() - t0:.1f} s")
+    base = f"http://127.0.0.1:{port}"
+    canvas_id = await create_canvas(port, "bench")
     say(f"canvas {canvas_id}: load for {args.http_seconds:g} s, {args.connections} connections")
 
     params = {
@@ -533,37 +315,19 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "nats_url": run.settings.nats_url,
         "delta_subject": run.settings.delta_subject(canvas_id),
     }
-    run.loadgen = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--loadgen",
-        json.dumps(params),
-        stdout=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-        preexec_fn=_die_with_parent,
-    )
     limit = args.warmup_seconds + args.http_seconds + 60
-    try:
-        out, _ = await asyncio.wait_for(run.loadgen.communicate(), limit)
-    finally:
-        if run.loadgen.returncode is None:
-            run.loadgen.kill()
-            await run.loadgen.wait()
-        code, run.loadgen = run.loadgen.returncode, None
-    if code != 0 or not out.strip():
-        raise RuntimeError(f"the load generator failed ({code})")
-    result = json.loads(out.strip().splitlines()[-1])
+    result = await benchkit.run_loadgen(run, __file__, params, limit)
 
     # What the server says it holds, once the projection has caught up.
-    status, meta = await asyncio.to_thread(http_json, "GET", f"{base}/api/canvas/{canvas_id}")
+    _, meta = await asyncio.to_thread(http_json, "GET", f"{base}/api/canvas/{canvas_id}")
     health_status, health = await asyncio.to_thread(http_json, "GET", f"{base}/health")
     server_alive = run.server is not None and run.server.poll() is None
     t_stop = time.perf_counter()
-    stopped_cleanly = stop_server(run, timeout=10.0)
+    stopped_cleanly = benchkit.stop_server(run, timeout=10.0)
     stop_s = time.perf_counter() - t_stop
     if not stopped_cleanly:
         say(f"the server did not exit within {stop_s:.0f} s of SIGTERM: killed it")
-    server_errors = server_log_errors(run.server_log)
+    server_errors = benchkit.server_log_errors(run.server_log)
     say(
         f"HTTP: {result['placements_per_s']}/s, ack p50 {result['ack_p50_ms']} ms "
         f"p99 {result['ack_p99_ms']} ms, errors {result['errors']}; delta p50 "
@@ -831,7 +595,7 @@ async def bench(run: Run, args: argparse.Namespace) -> None:
     """Fills `run.result` phase by phase, so that a failure still reports what was measured."""
     from infra.migrate import migrate
 
-    run.settings = await asyncio.to_thread(resolve_settings, run)
+    run.settings = await asyncio.to_thread(benchkit.resolve_settings, run)
     say(f"PostgreSQL {run.settings.database_url}, NATS {run.settings.nats_url}")
     run.migrated = True  # from here on, the schema may exist
     await migrate(run.settings)
@@ -866,69 +630,6 @@ async def bench(run: Run, args: argparse.Namespace) -> None:
     result.update(await bench_rebuild(run))
 
 
-def drop_everything(run: Run) -> None:
-    """Undo what the run made: best effort, each step on its own."""
-    if run.loadgen is not None and run.loadgen.returncode is None:
-        with contextlib.suppress(Exception):
-            run.loadgen.kill()
-    with contextlib.suppress(Exception):
-        stop_server(run, timeout=5.0)
-    settings = run.settings
-    if settings is not None and run.migrated:
-        try:
-            import psycopg
-            from psycopg import sql
-
-            with psycopg.connect(settings.database_url, autocommit=True, connect_timeout=10) as c:
-                c.execute("SET lock_timeout = '20s'")
-                c.execute(
-                    sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(run.schema))
-                )
-            say(f"dropped schema {run.schema}")
-        except Exception as error:  # noqa: BLE001 -- best effort, reported
-            say(f"could not drop schema {run.schema}: {error!r}")
-    if settings is not None and run.stream_created:
-        try:
-            asyncio.run(asyncio.wait_for(_delete_stream(settings), 20))
-        except Exception as error:  # noqa: BLE001 -- best effort, reported
-            say(f"could not delete stream {settings.events_stream}: {error!r}")
-    if run.embedded is not None:
-        with contextlib.suppress(Exception):
-            run.embedded.stop()
-    shutil.rmtree(run.tmp, ignore_errors=True)
-
-
-async def _delete_stream(settings: Any) -> None:
-    import nats
-    import nats.js.errors
-
-    nc = await nats.connect(settings.nats_url, name="bench-cleanup", max_reconnect_attempts=2)
-    try:
-        js = nc.jetstream()
-        consumers = {f"{settings.stream_prefix}_bitmap"}
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            for info in await js.consumers_info(settings.events_stream):
-                consumers.add(info.name)
-        for consumer in sorted(consumers):
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await js.delete_consumer(settings.events_stream, consumer)
-        try:
-            await js.delete_stream(settings.events_stream)
-            say(f"deleted stream {settings.events_stream}")
-        except nats.js.errors.NotFoundError:
-            pass
-    finally:
-        await nc.close()
-
-
-class Aborted(BaseException):
-    pass
-
-
-def _abort(signum: int, frame: Any) -> None:
-    raise Aborted(signal.Signals(signum).name)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer placements, shorter load")
@@ -948,7 +649,7 @@ def main() -> int:
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loadgen is not None:
-        loadgen_main(json.loads(args.loadgen))
+        benchkit.loadgen_main(_loadgen, json.loads(args.loadgen))
         return 0
     q = args.quick
     args.placements = args.placements or (30_000 if q else 200_000)
@@ -959,37 +660,15 @@ def main() -> int:
     if args.rebuild_min_events is None:
         args.rebuild_min_events = 0 if q else 300_000
 
-    tag = secrets.token_hex(4)
-    run = Run(
-        tmp=Path(tempfile.mkdtemp(prefix=f"bench_canvas_{tag}_")),
-        schema=f"bench_{tag}",
-        prefix=f"bench_{tag}",
-    )
-    signal.signal(signal.SIGTERM, _abort)
-    signal.signal(signal.SIGALRM, _abort)
-    signal.alarm(int(args.timeout))
+    run = benchkit.new_run("bench_canvas", "bench")
     started = time.perf_counter()
-    load_at_start = [round(v, 2) for v in os.getloadavg()]
-    error: BaseException | None = None
-    try:
-        asyncio.run(bench(run, args))
-    except (Exception, Aborted, KeyboardInterrupt) as failure:  # noqa: BLE001 -- reported
-        error = failure
-        say(f"FAILED: {error!r}")
-        if run.server_log is not None and run.server_log.exists():
-            say(f"server log tail:\n{log_tail(run.server_log)}")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if args.server_log is not None and run.server_log is not None:
-            with contextlib.suppress(OSError):
-                shutil.copyfile(run.server_log, args.server_log)
-        drop_everything(run)
-    result = {key: run.result[key] for key in KEY_ORDER if key in run.result}
-    result.update(run.result)
-    if error is not None:
-        result["error"] = repr(error)[:1000]
-    result["machine"] = {"cores": os.cpu_count(), "loadavg_at_start": load_at_start}
+    machine = benchkit.machine()
+    error = benchkit.run_guarded(
+        run, bench(run, args), alarm_s=args.timeout, keep_log=args.server_log
+    )
+    headline = {key: run.result[key] for key in KEY_ORDER if key in run.result}
+    result = benchkit.report(headline, run, error)
+    result["machine"] = machine
     result["params"] = {
         "quick": q,
         "placements": args.placements,

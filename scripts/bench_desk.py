@@ -28,24 +28,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
-import os
 import random
 import secrets
-import signal
-import subprocess
 import sys
-import tempfile
 import time
 from array import array
-from pathlib import Path
 from typing import Any
 
-import bench_canvas as bench  # scripts/ is on sys.path when this file runs
+import benchkit  # scripts/ is on sys.path when this file runs
 import msgspec
-from bench_canvas import cpu_ticks, say
-from load_canvas import WsClient
+from benchkit import cpu_ticks, say
+from load_canvas import WsClient, connect
 
 TICK_S = 0.005
 
@@ -164,29 +158,12 @@ class Generator:
         ).encode()
 
     async def open(self, index: int, desk: int, link: str, me: dict[str, str]) -> DeskClient:
-        loop = asyncio.get_running_loop()
         port = self.ports[desk % len(self.ports)]  # desk affinity: a desk's sockets on one node
-        for attempt in range(5):
-            client = DeskClient(self, index, self.request(link, port), desk, me)
-            try:
-                await loop.create_connection(lambda c=client: c, self.host, port)  # type: ignore[misc]
-                await asyncio.wait_for(client.opened, 30)
-            except (OSError, ConnectionError, TimeoutError):
-                if client.transport is not None:
-                    client.transport.close()
-                if attempt == 4:
-                    raise
-                await asyncio.sleep(0.2 * (attempt + 1))
-                continue
-            import socket
-
-            sock = client.transport.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.by_id[client.client_id] = client
-            self.sent_at[client.client_id] = array("d", [0.0])
-            return client
-        raise AssertionError("unreachable")
+        request = self.request(link, port)
+        client = await connect(lambda: DeskClient(self, index, request, desk, me), self.host, port)
+        self.by_id[client.client_id] = client
+        self.sent_at[client.client_id] = array("d", [0.0])
+        return client
 
     def send_op(self, client: DeskClient, *, create: bool = False) -> int:
         client.seq += 1
@@ -450,24 +427,12 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def loadgen_main(params: dict[str, Any]) -> None:
-    import resource
-
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        uvloop.install()
-    print(json.dumps(asyncio.run(_loadgen(params))), flush=True)
-
-
 # ================================================================================================
 # The run: server, load generator, store figures, clean-up
 # ================================================================================================
 
 
-def store_figures(run: bench.Run) -> dict[str, Any]:
+def store_figures(run: benchkit.Run) -> dict[str, Any]:
     import psycopg
     from psycopg import sql
 
@@ -492,95 +457,26 @@ def store_figures(run: bench.Run) -> dict[str, Any]:
     }
 
 
-async def run_bench(run: bench.Run, args: argparse.Namespace) -> None:
-    run.settings = await asyncio.to_thread(bench.resolve_settings, run)
+async def run_bench(run: benchkit.Run, args: argparse.Namespace) -> None:
+    run.settings = await asyncio.to_thread(benchkit.resolve_settings, run)
     run.migrated = True
-    port = bench.free_port()
-    background: list[subprocess.Popen[bytes]] = []
-    ports = [port] + [bench.free_port() for _ in range(args.nodes - 1)]
+    ports = [benchkit.free_port() for _ in range(args.nodes)]
     if args.split or args.nodes > 1:
         say(f"starting API nodes on {ports}, a relay and a projector (schema {run.schema})")
-        background = await start_split(run, ports)
+        await benchkit.start_split(run, ports)
     else:
-        say(f"starting the server on port {port} (schema {run.schema})")
-        await bench.start_server(run, port)
+        say(f"starting the server on port {ports[0]} (schema {run.schema})")
+        await benchkit.start_server(run, ports[0])
     assert run.server is not None
-    try:
-        await drive(run, args, ports, background)
-    finally:
-        for process in background:
-            process.terminate()
-        for process in background:
-            try:
-                process.wait(10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-
-
-async def start_split(run: bench.Run, ports: list[int]) -> list[subprocess.Popen[bytes]]:
-    """`tessera migrate`, then `tessera relay` and `tessera project` in processes of their own,
-    then a `tessera api` node a port (the first is `run.server`, the others are returned after
-    the relay and the projector): the API nodes' event loops do only the sockets."""
-    env = dict(os.environ)
-    env.update(
-        TESSERA_DATABASE_URL=run.settings.database_url,
-        TESSERA_NATS_URL=run.settings.nats_url,
-        TESSERA_SCHEMA=run.schema,
-        TESSERA_STREAM_PREFIX=run.prefix,
-        TESSERA_DEV_AUTH="1",
-        TESSERA_RATE_IP_PER_S="0",
-        TESSERA_RATE_ACCOUNT_PER_S="0",
-        TESSERA_DATA_DIR=str(run.tmp / "server-data"),
-    )
-    tessera = str(bench.ROOT / ".venv" / "bin" / "tessera")
-    run.stream_created = True
-    migrated = await asyncio.to_thread(
-        subprocess.run, [tessera, "migrate"], env=env, capture_output=True, timeout=120
-    )
-    if migrated.returncode != 0:
-        raise RuntimeError(f"tessera migrate failed: {migrated.stderr[-2000:]!r}")
-    background = [
-        bench._spawn([tessera, role], env, run.tmp / f"{role}.log") for role in ("relay", "project")
-    ]
-    run.server_log = run.tmp / "server.log"
-    for index, port in enumerate(ports):
-        log = run.server_log if index == 0 else run.tmp / f"api-{index}.log"
-        node = bench._spawn([tessera, "api", "--host", "127.0.0.1", "--port", str(port)], env, log)
-        if index == 0:
-            run.server = node
-        else:
-            background.append(node)
-        deadline = time.monotonic() + 90
-        while True:
-            if node.poll() is not None:
-                raise RuntimeError(f"an API node exited:\n{bench.log_tail(log)}")
-            with contextlib.suppress(OSError):
-                status, _ = await asyncio.to_thread(
-                    bench.http_json, "GET", f"http://127.0.0.1:{port}/health", timeout=2.0
-                )
-                if status == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"no /health 200:\n{bench.log_tail(log)}")
-            await asyncio.sleep(0.2)
-    return background
-
-
-async def drive(
-    run: bench.Run,
-    args: argparse.Namespace,
-    ports: list[int],
-    background: list[subprocess.Popen[bytes]],
-) -> None:
-    assert run.server is not None
+    helpers = run.helpers  # the relay, the projector, then the other API nodes
     params = {
         "host": "127.0.0.1",
         "port": ports[0],
         "ports": ports,
         "tag": run.prefix,
         "server_pid": run.server.pid,
-        "server_pids": [run.server.pid] + [process.pid for process in background[2:]],
-        "background_pids": [process.pid for process in background[:2]],
+        "server_pids": [run.server.pid] + [process.pid for process in helpers[2:]],
+        "background_pids": [process.pid for process in helpers[:2]],
         "nats_url": run.settings.nats_url,
         "desks": args.desks,
         "clients": args.clients,
@@ -591,28 +487,10 @@ async def drive(
         "pings": 200,
         "drain_s": 15.0,
     }
-    run.loadgen = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--loadgen",
-        json.dumps(params),
-        stdout=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-        preexec_fn=bench._die_with_parent,
-    )
-    try:
-        out, _ = await asyncio.wait_for(run.loadgen.communicate(), args.timeout)
-    finally:
-        if run.loadgen.returncode is None:
-            run.loadgen.kill()
-            await run.loadgen.wait()
-        code, run.loadgen = run.loadgen.returncode, None
-    if code != 0 or not out.strip():
-        raise RuntimeError(f"the load generator failed ({code})")
-    run.result.update(json.loads(out.strip().splitlines()[-1]))
+    run.result.update(await benchkit.run_loadgen(run, __file__, params, args.timeout))
     run.result["store"] = await asyncio.to_thread(store_figures, run)
-    run.result["server_stopped_cleanly"] = bench.stop_server(run, timeout=15.0)
-    run.result["server_log_errors"] = bench.server_log_errors(run.server_log)
+    run.result["server_stopped_cleanly"] = benchkit.stop_server(run, timeout=15.0)
+    run.result["server_log_errors"] = benchkit.server_log_errors(run.server_log)
 
 
 def headline(result: dict[str, Any]) -> dict[str, Any]:
@@ -653,36 +531,15 @@ def main() -> int:
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.loadgen is not None:
-        loadgen_main(json.loads(args.loadgen))
+        benchkit.loadgen_main(_loadgen, json.loads(args.loadgen))
         return 0
-    tag = secrets.token_hex(4)
-    run = bench.Run(
-        tmp=Path(tempfile.mkdtemp(prefix=f"bench_desk_{tag}_")),
-        schema=f"bench_desk_{tag}",
-        prefix=f"bench_desk_{tag}",
-    )
-    signal.signal(signal.SIGTERM, bench._abort)
-    signal.signal(signal.SIGALRM, bench._abort)
-    signal.alarm(int(args.timeout) + 120)
+    run = benchkit.new_run("bench_desk", "bench_desk")
     started = time.perf_counter()
-    load_at_start = [round(v, 2) for v in os.getloadavg()]
-    error: BaseException | None = None
-    try:
-        asyncio.run(run_bench(run, args))
-    except (Exception, bench.Aborted, KeyboardInterrupt) as failure:  # noqa: BLE001 -- reported
-        error = failure
-        say(f"FAILED: {error!r}")
-        if run.server_log is not None and run.server_log.exists():
-            say(f"server log tail:\n{bench.log_tail(run.server_log)}")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        bench.drop_everything(run)  # the server, the schema, the stream, the temporary directory
-    result = headline(run.result)
-    result.update(run.result)
-    if error is not None:
-        result["error"] = repr(error)[:1000]
-    result["machine"] = {"cores": os.cpu_count(), "loadavg_at_start": load_at_start}
+    machine = benchkit.machine()
+    # the server, the schema, the streams and the temporary directory are dropped at the end
+    error = benchkit.run_guarded(run, run_bench(run, args), alarm_s=args.timeout + 120)
+    result = benchkit.report(headline(run.result), run, error)
+    result["machine"] = machine
     result["params"] = {
         "desks": args.desks,
         "clients": args.clients,

@@ -34,20 +34,18 @@ import contextlib
 import json
 import math
 import os
-import secrets
-import shutil
-import signal
-import subprocess
+import socket
 import sys
-import tempfile
 import time
 import zlib
 from array import array
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import bench_canvas as bench  # scripts/ is on sys.path when this file runs
-from bench_canvas import ROOT, cpu_ticks, http_json, percentile_ms, say
+import benchkit
+from benchkit import cpu_ticks, http_json, percentile_ms, say
 
 WIDTH = HEIGHT = bench.WIDTH
 PIXELS = WIDTH * HEIGHT
@@ -223,6 +221,33 @@ class WsClient(asyncio.Protocol):
         return self.handshaken and not self.closed.done()
 
 
+Client = TypeVar("Client", bound=WsClient)
+
+
+async def connect(new_client: Callable[[], Client], host: str, port: int, tries: int = 5) -> Client:
+    """A client from `new_client()`, connected to `host:port` past the WebSocket handshake, with
+    TCP_NODELAY. A refused, reset or slow connection is tried again with a fresh client, a little
+    later each time, `tries` times in all."""
+    loop = asyncio.get_running_loop()
+    for attempt in range(tries):
+        client = new_client()
+        try:
+            await loop.create_connection(lambda c=client: c, host, port)  # type: ignore[misc]
+            await asyncio.wait_for(client.opened, 30)
+        except (OSError, ConnectionError, TimeoutError):
+            if client.transport is not None:
+                client.transport.close()
+            if attempt == tries - 1:
+                raise
+            await asyncio.sleep(0.2 * (attempt + 1))
+            continue
+        sock = client.transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return client
+    raise AssertionError("unreachable")
+
+
 def parse_cost(frames: int = 20_000, entries: int = 160) -> dict[str, float]:
     """µs a frame for this client's parser and for `websockets`' sans-I/O protocol, on the same
     stream of server frames (the lighter one is the one used here)."""
@@ -332,27 +357,10 @@ class Generator:
         return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
     async def open(self, index: int, user: str | None, *, keep: bool = False) -> WsClient:
-        loop = asyncio.get_running_loop()
         request = self.handshake(user)
-        for attempt in range(5):
-            client = WsClient(self, index, request, keep=keep)
-            try:
-                await loop.create_connection(lambda c=client: c, self.host, self.port)  # type: ignore[misc]
-                await asyncio.wait_for(client.opened, 30)
-            except (OSError, ConnectionError, TimeoutError):
-                if client.transport is not None:
-                    client.transport.close()
-                if attempt == 4:
-                    raise
-                await asyncio.sleep(0.2 * (attempt + 1))
-                continue
-            sock = client.transport.get_extra_info("socket")
-            if sock is not None:
-                import socket
-
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return client
-        raise AssertionError("unreachable")
+        return await connect(
+            lambda: WsClient(self, index, request, keep=keep), self.host, self.port
+        )
 
     async def open_many(self, first: int, count: int, users: bool, keep: int) -> list[WsClient]:
         gate = asyncio.Semaphore(self.p["connect_concurrency"])
@@ -828,21 +836,10 @@ def latencies(gen: Generator, ks: range, clients: list[Any]) -> dict[str, Any]:
 
 
 def loadgen_main(params: dict[str, Any]) -> None:
-    import resource
-
-    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
     from infra.tuning import tune_gc
 
     tune_gc()
-    result = asyncio.run(_loadgen(params))
-    print(json.dumps(result), flush=True)
+    benchkit.loadgen_main(_loadgen, params)
 
 
 # ================================================================================================
@@ -855,94 +852,32 @@ SERVER_ENV = {
 }
 
 
-def server_env(run: bench.Run) -> dict[str, str]:
-    """The environment `bench_canvas.start_server` gives `tessera serve`."""
-    env = dict(os.environ)
-    env.update(
-        TESSERA_DATABASE_URL=run.settings.database_url,
-        TESSERA_NATS_URL=run.settings.nats_url,
-        TESSERA_SCHEMA=run.schema,
-        TESSERA_STREAM_PREFIX=run.prefix,
-        TESSERA_DEV_AUTH="1",
-        TESSERA_RATE_IP_PER_S="0",
-        TESSERA_RATE_ACCOUNT_PER_S="0",
-        TESSERA_DATA_DIR=str(run.tmp / "server-data"),
-    )
-    return env
-
-
-async def start_split(
-    run: bench.Run, port: int, helpers: list[subprocess.Popen[bytes]], timeout: float = 90.0
-) -> None:
-    """`tessera migrate`, then `relay` and `project` in processes of their own, then the API
-    node (`tessera api`: the sockets, the writers) that the clients talk to."""
-    env = server_env(run)
-    tessera = str(ROOT / ".venv" / "bin" / "tessera")
-    migrate = await asyncio.to_thread(
-        subprocess.run, [tessera, "migrate"], env=env, cwd=ROOT, capture_output=True, timeout=120
-    )
-    run.stream_created = True
-    if migrate.returncode != 0:
-        raise RuntimeError(f"tessera migrate failed: {migrate.stderr.decode()[-2000:]}")
-    for role in ("relay", "project"):
-        helpers.append(bench._spawn([tessera, role], env, run.tmp / f"{role}.log"))
-    run.server_log = run.tmp / "server.log"
-    run.server = bench._spawn(
-        [tessera, "api", "--host", "127.0.0.1", "--port", str(port)], env, run.server_log
-    )
-    deadline = time.monotonic() + timeout
-    while True:
-        for process in [run.server, *helpers]:
-            if process.poll() is not None:
-                raise RuntimeError(f"{process.args} exited:\n{bench.log_tail(run.server_log)}")
-        with contextlib.suppress(OSError):
-            status, _ = await asyncio.to_thread(
-                http_json, "GET", f"http://127.0.0.1:{port}/health", timeout=2.0
-            )
-            if status == 200:
-                return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"no /health 200 after {timeout:.0f} s")
-        await asyncio.sleep(0.2)
-
-
-async def run_load(
-    run: bench.Run, args: argparse.Namespace, helpers: list[subprocess.Popen[bytes]]
-) -> None:
-    run.settings = await asyncio.to_thread(bench.resolve_settings, run)
+async def run_load(run: benchkit.Run, args: argparse.Namespace) -> None:
+    run.settings = await asyncio.to_thread(benchkit.resolve_settings, run)
     say(f"PostgreSQL {run.settings.database_url}, NATS {run.settings.nats_url}")
     run.migrated = True  # `tessera serve` migrates: from here on, the schema may exist
     os.environ.update(SERVER_ENV)  # the server is started with this process's environment
     for item in args.server_env:
         name, _, value = item.partition("=")
         os.environ[name] = value
-    port = bench.free_port()
+    port = benchkit.free_port()
     if args.split_roles:
         say(f"starting relay, projections and an API node on port {port} (schema {run.schema})")
-        await start_split(run, port, helpers)
+        await benchkit.start_split(run, [port])
     else:
         say(f"starting the server on port {port} (schema {run.schema})")
-        await bench.start_server(run, port)
-    base = f"http://127.0.0.1:{port}"
-    status, created = await asyncio.to_thread(
-        http_json,
-        "POST",
-        f"{base}/api/canvas/",
-        {"width": WIDTH, "height": HEIGHT, "palette": bench.PALETTE, "cooldown_ms": 0},
-        {"X-Dev-User": "load-admin", "X-Dev-Roles": "admin"},
-    )
-    if status != 201:
-        raise RuntimeError(f"POST /api/canvas answered {status}: {created!r}")
+        await benchkit.start_server(run, port)
+    canvas_id = await bench.create_canvas(port, "load-admin")
     assert run.server is not None
     seconds = args.seconds
     params = {
         "host": "127.0.0.1",
         "port": port,
-        "canvas_id": created["id"],
+        "canvas_id": canvas_id,
         "server_pid": run.server.pid,
-        "helper_pids": [helper.pid for helper in helpers],
+        "helper_pids": [helper.pid for helper in run.helpers],
         "nats_url": run.settings.nats_url,
-        "delta_subject": run.settings.delta_subject(created["id"]),
+        "delta_subject": run.settings.delta_subject(canvas_id),
         "players": args.players,
         "spectators": args.spectators,
         "rate": args.rate,
@@ -955,46 +890,12 @@ async def run_load(
         "pings": 200,
         "lone": 20,
     }
-    run.loadgen = await asyncio.create_subprocess_exec(
-        sys.executable,
-        str(Path(__file__).resolve()),
-        "--loadgen",
-        json.dumps(params),
-        stdout=asyncio.subprocess.PIPE,
-        stdin=asyncio.subprocess.DEVNULL,
-        preexec_fn=bench._die_with_parent,
-    )
-    try:
-        out, _ = await asyncio.wait_for(run.loadgen.communicate(), args.timeout)
-    finally:
-        if run.loadgen.returncode is None:
-            run.loadgen.kill()
-            await run.loadgen.wait()
-        code, run.loadgen = run.loadgen.returncode, None
-    if code != 0 or not out.strip():
-        raise RuntimeError(f"the load generator failed ({code})")
-    run.result.update(json.loads(out.strip().splitlines()[-1]))
+    run.result.update(await benchkit.run_loadgen(run, __file__, params, args.timeout))
     run.result["server_alive_after"] = run.server is not None and run.server.poll() is None
     t0 = time.perf_counter()
-    run.result["server_stopped_cleanly"] = bench.stop_server(run, timeout=15.0)
+    run.result["server_stopped_cleanly"] = benchkit.stop_server(run, timeout=15.0)
     run.result["server_stop_s"] = round(time.perf_counter() - t0, 2)
-    run.result["server_log_errors"] = bench.server_log_errors(run.server_log)
-
-
-async def _drop_streams(settings: Any, prefix: str) -> None:
-    """Every stream the server made under its prefix (events, KV buckets …) and their consumers."""
-    import nats
-
-    nc = await nats.connect(settings.nats_url, name="load-cleanup", max_reconnect_attempts=2)
-    try:
-        js = nc.jetstream()
-        for info in await js.streams_info():
-            name = info.config.name or ""
-            if prefix.upper() in name.upper():
-                await js.delete_stream(name)
-                say(f"deleted stream {name}")
-    finally:
-        await nc.close()
+    run.result["server_log_errors"] = benchkit.server_log_errors(run.server_log)
 
 
 def headline(result: dict[str, Any]) -> dict[str, Any]:
@@ -1044,54 +945,17 @@ def main() -> int:
     if args.loadgen is not None:
         loadgen_main(json.loads(args.loadgen))
         return 0
-    tag = secrets.token_hex(4)
-    run = bench.Run(
-        tmp=Path(tempfile.mkdtemp(prefix=f"load_canvas_{tag}_")),
-        schema=f"load_{tag}",
-        prefix=f"load_{tag}",
-    )
-    signal.signal(signal.SIGTERM, bench._abort)
-    signal.signal(signal.SIGALRM, bench._abort)
-    signal.alarm(int(args.timeout) + 120)
+    run = benchkit.new_run("load_canvas", "load")
     started = time.perf_counter()
-    load_at_start = [round(v, 2) for v in os.getloadavg()]
+    machine = benchkit.machine()
     say("client parser cost (µs a frame)")
     parse = parse_cost()
-    error: BaseException | None = None
-    helpers: list[subprocess.Popen[bytes]] = []
-    try:
-        asyncio.run(run_load(run, args, helpers))
-    except (Exception, bench.Aborted, KeyboardInterrupt) as failure:  # noqa: BLE001 -- reported
-        error = failure
-        say(f"FAILED: {error!r}")
-        if run.server_log is not None and run.server_log.exists():
-            say(f"server log tail:\n{bench.log_tail(run.server_log)}")
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        if args.server_log is not None and run.server_log is not None:
-            with contextlib.suppress(OSError):
-                shutil.copyfile(run.server_log, args.server_log)
-        for helper in helpers:
-            helper.terminate()
-        for helper in helpers:
-            try:
-                helper.wait(10)
-            except subprocess.TimeoutExpired:
-                helper.kill()
-        stream_created, run.stream_created = run.stream_created, False
-        bench.drop_everything(run)  # the server, the schema, the temporary directory
-        if run.settings is not None and stream_created:
-            try:
-                asyncio.run(asyncio.wait_for(_drop_streams(run.settings, run.prefix), 30))
-            except Exception as failure:  # noqa: BLE001 -- best effort, reported
-                say(f"could not delete the streams of {run.prefix}: {failure!r}")
-    result = headline(run.result)
-    result.update(run.result)
-    if error is not None:
-        result["error"] = repr(error)[:1000]
+    error = benchkit.run_guarded(
+        run, run_load(run, args), alarm_s=args.timeout + 120, keep_log=args.server_log
+    )
+    result = benchkit.report(headline(run.result), run, error)
     result["client_parse_us_per_frame"] = parse
-    result["machine"] = {"cores": os.cpu_count(), "loadavg_at_start": load_at_start}
+    result["machine"] = machine
     result["params"] = {
         "players": args.players,
         "spectators": args.spectators,
