@@ -1,6 +1,8 @@
 import asyncio
 import contextlib
 import time
+from collections.abc import AsyncIterator
+from typing import Any
 
 import msgspec
 import websockets
@@ -71,6 +73,19 @@ def live_url(port: int, desk: str) -> str:
     return f"ws://127.0.0.1:{port}/api/desk/{desk}/live"
 
 
+@contextlib.asynccontextmanager
+async def ann_and_bob(parts: Parts, desk: str) -> AsyncIterator[tuple[Any, Any]]:
+    """Two clients of `desk` on a served node, each past its hello."""
+    async with (
+        serving(parts) as port,
+        websockets.connect(live_url(port, desk)) as ann,
+        websockets.connect(live_url(port, desk)) as bob,
+    ):
+        await hello(ann, "ann")
+        await hello(bob, "bob")
+        yield ann, bob
+
+
 async def op_reaching(socket, desk_seq: int) -> dict:
     while True:
         message = await receive(socket)
@@ -80,13 +95,7 @@ async def op_reaching(socket, desk_seq: int) -> dict:
 
 async def test_two_clients_see_each_others_ops(parts: Parts):
     desk = await a_desk(parts)
-    async with (
-        serving(parts) as port,
-        websockets.connect(live_url(port, desk)) as ann,
-        websockets.connect(live_url(port, desk)) as bob,
-    ):
-        await hello(ann, "ann")
-        await hello(bob, "bob")
+    async with ann_and_bob(parts, desk) as (ann, bob):
         await send(ann, an_op(1, "ann", create=True, text="hi"))
         ack = await receive(ann)
         assert ack == {
@@ -106,13 +115,7 @@ async def test_two_clients_see_each_others_ops(parts: Parts):
 
 async def test_an_author_hears_of_its_own_op_by_the_ack_only(parts: Parts):
     desk = await a_desk(parts)
-    async with (
-        serving(parts) as port,
-        websockets.connect(live_url(port, desk)) as ann,
-        websockets.connect(live_url(port, desk)) as bob,
-    ):
-        await hello(ann, "ann")
-        await hello(bob, "bob")
+    async with ann_and_bob(parts, desk) as (ann, bob):
         await send(ann, an_op(1, "ann", create=True, text="mine"))
         assert (await receive(ann))["type"] == "ack"
         assert (await op_reaching(bob, 1))["client_id"] == "ann"
@@ -175,13 +178,7 @@ async def test_a_resent_op_is_acknowledged_again_and_not_applied_twice(parts: Pa
 
 async def test_a_collision_goes_to_its_author_only(parts: Parts):
     desk = await a_desk(parts)
-    async with (
-        serving(parts) as port,
-        websockets.connect(live_url(port, desk)) as ann,
-        websockets.connect(live_url(port, desk)) as bob,
-    ):
-        await hello(ann, "ann")
-        await hello(bob, "bob")
+    async with ann_and_bob(parts, desk) as (ann, bob):
         await send(ann, an_op(1, "ann", create=True, text="first"))
         await receive(ann, skip=("op",))
         await op_reaching(bob, 1)
@@ -210,13 +207,7 @@ async def test_a_collision_goes_to_its_author_only(parts: Parts):
 async def test_presence_is_relayed_to_the_others_and_coalesced(parts: Parts):
     desk = await a_desk(parts)
     parts.desk_hub.presence_interval_s = 3600.0  # one now, the latest of the rest much later
-    async with (
-        serving(parts) as port,
-        websockets.connect(live_url(port, desk)) as ann,
-        websockets.connect(live_url(port, desk)) as bob,
-    ):
-        await hello(ann, "ann")
-        await hello(bob, "bob")
+    async with ann_and_bob(parts, desk) as (ann, bob):
         for x in range(20):
             await send(ann, {"type": "presence", "cursor": [x, 0]})
         await send(ann, an_op(1, "ann", create=True))
@@ -240,13 +231,7 @@ async def test_presence_is_relayed_to_the_others_and_coalesced(parts: Parts):
 async def test_a_silent_peer_is_announced_gone(parts: Parts):
     desk = await a_desk(parts)
     parts.desk_hub.presence_ttl_s = 0.2
-    async with (
-        serving(parts) as port,
-        websockets.connect(live_url(port, desk)) as ann,
-        websockets.connect(live_url(port, desk)) as bob,
-    ):
-        await hello(ann, "ann")
-        await hello(bob, "bob")
+    async with ann_and_bob(parts, desk) as (ann, bob):
         await send(ann, {"type": "presence", "selection": ["s1"]})
         assert (await receive(bob, skip=()))["type"] == "presence"
         assert await receive(bob, skip=()) == {"type": "gone", "client_id": "ann"}
