@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Unpack
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -33,6 +33,7 @@ from commands.writer_thread import (
     A,
     C,
     WriterBusy,
+    WriterOptions,
     WriterThread,
     after_conflict,
     after_failure,
@@ -65,21 +66,9 @@ class SharedWriter(WriterThread[A, C]):
         load: Callable[[UUID], A],
         decide: Callable[[A, C, datetime], Any],
         clock: Callable[[], datetime],
-        linger_s: float = 0.002,
-        max_batch: int = 5000,
-        snapshot_every: int = 0,
-        domain_errors: tuple[type[Exception], ...] = (),
+        **options: Unpack[WriterOptions],
     ) -> None:
-        super().__init__(
-            name=name,
-            app=app,
-            decide=decide,
-            clock=clock,
-            linger_s=linger_s,
-            max_batch=max_batch,
-            snapshot_every=snapshot_every,
-            domain_errors=domain_errors,
-        )
+        super().__init__(name=name, app=app, decide=decide, clock=clock, **options)
         self._load = load
         self._held: dict[UUID, A] = {}
         self._used: dict[UUID, datetime] = {}

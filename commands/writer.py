@@ -20,7 +20,7 @@ import queue
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Unpack
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import RecordConflictError, StoredEvent
@@ -31,6 +31,7 @@ from commands.writer_thread import (
     A,
     C,
     WriterBusy,
+    WriterOptions,
     WriterStopped,
     WriterThread,
     after_conflict,
@@ -69,21 +70,9 @@ class AggregateWriter(WriterThread[A, C]):
         load: Callable[[], A],
         decide: Callable[[A, C, datetime], Any],
         clock: Callable[[], datetime],
-        linger_s: float = 0.002,
-        max_batch: int = 2000,
-        snapshot_every: int = 0,
-        domain_errors: tuple[type[Exception], ...] = (),
+        **options: Unpack[WriterOptions],
     ) -> None:
-        super().__init__(
-            name=name,
-            app=app,
-            decide=decide,
-            clock=clock,
-            linger_s=linger_s,
-            max_batch=max_batch,
-            snapshot_every=snapshot_every,
-            domain_errors=domain_errors,
-        )
+        super().__init__(name=name, app=app, decide=decide, clock=clock, **options)
         self._load = load
         self._aggregate: A | None = None
         self._saver = ThreadPoolExecutor(1, thread_name_prefix=f"save-{name}")

@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypedDict, TypeVar
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, Snapshot
@@ -57,8 +57,20 @@ def after_failure(attempt: int) -> None:
     time.sleep(0.05 * (attempt + 1))
 
 
+class WriterOptions(TypedDict, total=False):
+    """How a writer batches and snapshots, and which errors are answers rather than bugs."""
+
+    linger_s: float
+    max_batch: int
+    snapshot_every: int
+    domain_errors: tuple[type[Exception], ...]
+
+
 class WriterThread(Generic[A, C]):
-    """A thread that decides and saves commands in batches; subclasses give `_run`."""
+    """A thread that decides and saves commands in batches; subclasses give `_run`.
+
+    `decide(aggregate, command, now)` returns the caller's answer or raises a domain error, which
+    goes to that caller alone."""
 
     def __init__(
         self,
@@ -67,10 +79,10 @@ class WriterThread(Generic[A, C]):
         app: Application[Any],
         decide: Callable[[A, C, datetime], Any],
         clock: Callable[[], datetime],
-        linger_s: float,
-        max_batch: int,
-        snapshot_every: int,
-        domain_errors: tuple[type[Exception], ...],
+        linger_s: float = 0.002,
+        max_batch: int = 2000,
+        snapshot_every: int = 0,
+        domain_errors: tuple[type[Exception], ...] = (),
     ) -> None:
         self.name = name
         self._app = app
