@@ -73,7 +73,8 @@ class SharedWriter(WriterThread[A, C]):
         self._held: dict[UUID, A] = {}
         self._used: dict[UUID, datetime] = {}
         self._lock = threading.Lock()
-        """Guards `_held` and `_used` between the writer thread and eviction."""
+        """Guards `_held`, `_used` and `_loading` between the callers, the loaders, the writer
+        thread and eviction."""
         self._loading: dict[UUID, list[Item]] = {}
         """Aggregates being loaded on the loader threads, with the items waiting for them."""
         self._loader = ThreadPoolExecutor(LOADERS, thread_name_prefix=f"load-{name}")
