@@ -16,6 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from api.auth import AS_ADMIN, AS_PLAYER
+from api.conditional import unchanged
 from api.encoding import choose_encoding, compress, palette_png
 from api.errors import ApiError
 from commands.actor import Actor
@@ -266,7 +267,7 @@ class CanvasController(Controller):
             raise ApiError(404, "no_current_canvas", "no canvas is open")
         etag = f'W/"{meta.canvas_id}"'
         headers = {"Cache-Control": "public, max-age=1", "ETag": etag}
-        if request.headers.get("if-none-match") == etag:
+        if unchanged(request.headers.get("if-none-match"), etag):
             return Response(b"", status_code=304, headers=headers)
         return Response(CanvasOut.of(meta), headers=headers)
 
@@ -307,7 +308,7 @@ class CanvasController(Controller):
         """The board at a version: one byte (palette index) per pixel, row by row, compressed
         with zstd, br or gzip as `Accept-Encoding` allows."""
         meta = await _known_version(reads, canvas_id, version)
-        if request.headers.get("if-none-match") == f'"{version}"':
+        if unchanged(request.headers.get("if-none-match"), f'"{version}"'):
             return Response(b"", status_code=304, headers=_board_headers(meta, version))
         encoding = choose_encoding(request.headers.get("accept-encoding"))
         body = await reads.get_body(meta, version, encoding)
@@ -431,7 +432,7 @@ async def _latest(
         "X-Canvas-Version": str(meta.version),
         "Access-Control-Expose-Headers": "X-Canvas-Version",
     }
-    if request.headers.get("if-none-match") == etag:
+    if unchanged(request.headers.get("if-none-match"), etag):
         return Response(b"", status_code=304, headers=headers)
     location = f"/api/canvas/{canvas_id}/snapshot/{meta.version}{suffix}"
     return Response(b"", status_code=307, headers=headers | {"Location": location})

@@ -10,6 +10,8 @@ from litestar.response import File
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.conditional import names, wanted_tags
+
 STATIC = Path(__file__).parent / "static"
 
 # The modules are not fingerprinted (no build step): browsers revalidate every file on every
@@ -34,7 +36,7 @@ def not_modified(app: ASGIApp) -> ASGIApp:
             if message["type"] == "http.response.start":
                 headers = dict(message["headers"])
                 etag = headers.get(b"etag", b"").decode("latin-1")
-                if message["status"] == 200 and etag.removeprefix("W/") in wanted:
+                if message["status"] == 200 and names(wanted, etag):
                     unchanged = True
                     kept = [(k, v) for k, v in message["headers"] if k not in _DROPPED_ON_304]
                     message = {"type": "http.response.start", "status": 304, "headers": kept}
@@ -52,8 +54,7 @@ def not_modified(app: ASGIApp) -> ASGIApp:
 def _if_none_match(scope: Scope) -> set[str]:
     for name, value in scope["headers"]:
         if name == b"if-none-match":
-            tags = value.decode("latin-1").split(",")
-            return {tag.strip().removeprefix("W/") for tag in tags if tag.strip()}
+            return wanted_tags(value.decode("latin-1"))
     return set()
 
 
