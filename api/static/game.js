@@ -51,11 +51,20 @@ export class Game extends EventTarget {
     return this.#live?.retryAt ?? null
   }
 
-  place(x, y, colour) {
+  async place(x, y, colour) {
     if (this.#live === null) {
-      return Promise.reject(new ApiFailure(401, { error: 'unauthenticated', detail: 'sign in to play' }))
+      throw new ApiFailure(401, { error: 'unauthenticated', detail: 'sign in to play' })
     }
-    return this.#live.place(x, y, colour, opId())
+    const op = opId()
+    try {
+      return await this.#live.place(x, y, colour, op)
+    } catch (error) {
+      // Nothing was placed (another node kept writing first): once more, under the same op id,
+      // so that it can never be placed twice.
+      if (error?.code !== 'try_again' || this.#live === null) throw error
+      await new Promise((resolve) => setTimeout(resolve, error.waitMs ?? 1000))
+      return this.#live.place(x, y, colour, op)
+    }
   }
 
   playAgain() {

@@ -1,9 +1,10 @@
 """The Pixel Wars page as players and spectators use it."""
 
+import json
 import re
-from uuid import UUID
+from uuid import UUID, uuid4
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, WebSocketRoute, expect
 
 from commands.actor import Actor
 from commands.wire import PlacePixel
@@ -111,3 +112,46 @@ async def test_the_inspector_tells_who_placed_a_pixel(site: Site):
 
     await click_pixel(spectator, 0, 0)
     await expect(inspector).to_contain_text("Nobody has painted this pixel yet.")
+
+
+async def test_a_placement_told_to_try_again_is_sent_again_under_the_same_op(site: Site):
+    """The server answers `try_again` when another node kept winning the write race: nothing
+    was placed. The page sends the same op once more; the server places it exactly once."""
+    canvas = await site.a_canvas(cooldown_ms=60_000)
+    player = await site.page(canvas)
+    places: list[dict] = []
+    told: list[dict] = []
+
+    def intercept(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            if isinstance(message, str) and json.loads(message).get("type") == "place":
+                places.append(json.loads(message))
+            server.send(message)
+
+        def to_page(message: str | bytes) -> None:
+            frame = json.loads(message) if isinstance(message, str) else {}
+            if frame.get("type") == "ack" and not told:  # the first answer becomes try_again
+                told.append(frame)
+                message = json.dumps({"type": "error", "op": frame["op"], "error": "try_again",
+                                      "detail": "another node kept writing first", "wait_ms": 100})
+            socket.send(message)
+
+        socket.on_message(to_server)
+        server.on_message(to_page)
+
+    await player.route_web_socket(re.compile(r".*/live\?.*"), intercept)
+    token = site.google.id_token(sub=f"sub-{uuid4().hex}", name="Eve Retry")
+    await player.evaluate("token => window.tessera.signInWithGoogle(token)", token)
+    await playing(player)
+
+    await click_pixel(player, 2, 3)
+    await player.get_by_role("button", name=re.compile(r"^Colour 3,")).click()
+    await player.get_by_role("button", name="Place").click()
+
+    await has_pixel(player, 2, 3, 2)
+    await expect(player.locator("#cooldown")).to_contain_text("Next pixel in 0:")
+    assert len(places) == 2 and places[0]["op"] == places[1]["op"]
+    canvas_now = (await site.http.get(f"/api/canvas/{canvas}")).json()
+    assert canvas_now["version"] == told[0]["version"]  # placed once
