@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 from uuid import uuid4
 
-from playwright.async_api import BrowserContext, Page, expect
+from playwright.async_api import BrowserContext, Page, WebSocketRoute, expect
 
 from tests.browser.conftest import NOT_LOOPBACK, WAIT_MS, Site
 
@@ -365,3 +367,42 @@ async def test_a_page_counts_its_own_ops_by_their_acks_and_never_asks_again(site
     for page in (ann, bob):
         await page.wait_for_function(f"window.desk.lastSeq() === {desk_seq}", timeout=WAIT_MS)
     assert hellos == {"ann": 1, "bob": 1}
+
+
+async def test_an_op_told_to_try_again_is_sent_again_and_counted_once(site: Site):
+    """`try_again` (the server lost a write race: nothing saved) makes the page send the same op
+    again a moment later; the page settles at Saved and the desk holds the op once."""
+    desk_id = await a_desk(site)
+    context = await a_context(site)
+    sent: list[dict] = []
+    told: list[dict] = []
+
+    def intercept(socket: WebSocketRoute) -> None:
+        server = socket.connect_to_server()
+
+        def to_server(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "op":
+                sent.append(frame)
+            server.send(message)
+
+        def to_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if frame.get("type") == "ack" and not told:  # the first answer becomes try_again
+                told.append(frame)
+                message = json.dumps({"type": "error", "error": "try_again", "wait_ms": 100,
+                                      "detail": "another node kept writing first",
+                                      "client_seq": frame["client_seq"]})
+            socket.send(message)
+
+        socket.on_message(to_server)
+        server.on_message(to_page)
+
+    await context.route_web_socket(re.compile(r".*/api/desk/.*/live$"), intercept)
+    page = await open_desk(site, desk_id, context)
+    sticker = await a_sticker(page, text="once")
+
+    assert [op["client_seq"] for op in sent] == [1, 1]
+    assert sent[0]["sticker"] == sent[1]["sticker"] == sticker
+    desk = (await site.http.get(f"/api/desk/{desk_id}")).json()
+    assert desk["desk_seq"] == 1 and [s["text"] for s in desk["stickers"]] == ["once"]
