@@ -158,6 +158,9 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         desks,
         desk_view,
         nc,
+        await nats.connect(
+            settings.nats_url, name="tessera-desk-frames", no_echo=True, max_reconnect_attempts=-1
+        ),
         prefix=settings.stream_prefix,
         capacity=settings.live_queue_frames,
         ttl_s=settings.desk_ttl_s,
@@ -233,7 +236,6 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
                     context=context,
                     store=store,
                     channel=table,
-                    nc=nc,
                     database_url=settings.database_url,
                     js=js,
                     stream=settings.events_stream,
@@ -255,6 +257,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
                         settings.delta_interval_ms if model is bitmap
                         else settings.projection_linger_ms
                     ) / 1000,
+                    linger=0.0 if model is bitmap else settings.projection_linger_ms / 1000,
                 )
                 for model in models
             )

@@ -122,7 +122,7 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
         return
     key = str(desk)
     listener = await hub.fanout.listen(key)
-    await hub.nc.flush()  # subscribed before any catch-up is read: no op falls in between
+    await hub.frames_nc.flush()  # subscribed before any catch-up is read: no op falls in between
     hub.entered(desk)
     connection = _Connection(socket, hub, desk, listener)
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -193,20 +194,33 @@ class DeskView:
         await conn.execute(f"TRUNCATE {self._s}.desk_views, {self._s}.desk_stickers")
 
 
+REGISTERS_KEPT = 200_000
+"""Stickers whose registers the read model keeps between batches (a few hundred bytes each)."""
+
+
 class DeskReadModel:
+    """Folds desk events into the view. The registers of recently changed stickers stay in
+    memory from batch to batch, as the bitmap stays in the canvas read model's: reading them back
+    from PostgreSQL for every batch was most of the database's work for desks. Like every
+    projection, it runs in one process (`tessera project desks`); a failed batch or a restart
+    forgets what it kept, and it reads the view again."""
+
     name = "desks"
     topics = DesksProjection.topics
 
-    def __init__(self, view: DeskView) -> None:
+    def __init__(self, view: DeskView, *, kept: int = REGISTERS_KEPT) -> None:
         self.view = view
         self.projection = DesksProjection()
+        self._kept: dict[tuple[UUID, str], lww.Registers] = {}
+        self._kept_limit = kept
 
     async def load(self) -> None:
-        self.projection = DesksProjection()  # state lives in the view, read per batch
+        self.projection = DesksProjection()  # the state is the view's, as of the last commit
+        self._kept = {}
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         await self.view.reset(conn)
-        self.projection = DesksProjection()
+        await self.load()
 
     def apply(self, event: Recorded) -> None:
         self.projection.apply(event)
@@ -216,14 +230,46 @@ class DeskReadModel:
         if batch.created:
             await self.view.write_created(conn, batch.created)
         if batch.changes:
-            boards = await self.view.registers(conn, batch.touched())
+            boards = await self._boards(conn, batch.touched())
             dirty, heads = fold(batch.changes, boards)
             await self.view.write_stickers(
                 conn, [(desk, sticker, boards[desk][sticker]) for desk, sticker in dirty]
             )
             await self.view.write_heads(conn, [(d, seq, at) for d, (seq, at) in heads.items()])
+            self._keep(boards)
         if batch.sessions:
             await self.view.count_sessions(conn, batch.sessions)
         if batch.closed:
             await self.view.drop(conn, batch.closed)
+            closed = set(batch.closed)
+            self._kept = {key: kept for key, kept in self._kept.items() if key[0] not in closed}
         return None
+
+    async def _boards(
+        self, conn: asyncpg.Connection, touched: set[tuple[UUID, str]]
+    ) -> dict[UUID, lww.Board]:
+        """The touched stickers' registers: those kept, and the rest from the view. `fold`
+        changes them in place, so what is kept follows."""
+        boards: dict[UUID, lww.Board] = {}
+        missing: set[tuple[UUID, str]] = set()
+        for key in touched:
+            registers = self._kept.get(key)
+            if registers is None:
+                missing.add(key)
+            else:
+                boards.setdefault(key[0], {})[key[1]] = registers
+        for desk_id, board in (await self.view.registers(conn, missing)).items():
+            boards.setdefault(desk_id, {}).update(board)
+        return boards
+
+    def _keep(self, boards: dict[UUID, lww.Board]) -> None:
+        kept = self._kept
+        for desk_id, board in boards.items():
+            for sticker_id, registers in board.items():
+                key = (desk_id, sticker_id)
+                kept.pop(key, None)  # to the end: the least recently changed go first
+                kept[key] = registers
+        overflow = len(kept) - self._kept_limit
+        if overflow > 0:  # dicts keep insertion order
+            for key in list(itertools.islice(kept, overflow)):
+                del kept[key]

@@ -253,7 +253,9 @@ class Fanout:
             channel.timer.cancel()
             channel.timer = None
         messages, channel.pending = channel.pending, []
-        started, cpu_started = self._clock(), self._cpu_clock()
+        started = self._clock()
+        paced = self._busy_share < 1.0  # the thread's CPU clock is a system call: only if used
+        cpu_started = self._cpu_clock() if paced else 0.0
         if self._merge is not None and len(messages) > 1:
             messages = self._merge(messages)
         for message in messages:
@@ -264,5 +266,5 @@ class Fanout:
                 if listener.offer(message, wire, about):
                     self.slow_dropped += 1
         # CPU time, not wall time: waiting for the GIL or a core is not what the share limits.
-        took = self._cpu_clock() - cpu_started
+        took = self._cpu_clock() - cpu_started if paced else 0.0
         channel.next_broadcast = started + max(self._interval_s, took / self._busy_share)

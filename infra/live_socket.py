@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
@@ -104,10 +104,15 @@ class _Inbox:
         return not self._items
 
 
+MessageHandler = Callable[[bytes], bool]
+"""Takes a received text message on the spot; False hands it to the application's `receive`
+instead (and with it every message after it, until the handler is given again)."""
+
+
 class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's `websockets-sansio` protocol that can also take encoded frames synchronously,
-    and holds less per idle socket: lighter queue and flag, and no handshake headers kept
-    beyond the scope's own copy.
+    hand received text messages straight to a handler, and holds less per idle socket: lighter
+    queue and flag, and no handshake headers kept beyond the scope's own copy.
 
     Frames written here are whole messages; they are never compressed (RFC 7692 lets a sender
     leave any message uncompressed), so they are valid whatever extensions were negotiated.
@@ -118,6 +123,29 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         self.queue = _Inbox()  # type: ignore[assignment]
         self.writable = _Flag()  # type: ignore[assignment]
         self.writable.set()
+        self._handler: MessageHandler | None = None
+
+    def deliver_to(self, handler: MessageHandler | None) -> None:
+        """From now on, text messages go to `handler` as they are parsed (None: to `receive`).
+
+        Through ASGI, each message costs a queued event, a task switch, uvicorn's pause and
+        resume of reading (two system calls) and Litestar's receive layers; a handler takes it
+        in the protocol's own callback. Call it only while `receive` has nothing queued, so
+        that no message overtakes an earlier one."""
+        self._handler = handler
+
+    def send_receive_event_to_app(self) -> None:
+        handler = self._handler
+        if handler is None or self.close_sent or self.curr_msg_data_type != "text":
+            super().send_receive_event_to_app()
+            return
+        frames = self.frames
+        data = frames[0] if len(frames) == 1 else b"".join(frames)
+        if not handler(data):
+            self._handler = None
+            super().send_receive_event_to_app()  # the frames are still there for it
+            return
+        self.frames = []
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

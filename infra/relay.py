@@ -1,11 +1,18 @@
-"""The relay: follows a context's notification log and publishes every event to JetStream.
+"""The relay: follows a context's notification log and publishes it to JetStream, a page of
+consecutive events per message, on the context's one subject `<prefix>.ev.<context>.log`.
 
 Commit order is log order (the library locks the table for every insert), so reading forward from
-the last published notification id never skips an event. Each message carries
-`Nats-Msg-Id = <context>:<notification id>`: a batch that is published again after a failure is
-deduplicated by the stream. On start the relay asks the stream for the last message of its
-context, so a restart neither skips nor repeats. LISTEN/NOTIFY wakes it; a slow poll covers a
-lost notification.
+the last published notification id never skips an event. A page goes out only if the subject's
+last message is still the one this relay last saw (`Nats-Expected-Last-Subject-Sequence`); when
+it is not (another relay of the context published meanwhile, or this one lost an ack), the relay
+reads where the log stands from the subject's last message and goes on from there. So the stream
+holds every event once, in order, whoever publishes, and a restart neither skips nor repeats.
+LISTEN/NOTIFY wakes the relay; a slow poll covers a lost notification.
+
+Pages, not an event a message: a message costs the relay a publish, the NATS server a stored
+message, and every projection a delivery, whatever its size. At a few thousand sticker ops a
+second those per-message costs were a fifth of the machine; a page a wake-up makes them a few
+hundred a second.
 """
 
 from __future__ import annotations
@@ -13,20 +20,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Iterator
 
 import asyncpg
-import nats.errors
 import nats.js.errors
-from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
 from infra import tasks
 from infra.store_reader import StoreReader
 from infra.tasks import stop_requested
-from projections.recorded import Recorded, decode_envelope, encode_envelope
+from projections.recorded import Recorded, decode_page, encode_page
 
 log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 256 * 1024
+"""A page is split into messages of about this size at most (NATS refuses more than 1 MB)."""
+_WRONG_LAST_SEQUENCE = 10071
+"""JetStream's error code when an expected last sequence does not hold."""
 
 
 async def ensure_stream(
@@ -39,6 +50,11 @@ async def ensure_stream(
         await js.update_stream(config)
 
 
+def log_subject(subject_prefix: str) -> str:
+    """The one subject of a context's log in the stream (`subject_prefix`: `<prefix>.ev.<context>`)."""
+    return f"{subject_prefix}.log"
+
+
 class Relay:
     def __init__(
         self,
@@ -47,25 +63,29 @@ class Relay:
         store: StoreReader,
         channel: str,
         database_url: str,
-        nc: NATS,
         js: JetStreamContext,
         stream: str,
         subject_prefix: str,
         batch: int = 500,
         poll_seconds: float = 1.0,
         ack_timeout: float = 5.0,
+        gather_seconds: float = 0.005,
     ) -> None:
+        """`gather_seconds`: the least time between two reads of the log, so that the commits
+        made meanwhile go out as one page (every writer's commit wakes the relay)."""
         self.context = context
         self._store = store
         self._channel = channel
         self._database_url = database_url
-        self._nc = nc
         self._js = js
-        self._stream_sequence: int | None = None
         self._stream = stream
-        self._subject_prefix = subject_prefix  # e.g. "tessera.ev.canvas"
+        self._subject = log_subject(subject_prefix)
+        self._last_sequence: int | None = None
+        """The stream sequence of the context's last message as this relay knows it (None: ask
+        the stream); `position` is that message's last notification id."""
         self._batch = batch
         self._poll_seconds = poll_seconds
+        self._gather_seconds = gather_seconds
         self._ack_timeout = ack_timeout
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -81,12 +101,19 @@ class Relay:
 
     async def published_position(self) -> int:
         """The notification id of the context's last event in the stream (0 if none)."""
+        return (await self._stream_head())[1]
+
+    async def _stream_head(self) -> tuple[int, int]:
+        """The stream sequence of the context's last message and its last notification id."""
         try:
-            last = await self._js.get_last_msg(self._stream, f"{self._subject_prefix}.>")
+            last = await self._js.get_last_msg(self._stream, self._subject)
         except nats.js.errors.NotFoundError:
-            return 0
-        assert last.data is not None
-        return decode_envelope(last.data).notification_id
+            return 0, 0
+        assert last.data is not None and last.seq is not None
+        return last.seq, decode_page(last.data)[-1].notification_id
+
+    async def _find_place(self) -> None:
+        self._last_sequence, self.position = await self._stream_head()
 
     async def _run(self) -> None:
         listener: asyncpg.Connection | None = None
@@ -96,10 +123,13 @@ class Relay:
                     if listener is None or listener.is_closed():
                         listener = await asyncpg.connect(self._database_url)
                         await listener.add_listener(self._channel, self._on_notify)
-                        self.position = await self.published_position()
-                        self._stream_sequence = None  # learnt again from the next ack
+                        self._last_sequence = None  # learnt again from the stream
                     self._wake.clear()
-                    if await self.relay_pending(listener) == 0:
+                    started = asyncio.get_running_loop().time()
+                    if await self.relay_pending(listener):
+                        left = started + self._gather_seconds - asyncio.get_running_loop().time()
+                        await asyncio.sleep(max(left, 0.0))
+                    else:
                         with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(self._poll_seconds):
                                 await self._wake.wait()
@@ -125,65 +155,56 @@ class Relay:
                 return await self.relay_pending(pooled)
         sent = 0
         while True:
+            if self._last_sequence is None:
+                await self._find_place()
             page = await self._store.page_after(conn, self.position, self._batch)
             if not page:
                 return sent
-            if not await self._publish_with_one_ack(page):
-                await self._publish_with_every_ack(page)
-            self.position = page[-1].notification_id
-            sent += len(page)
-            self.published += len(page)
-            if len(page) < self._batch:
-                return sent
+            for chunk in _chunks(page):
+                if not await self._publish(chunk):
+                    self._last_sequence = None  # someone else published: find the place again
+                    break
+                sent += len(chunk)
+            else:
+                if len(page) < self._batch:
+                    return sent
 
-    def _message(self, event: Recorded) -> tuple[str, bytes, dict[str, str]]:
-        return (
-            f"{self._subject_prefix}.{event.originator_id}",
-            encode_envelope(event),
-            {"Nats-Msg-Id": f"{self.context}:{event.notification_id}"},
-        )
-
-    async def _publish_with_one_ack(self, page: list[Recorded]) -> bool:
-        """All but the last event without waiting, then the last one expecting the stream's
-        sequence to be exactly where the whole page lands: the stream refuses it otherwise. One
-        round trip a page while this relay is the stream's only writer; anything else (another
-        context's relay in between, a lost or deduplicated message) answers False."""
-        if self._stream_sequence is None:
-            return False
-        for event in page[:-1]:
-            subject, payload, headers = self._message(event)
-            await self._nc.publish(subject, payload, headers=headers)
-        subject, payload, headers = self._message(page[-1])
-        headers["Nats-Expected-Last-Sequence"] = str(self._stream_sequence + len(page) - 1)
+    async def _publish(self, chunk: list[Recorded]) -> bool:
+        """One message, if the context's last message is still the one this relay knows of;
+        False when it is not (nothing was stored)."""
+        last = chunk[-1].notification_id
+        headers = {
+            "Nats-Msg-Id": f"{self.context}:{last}",
+            "Nats-Expected-Last-Subject-Sequence": str(self._last_sequence),
+        }
         try:
             ack = await self._js.publish(
-                subject, payload, timeout=self._ack_timeout, headers=headers
+                self._subject, encode_page(chunk), timeout=self._ack_timeout, headers=headers
             )
-        except nats.js.errors.BadRequestError:  # wrong last sequence
-            self._stream_sequence = None
+        except nats.js.errors.BadRequestError as error:
+            if error.err_code == _WRONG_LAST_SEQUENCE:
+                return False
+            raise
+        if ack.duplicate:  # this very page is there already (an ack that was lost)
             return False
-        if ack.duplicate:
-            self._stream_sequence = None
-            return False
-        self._stream_sequence = ack.seq
+        self._last_sequence = ack.seq
+        self.position = last
+        self.published += len(chunk)
         return True
 
-    async def _publish_with_every_ack(self, page: list[Recorded]) -> None:
-        """Each event with its own acknowledgement (repeats are dropped by the stream)."""
-        acks = []
-        for event in page:
-            subject, payload, headers = self._message(event)
-            acks.append(await self._js.publish_async(subject, payload, headers=headers))
-        # A stream that does not answer within the timeout is treated as down: the futures are
-        # cancelled (freeing their slots) and the page goes again after a reconnect.
-        async with asyncio.timeout(self._ack_timeout):
-            results = await asyncio.gather(*acks, return_exceptions=True)
-        sequences = []
-        for result in results:
-            if isinstance(result, BaseException):
-                raise result
-            sequences.append(result.seq)
-        self._stream_sequence = max(sequences)
+
+def _chunks(page: list[Recorded]) -> Iterator[list[Recorded]]:
+    """The page in order, cut where a message would grow past `MAX_MESSAGE_BYTES`."""
+    chunk: list[Recorded] = []
+    size = 0
+    for event in page:
+        cost = len(event.state) + len(event.topic) + 48  # the envelope's other fields, at most
+        if chunk and size + cost > MAX_MESSAGE_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(event)
+        size += cost
+    yield chunk
 
 
 async def _close(connection: asyncpg.Connection | None) -> None:

@@ -24,7 +24,7 @@ from infra import tasks
 from infra.readmodels import get_position, set_position
 from infra.store_reader import StoreReader
 from infra.tasks import stop_requested
-from projections.recorded import Recorded, decode_envelope
+from projections.recorded import Recorded, decode_page
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,10 @@ class ProjectionRunner:
         consumer: str,
         batch: int = 500,
         fetch_timeout: float = 0.05,
+        linger: float = 0.0,
     ) -> None:
+        """`batch`: messages (pages of events) a transaction takes at most; `linger`: how long
+        to go on gathering them after the first arrives (0: what is there, at once)."""
         self.model = model
         self._pool = pool
         self._js = js
@@ -74,6 +77,7 @@ class ProjectionRunner:
         self._consumer = consumer
         self._batch = batch
         self._fetch_timeout = fetch_timeout
+        self._linger = linger
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self.position = 0
@@ -142,10 +146,7 @@ class ProjectionRunner:
             try:
                 if subscription is None:
                     subscription = await self._subscribe()
-                try:
-                    messages = await subscription.fetch(self._batch, timeout=self._fetch_timeout)
-                except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
-                    continue
+                messages = await self._gather(subscription)
                 if not messages:
                     continue
                 async with self._lock:
@@ -165,15 +166,32 @@ class ProjectionRunner:
                     async with self._lock:
                         await self._restore()
 
+    async def _gather(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+        """The next batch: what the stream has now, and for a lingering read model whatever
+        else comes within `linger` (a fetch answers as soon as it has something, so without
+        this a read model under steady load commits a transaction for every few pages)."""
+        messages: list[Msg] = []
+        deadline = asyncio.get_running_loop().time() + self._linger
+        timeout = self._fetch_timeout
+        while len(messages) < self._batch:
+            try:
+                messages += await subscription.fetch(self._batch - len(messages), timeout=timeout)
+            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
+                break
+            timeout = deadline - asyncio.get_running_loop().time()
+            if timeout <= 0.001:
+                break
+        return messages
+
     async def _apply_messages(self, messages: list[Msg]) -> None:
         position = self.position
         fresh = 0
         for message in messages:
-            event = decode_envelope(message.data)
-            if event.notification_id <= position:
-                continue  # already in the view: a redelivery, or caught up from the store
-            self.model.apply(event)
-            position = event.notification_id
-            fresh += 1
+            for event in decode_page(message.data):
+                if event.notification_id <= position:
+                    continue  # already in the view: a redelivery, or caught up from the store
+                self.model.apply(event)
+                position = event.notification_id
+                fresh += 1
         if fresh:
             await self._commit(position, fresh)

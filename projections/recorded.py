@@ -17,12 +17,13 @@ class Recorded(msgspec.Struct, array_like=True, frozen=True):
 
 
 _encoder = msgspec.msgpack.Encoder(uuid_format="bytes")
-_decoder = msgspec.msgpack.Decoder(Recorded)
+_decoder = msgspec.msgpack.Decoder(list[Recorded])
 
 
-def encode_envelope(event: Recorded) -> bytes:
-    return _encoder.encode(event)
+def encode_page(events: list[Recorded]) -> bytes:
+    """Consecutive events of one context's log as one stream message (see `infra.relay`)."""
+    return _encoder.encode(events)
 
 
-def decode_envelope(data: bytes) -> Recorded:
+def decode_page(data: bytes) -> list[Recorded]:
     return _decoder.decode(data)

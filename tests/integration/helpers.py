@@ -10,7 +10,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerConfig, DeliverPolicy
 
 from infra.settings import Settings
-from projections.recorded import Recorded, decode_envelope
+from projections.recorded import Recorded, decode_page
 
 
 class StoredPlacement(msgspec.Struct):
@@ -41,7 +41,7 @@ async def max_notification_id(settings: Settings) -> int:
 
 
 async def published(js: JetStreamContext, settings: Settings) -> list[Recorded]:
-    """Every canvas event in the stream, in stream order (an ephemeral consumer from the start)."""
+    """Every canvas event in the stream (its pages unpacked), in stream order (an ephemeral consumer from the start)."""
     subscription = await js.pull_subscribe(
         f"{settings.stream_prefix}.ev.canvas.>",
         stream=settings.events_stream,
@@ -50,10 +50,11 @@ async def published(js: JetStreamContext, settings: Settings) -> list[Recorded]:
     events: list[Recorded] = []
     try:
         pending = (await subscription.consumer_info()).num_pending
-        while len(events) < pending:
-            for message in await subscription.fetch(min(5000, pending - len(events)), timeout=5):
-                events.append(decode_envelope(message.data))
+        while pending:
+            for message in await subscription.fetch(min(5000, pending), timeout=5):
+                events.extend(decode_page(message.data))
                 await message.ack()
+                pending -= 1
     finally:
         await subscription.unsubscribe()
     return events
