@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import logging
 import time
 from typing import Annotated, Any
 from uuid import UUID
@@ -39,7 +41,7 @@ from api.live import receive_frames
 from commands.desk_wire import Id, Number, StickerOp
 from commands.desks import DeskGone, DeskNotFound, desk_id_of
 from commands.writer import WriterBusy, WriterStopped
-from domain.desk import ClockSkew, DeskError, DeskExpired, SequenceGap
+from domain.desk import Ack, ClockSkew, DeskError, DeskExpired, SequenceGap
 from infra.desk_hub import DeskHub, FrameHead, encode, head_of
 from infra.fanout import Frame, Listener
 from infra.live_socket import frame_sink, text_frame
@@ -48,6 +50,10 @@ from infra.throttle import Throttle
 
 MAX_FRAME = 64 * 1024
 GOODBYE_TIMEOUT_S = 1.0
+MAX_IN_FLIGHT = 64
+"""Ops of one socket waiting for the writer before the socket stops reading."""
+
+log = logging.getLogger(__name__)
 
 
 class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
@@ -104,6 +110,10 @@ Inbound = Hello | Op | PresenceIn | Ping
 _decode = msgspec.json.Decoder(Inbound).decode
 
 
+def _error_frame(code: str, detail: str, **extra: Any) -> bytes:
+    return encode({"type": "error", "error": code, "detail": detail, **extra})
+
+
 @websocket("/api/desk/{desk_id:str}/live")
 async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) -> None:
     if not origin_allowed(socket):
@@ -152,6 +162,10 @@ class _Connection:
         self._present = False
         self._last_presence = 0.0
         self._silence: asyncio.TimerHandle | None = None
+        self._in_flight = 0
+        """Ops sent to the writer and not answered yet; past `MAX_IN_FLIGHT` the socket stops
+        reading until half of them are answered."""
+        self._reading_paused = False
 
     async def send(self, frame: bytes) -> None:
         await self.send_many([frame])
@@ -171,7 +185,16 @@ class _Connection:
             sink.write_frames(b"".join(text_frame(frame) for frame in frames))
 
     async def error(self, code: str, detail: str, **extra: Any) -> None:
-        await self.send(encode({"type": "error", "error": code, "detail": detail, **extra}))
+        await self.send(_error_frame(code, detail, **extra))
+
+    def send_now(self, frames: list[bytes]) -> None:
+        """Frames written at once from a callback (answers: what the client sent bounds them,
+        so they do not wait for the buffer to drain), else sent by a task."""
+        sink = self.sink
+        if sink is None:
+            asyncio.get_running_loop().create_task(self.send_many(frames))
+        elif sink.frames_open():
+            sink.write_frames(b"".join(text_frame(frame) for frame in frames))
 
     # -- frames out -------------------------------------------------------------------------------
 
@@ -232,7 +255,7 @@ class _Connection:
         await receive_frames(self.socket, MAX_FRAME, self.handle)
 
     async def handle(self, raw: str | bytes) -> bool:
-        """Answer one message; False when the socket is done."""
+        """Answer one message that came through `receive`; False when the socket is done."""
         try:
             message = _decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
@@ -242,13 +265,36 @@ class _Connection:
             case Ping():
                 await self.send(b'{"type":"pong"}')
             case Hello():
-                return await self.hello(message)
+                if not await self.hello(message):
+                    return False
             case _ if not self.client_id:
                 await self.error("hello_first", "send hello before anything else")
             case Op():
-                return await self.op(message)
+                self.op(message)
             case PresenceIn():
                 self.presence(message)
+        if self.sink is not None and self._ready.is_set() and self.sink.queue.empty():
+            self.sink.deliver_to(self.take)  # nothing waits in `receive`: none is overtaken
+        return True
+
+    def take(self, raw: bytes) -> bool:
+        """A message straight from the protocol, once joined: ops, presence and pings are dealt
+        with on the spot; anything else (a new hello, a bad frame) goes through `handle`."""
+        if len(raw) > MAX_FRAME:
+            return False
+        try:
+            message = _decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return False
+        match message:
+            case Op() if message.client_id == self.client_id:
+                self.op(message)
+            case PresenceIn():
+                self.presence(message)
+            case Ping():
+                self.send_now([b'{"type":"pong"}'])
+            case _:
+                return False
         return True
 
     async def hello(self, hello: Hello) -> bool:
@@ -276,36 +322,62 @@ class _Connection:
             self.listener.attach(self.sink, self.admit)
         return True
 
-    async def op(self, op: Op) -> bool:
+    def op(self, op: Op) -> None:
+        """Hand an op to the writer; its answer is sent when it comes (`_answer`): a client may
+        have many ops in flight, answered in order."""
         if op.client_id != self.client_id:
-            await self.error(
+            self.send_now([_error_frame(
                 "wrong_client", "an op carries the client_id of the hello", client_seq=op.client_seq
+            )])
+            return
+        self._in_flight += 1
+        if self._in_flight >= MAX_IN_FLIGHT and self.sink is not None and not self._reading_paused:
+            self._reading_paused = True
+            self.sink.transport.pause_reading()
+        self.hub.submit_op(self.desk, op).add_done_callback(
+            functools.partial(self._answer, op.client_seq)
+        )
+
+    def _answer(self, client_seq: int, answered: asyncio.Future[Ack]) -> None:
+        self._in_flight -= 1
+        if self._reading_paused and self._in_flight <= MAX_IN_FLIGHT // 2:
+            self._reading_paused = False
+            if self.sink is not None and self.sink.frames_open():
+                self.sink.transport.resume_reading()
+        if answered.cancelled():
+            return
+        refused = answered.exception()
+        if refused is None:
+            ack = answered.result()
+            frame = AckFrame(
+                ack.client_seq, ack.desk_seq, ack.applied, ack.superseded, ack.replayed
             )
-            return True
-        try:
-            ack = await self.hub.apply_op(self.desk, op)
-        except DeskError as refused:
-            extra: dict[str, Any] = {"client_seq": op.client_seq}
+            self.send_now([encode(frame), *(encode(CollisionFrame(*c)) for c in ack.collisions)])
+            return
+        if isinstance(refused, DeskError):
+            extra: dict[str, Any] = {"client_seq": client_seq}
             match refused:
                 case SequenceGap(expected=expected):
                     extra["expected_seq"] = expected
                 case ClockSkew(server_ms=server_ms):
                     extra["server_ms"] = server_ms
-            await self.error(refused.code, str(refused), **extra)
+            self.send_now([_error_frame(refused.code, str(refused), **extra)])
             if isinstance(refused, (DeskExpired, DeskGone)):
-                await self.socket.close(code=4410, reason="desk_gone")
-                return False
-            return True
-        except (WriterBusy, WriterStopped) as busy:  # nothing was saved: the client sends it again
-            await self.error("try_again", str(busy), client_seq=op.client_seq, wait_ms=1000)
-            return True
-        ack_frame = AckFrame(
-            ack.client_seq, ack.desk_seq, ack.applied, ack.superseded, ack.replayed
-        )
-        await self.send_many(
-            [encode(ack_frame), *(encode(CollisionFrame(*c)) for c in ack.collisions)]
-        )
-        return True
+                self._close_soon(4410, "desk_gone")
+        elif isinstance(refused, (WriterBusy, WriterStopped)):  # nothing was saved: send it again
+            self.send_now(
+                [_error_frame("try_again", str(refused), client_seq=client_seq, wait_ms=1000)]
+            )
+        else:
+            log.error("desk %s: an op failed", self.desk, exc_info=refused)
+            self._close_soon(1011, "internal_error")
+
+    def _close_soon(self, code: int, reason: str) -> None:
+        async def close() -> None:
+            with contextlib.suppress(Exception):
+                await self.socket.close(code=code, reason=reason)
+
+        asyncio.get_running_loop().create_task(close())
 
     # -- presence: relayed, never stored ------------------------------------------------------------
 
@@ -334,7 +406,7 @@ class _Connection:
         self._publish(encode({"type": "gone", "client_id": self.client_id}))
 
     def _publish(self, frame: bytes) -> None:
-        asyncio.get_running_loop().create_task(self.hub.publish(self.desk, frame))
+        self.hub.publish(self.desk, frame)
 
     async def goodbye(self) -> None:
         if self._silence is not None:
@@ -342,4 +414,4 @@ class _Connection:
         if self._present:
             self._present = False
             self._presence.cancel()
-            await self.hub.publish(self.desk, encode({"type": "gone", "client_id": self.client_id}))
+            self.hub.publish(self.desk, encode({"type": "gone", "client_id": self.client_id}))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
@@ -149,6 +150,8 @@ class DeskHub:
         self._left: dict[UUID, datetime] = {}
         """Desks whose last socket here left, and when."""
         self._occupancy: Any = None
+        self._outgoing: list[tuple[str, bytes]] = []
+        self._sender: asyncio.Task[None] | None = None
         self.presence_interval_s = PRESENCE_INTERVAL_S
         self.presence_ttl_s = PRESENCE_TTL_S
 
@@ -167,6 +170,8 @@ class DeskHub:
         if self._occupancy is not None:
             with contextlib.suppress(Exception):
                 await self._occupancy.unsubscribe()
+        if self._sender is not None:  # what is committed still goes out
+            await asyncio.wait({self._sender}, timeout=2)
         with contextlib.suppress(Exception):
             await self.frames_nc.drain()
 
@@ -214,20 +219,31 @@ class DeskHub:
 
     # -- commands ---------------------------------------------------------------------------------
 
+    def submit_op(self, desk_id: UUID, op: StickerOp) -> asyncio.Future[Ack]:
+        """Queue an op for the writer; once committed it is fanned out to every node's sockets
+        of the desk (a resend is not fanned out again: it changed nothing), then the returned
+        future is answered."""
+        future = self.desks.writer.submit(desk_id, op)
+        future.add_done_callback(functools.partial(self._fan_out_op, desk_id, op))
+        return future
+
     async def apply_op(self, desk_id: UUID, op: StickerOp) -> Ack:
-        """Commit an op, then fan it out to every node's sockets of the desk (a resend is not
-        fanned out again: it changed nothing)."""
-        ack = await self.desks.apply_op(desk_id, op)
-        if not ack.replayed:
-            changes = op.fields.changes()
-            if op.create:  # as stored: a create sets every field
-                changes = {**lww.DEFAULTS, **changes}
-            await self.publish(desk_id, encode(op_frame(ack.desk_seq, op, changes)))
-        return ack
+        return await self.submit_op(desk_id, op)
+
+    def _fan_out_op(self, desk_id: UUID, op: StickerOp, answered: asyncio.Future[Ack]) -> None:
+        if answered.cancelled() or answered.exception() is not None:
+            return
+        ack = answered.result()
+        if ack.replayed:
+            return
+        changes = op.fields.changes()
+        if op.create:  # as stored: a create sets every field
+            changes = {**lww.DEFAULTS, **changes}
+        self.publish(desk_id, encode(op_frame(ack.desk_seq, op, changes)))
 
     async def finish_session(self, desk_id: UUID, command: FinishSession) -> int:
         epoch: int = await self.desks.execute(desk_id, command)
-        await self.publish(desk_id, encode(SessionFinishedFrame(epoch)))
+        self.publish(desk_id, encode(SessionFinishedFrame(epoch)))
         return epoch
 
     async def end_idle_session(self, desk_id: UUID) -> int | None:
@@ -238,21 +254,30 @@ class DeskHub:
             epoch: int = await self.desks.execute(desk_id, EndIdleSession())
         except (DeskGone, DeskNotFound):
             return None
-        await self.publish(desk_id, encode(SessionFinishedFrame(epoch)))
+        self.publish(desk_id, encode(SessionFinishedFrame(epoch)))
         return epoch
 
-    async def closed(self, desk_id: UUID) -> None:
+    def closed(self, desk_id: UUID) -> None:
         """Tell the desk's sockets everywhere that it expired."""
-        await self.publish(desk_id, encode(ClosedFrame()))
+        self.publish(desk_id, encode(ClosedFrame()))
 
-    async def publish(self, desk_id: UUID, frame: bytes) -> None:
-        """To the desk's sockets here at once, and through NATS to every other node's."""
+    def publish(self, desk_id: UUID, frame: bytes) -> None:
+        """To the desk's sockets here at once, and through NATS to every other node's (in the
+        order given, by one task for however many frames come meanwhile)."""
         key = str(desk_id)
         self.fanout.add(key, frame)
-        try:
-            await self.frames_nc.publish(self.subject(key), frame)
-        except Exception:  # the op is committed; clients catch up by desk_seq
-            log.exception("could not fan out a frame of desk %s", desk_id)
+        self._outgoing.append((self.subject(key), frame))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.get_running_loop().create_task(self._send_outgoing())
+
+    async def _send_outgoing(self) -> None:
+        while self._outgoing:
+            frames, self._outgoing = self._outgoing, []
+            for subject, frame in frames:
+                try:
+                    await self.frames_nc.publish(subject, frame)
+                except Exception:  # the op is committed; clients catch up by desk_seq
+                    log.exception("could not fan out a frame on %s", subject)
 
     # -- joining ----------------------------------------------------------------------------------
 

@@ -107,7 +107,7 @@ class DeskLifecycle:
             return
         if closed:
             self.closed += 1
-            await self.hub.closed(desk_id)
+            self.hub.closed(desk_id)
 
     async def _end_idle_sessions(self, now: datetime) -> datetime | None:
         due, later = self.hub.idle_since(now - self._idle_session)
