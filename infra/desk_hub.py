@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 MAX_CATCH_UP = 1000
 """A client further behind than this many events gets a snapshot instead of the ops."""
 OCCUPANCY_TIMEOUT_S = 0.25
+PUBLISH_GATHER_S = 0.002
+"""How long a node's frames gather before they go to NATS for the other nodes' sockets."""
 PRESENCE_INTERVAL_S = 1 / 30
 """At most 30 presence frames a second per client; the latest state wins."""
 PRESENCE_TTL_S = 30.0
@@ -271,6 +273,9 @@ class DeskHub:
             self._sender = asyncio.get_running_loop().create_task(self._send_outgoing())
 
     async def _send_outgoing(self) -> None:
+        # A moment for more frames to join: NATS's client writes what is pending at once, and
+        # with desk affinity these frames are for nobody most of the time.
+        await asyncio.sleep(PUBLISH_GATHER_S)
         while self._outgoing:
             frames, self._outgoing = self._outgoing, []
             for subject, frame in frames:

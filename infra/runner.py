@@ -167,21 +167,24 @@ class ProjectionRunner:
                         await self._restore()
 
     async def _gather(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
-        """The next batch: what the stream has now, and for a lingering read model whatever
-        else comes within `linger` (a fetch answers as soon as it has something, so without
-        this a read model under steady load commits a transaction for every few pages)."""
-        messages: list[Msg] = []
-        deadline = asyncio.get_running_loop().time() + self._linger
-        timeout = self._fetch_timeout
-        while len(messages) < self._batch:
-            try:
-                messages += await subscription.fetch(self._batch - len(messages), timeout=timeout)
-            except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
-                break
-            timeout = deadline - asyncio.get_running_loop().time()
-            if timeout <= 0.001:
-                break
+        """The next batch: what the stream has now (or the first message to come), and for a
+        lingering read model also what came within `linger` after it. A fetch answers as soon
+        as it has something, so a lingering model sleeps first and then takes everything in
+        one more fetch: a fetch a message would cost a pull request's round trip each."""
+        messages: list[Msg] = await self._fetch(subscription, self._batch, self._fetch_timeout)
+        if messages and self._linger > 0 and len(messages) < self._batch:
+            await asyncio.sleep(self._linger)
+            messages += await self._fetch(subscription, self._batch - len(messages), 0.05)
         return messages
+
+    @staticmethod
+    async def _fetch(
+        subscription: JetStreamContext.PullSubscription, batch: int, timeout: float
+    ) -> list[Msg]:
+        try:
+            return await subscription.fetch(batch, timeout=timeout)
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
+            return []
 
     async def _apply_messages(self, messages: list[Msg]) -> None:
         position = self.position
