@@ -150,7 +150,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         Desks,
         application_env(settings),
         ttl_s=settings.desk_ttl_s,
-        linger_s=settings.writer_linger_ms / 1000,
+        linger_s=settings.desk_writer_linger_ms / 1000,
         max_batch=settings.writer_max_batch,
     )
     desk_view = DeskView(pool, settings.schema)

@@ -36,7 +36,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     live_queue_frames: int = 256
     """Frames a live socket may fall behind by before it is told to resync and dropped."""
     writer_linger_ms: float = 2.0
-    """How long a writer waits to gather more commands into one save."""
+    """How long a canvas writer waits to gather more commands into one save."""
+    desk_writer_linger_ms: float = 12.0
+    """The same for the desks' shared writer. A batch's save costs about as much interpreter
+    time as its ops (the writer thread wakes, takes the GIL from the sockets, waits on the
+    database and hands the answers back), so desks gather longer: 12 ms instead of 2 took one
+    node from ~4,000 to ~7,000 ops/s at p99 ≤ 150 ms, for ~10 ms more to an ack."""
     writer_max_batch: int = 2000
     aggregate_snapshot_every: int = 10_000
     max_body_bytes: int = 64 * 1024
