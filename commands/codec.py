@@ -21,16 +21,20 @@ def _enc_hook(obj: Any) -> Any:
     raise NotImplementedError(f"cannot store a {type(obj).__name__}")
 
 
+_NESTED = (UUID, dict, list, tuple)
+
+
 def _tag_uuids(value: Any) -> Any:
     # msgspec writes a UUID as a plain string (no hook is asked), which would decode as a str:
-    # tag UUIDs as an extension before encoding so they come back as UUIDs.
+    # tag UUIDs as an extension before encoding so they come back as UUIDs. Every event's state
+    # goes through here, so plain values are passed over without a call each.
     kind = type(value)
     if kind is UUID:
         return msgspec.msgpack.Ext(_UUID_EXT, value.bytes)
     if kind is dict:
-        return {k: _tag_uuids(v) for k, v in value.items()}
+        return {k: _tag_uuids(v) if type(v) in _NESTED else v for k, v in value.items()}
     if kind is list or kind is tuple:
-        return [_tag_uuids(v) for v in value]
+        return [_tag_uuids(v) if type(v) in _NESTED else v for v in value]
     return value
 
 

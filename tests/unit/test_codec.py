@@ -12,5 +12,6 @@ def test_stored_state_decodes_to_what_was_encoded():
         "palette": ["#ffffff", "#000000"],
         "last_placed": {"ann": [1, None, 2]},
         "op": None,
+        "nested": [uuid4(), {"inner": uuid4(), "n": 1}, "x"],
     }
     assert transcoder.decode(transcoder.encode(state)) == state
