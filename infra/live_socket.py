@@ -16,6 +16,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
+from websockets.protocol import State
+
+try:
+    from websockets.speedups import apply_mask
+except ImportError:  # a platform without the C build
+    from websockets.utils import apply_mask
 
 FRAMES_EXTENSION = "tessera.frames"
 
@@ -133,6 +139,51 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         in the protocol's own callback. Call it only while `receive` has nothing queued, so
         that no message overtakes an earlier one."""
         self._handler = handler
+
+    def data_received(self, data: bytes) -> None:
+        """With a handler, whole text frames are unmasked and handed over here; the websockets
+        parser (a generator a frame, in Python: most of a socket's receiving) gets what is left
+        from the first frame of any other kind on: control frames, fragments, a frame cut in
+        two by the read, or one the handler declined."""
+        conn = self.conn
+        if (
+            self._handler is None
+            or conn.state is not State.OPEN
+            or conn.reader.buffer
+            or conn.current_size is not None
+        ):
+            super().data_received(data)
+            return
+        taken = self._take_frames(data)
+        if taken < len(data):
+            super().data_received(data[taken:])
+
+    def _take_frames(self, data: bytes) -> int:
+        """How many bytes of whole, masked, final text frames (RFC 6455 §5.2) went to the
+        handler from the start of `data`."""
+        position, end = 0, len(data)
+        while self._handler is not None and end - position >= 6:
+            if data[position] != 0x81:  # FIN and TEXT, no extension bits
+                break
+            length = data[position + 1]
+            if not length & 0x80:  # a client's frames are masked, or refused by the parser
+                break
+            length &= 0x7F
+            head = position + 2
+            if length == 126:
+                length = int.from_bytes(data[head : head + 2], "big")
+                head += 2
+            elif length == 127:
+                break
+            start = head + 4
+            if start + length > end:
+                break
+            payload = apply_mask(data[start : start + length], data[head:start])
+            if not self._handler(payload):
+                self._handler = None  # the parser frames it again, for `receive`
+                break
+            position = start + length
+        return position
 
     def send_receive_event_to_app(self) -> None:
         handler = self._handler
