@@ -18,6 +18,7 @@ class Recorded(msgspec.Struct, array_like=True, frozen=True):
 
 _encoder = msgspec.msgpack.Encoder(uuid_format="bytes")
 _decoder = msgspec.msgpack.Decoder(list[Recorded])
+_single = msgspec.msgpack.Decoder(Recorded)
 
 
 def encode_page(events: list[Recorded]) -> bytes:
@@ -26,4 +27,9 @@ def encode_page(events: list[Recorded]) -> bytes:
 
 
 def decode_page(data: bytes) -> list[Recorded]:
-    return _decoder.decode(data)
+    """A page; or one event, as relays before pages published them (a stream written by an
+    earlier version still holds those, and its projections' consumers read them once more)."""
+    try:
+        return _decoder.decode(data)
+    except msgspec.ValidationError:
+        return [_single.decode(data)]
