@@ -29,7 +29,7 @@ import contextlib
 import functools
 import logging
 import time
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -37,8 +37,18 @@ from litestar import WebSocket, websocket
 from litestar.params import FromPath
 
 from api.auth import origin_allowed
+from api.desk_frames import (
+    AckFrame,
+    CollisionFrame,
+    Hello,
+    Op,
+    Ping,
+    PresenceIn,
+    PresenceOut,
+    decode_inbound,
+    error_frame,
+)
 from api.live import receive_frames
-from commands.desk_wire import Id, Number, StickerOp
 from commands.desks import DeskGone, DeskNotFound, desk_id_of
 from commands.writer import WriterBusy, WriterStopped
 from domain.desk import Ack, ClockSkew, DeskError, DeskExpired, SequenceGap
@@ -54,64 +64,6 @@ MAX_IN_FLIGHT = 64
 """Ops of one socket waiting for the writer before the socket stops reading."""
 
 log = logging.getLogger(__name__)
-
-
-class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
-    client_id: Id
-    session_key: Annotated[str, msgspec.Meta(max_length=64)] = ""
-    epoch: Annotated[int, msgspec.Meta(ge=0)] = 0
-    last_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
-
-
-class Op(StickerOp, tag="op", forbid_unknown_fields=True):
-    pass
-
-
-class Drag(msgspec.Struct, forbid_unknown_fields=True):
-    sticker: Id
-    x: Number
-    y: Number
-
-
-class PresenceIn(msgspec.Struct, tag="presence", forbid_unknown_fields=True):
-    cursor: tuple[Number, Number] | None = None
-    selection: Annotated[list[Id], msgspec.Meta(max_length=1000)] | None = None
-    drag: Drag | None = None
-
-
-class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
-    pass
-
-
-class PresenceOut(msgspec.Struct, tag="presence"):
-    client_id: str
-    cursor: tuple[float, float] | None
-    selection: list[str] | None
-    drag: Drag | None
-
-
-class AckFrame(msgspec.Struct, tag="ack"):
-    client_seq: int
-    desk_seq: int
-    applied: list[str]
-    superseded: list[str]
-    replayed: bool
-
-
-class CollisionFrame(msgspec.Struct, tag="collision"):
-    sticker: str
-    field: str
-    lost: Any
-    winner: Any
-    winner_stamp: tuple[int, int, str]
-
-
-Inbound = Hello | Op | PresenceIn | Ping
-_decode = msgspec.json.Decoder(Inbound).decode
-
-
-def _error_frame(code: str, detail: str, **extra: Any) -> bytes:
-    return encode({"type": "error", "error": code, "detail": detail, **extra})
 
 
 @websocket("/api/desk/{desk_id:str}/live")
@@ -185,7 +137,7 @@ class _Connection:
             sink.write_frames(b"".join(text_frame(frame) for frame in frames))
 
     async def error(self, code: str, detail: str, **extra: Any) -> None:
-        await self.send(_error_frame(code, detail, **extra))
+        await self.send(error_frame(code, detail, **extra))
 
     def send_now(self, frames: list[bytes]) -> None:
         """Frames written at once from a callback (answers: what the client sent bounds them,
@@ -257,7 +209,7 @@ class _Connection:
     async def handle(self, raw: str | bytes) -> bool:
         """Answer one message that came through `receive`; False when the socket is done."""
         try:
-            message = _decode(raw)
+            message = decode_inbound(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             await self.error("invalid_message", str(error))
             return True
@@ -283,7 +235,7 @@ class _Connection:
         if len(raw) > MAX_FRAME:
             return False
         try:
-            message = _decode(raw)
+            message = decode_inbound(raw)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return False
         match message:
@@ -326,7 +278,7 @@ class _Connection:
         """Hand an op to the writer; its answer is sent when it comes (`_answer`): a client may
         have many ops in flight, answered in order."""
         if op.client_id != self.client_id:
-            self.send_now([_error_frame(
+            self.send_now([error_frame(
                 "wrong_client", "an op carries the client_id of the hello", client_seq=op.client_seq
             )])
             return
@@ -361,12 +313,12 @@ class _Connection:
                     extra["expected_seq"] = expected
                 case ClockSkew(server_ms=server_ms):
                     extra["server_ms"] = server_ms
-            self.send_now([_error_frame(refused.code, str(refused), **extra)])
+            self.send_now([error_frame(refused.code, str(refused), **extra)])
             if isinstance(refused, (DeskExpired, DeskGone)):
                 self._close_soon(4410, "desk_gone")
         elif isinstance(refused, (WriterBusy, WriterStopped)):  # nothing was saved: send it again
             self.send_now(
-                [_error_frame("try_again", str(refused), client_seq=client_seq, wait_ms=1000)]
+                [error_frame("try_again", str(refused), client_seq=client_seq, wait_ms=1000)]
             )
         else:
             log.error("desk %s: an op failed", self.desk, exc_info=refused)
