@@ -11,8 +11,8 @@ LISTEN/NOTIFY wakes the relay; a slow poll covers a lost notification.
 
 Pages, not an event a message: a message costs the relay a publish, the NATS server a stored
 message, and every projection a delivery, whatever its size. At a few thousand sticker ops a
-second those per-message costs were a fifth of the machine; a page a wake-up makes them a few
-hundred a second.
+second those per-message costs were most of the relay's and the projector's work; a page a
+wake-up makes them a few hundred a second.
 """
 
 from __future__ import annotations
