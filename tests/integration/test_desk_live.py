@@ -334,44 +334,59 @@ async def _server_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return first & 0x0F, await reader.readexactly(size)
 
 
+async def _joined_raw(port: int, desk: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A socket of ann's on `desk`, spoken to frame by frame, past its hello."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"GET /api/desk/{desk}/live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        .encode()
+    )
+    assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
+    hello = {"type": "hello", "client_id": "ann", "session_key": session_key(desk, "ann"),
+             "epoch": 1, "last_seq": 0}
+    writer.write(_client_frame(msgspec.json.encode(hello)))
+    while msgspec.json.decode((await _server_frame(reader))[1])["type"] != "synced":
+        pass
+    return reader, writer
+
+
+def _op_of_ann(seq: int) -> bytes:
+    return msgspec.json.encode({"type": "op", **an_op(seq, "ann", create=seq == 1, x=seq)})
+
+
+async def _acks(reader: asyncio.StreamReader, count: int) -> list[int]:
+    acked = []
+    while len(acked) < count:
+        opcode, payload = await _server_frame(reader)
+        if opcode == 0x1 and (message := msgspec.json.decode(payload))["type"] == "ack":
+            acked.append(message["client_seq"])
+    return acked
+
+
 async def test_frames_sent_together_split_or_fragmented_are_all_answered_in_order(parts: Parts):
     """Once joined, a socket's text frames are parsed on the spot; whatever else comes (a ping,
     a frame cut in two by the network, a fragmented message) goes through the general parser,
     and nothing is lost or reordered on the way."""
     desk = await a_desk(parts)
     async with serving(parts) as port:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        reader, writer = await _joined_raw(port, desk)
+        third = _client_frame(_op_of_ann(3))
         writer.write(
-            f"GET /api/desk/{desk}/live HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            .encode()
-        )
-        assert b" 101 " in await reader.readuntil(b"\r\n\r\n")
-
-        def op(seq: int) -> bytes:
-            return msgspec.json.encode({"type": "op", **an_op(seq, "ann", create=seq == 1, x=seq)})
-
-        hello = {"type": "hello", "client_id": "ann", "session_key": session_key(desk, "ann"),
-                 "epoch": 1, "last_seq": 0}
-        writer.write(_client_frame(msgspec.json.encode(hello)))
-        while msgspec.json.decode((await _server_frame(reader))[1])["type"] != "synced":
-            pass
-        third = _client_frame(op(3))
-        writer.write(
-            _client_frame(op(1))
+            _client_frame(_op_of_ann(1))
             + _client_frame(b"are you there", opcode=0x9)  # a ping
-            + _client_frame(op(2))
+            + _client_frame(_op_of_ann(2))
             + third[:7]
         )
         await writer.drain()
         await asyncio.sleep(0.05)
-        fourth = op(4)
+        fourth = _op_of_ann(4)
         writer.write(
             third[7:]
             + _client_frame(fourth[:10], fin=False)
             + _client_frame(fourth[10:], opcode=0x0)  # the rest, as a continuation
-            + _client_frame(op(5))
+            + _client_frame(_op_of_ann(5))
         )
         answers = []
         while len([a for a in answers if a != "pong"]) < 5:
@@ -386,3 +401,17 @@ async def test_frames_sent_together_split_or_fragmented_are_all_answered_in_orde
         writer.close()
     desk_now = await asyncio.to_thread(parts.desks.get_desk, parts_desk_id(desk))
     assert desk_now.desk_seq == 5 and desk_now.sticker("s1")["x"] == 5
+
+
+async def test_a_socket_with_many_ops_in_flight_pauses_and_answers_them_all(parts: Parts):
+    """Past 64 unanswered ops a socket stops reading until the writer catches up; none is lost."""
+    desk = await a_desk(parts)
+    async with serving(parts) as port:
+        reader, writer = await _joined_raw(port, desk)
+        for first in range(1, 301, 100):
+            writer.write(b"".join(_client_frame(_op_of_ann(seq)) for seq in range(first, first + 100)))
+            await writer.drain()
+        assert await _acks(reader, 300) == list(range(1, 301))
+        writer.close()
+    desk_now = await asyncio.to_thread(parts.desks.get_desk, parts_desk_id(desk))
+    assert desk_now.desk_seq == 300
