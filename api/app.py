@@ -226,6 +226,11 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         ("feedback", Feedbacks.name, [FeedbackReadModel(feedback_view)]),
         ("desk", Desks.name, [DeskReadModel(parts.desk_view)]),
     ]
+
+    def linger_s(model: ReadModel) -> float:
+        desks = isinstance(model, DeskReadModel)
+        return (settings.desk_view_linger_ms if desks else settings.projection_linger_ms) / 1000
+
     for context, application_name, models in contexts:
         table = events_table(application_name)
         store = StoreReader(pool, settings.schema, table)
@@ -254,10 +259,9 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
                     subject=f"{subject}.>",
                     consumer=f"{settings.stream_prefix}_{model.name}",
                     fetch_timeout=(
-                        settings.delta_interval_ms if model is bitmap
-                        else settings.projection_linger_ms
-                    ) / 1000,
-                    linger=0.0 if model is bitmap else settings.projection_linger_ms / 1000,
+                        settings.delta_interval_ms / 1000 if model is bitmap else linger_s(model)
+                    ),
+                    linger=0.0 if model is bitmap else linger_s(model),
                 )
                 for model in models
             )

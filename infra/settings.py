@@ -33,6 +33,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projection_linger_ms: int = 200
     """Longest wait of the other read models (no live audience) to gather events into one
     transaction: bigger batches, and far fewer idle pull requests."""
+    desk_view_linger_ms: int = 1000
+    """The same for the desk view. Joins take it only as a starting point (the ops it has not
+    folded yet come from the event store), so it may lag. At 10,000 ops/s, 1 s instead of 200 ms
+    upserts each busy sticker once for about three edits: PostgreSQL went from 0.28 to 0.18
+    cores and the projector from 0.17 to 0.12."""
     live_queue_frames: int = 256
     """Frames a live socket may fall behind by before it is told to resync and dropped."""
     writer_linger_ms: float = 2.0
