@@ -286,26 +286,23 @@ class _Connection:
         if self._in_flight >= MAX_IN_FLIGHT and self.sink is not None and not self._reading_paused:
             self._reading_paused = True
             self.sink.transport.pause_reading()
-        self.hub.submit_op(self.desk, op).add_done_callback(
-            functools.partial(self._answer, op.client_seq)
-        )
+        self.hub.submit_op(self.desk, op, functools.partial(self._answer, op.client_seq))
 
-    def _answer(self, client_seq: int, answered: asyncio.Future[Ack]) -> None:
+    def _answer(self, client_seq: int, answer: Ack | BaseException) -> None:
         self._in_flight -= 1
         if self._reading_paused and self._in_flight <= MAX_IN_FLIGHT // 2:
             self._reading_paused = False
             if self.sink is not None and self.sink.frames_open():
                 self.sink.transport.resume_reading()
-        if answered.cancelled():
-            return
-        refused = answered.exception()
-        if refused is None:
-            ack = answered.result()
+        if isinstance(answer, Ack):
             frame = AckFrame(
-                ack.client_seq, ack.desk_seq, ack.applied, ack.superseded, ack.replayed
+                answer.client_seq, answer.desk_seq, answer.applied, answer.superseded,
+                answer.replayed,
             )
-            self.send_now([encode(frame), *(encode(CollisionFrame(*c)) for c in ack.collisions)])
+            collisions = answer.collisions
+            self.send_now([encode(frame), *(encode(CollisionFrame(*c)) for c in collisions)])
             return
+        refused = answer
         if isinstance(refused, DeskError):
             extra: dict[str, Any] = {"client_seq": client_seq}
             match refused:

@@ -38,11 +38,9 @@ class StickerFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, om
     deleted: bool | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
-        return {
-            field: value
-            for field in self.__struct_fields__
-            if (value := getattr(self, field)) is not UNSET
-        }
+        """The fields the op sets (`omit_defaults` leaves out the unset ones)."""
+        changes: dict[str, Any] = msgspec.to_builtins(self)
+        return changes
 
 
 class StickerOp(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

@@ -32,6 +32,7 @@ from commands.writer_thread import (
     STOP,
     A,
     C,
+    Reply,
     WriterBusy,
     WriterOptions,
     WriterThread,
@@ -86,6 +87,11 @@ class SharedWriter(WriterThread[A, C]):
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._route((aggregate_id, command, future))
         return future
+
+    def submit_reply(self, aggregate_id: UUID, command: C, call: Callable[[Any], None]) -> None:
+        """Queue a command from the event loop; `call(answer)` runs on it after commit (see
+        `Reply`)."""
+        self._route((aggregate_id, command, Reply(asyncio.get_running_loop(), call)))
 
     def submit_threadsafe(self, aggregate_id: UUID, command: C) -> Future[Any]:
         future: Future[Any] = Future()

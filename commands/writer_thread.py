@@ -4,7 +4,7 @@ memory, and answers sent back only after commit (one hop per event loop, not one
 
 `commands.writer.AggregateWriter` runs one hot aggregate (a canvas) with its saves pipelined;
 `commands.shared_writer.SharedWriter` runs many (desks), all of a batch saved in one transaction.
-A queued item is a tuple whose last element is the caller's future.
+A queued item is a tuple whose last element is the caller's future, or a `Reply`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any, Generic, TypedDict, TypeVar
+from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, Snapshot
@@ -35,6 +35,15 @@ STOP = object()
 ATTEMPTS = 10
 """How often a batch refused by the store is decided and saved again before its callers are told
 to try again later."""
+
+
+class Reply(NamedTuple):
+    """A caller's answer as a call instead of a future: `call(answer)` runs on `loop` after
+    commit, with the result or the exception that refused the command. For callers that answer
+    from a callback anyway (a live socket's ops): no future, no done-callbacks, no handles."""
+
+    loop: asyncio.AbstractEventLoop
+    call: Callable[[Any], None]
 
 
 class WriterStopped(RuntimeError):
@@ -176,10 +185,12 @@ def resolve(batch: Sequence[tuple[Any, ...]], answers: Sequence[Any]) -> None:
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Any, Any]]] = {}
     for item, answer in zip(batch, answers, strict=True):
         future = item[-1]
-        if isinstance(future, asyncio.Future):
+        if type(future) is Reply:
+            by_loop.setdefault(future.loop, []).append((future, answer))
+        elif isinstance(future, asyncio.Future):
             by_loop.setdefault(future.get_loop(), []).append((future, answer))
         else:
-            _answer(future, answer)
+            settle(future, answer)
     for loop, pairs in by_loop.items():
         try:
             loop.call_soon_threadsafe(_answer_all, pairs)
@@ -191,7 +202,9 @@ def fail(batch: Sequence[tuple[Any, ...]], error: BaseException) -> None:
     resolve(batch, [error] * len(batch))
 
 
-def _answer(future: Any, answer: Any) -> None:
+def settle(future: Any, answer: Any) -> None:
+    """Answer a future (asyncio's or concurrent's) unless it is done: an exception is raised to
+    its awaiter."""
     if future.done():
         return
     if isinstance(answer, BaseException):
@@ -201,5 +214,11 @@ def _answer(future: Any, answer: Any) -> None:
 
 
 def _answer_all(pairs: list[tuple[Any, Any]]) -> None:
-    for future, answer in pairs:
-        _answer(future, answer)
+    for caller, answer in pairs:
+        if type(caller) is not Reply:
+            settle(caller, answer)
+            continue
+        try:
+            caller.call(answer)
+        except Exception:  # one caller's bug must not cost the others their answers
+            log.exception("a writer's reply failed")

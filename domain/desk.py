@@ -242,7 +242,8 @@ class Desk(Aggregate):
         replayed = self._replayed(client_id, client_seq)
         if replayed is not None:
             return replayed
-        if self.is_expired(now):
+        now_ms = epoch_ms(now)
+        if not self.is_open or now_ms >= self.expires_at_ms():
             raise DeskExpired("the desk has expired")
         if not 1 <= len(client_id) <= MAX_ID or not 1 <= len(sticker_id) <= MAX_ID:
             raise InvalidValue(f"client_id and sticker id have 1 to {MAX_ID} characters")
@@ -250,7 +251,6 @@ class Desk(Aggregate):
         if client_seq != expected:
             raise SequenceGap(expected)
         at = validate_stamp(stamp, client_id)
-        now_ms = epoch_ms(now)
         if at[0] > now_ms + MAX_SKEW_MS:
             raise ClockSkew(now_ms)
         if not changes and not create:
@@ -263,7 +263,6 @@ class Desk(Aggregate):
             if len(self.stickers) >= MAX_STICKERS:
                 raise TooManyStickers(f"a desk holds at most {MAX_STICKERS} stickers")
         full = {**lww.DEFAULTS, **changes} if create else dict(changes)
-        result = lww.outcome(registers, full, at)
         collisions = self._collisions(sticker_id, registers, full, at, seen or {}, now_ms)
         self.trigger_event(
             self.StickerCreated if create else self.StickerEdited,
@@ -275,7 +274,8 @@ class Desk(Aggregate):
             changes=full,
             stamp=list(at),
         )
-        return Ack(client_seq, self.desk_seq, result.applied, result.superseded, tuple(collisions))
+        _, applied, superseded = self.clients[client_id][1][-1]  # what the merge did, as kept
+        return Ack(client_seq, self.desk_seq, list(applied), list(superseded), tuple(collisions))
 
     def finish_session(self, *, creator_token_hash: str, now: datetime) -> int:
         """The creator ends the collaboration session: the epoch moves on. Returns it."""

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 from uuid import UUID
@@ -25,6 +26,7 @@ from nats.errors import TimeoutError as NatsTimeout
 
 from commands.desk_wire import EndIdleSession, FinishSession, StickerOp
 from commands.desks import DeskGone, DeskNotFound, Desks
+from commands.writer_thread import settle
 from domain import lww
 from domain.desk import Ack, Desk
 from infra.desk_keys import DeskSessionKeys
@@ -221,23 +223,27 @@ class DeskHub:
 
     # -- commands ---------------------------------------------------------------------------------
 
-    def submit_op(self, desk_id: UUID, op: StickerOp) -> asyncio.Future[Ack]:
+    def submit_op(self, desk_id: UUID, op: StickerOp, reply: Callable[[Any], None]) -> None:
         """Queue an op for the writer; once committed it is fanned out to every node's sockets
-        of the desk (a resend is not fanned out again: it changed nothing), then the returned
-        future is answered."""
-        future = self.desks.writer.submit(desk_id, op)
-        future.add_done_callback(functools.partial(self._fan_out_op, desk_id, op))
-        return future
+        of the desk (a resend is not fanned out again: it changed nothing), then `reply` gets
+        the `Ack`, or the exception that refused the op."""
+        self.desks.writer.submit_reply(
+            desk_id, op, functools.partial(self._committed, desk_id, op, reply)
+        )
 
     async def apply_op(self, desk_id: UUID, op: StickerOp) -> Ack:
-        return await self.submit_op(desk_id, op)
+        future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
+        self.submit_op(desk_id, op, functools.partial(settle, future))
+        return await future
 
-    def _fan_out_op(self, desk_id: UUID, op: StickerOp, answered: asyncio.Future[Ack]) -> None:
-        if answered.cancelled() or answered.exception() is not None:
-            return
-        ack = answered.result()
-        if ack.replayed:
-            return
+    def _committed(
+        self, desk_id: UUID, op: StickerOp, reply: Callable[[Any], None], answer: Any
+    ) -> None:
+        if type(answer) is Ack and not answer.replayed:
+            self._fan_out_op(desk_id, op, answer)
+        reply(answer)
+
+    def _fan_out_op(self, desk_id: UUID, op: StickerOp, ack: Ack) -> None:
         changes = op.fields.changes()
         if op.create:  # as stored: a create sets every field
             changes = {**lww.DEFAULTS, **changes}

@@ -1,3 +1,4 @@
+import asyncio
 import threading
 from concurrent.futures import Future
 from datetime import datetime, timedelta
@@ -10,7 +11,7 @@ from commands.desk_wire import InitDesk, StickerFields, StickerOp
 from commands.desks import DeskNotFound, Desks, decide
 from commands.shared_writer import SharedWriter
 from commands.writer_thread import ATTEMPTS, WriterBusy
-from domain.desk import Desk, DeskError, epoch_ms
+from domain.desk import Desk, DeskError, SequenceGap, epoch_ms
 from tests.factories import T0
 from tests.unit.test_writer import FlakyEventStore
 
@@ -198,3 +199,29 @@ def test_desks_are_loaded_off_the_writer_thread_and_their_ops_keep_their_order(c
     assert sorted((d, name.startswith("load-w")) for d, name in loads) == sorted(
         [(d, True) for d in ids] + [(nowhere, True), (nowhere, False)]
     )
+
+
+async def test_replies_are_called_on_the_loop_in_order_and_a_failing_one_costs_the_others_nothing(
+    clock,
+):
+    app = an_app(clock)
+    [desk] = desks(app, 1)
+    writer = a_writer(app)
+    loop = asyncio.get_running_loop()
+    heard: list[tuple[bool, object]] = []
+    done = loop.create_future()
+
+    def reply(answer: object) -> None:
+        heard.append((asyncio.get_running_loop() is loop, answer))
+        if len(heard) == 1:
+            raise RuntimeError("a caller's bug")
+        if len(heard) == 4:
+            done.set_result(None)
+
+    for seq in (1, 2, 3, 5):  # 5 leaves a gap: refused, as an answer
+        writer.submit_reply(desk, an_op(seq), reply)
+    await asyncio.wait_for(done, 5)
+    writer.stop()
+    assert all(on_loop for on_loop, _ in heard)
+    assert [answer.desk_seq for _, answer in heard[:3]] == [1, 2, 3]
+    assert isinstance(heard[3][1], SequenceGap) and heard[3][1].expected == 4
