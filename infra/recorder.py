@@ -51,10 +51,14 @@ class ColumnarApplicationRecorder(PostgresApplicationRecorder):
                 channel=Identifier(self.channel_name),
             )
         )
-        self._insert_call = SQL(
-            "SELECT notification_id FROM {schema}.{function}("
-            "%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) AS notification_id"
-        ).format(schema=schema, function=function, id_type=id_type)
+        self._insert_call = (  # rendered once: composing it again was a call's worth of work
+            SQL(
+                "SELECT notification_id FROM {schema}.{function}("
+                "%b::{id_type}[], %b::bigint[], %b::text[], %b::bytea[]) AS notification_id"
+            )
+            .format(schema=schema, function=function, id_type=id_type)
+            .as_bytes(None)
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(
