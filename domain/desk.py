@@ -190,7 +190,8 @@ class Desk(Aggregate):
         self.is_open = True
         self.last_edit_ms = created_ms
         # client id -> [last client_seq, answers to the last ACK_WINDOW ops as
-        # [desk_seq, applied, superseded]]; plain lists so a snapshot decodes to the same shape
+        # (desk_seq, applied fields, superseded fields)]: tuples of plain values, which the
+        # garbage collector stops tracking (see `domain.lww`); a snapshot decodes lists
         self.clients: dict[str, list[Any]] = {}
 
     @classmethod
@@ -357,7 +358,7 @@ class Desk(Aggregate):
             if known is None:
                 known = desk.clients[self.client_id] = [0, []]
             answers: list[Any] = known[1]
-            answers.append([self.desk_seq, result.applied, result.superseded])
+            answers.append((self.desk_seq, tuple(result.applied), tuple(result.superseded)))
             if len(answers) > ACK_WINDOW:
                 del answers[0]
             known[0] = self.client_seq

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -194,6 +195,10 @@ class DeskView:
         await conn.execute(f"TRUNCATE {self._s}.desk_views, {self._s}.desk_stickers")
 
 
+SLICE = 1000
+"""Changes folded, and stickers written, at a time: a batch of a second's ops held the event
+loop for tens of milliseconds in one go, which a node that also serves the sockets felt."""
+
 REGISTERS_KEPT = 200_000
 """Stickers whose registers the read model keeps between batches (a few hundred bytes each)."""
 
@@ -231,10 +236,16 @@ class DeskReadModel:
             await self.view.write_created(conn, batch.created)
         if batch.changes:
             boards = await self._boards(conn, batch.touched())
-            dirty, heads = fold(batch.changes, boards)
-            await self.view.write_stickers(
-                conn, [(desk, sticker, boards[desk][sticker]) for desk, sticker in dirty]
-            )
+            dirty: set[tuple[UUID, str]] = set()
+            heads: dict[UUID, tuple[int, datetime]] = {}
+            for start in range(0, len(batch.changes), SLICE):
+                folded, last = fold(batch.changes[start : start + SLICE], boards)
+                dirty |= folded
+                heads.update(last)
+                await asyncio.sleep(0)  # see SLICE
+            stickers = [(desk, sticker, boards[desk][sticker]) for desk, sticker in dirty]
+            for start in range(0, len(stickers), SLICE):
+                await self.view.write_stickers(conn, stickers[start : start + SLICE])
             await self.view.write_heads(conn, [(d, seq, at) for d, (seq, at) in heads.items()])
             self._keep(boards)
         if batch.sessions:
