@@ -245,6 +245,8 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
                     js=js,
                     stream=settings.events_stream,
                     subject_prefix=subject,
+                    # The desk log's one reader, the desk view, gathers a second anyway.
+                    gather_seconds=0.05 if context == "desk" else 0.005,
                 )
             )
         if "projections" in roles:
