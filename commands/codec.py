@@ -52,5 +52,9 @@ class MsgspecTranscoder(Transcoder):
     def encode(self, obj: Any) -> bytes:
         return self._encoder.encode(_tag_uuids(obj))
 
+    def encode_untagged(self, obj: Any) -> bytes:
+        """`encode` for a state its caller knows holds no UUID (one would come back a string)."""
+        return self._encoder.encode(obj)
+
     def decode(self, data: bytes) -> Any:
         return self._decoder.decode(data)

@@ -1,9 +1,10 @@
 from datetime import datetime, timedelta
 
 import pytest
+from eventsourcing.persistence import Mapper
 
 from commands.desk_wire import InitDesk, StickerFields, StickerOp
-from commands.desks import DeskGone, DeskNotFound, Desks, desk_id_of, desk_link
+from commands.desks import DeskGone, DeskMapper, DeskNotFound, Desks, desk_id_of, desk_link
 from domain.desk import epoch_ms
 from tests.factories import T0
 
@@ -75,3 +76,24 @@ def test_an_expired_desk_is_gone_and_its_name_makes_a_new_one(desks):
     with pytest.raises(DeskGone):
         desks.get_desk(made.desk.id)
     assert desks.init_desk(InitDesk(name="retro")).desk.id != made.desk.id
+
+
+def test_the_desk_mapper_stores_ops_exactly_as_the_library_would(desks):
+    desk_id = desks.init_desk(InitDesk(name="retro")).desk.id
+    desk = desks.get_desk(desk_id)
+    desk.apply_op(
+        client_id="ann", client_seq=1, sticker_id="s1", create=True,
+        changes={"text": "héllo", "x": 3.5}, stamp=(epoch_ms(T0), 0, "ann"), now=T0,
+    )
+    desk.apply_op(
+        client_id="ann", client_seq=2, sticker_id="s1", create=False,
+        changes={"deleted": True}, stamp=(epoch_ms(T0) + 1, 0, "ann"), now=T0,
+    )
+    desk.finish_session(creator_token_hash=desk.creator_token_hash, now=T0)
+    library = Mapper(transcoder=desks.construct_transcoder())
+    events = desk.collect_events()
+    assert isinstance(desks.mapper, DeskMapper) and len(events) == 3
+    for event in events:
+        stored = desks.mapper.to_stored_event(event)
+        assert stored == library.to_stored_event(event)
+        assert desks.mapper.to_domain_event(stored) == event
