@@ -108,8 +108,8 @@ def decide(desk: Desk, command: DeskCommand, now: datetime) -> Any:
 class DeskMapper(Mapper[UUID]):
     """The library's mapper, with a shorter way for the events of ops, nearly all of a desk's:
     their state is known and holds no UUID for the transcoder to look for, so it is built and
-    encoded directly (about a microsecond instead of four, on the writer's thread, for every
-    op). Stored exactly as the library's way stores them (tested)."""
+    encoded directly (1.9 µs instead of 4.4, on the writer's thread, for every op). Stored
+    exactly as the library's way stores them (tested)."""
 
     _TOPICS: ClassVar[dict[type, str]] = {
         event: get_topic(event) for event in (Desk.StickerCreated, Desk.StickerEdited)

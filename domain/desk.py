@@ -216,7 +216,10 @@ class Desk(Aggregate):
         return self.last_edit_ms + self.ttl_ms
 
     def is_expired(self, now: datetime) -> bool:
-        return not self.is_open or epoch_ms(now) >= self.expires_at_ms()
+        return self._is_expired_at(epoch_ms(now))
+
+    def _is_expired_at(self, now_ms: int) -> bool:
+        return not self.is_open or now_ms >= self.expires_at_ms()
 
     def sticker(self, sticker_id: str) -> dict[str, Any]:
         return lww.values(self.stickers[sticker_id])
@@ -244,7 +247,7 @@ class Desk(Aggregate):
         if replayed is not None:
             return replayed
         now_ms = epoch_ms(now)
-        if not self.is_open or now_ms >= self.expires_at_ms():
+        if self._is_expired_at(now_ms):
             raise DeskExpired("the desk has expired")
         if not 1 <= len(client_id) <= MAX_ID or not 1 <= len(sticker_id) <= MAX_ID:
             raise InvalidValue(f"client_id and sticker id have 1 to {MAX_ID} characters")

@@ -196,8 +196,8 @@ class ProjectionRunner:
                 self.model.apply(event)
                 position = event.notification_id
                 fresh += 1
-            # A second's pages applied in one go held the loop for tens of ms, and a node that
-            # also serves sockets answered nobody meanwhile: a page at a time.
+            # A second's pages applied in one go could hold the loop for tens of ms, and a node
+            # that also serves sockets would answer nobody meanwhile: a page at a time.
             await asyncio.sleep(0)
         if fresh:
             await self._commit(position, fresh)
