@@ -14,7 +14,8 @@ Phases:
 1. setup: `--desks` desks, each joined by `--clients` clients (`POST /api/desk/init`, a client
    id and session key each), every client on its own socket (`hello`, then `synced`); each client
    creates its own sticker;
-2. baselines: one socket's ping -> pong, idle; core NATS publish -> subscribe on loopback;
+2. baselines: one socket's ping -> pong, idle; core NATS publish -> subscribe on loopback; a
+   one-row insert's commit in PostgreSQL (the WAL flush every acknowledged op waits for);
 3. sustained: the clients send moves of their stickers at `--rate` ops/s in all (open loop,
    evenly spread over the clients) for `--warmup` seconds, not measured, then for `--seconds`;
    accepted = acknowledged ops/s; each op's
@@ -281,6 +282,25 @@ async def nats_baseline(url: str, messages: int = 50_000) -> dict[str, Any]:
         await nc.close()
 
 
+async def commit_baseline(dsn: str, schema: str, commits: int = 200) -> dict[str, Any]:
+    """One-row inserts, each its own transaction: what a commit costs on this disk right now."""
+    import asyncpg
+
+    conn = await asyncpg.connect(dsn)
+    try:
+        table = f'"{schema}".bench_commit_probe'
+        await conn.execute(f"CREATE TABLE {table} (n int)")
+        times = []
+        for n in range(commits):
+            t0 = time.perf_counter()
+            await conn.execute(f"INSERT INTO {table} VALUES ($1)", n)
+            times.append(time.perf_counter() - t0)
+        await conn.execute(f"DROP TABLE {table}")
+        return {"commits": commits, **pct_ms(times, 50, 99)}
+    finally:
+        await conn.close()
+
+
 async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     gen = Generator(p)
     out: dict[str, Any] = {}
@@ -323,6 +343,7 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     rtts = [await gen.ping(gen.clients[0]) for _ in range(p["pings"])]
     out["baseline_ping"] = pct_ms(rtts, 50, 99)
     out["baseline_nats_pubsub"] = await nats_baseline(p["nats_url"])
+    out["baseline_pg_commit"] = await commit_baseline(p["database_url"], p["schema"])
 
     # -- 3. sustained -----------------------------------------------------------------------
     order = list(gen.clients)
@@ -488,6 +509,8 @@ async def run_bench(run: benchkit.Run, args: argparse.Namespace) -> None:
         "server_pids": [run.server.pid] + [process.pid for process in helpers[2:]],
         "background_pids": [process.pid for process in helpers[:2]],
         "nats_url": run.settings.nats_url,
+        "database_url": run.settings.database_url,
+        "schema": run.schema,
         "desks": args.desks,
         "clients": args.clients,
         "rate": args.rate,
@@ -518,6 +541,7 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
         "join_1000_server_ms": join.get("server_p50_ms"),
         "baseline_ping_p50_ms": result.get("baseline_ping", {}).get("p50_ms"),
         "baseline_nats_msgs_per_s": result.get("baseline_nats_pubsub", {}).get("per_s"),
+        "baseline_pg_commit_p99_ms": result.get("baseline_pg_commit", {}).get("p99_ms"),
     }
 
 
