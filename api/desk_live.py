@@ -53,7 +53,7 @@ from commands.desks import DeskGone, DeskNotFound, desk_id_of
 from commands.writer import WriterBusy, WriterStopped
 from domain.desk import Ack, ClockSkew, DeskError, DeskExpired, SequenceGap
 from infra.desk_hub import DeskHub, FrameHead, encode, head_of
-from infra.fanout import Frame, Listener
+from infra.fanout import Frame, Listener, Sink
 from infra.live_socket import frame_sink, text_frame
 from infra.tasks import until_first_ends
 from infra.throttle import Throttle
@@ -95,6 +95,12 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
         await hub.fanout.leave(key, listener)
 
 
+def write_texts(sink: Sink, frames: list[bytes]) -> None:
+    """JSON text frames in one write, unless the socket closed meanwhile."""
+    if sink.frames_open():
+        sink.write_frames(b"".join(text_frame(frame) for frame in frames))
+
+
 class _Connection:
     def __init__(
         self, socket: WebSocket[Any, Any, Any], hub: DeskHub, desk: UUID, listener: Listener
@@ -133,8 +139,7 @@ class _Connection:
         if not sink.frames_ready():
             async with self._send_lock:  # whoever waits for the buffer to drain writes first
                 await sink.frames_drained()
-        if sink.frames_open():
-            sink.write_frames(b"".join(text_frame(frame) for frame in frames))
+        write_texts(sink, frames)
 
     async def error(self, code: str, detail: str, **extra: Any) -> None:
         await self.send(error_frame(code, detail, **extra))
@@ -145,8 +150,8 @@ class _Connection:
         sink = self.sink
         if sink is None:
             asyncio.get_running_loop().create_task(self.send_many(frames))
-        elif sink.frames_open():
-            sink.write_frames(b"".join(text_frame(frame) for frame in frames))
+        else:
+            write_texts(sink, frames)
 
     # -- frames out -------------------------------------------------------------------------------
 
@@ -278,9 +283,8 @@ class _Connection:
         """Hand an op to the writer; its answer is sent when it comes (`_answer`): a client may
         have many ops in flight, answered in order."""
         if op.client_id != self.client_id:
-            self.send_now([error_frame(
-                "wrong_client", "an op carries the client_id of the hello", client_seq=op.client_seq
-            )])
+            wrong = "an op carries the client_id of the hello"
+            self.send_now([error_frame("wrong_client", wrong, client_seq=op.client_seq)])
             return
         self._in_flight += 1
         if self._in_flight >= MAX_IN_FLIGHT and self.sink is not None and not self._reading_paused:
