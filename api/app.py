@@ -58,6 +58,7 @@ from infra.google import GoogleVerifier
 from infra.pixel_view import PixelOwnersReadModel, PixelView
 from infra.presence import Presence
 from infra.relay import Relay, ensure_stream
+from infra.retry import NatsConnectionLog
 from infra.runner import ProjectionRunner, ReadModel
 from infra.sessions import Revocations, Sessions
 from infra.settings import Settings
@@ -107,7 +108,12 @@ def signing_keys(settings: Settings) -> SigningKeys:
 async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts:
     assert settings.database_url and settings.nats_url, "resolve the service URLs first"
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=12)
-    nc = await nats.connect(settings.nats_url, name="tessera", max_reconnect_attempts=-1)
+    nc = await nats.connect(
+        settings.nats_url,
+        name="tessera",
+        max_reconnect_attempts=-1,
+        **NatsConnectionLog(log, "tessera").callbacks(),
+    )
     js = nc.jetstream()
     await ensure_stream(js, settings.events_stream, [f"{settings.stream_prefix}.ev.>"])
     canvases = await asyncio.to_thread(
@@ -159,7 +165,11 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         desk_view,
         nc,
         await nats.connect(
-            settings.nats_url, name="tessera-desk-frames", no_echo=True, max_reconnect_attempts=-1
+            settings.nats_url,
+            name="tessera-desk-frames",
+            no_echo=True,
+            max_reconnect_attempts=-1,
+            **NatsConnectionLog(log, "tessera-desk-frames").callbacks(),
         ),
         prefix=settings.stream_prefix,
         capacity=settings.live_queue_frames,

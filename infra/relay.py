@@ -28,6 +28,7 @@ from nats.js import JetStreamContext
 from nats.js.api import StreamConfig
 
 from infra import tasks
+from infra.retry import Retry
 from infra.store_reader import StoreReader
 from infra.tasks import stop_requested
 from projections.recorded import Recorded, decode_page, encode_page
@@ -117,6 +118,7 @@ class Relay:
 
     async def _run(self) -> None:
         listener: asyncpg.Connection | None = None
+        retry = Retry(log, f"relay {self.context}", "publishing failed")
         try:
             while not stop_requested():
                 try:
@@ -133,13 +135,11 @@ class Relay:
                         with contextlib.suppress(TimeoutError):
                             async with asyncio.timeout(self._poll_seconds):
                                 await self._wake.wait()
-                except Exception:
-                    log.exception(
-                        "relay %s: will retry from the stream's last message", self.context
-                    )
+                    retry.succeeded()
+                except Exception:  # noqa: BLE001 (`retry.failed()` logs it)
                     await _close(listener)
                     listener = None
-                    await asyncio.sleep(0.5)
+                    await retry.failed()
         finally:
             await _close(listener)
 

@@ -22,6 +22,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from infra import tasks
 from infra.readmodels import get_position, set_position
+from infra.retry import Retry
 from infra.store_reader import StoreReader
 from infra.tasks import stop_requested
 from projections.recorded import Recorded, decode_page
@@ -142,11 +143,13 @@ class ProjectionRunner:
 
     async def _run(self) -> None:
         subscription = None
+        retry = Retry(log, f"projection {self.model.name}", "a batch failed")
         while not stop_requested():
             try:
                 if subscription is None:
                     subscription = await self._subscribe()
                 messages = await self._gather(subscription)
+                retry.succeeded()
                 if not messages:
                     continue
                 async with self._lock:
@@ -154,14 +157,12 @@ class ProjectionRunner:
                 await messages[-1].ack()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                log.exception("projection %s: batch failed; catching up from the store",
-                              self.model.name)
+            except Exception:  # noqa: BLE001 (`retry.failed()` logs it)
                 if subscription is not None:
                     with contextlib.suppress(Exception):
                         await subscription.unsubscribe()
                 subscription = None
-                await asyncio.sleep(0.5)
+                await retry.failed()
                 with contextlib.suppress(Exception):
                     async with self._lock:
                         await self._restore()
