@@ -11,7 +11,6 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
-import nats
 from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.di import Provide
@@ -58,7 +57,7 @@ from infra.google import GoogleVerifier
 from infra.pixel_view import PixelOwnersReadModel, PixelView
 from infra.presence import Presence
 from infra.relay import Relay, ensure_stream
-from infra.retry import NatsConnectionLog
+from infra.retry import connect_nats
 from infra.runner import ProjectionRunner, ReadModel
 from infra.sessions import Revocations, Sessions
 from infra.settings import Settings
@@ -108,12 +107,7 @@ def signing_keys(settings: Settings) -> SigningKeys:
 async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts:
     assert settings.database_url and settings.nats_url, "resolve the service URLs first"
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=12)
-    nc = await nats.connect(
-        settings.nats_url,
-        name="tessera",
-        max_reconnect_attempts=-1,
-        **NatsConnectionLog(log, "tessera").callbacks(),
-    )
+    nc = await connect_nats(settings.nats_url, "tessera", log)
     js = nc.jetstream()
     await ensure_stream(js, settings.events_stream, [f"{settings.stream_prefix}.ev.>"])
     canvases = await asyncio.to_thread(
@@ -164,13 +158,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         desks,
         desk_view,
         nc,
-        await nats.connect(
-            settings.nats_url,
-            name="tessera-desk-frames",
-            no_echo=True,
-            max_reconnect_attempts=-1,
-            **NatsConnectionLog(log, "tessera-desk-frames").callbacks(),
-        ),
+        await connect_nats(settings.nats_url, "tessera-desk-frames", log, no_echo=True),
         prefix=settings.stream_prefix,
         capacity=settings.live_queue_frames,
         ttl_s=settings.desk_ttl_s,

@@ -12,7 +12,9 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
+
+from nats.aio.client import Client as NATS
 
 FIRST_DELAY_S = 0.5
 MAX_DELAY_S = 30.0
@@ -68,21 +70,22 @@ class Retry:
             self.failures = 0
 
 
-class NatsConnectionLog:
-    """Callbacks for `nats.connect`: a lost connection is reported once, and so is its return;
-    errors while it is away (each reconnect attempt fails) only in a line at debug level."""
+class Connection(Protocol):
+    @property
+    def is_closed(self) -> bool:
+        """Closed by its owner (the client calls `disconnected_cb` then too)."""
 
-    def __init__(self, log: logging.Logger, name: str) -> None:
+
+class NatsConnectionLog:
+    """A NATS client's callbacks (see `connect_nats`): a lost connection is reported once, and
+    so is its return; errors while it is away (each reconnect attempt fails) only in a line at
+    debug level, and a close of our own not at all."""
+
+    def __init__(self, log: logging.Logger, name: str, connection: Connection) -> None:
         self._log = log
         self._name = name
+        self._connection = connection
         self._away = False
-
-    def callbacks(self) -> dict[str, Callable[..., Awaitable[None]]]:
-        return {
-            "error_cb": self.error,
-            "disconnected_cb": self.disconnected,
-            "reconnected_cb": self.reconnected,
-        }
 
     async def error(self, error: Exception) -> None:
         if self._away:
@@ -91,10 +94,26 @@ class NatsConnectionLog:
             self._log.error("NATS connection %s: %r", self._name, error, exc_info=error)
 
     async def disconnected(self) -> None:
-        if not self._away:
+        if not self._away and not self._connection.is_closed:
             self._away = True
             self._log.warning("NATS connection %s lost; reconnecting", self._name)
 
     async def reconnected(self) -> None:
         self._away = False
         self._log.warning("NATS connection %s is back", self._name)
+
+
+async def connect_nats(url: str, name: str, log: logging.Logger, **options: Any) -> NATS:
+    """A NATS connection that reconnects for ever and reports its outages through `log`."""
+    client = NATS()
+    report = NatsConnectionLog(log, name, client)
+    await client.connect(
+        url,
+        name=name,
+        max_reconnect_attempts=-1,
+        error_cb=report.error,
+        disconnected_cb=report.disconnected,
+        reconnected_cb=report.reconnected,
+        **options,
+    )
+    return client

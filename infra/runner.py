@@ -31,6 +31,10 @@ log = logging.getLogger(__name__)
 
 AfterCommit = Callable[[], Awaitable[None]]
 
+CONSUMER_CHECK_S = 5.0
+"""How often a projection with nothing to read asks whether its consumer still exists: a fetch
+from a deleted one only times out, as if the stream were quiet."""
+
 
 class ReadModel(Protocol):
     """A projection with its view: what the runner drives."""
@@ -143,18 +147,28 @@ class ProjectionRunner:
 
     async def _run(self) -> None:
         subscription = None
+        behind = False  # after a failure: the view may have missed events, read them from the store
         retry = Retry(log, f"projection {self.model.name}", "a batch failed")
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
         while not stop_requested():
             try:
+                if behind:
+                    async with self._lock:
+                        await self._restore()
+                    behind = False
                 if subscription is None:
                     subscription = await self._subscribe()
+                    checked = loop.time()
                 messages = await self._gather(subscription)
-                retry.succeeded()
-                if not messages:
-                    continue
-                async with self._lock:
-                    await self._apply_messages(messages)
-                await messages[-1].ack()
+                if messages:
+                    async with self._lock:
+                        await self._apply_messages(messages)
+                    await messages[-1].ack()
+                    checked = loop.time()
+                elif loop.time() - checked >= CONSUMER_CHECK_S:
+                    await subscription.consumer_info()  # raises NotFoundError once deleted
+                    checked = loop.time()
             except asyncio.CancelledError:
                 raise
             except Exception:  # noqa: BLE001 (`retry.failed()` logs it)
@@ -162,10 +176,10 @@ class ProjectionRunner:
                     with contextlib.suppress(Exception):
                         await subscription.unsubscribe()
                 subscription = None
+                behind = True
                 await retry.failed()
-                with contextlib.suppress(Exception):
-                    async with self._lock:
-                        await self._restore()
+            else:
+                retry.succeeded()
 
     async def _gather(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
         """The next batch: what the stream has now (or the first message to come), and for a

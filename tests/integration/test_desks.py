@@ -188,3 +188,26 @@ async def test_a_desk_untouched_past_its_ttl_answers_410(parts: Parts, client):
     assert (gone.status_code, gone.json()["error"]) == (410, "desk_gone")
     refused = await client.post(f"/api/desk/{desk}/ops", json=an_op(2, x=1))
     assert refused.status_code == 410
+
+
+async def test_the_desk_view_recovers_when_its_consumer_is_deleted_and_misses_nothing(
+    parts: Parts, client, caplog: pytest.LogCaptureFixture
+):
+    desk = (await a_desk(client))["desk_id"]
+    await client.post(f"/api/desk/{desk}/ops", json=an_op(1, create=True, text="a"))
+
+    async def at(seq: int):
+        view = await parts.desk_view.get_desk(desk_id_of(desk))
+        return view if view is not None and view.desk_seq == seq else None
+
+    await until(lambda: at(1))
+    settings = parts.settings
+    js = parts.nc.jetstream()
+    await js.delete_consumer(settings.events_stream, f"{settings.stream_prefix}_desks")
+    for seq in range(2, 6):
+        await client.post(f"/api/desk/{desk}/ops", json=an_op(seq, text=f"t{seq}"))
+
+    view = await until(lambda: at(5))
+    assert [sticker.text for sticker in view.stickers] == ["t5"]
+    failures = [r for r in caplog.records if r.name == "infra.runner" and "desks" in r.message]
+    assert failures and failures[0].exc_info is not None

@@ -7,6 +7,13 @@ from infra.retry import NatsConnectionLog, Retry
 log = logging.getLogger("tests.retry")
 
 
+class Client:
+    """The connection's side that the log reads: whether we closed it ourselves."""
+
+    def __init__(self) -> None:
+        self.is_closed = False
+
+
 class Sleeps:
     def __init__(self) -> None:
         self.delays: list[float] = []
@@ -66,7 +73,7 @@ async def test_a_success_is_reported_once_and_the_next_failure_waits_the_first_d
 async def test_a_lost_nats_connection_is_reported_once_until_it_is_back(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    connection = NatsConnectionLog(log, "tessera")
+    connection = NatsConnectionLog(log, "tessera", Client())
     with caplog.at_level(logging.INFO, logger=log.name):
         await connection.error(EOFError("unexpected EOF"))
         await connection.disconnected()
@@ -79,3 +86,14 @@ async def test_a_lost_nats_connection_is_reported_once_until_it_is_back(
         (logging.WARNING, "NATS connection tessera lost; reconnecting"),
         (logging.WARNING, "NATS connection tessera is back"),
     ]
+
+
+async def test_closing_the_connection_ourselves_is_not_reported_as_lost(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    client = Client()
+    connection = NatsConnectionLog(log, "tessera", client)
+    client.is_closed = True
+    with caplog.at_level(logging.INFO, logger=log.name):
+        await connection.disconnected()
+    assert caplog.records == []
