@@ -6,12 +6,14 @@ import logging
 import math
 from typing import Any
 
+import asyncpg
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 from commands.canvases import CanvasNotFound
-from commands.writer import WriterBusy, WriterStopped
+from commands.writer import StoreUnavailable, WriterBusy, WriterStopped
+from commands.writer_thread import unavailable
 from domain.account import (
     AccountBanned,
     AccountError,
@@ -118,9 +120,30 @@ def handle_http_error(_: Request[Any, Any, Any], error: HTTPException) -> Respon
     return error_response(error.status_code, code, error.detail)
 
 
+def database_away(error: Exception) -> bool:
+    """The event store or the read models could not be reached (not a bug of ours)."""
+    return unavailable(error) or isinstance(
+        error,
+        (
+            ConnectionError,  # no connection could be opened, or it broke
+            asyncpg.PostgresConnectionError,
+            asyncpg.CannotConnectNowError,
+            asyncpg.AdminShutdownError,
+            asyncpg.TooManyConnectionsError,
+        ),
+    )
+
+
 def handle_unexpected(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     if isinstance(error, WriterStopped):
         return error_response(503, "unavailable", "the service is shutting down")
+    if database_away(error):
+        log.warning("a request met the database away: %r", error)
+        return error_response(
+            503, "unavailable", "the database is unavailable: try again shortly", wait_ms=2000
+        )
+    if isinstance(error, StoreUnavailable):
+        return error_response(503, "try_again", f"{error}: send it again", wait_ms=2000)
     if isinstance(error, WriterBusy):
         return error_response(
             503, "try_again", "another node kept writing here first: send it again", wait_ms=1000

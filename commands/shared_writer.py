@@ -38,8 +38,11 @@ from commands.writer_thread import (
     WriterThread,
     after_conflict,
     after_failure,
+    answer_for,
     fail,
     resolve,
+    traceback_of,
+    unavailable,
 )
 
 log = logging.getLogger(__name__)
@@ -199,8 +202,14 @@ class SharedWriter(WriterThread[A, C]):
                     answers[index] = unloadable[aggregate_id] = error
                     continue
                 except Exception as error:  # the store is away: nobody is acknowledged
-                    log.exception("writer %s cannot load %s", self.name, aggregate_id)
-                    answers[index] = unloadable[aggregate_id] = error
+                    log.error(
+                        "writer %s cannot load %s: %r",
+                        self.name,
+                        aggregate_id,
+                        error,
+                        exc_info=traceback_of(error),
+                    )
+                    answers[index] = unloadable[aggregate_id] = answer_for(error)
                     continue
                 touched[aggregate_id] = aggregate
             answers[index] = self._decide_one(aggregate, command, now)
@@ -219,8 +228,12 @@ class SharedWriter(WriterThread[A, C]):
                 if isinstance(error, RecordConflictError):
                     self.conflicts += 1
                 else:
-                    log.exception(
-                        "writer %s failed to save a batch; retrying per aggregate", self.name
+                    log.error(
+                        "writer %s failed to save a batch of %d: %r",
+                        self.name,
+                        len(batch),
+                        error,
+                        exc_info=traceback_of(error),
                     )
                 with self._lock:
                     for aggregate_id in touched:
@@ -242,14 +255,22 @@ class SharedWriter(WriterThread[A, C]):
         return aggregate
 
     def _split(self, batch: list[Item]) -> None:
-        """The store refused a batch: each aggregate's part again, alone, against a fresh load."""
+        """The store refused a batch: each aggregate's part again, alone, against a fresh load.
+        Once one part finds the store away, the others are told so at once: trying each of a
+        thousand desks against an absent database would hold the writer for hours."""
         parts: dict[UUID, list[Item]] = {}
         for item in batch:
             parts.setdefault(item[0], []).append(item)
+        away: Exception | None = None
         for aggregate_id, part in parts.items():
-            self._process_alone(aggregate_id, part)
+            if away is not None:
+                fail(part, away)
+            else:
+                away = self._process_alone(aggregate_id, part)
 
-    def _process_alone(self, aggregate_id: UUID, part: list[Item]) -> None:
+    def _process_alone(self, aggregate_id: UUID, part: list[Item]) -> Exception | None:
+        """Decide and save one aggregate's part; the `StoreUnavailable` it was answered with,
+        if the store was away."""
         error: BaseException = WriterBusy(f"{self.name}: lost {ATTEMPTS} races in a row")
         for attempt in range(ATTEMPTS):
             now = self._clock()
@@ -257,11 +278,18 @@ class SharedWriter(WriterThread[A, C]):
                 aggregate = self._load(aggregate_id)
             except self._domain_errors as failure:
                 fail(part, failure)
-                return
+                return None
             except Exception as failure:
-                log.exception("writer %s cannot load %s", self.name, aggregate_id)
-                fail(part, failure)
-                return
+                log.error(
+                    "writer %s cannot load %s: %r",
+                    self.name,
+                    aggregate_id,
+                    failure,
+                    exc_info=traceback_of(failure),
+                )
+                answer = answer_for(failure)
+                fail(part, answer)
+                return answer if unavailable(failure) else None
             answers = [self._decide_one(aggregate, command, now) for _, command, _ in part]
             events = aggregate.collect_events()
             snapshot = self._capture_snapshot(aggregate, len(events))
@@ -273,7 +301,17 @@ class SharedWriter(WriterThread[A, C]):
                 after_conflict(attempt)
                 continue
             except Exception as failure:
-                log.exception("writer %s failed to save (attempt %d)", self.name, attempt)
+                log.error(
+                    "writer %s failed to save (attempt %d): %r",
+                    self.name,
+                    attempt,
+                    failure,
+                    exc_info=traceback_of(failure),
+                )
+                if unavailable(failure):
+                    answer = answer_for(failure)
+                    fail(part, answer)
+                    return answer
                 error = failure
                 after_failure(attempt)
                 continue
@@ -283,5 +321,6 @@ class SharedWriter(WriterThread[A, C]):
                 self._used[aggregate_id] = now
             self._put_snapshots([snapshot] if snapshot is not None else [])
             resolve(part, answers)
-            return
+            return None
         fail(part, error)
+        return None

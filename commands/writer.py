@@ -30,17 +30,21 @@ from commands.writer_thread import (
     STOP,
     A,
     C,
+    StoreUnavailable,
     WriterBusy,
     WriterOptions,
     WriterStopped,
     WriterThread,
     after_conflict,
     after_failure,
+    answer_for,
     fail,
     resolve,
+    traceback_of,
+    unavailable,
 )
 
-__all__ = ["AggregateWriter", "WriterBusy", "WriterStopped"]
+__all__ = ["AggregateWriter", "StoreUnavailable", "WriterBusy", "WriterStopped"]
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +144,13 @@ class AggregateWriter(WriterThread[A, C]):
         try:
             aggregate = self._aggregate if self._aggregate is not None else self._load()
         except Exception as error:  # the store is unreachable: nobody is acknowledged
-            log.exception("writer %s cannot load its aggregate", self.name)
-            fail(batch, error)
+            log.error(
+                "writer %s cannot load its aggregate: %r",
+                self.name,
+                error,
+                exc_info=traceback_of(error),
+            )
+            fail(batch, answer_for(error))
             return None
         self._aggregate = aggregate
         now = self._clock()  # one authoritative time per batch: a batch spans a few ms
@@ -160,8 +169,13 @@ class AggregateWriter(WriterThread[A, C]):
             self.conflicts += 1
             self._aggregate = None
             return False
-        except Exception:
-            log.exception("writer %s failed to save a batch", self.name)
+        except Exception as error:
+            log.error(
+                "writer %s failed to save a batch: %r",
+                self.name,
+                error,
+                exc_info=traceback_of(error),
+            )
             self._aggregate = None
             return False
         self.saves += 1
@@ -188,7 +202,17 @@ class AggregateWriter(WriterThread[A, C]):
                 after_conflict(attempt)
                 continue
             except Exception as failure:
-                log.exception("writer %s failed to save a batch (attempt %d)", self.name, attempt)
+                log.error(
+                    "writer %s failed to save a batch (attempt %d): %r",
+                    self.name,
+                    attempt,
+                    failure,
+                    exc_info=traceback_of(failure),
+                )
+                if unavailable(failure):
+                    self._aggregate = None
+                    fail(batch, answer_for(failure))
+                    return
                 error = failure
                 after_failure(attempt)
                 continue

@@ -21,7 +21,7 @@ from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, Snapshot
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,31 @@ class WriterStopped(RuntimeError):
 class WriterBusy(RuntimeError):
     """Another writer kept appending to the same aggregate first: nothing was saved, and the
     caller may send the same command again (by its idempotency key, it is never applied twice)."""
+
+
+class StoreUnavailable(WriterBusy):
+    """The event store could not be reached: nothing was saved, and the caller may send the same
+    command again. Said at once: deciding and saving each aggregate of the batch again, alone,
+    would only wait for the same absent database once per aggregate."""
+
+
+def unavailable(error: BaseException) -> bool:
+    """The store is away (no connection to be had, or it broke), rather than refusing these
+    events."""
+    return isinstance(error, (OperationalError, InterfaceError))
+
+
+def answer_for(error: Exception) -> Exception:
+    """What a caller is told when its command met `error` in the store."""
+    if unavailable(error):
+        return StoreUnavailable("the event store is unavailable: nothing was saved")
+    return error
+
+
+def traceback_of(error: BaseException) -> BaseException | None:
+    """A store that is away is logged in a line (every batch meets it until it is back);
+    anything else with its traceback."""
+    return None if unavailable(error) else error
 
 
 def after_conflict(attempt: int) -> None:

@@ -27,7 +27,9 @@ def application_env(settings: Settings, *, create_table: bool = False) -> dict[s
         "POSTGRES_POOL_SIZE": "1",
         "POSTGRES_MAX_OVERFLOW": "7",
         "POSTGRES_LOCK_TIMEOUT": "5",
-        "POSTGRES_CONNECT_TIMEOUT": "10",
+        # How long a thread waits for a pooled connection. Each of the library's retries waits
+        # this long again when the database is away, and a writer's callers wait for them all.
+        "POSTGRES_CONNECT_TIMEOUT": "3",
         "CREATE_TABLE": "yes" if create_table else "no",
         "APPLICATION_RECORDER_TOPIC": "infra.recorder:ColumnarApplicationRecorder",
     }

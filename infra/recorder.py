@@ -21,10 +21,16 @@ from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastor
 from eventsourcing.utils import retry
 from psycopg.sql import SQL, Identifier
 
+RECONNECT_GIVE_UP_S = 10.0
+"""How long the connection pool retries a failed connection, backing off, before it gives up and
+lets the next request start afresh. The pool's default of five minutes let the delay between tries
+grow to a minute: after a database restart, writes kept failing for that long."""
+
 
 class ColumnarApplicationRecorder(PostgresApplicationRecorder):
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
+        datastore.pool.reconnect_timeout = RECONNECT_GIVE_UP_S
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
         function = Identifier(f"{self.events_table_name}_insert")
@@ -60,7 +66,9 @@ class ColumnarApplicationRecorder(PostgresApplicationRecorder):
             .as_bytes(None)
         )
 
-    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    # Three tries, not the library's ten: enough to get past a pooled connection that died with
+    # a database restart, and a writer's callers wait for every try when the database is away.
+    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **_: Any
     ) -> Sequence[int] | None:

@@ -22,6 +22,7 @@ import asyncpg
 
 from commands.clock import utc_now
 from infra.readmodels import quote_ident
+from infra.retry import Retry
 from infra.tokens import InvalidToken
 
 log = logging.getLogger(__name__)
@@ -184,12 +185,18 @@ class Revocations:
         await self.refresh(utc_now())
 
         async def loop() -> None:
+            # Quiet while the database is away, but no slower: revocations must be seen soon.
+            retry = Retry(
+                log, "revoked sessions", "a refresh failed", first_s=self._every_s, max_s=self._every_s
+            )
             while True:
                 await asyncio.sleep(self._every_s)
                 try:
                     await self.refresh(utc_now())
-                except Exception:
-                    log.exception("could not refresh revoked sessions")
+                except Exception:  # noqa: BLE001 (`retry.failed()` logs it)
+                    await retry.failed()
+                else:
+                    retry.succeeded()
 
         self._task = asyncio.create_task(loop(), name="revocations")
 

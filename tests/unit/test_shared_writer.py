@@ -10,10 +10,10 @@ from eventsourcing.persistence import RecordConflictError
 from commands.desk_wire import InitDesk, StickerFields, StickerOp
 from commands.desks import DeskNotFound, Desks, decide
 from commands.shared_writer import SharedWriter
-from commands.writer_thread import ATTEMPTS, WriterBusy
+from commands.writer_thread import ATTEMPTS, StoreUnavailable, WriterBusy
 from domain.desk import Desk, DeskError, SequenceGap, epoch_ms
 from tests.factories import T0
-from tests.unit.test_writer import FlakyEventStore
+from tests.unit.test_writer import AwayEventStore, FlakyEventStore
 
 
 class Clock:
@@ -117,6 +117,27 @@ def test_a_batch_whose_save_failed_is_committed_once(clock):
     assert [f.result(5).desk_seq for f in futures] == [1, 1, 1, 2, 2, 2]
     writer.stop()
     assert all(stored_seqs(app, d) == [1, 2] for d in ids)
+
+
+def test_a_store_that_is_away_gets_every_desks_callers_told_to_try_again_after_one_more_try(
+    clock,
+):
+    app = an_app(clock)
+    ids = desks(app, 20)
+    writer = a_writer(app)
+    for d in ids:  # held in memory: the ops below are decided and saved in batches
+        writer.submit_threadsafe(d, an_op(1)).result(5)
+    app.events = away = AwayEventStore(app.events)  # type: ignore[assignment]
+    before = writer.batches
+    futures = [writer.submit_threadsafe(d, an_op(2)) for d in ids]
+    for future in futures:
+        with pytest.raises(StoreUnavailable):
+            future.result(10)
+    writer.stop()
+    # Each batch: its save, then its first desk alone; not every desk, nor every attempt.
+    assert away.tries == 2 * (writer.batches - before)
+    app.events = away._inner  # type: ignore[assignment]
+    assert all(stored_seqs(app, d) == [1] for d in ids)
 
 
 def test_idle_desks_are_evicted_and_continue_from_the_store(clock):

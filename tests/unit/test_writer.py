@@ -8,6 +8,7 @@ from commands.actor import Actor
 from commands.canvases import Canvases, decide
 from commands.wire import CreateCanvas, PlacePixel
 from commands.writer import AggregateWriter
+from commands.writer_thread import StoreUnavailable
 from domain.canvas import CanvasError, CooldownActive, PixelOutOfBounds
 from tests.factories import PALETTE
 
@@ -102,6 +103,31 @@ class FlakyEventStore:
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
+
+
+class AwayEventStore(FlakyEventStore):
+    """The real event store behind a database that does not answer: every `put` fails."""
+
+    def __init__(self, inner) -> None:
+        super().__init__(inner)
+        self.failures = 10**9
+        self.tries = 0
+
+    def put(self, events, **kwargs):
+        self.tries += 1
+        return super().put(events, **kwargs)
+
+
+def test_a_store_that_is_away_gets_its_callers_told_to_try_again_after_one_more_try():
+    app = an_app()
+    canvas = app.create_canvas(CreateCanvas(width=64, height=1, palette=PALETTE, cooldown_ms=0))
+    app.events = away = AwayEventStore(app.events)
+    writer = a_writer(app, canvas.id)
+    with pytest.raises(StoreUnavailable):
+        writer.submit_threadsafe(place("ann")).result(10)
+    writer.stop()
+    assert away.tries == 2  # the batch, then once decided again: not once per attempt
+    assert stored_versions(app, canvas.id) == [1]  # nothing placed: the same op may go again
 
 
 def test_a_batch_whose_save_failed_is_decided_again_and_committed_once():
