@@ -17,7 +17,8 @@ from typing import Any, Protocol
 from nats.aio.client import Client as NATS
 
 FIRST_DELAY_S = 0.5
-MAX_DELAY_S = 30.0
+MAX_DELAY_S = 10.0
+"""At most this long between tries: what a loop adds to an outage once the service is back."""
 
 
 class Retry:
