@@ -185,7 +185,8 @@ class Revocations:
         await self.refresh(utc_now())
 
         async def loop() -> None:
-            # Quiet while the database is away, but no slower: revocations must be seen soon.
+            # Quiet while the database is away, yet trying every few seconds still: a revocation
+            # must be seen soon after it is back.
             retry = Retry(
                 log, "revoked sessions", "a refresh failed", first_s=self._every_s, max_s=self._every_s
             )
