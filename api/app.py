@@ -18,15 +18,17 @@ from litestar.openapi import OpenAPIConfig
 from nats.aio.client import Client as NATS
 
 from api.auth import Gate
-from api.canvas import CanvasController, CanvasReads
-from api.canvas_live import canvas_live
-from api.desk import DeskController
-from api.desk_live import desk_live
-from api.desk_web import desk_page, desk_start
+from api.canvas.config import client_config
+from api.canvas.controller import CanvasController, CanvasReads
+from api.canvas.live import canvas_live
+from api.canvas.pages import index
+from api.canvas.telegram_bot import TelegramBot, telegram_webhook
+from api.desk.controller import DeskController
+from api.desk.live import desk_live
+from api.desk.pages import desk_page, desk_start
 from api.errors import EXCEPTION_HANDLERS
-from api.feedback import AdminFeedbackController, FeedbackController, feedback_page
-from api.game import client_config
-from api.identity import (
+from api.feedback.controller import AdminFeedbackController, FeedbackController, feedback_page
+from api.identity.controller import (
     AdminAccountsController,
     AuthController,
     IdentityParts,
@@ -36,37 +38,36 @@ from api.identity import (
     whoami,
 )
 from api.ratelimit import Limiter, per_ip
-from api.telegram_bot import TelegramBot, telegram_webhook
-from api.web import index, static_files
-from commands.accounts import Accounts
-from commands.canvases import Canvases
-from commands.desks import Desks
-from commands.feedback import Feedbacks
-from infra.account_view import AccountsReadModel, AccountView
-from infra.bitmap_model import BitmapReadModel
+from api.web import static_files
+from commands.canvas.canvases import Canvases
+from commands.desk.desks import Desks
+from commands.feedback.feedbacks import Feedbacks
+from commands.identity.accounts import Accounts
 from infra.botapi import BotApi
-from infra.canvas_view import CanvasView
-from infra.desk_hub import DeskHub
-from infra.desk_keys import DeskSessionKeys
-from infra.desk_lifecycle import DeskLifecycle
-from infra.desk_view import DeskReadModel, DeskView
-from infra.eventstore import application_env, events_table
-from infra.fanout import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, Fanout, coalesce
-from infra.feedback_view import FeedbackReadModel, FeedbackView
-from infra.google import GoogleVerifier
-from infra.pixel_view import PixelOwnersReadModel, PixelView
-from infra.presence import Presence
-from infra.relay import Relay, ensure_stream
+from infra.canvas.bitmap_model import BitmapReadModel
+from infra.canvas.pixel_view import PixelOwnersReadModel, PixelView
+from infra.canvas.presence import Presence
+from infra.canvas.view import CanvasView
+from infra.desk.hub import DeskHub
+from infra.desk.keys import DeskSessionKeys
+from infra.desk.lifecycle import DeskLifecycle
+from infra.desk.view import DeskReadModel, DeskView
+from infra.feedback.view import FeedbackReadModel, FeedbackView
+from infra.identity.google import GoogleVerifier
+from infra.identity.refresh_sessions import RefreshSessions, Revocations
+from infra.identity.tokens import SigningKeys, TokenIssuer
+from infra.identity.view import AccountsReadModel, AccountView
+from infra.live.fanout import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, Fanout, coalesce
 from infra.retry import connect_nats
-from infra.runner import ProjectionRunner, ReadModel
-from infra.sessions import Revocations, Sessions
 from infra.settings import Settings
-from infra.store_reader import StoreReader
-from infra.tokens import SigningKeys, TokenIssuer
+from infra.spine.eventstore import application_env, events_table
+from infra.spine.publisher import LogPublisher, ensure_stream
+from infra.spine.runner import ProjectionRunner, ReadModel
+from infra.spine.store_reader import StoreReader
 
 log = logging.getLogger(__name__)
 
-ALL_ROLES = frozenset({"api", "relay", "projections"})
+ALL_ROLES = frozenset({"api", "publisher", "projections"})
 
 
 @dataclass
@@ -88,14 +89,14 @@ class Parts:
     desk_view: DeskView
     desk_hub: DeskHub
     desk_lifecycle: DeskLifecycle
-    relays: list[Relay] = field(default_factory=list)
+    publishers: list[LogPublisher] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
 
     def runner(self, name: str) -> ProjectionRunner:
         return next(runner for runner in self.runners if runner.model.name == name)
 
-    def relay(self, context: str) -> Relay:
-        return next(relay for relay in self.relays if relay.context == context)
+    def publisher(self, context: str) -> LogPublisher:
+        return next(p for p in self.publishers if p.context == context)
 
 
 def signing_keys(settings: Settings) -> SigningKeys:
@@ -122,7 +123,7 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         application_env(settings),
         admin_identities=settings.split(settings.admin_identities),
     )
-    sessions = Sessions(
+    sessions = RefreshSessions(
         pool,
         settings.schema,
         refresh_ttl=timedelta(seconds=settings.refresh_ttl_s),
@@ -233,9 +234,9 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
         table = events_table(application_name)
         store = StoreReader(pool, settings.schema, table)
         subject = f"{settings.stream_prefix}.ev.{context}"
-        if "relay" in roles:
-            parts.relays.append(
-                Relay(
+        if "publisher" in roles:
+            parts.publishers.append(
+                LogPublisher(
                     context=context,
                     store=store,
                     channel=table,
@@ -268,8 +269,8 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Parts
     await parts.presence.start()
     await parts.desk_hub.start()
     await parts.desk_lifecycle.start()
-    for relay in parts.relays:
-        await relay.start()
+    for publisher in parts.publishers:
+        await publisher.start()
     for runner in parts.runners:
         await runner.start()
     return parts
@@ -282,8 +283,8 @@ async def shutdown(parts: Parts) -> None:
     await parts.identity.gate.revocations.stop()
     await parts.presence.stop()
     await parts.desk_hub.stop()
-    for relay in parts.relays:
-        await relay.stop()
+    for publisher in parts.publishers:
+        await publisher.stop()
     for runner in parts.runners:
         await runner.stop()
     with contextlib.suppress(Exception):
@@ -307,7 +308,7 @@ async def health(state: State) -> dict[str, Any]:
     parts: Parts = state.parts
     return {
         "status": "ok",
-        "relays": {r.context: r.position for r in parts.relays},
+        "publishers": {r.context: r.position for r in parts.publishers},
         "projections": {r.model.name: r.position for r in parts.runners},
     }
 

@@ -16,9 +16,9 @@ from litestar.di import Provide
 from api.errors import ApiError
 from api.ratelimit import Limiter, RateLimited
 from commands.actor import Actor
-from infra.sessions import Revocations
+from infra.identity.refresh_sessions import Revocations
+from infra.identity.tokens import ACCESS, TICKET, InvalidToken, TokenIssuer
 from infra.settings import Settings
-from infra.tokens import ACCESS, TICKET, InvalidToken, TokenIssuer
 
 DEV_USER_HEADER = "x-dev-user"
 DEV_ROLES_HEADER = "x-dev-roles"

@@ -11,7 +11,7 @@ from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from commands.canvases import CanvasNotFound
+from commands.canvas.canvases import CanvasNotFound
 from commands.writer import StoreUnavailable, WriterBusy, WriterStopped
 from commands.writer_thread import unavailable
 from domain.account import (
@@ -31,9 +31,9 @@ from domain.canvas import (
     PixelOutOfBounds,
     UnknownColour,
 )
-from infra.google import GoogleAuthError
-from infra.telegram_auth import TelegramAuthError
-from infra.tokens import InvalidToken
+from infra.identity.google import GoogleAuthError
+from infra.identity.telegram import TelegramAuthError
+from infra.identity.tokens import InvalidToken
 
 log = logging.getLogger(__name__)
 

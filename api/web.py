@@ -1,12 +1,12 @@
-"""The Pixel Wars web client: `GET /` and its static ES modules under `/static/`."""
+"""The web clients' static files under `/static/` (each context's pages live in its package),
+revalidated on every visit."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from litestar import Router, get
+from litestar import Router
 from litestar.datastructures import CacheControlHeader
-from litestar.response import File
 from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,21 +56,6 @@ def _if_none_match(scope: Scope) -> set[str]:
         if name == b"if-none-match":
             return wanted_tags(value.decode("latin-1"))
     return set()
-
-
-@get("/", include_in_schema=False, middleware=[not_modified], cache_control=REVALIDATE)
-async def index() -> File:
-    """The page."""
-    return File(
-        STATIC / "index.html",
-        filename="index.html",
-        content_disposition_type="inline",
-        media_type="text/html",
-        headers={
-            "Referrer-Policy": "strict-origin-when-cross-origin",
-            "X-Content-Type-Options": "nosniff",
-        },
-    )
 
 
 def static_files() -> Router:

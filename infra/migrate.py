@@ -6,14 +6,18 @@ import asyncio
 
 import asyncpg
 
-from commands.accounts import Accounts
-from commands.canvases import Canvases
-from commands.desks import Desks
-from commands.feedback import Feedbacks
-from infra import account_view, desk_view, feedback_view, pixel_view, sessions
-from infra.eventstore import application_env, ensure_schema
-from infra.readmodels import migrate as migrate_read_models
+from commands.canvas.canvases import Canvases
+from commands.desk.desks import Desks
+from commands.feedback.feedbacks import Feedbacks
+from commands.identity.accounts import Accounts
+from infra.canvas import pixel_view
+from infra.desk import view as desk_view
+from infra.feedback import view as feedback_view
+from infra.identity import refresh_sessions
+from infra.identity import view as account_view
 from infra.settings import Settings
+from infra.spine.eventstore import application_env, ensure_schema
+from infra.spine.readmodels import migrate as migrate_read_models
 
 APPLICATIONS = (Canvases, Accounts, Feedbacks, Desks)
 
@@ -27,7 +31,7 @@ async def migrate(settings: Settings) -> None:
         await account_view.migrate(conn, settings.schema)
         await pixel_view.migrate(conn, settings.schema)
         await feedback_view.migrate(conn, settings.schema)
-        await sessions.migrate(conn, settings.schema)
+        await refresh_sessions.migrate(conn, settings.schema)
         await desk_view.migrate(conn, settings.schema)
     finally:
         await conn.close()

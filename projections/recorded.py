@@ -22,7 +22,7 @@ _single = msgspec.msgpack.Decoder(Recorded)
 
 
 def encode_page(events: list[Recorded]) -> bytes:
-    """Consecutive events of one context's log as one stream message (see `infra.relay`)."""
+    """Consecutive events of one context's log as one stream message (see `infra.spine.publisher`)."""
     return _encoder.encode(events)
 
 

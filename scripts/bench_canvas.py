@@ -46,7 +46,7 @@ PALETTE = [
     f"#{(i * 8) % 256:02x}{(255 - i * 8) % 256:02x}{(i * 37) % 256:02x}" for i in range(COLOURS)
 ]
 TOPIC_PLACED = "domain.canvas:Canvas.PixelPlaced"
-DELTA_HEADER = struct.Struct("<QQ")  # projections.bitmap.HEADER
+DELTA_HEADER = struct.Struct("<QQ")  # projections.canvas.bitmap.HEADER
 
 
 # ================================================================================================
@@ -245,7 +245,7 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
 def bench_snapshot(seed: int, runs: int = 7) -> dict[str, Any]:
     import numpy as np
 
-    from infra.canvas_view import compress_board, decompress_board
+    from infra.canvas.view import compress_board, decompress_board
 
     rng = np.random.default_rng(seed)
     blocks = rng.integers(0, COLOURS, size=(HEIGHT // 10, WIDTH // 10), dtype=np.uint8)
@@ -370,9 +370,9 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
 
 async def bench_writer(run: Run, n: int, top_up_to: int) -> dict[str, Any]:
     from commands.actor import Actor
-    from commands.canvases import Canvases
-    from commands.wire import CreateCanvas, PlacePixel
-    from infra.eventstore import application_env
+    from commands.canvas.canvases import Canvases
+    from commands.canvas.wire import CreateCanvas, PlacePixel
+    from infra.spine.eventstore import application_env
 
     app = await asyncio.to_thread(Canvases, env=application_env(run.settings), max_batch=2000)
     try:
@@ -441,7 +441,7 @@ async def bench_writer(run: Run, n: int, top_up_to: int) -> dict[str, Any]:
 async def count_events(run: Run) -> int:
     import asyncpg
 
-    from infra.readmodels import quote_ident
+    from infra.spine.readmodels import quote_ident
 
     conn = await asyncpg.connect(run.settings.database_url)
     try:
@@ -461,7 +461,7 @@ async def bench_copy(run: Run, n: int, batch: int = 2000) -> dict[str, Any]:
 
     import asyncpg
 
-    from infra.readmodels import quote_ident
+    from infra.spine.readmodels import quote_ident
 
     s = quote_ident(run.schema)
     conn = await asyncpg.connect(run.settings.database_url)
@@ -521,11 +521,11 @@ async def bench_rebuild(run: Run) -> dict[str, Any]:
     import asyncpg
     import nats
 
-    from infra.bitmap_model import BitmapReadModel
-    from infra.canvas_view import CanvasView
-    from infra.eventstore import events_table
-    from infra.runner import ProjectionRunner
-    from infra.store_reader import StoreReader
+    from infra.canvas.bitmap_model import BitmapReadModel
+    from infra.canvas.view import CanvasView
+    from infra.spine.eventstore import events_table
+    from infra.spine.runner import ProjectionRunner
+    from infra.spine.store_reader import StoreReader
 
     settings = run.settings
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)

@@ -334,7 +334,7 @@ async def start_split(run: Run, ports: list[int], timeout: float = 90.0) -> None
         raise RuntimeError(
             f"tessera migrate failed: {migrated.stderr.decode(errors='replace')[-2000:]}"
         )
-    for role in ("relay", "project"):
+    for role in ("publish", "project"):
         run.helpers.append(spawn([tessera, role], env, run.tmp / f"{role}.log"))
     run.server_log = run.tmp / "server.log"
     for index, port in enumerate(ports):

@@ -20,7 +20,7 @@ import pytest_asyncio
 import uvicorn
 
 from api.app import Parts, build, create_app, shutdown
-from infra.live_socket import UVICORN_OPTIONS
+from infra.live.socket import UVICORN_OPTIONS
 from infra.migrate import migrate
 from infra.settings import Settings
 from tests.support.ports import free_port

@@ -6,7 +6,7 @@ import pytest
 
 from api.app import Parts, build, create_app
 from commands.actor import Actor
-from commands.wire import CreateCanvas, PlacePixel
+from commands.canvas.wire import CreateCanvas, PlacePixel
 from tests.integration.conftest import stop, until
 from tests.integration.helpers import max_notification_id
 

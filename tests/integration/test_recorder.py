@@ -6,8 +6,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import RecordConflictError
 
-from infra.eventstore import application_env
-from infra.recorder import ColumnarApplicationRecorder
+from infra.spine.eventstore import application_env
+from infra.spine.recorder import ColumnarApplicationRecorder
 
 
 class Note(Aggregate):

@@ -6,8 +6,8 @@ import msgspec
 import websockets
 
 from api.app import build
+from tests.integration.canvas.test_canvas_live import a_canvas, delta_reaching, next_json
 from tests.integration.conftest import serving, stop
-from tests.integration.test_canvas_live import a_canvas, delta_reaching, next_json
 
 
 async def test_a_pixel_placed_on_one_node_reaches_a_socket_on_another(make_settings):
@@ -36,8 +36,8 @@ async def test_two_nodes_writing_one_desk_lose_nothing_and_fan_out_to_each_other
     loser reloads and decides again, or answers `try_again` and the client resends). Every op is
     acknowledged once, `desk_seq` has no gap and no repeat, and each node's socket hears every op
     of the other's, in order."""
-    from commands.desks import desk_id_of
-    from tests.integration.test_desk_live import a_desk, an_op, receive, send
+    from commands.desk.desks import desk_id_of
+    from tests.integration.desk.test_desk_live import a_desk, an_op, receive, send
 
     settings = await make_settings()
     first = await build(settings)

@@ -1,4 +1,4 @@
-"""A clock the test moves by hand (milliseconds, like `infra.presence.wall_clock_ms`)."""
+"""A clock the test moves by hand (milliseconds, like `infra.canvas.presence.wall_clock_ms`)."""
 
 from __future__ import annotations
 

@@ -3,9 +3,9 @@ import struct
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from infra.fanout import Fanout, Listener, coalesce
-from infra.live_socket import binary_frame, text_frame
-from projections.bitmap import RELOAD, decode_delta, encode_delta
+from infra.live.fanout import Fanout, Listener, coalesce
+from infra.live.socket import binary_frame, text_frame
+from projections.canvas.bitmap import RELOAD, decode_delta, encode_delta
 
 
 def a_delta(start: int, end: int) -> bytes:

@@ -7,8 +7,8 @@ from uuid import UUID, uuid4
 import pytest
 from eventsourcing.persistence import RecordConflictError
 
-from commands.desk_wire import InitDesk, StickerFields, StickerOp
-from commands.desks import DeskNotFound, Desks, decide
+from commands.desk.desks import DeskNotFound, Desks, decide
+from commands.desk.wire import InitDesk, StickerFields, StickerOp
 from commands.shared_writer import SharedWriter
 from commands.writer_thread import ATTEMPTS, StoreUnavailable, WriterBusy
 from domain.desk import Desk, DeskError, SequenceGap, epoch_ms

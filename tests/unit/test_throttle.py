@@ -1,6 +1,6 @@
 import asyncio
 
-from infra.throttle import Throttle
+from infra.live.throttle import Throttle
 
 
 class Clock:

@@ -5,8 +5,8 @@ import pytest
 from eventsourcing.persistence import OperationalError
 
 from commands.actor import Actor
-from commands.canvases import Canvases, decide
-from commands.wire import CreateCanvas, PlacePixel
+from commands.canvas.canvases import Canvases, decide
+from commands.canvas.wire import CreateCanvas, PlacePixel
 from commands.writer import AggregateWriter
 from commands.writer_thread import StoreUnavailable
 from domain.canvas import CanvasError, CooldownActive, PixelOutOfBounds

@@ -1,0 +1,438 @@
+"""The canvas over HTTP: commands go to the canvas writer, reads come from the bitmap read model."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from datetime import datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
+
+from api.auth import AS_ADMIN, AS_PLAYER
+from api.canvas.encoding import choose_encoding, compress, palette_png
+from api.conditional import unchanged
+from api.errors import ApiError
+from commands.actor import Actor
+from commands.canvas.canvases import Canvases
+from commands.canvas.wire import (
+    CanvasCommand,
+    ClearCanvas,
+    CloseCanvas,
+    CreateCanvas,
+    FillRectangle,
+    PlacePixel,
+    ReopenCanvas,
+)
+from domain.roster import PlayerState
+from infra.canvas.pixel_view import PixelView
+from infra.canvas.presence import Presence
+from infra.canvas.view import CanvasView
+from projections.canvas.bitmap import CanvasMeta, encode_delta, trim_chunk
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+class PixelOut(msgspec.Struct):
+    """One pixel as the inspector shows it; `user` is None where nobody painted this season."""
+
+    x: int
+    y: int
+    colour: int
+    user: str | None = None
+    name: str | None = None
+    placed_at: datetime | None = None
+    version: int | None = None
+
+
+class PlacementOut(msgspec.Struct):
+    version: int
+    replayed: bool = False
+
+
+class CanvasOut(msgspec.Struct):
+    id: UUID
+    title: str
+    width: int
+    height: int
+    palette: list[str]
+    cooldown_ms: int
+    is_open: bool
+    season: int
+    version: int
+
+    @classmethod
+    def of(cls, meta: CanvasMeta) -> CanvasOut:
+        return cls(
+            meta.canvas_id,
+            meta.title,
+            meta.width,
+            meta.height,
+            meta.palette,
+            meta.cooldown_ms,
+            meta.is_open,
+            meta.season,
+            meta.version,
+        )
+
+
+class CanvasReads:
+    """Reads with the caches that make spectators cheap: the latest pointer and the current game
+    for a second, encoded bodies of immutable versions for as long as they are asked for."""
+
+    def __init__(
+        self, view: CanvasView, pixels: PixelView, *, latest_ttl: float, bodies: int = 64
+    ) -> None:
+        self.view = view
+        self.pixels = pixels
+        self._latest_ttl = latest_ttl
+        self._latest: dict[UUID, tuple[float, CanvasMeta]] = {}
+        self._bodies: OrderedDict[tuple[UUID, int, str], bytes] = OrderedDict()
+        self._max_bodies = bodies
+        self._current: tuple[float, CanvasMeta | None] = (0.0, None)
+        self._asking_current: asyncio.Future[CanvasMeta | None] | None = None
+
+    async def get_current(self) -> CanvasMeta | None:
+        """The newest open canvas, as of at most `latest_ttl` ago. Every open page asks each poll
+        interval; one query answers all that ask at once."""
+        expires, meta = self._current
+        if expires > time.monotonic():
+            return meta
+        if self._asking_current is None:
+            self._asking_current = asyncio.ensure_future(self._ask_current())
+        return await asyncio.shield(self._asking_current)
+
+    async def _ask_current(self) -> CanvasMeta | None:
+        try:
+            meta = await self.view.get_current()
+            self._current = (time.monotonic() + self._latest_ttl, meta)
+            return meta
+        finally:
+            self._asking_current = None
+
+    async def get_canvas(self, canvas_id: FromPath[UUID], *, fresh: bool = False) -> CanvasMeta:
+        cached = self._latest.get(canvas_id)
+        now = time.monotonic()
+        if cached is not None and not fresh and cached[0] > now:
+            return cached[1]
+        meta = await self.view.get_canvas(canvas_id)
+        if meta is None:
+            raise ApiError(404, "canvas_not_found", f"no canvas {canvas_id}")
+        self._latest[canvas_id] = (now + self._latest_ttl, meta)
+        return meta
+
+    async def get_body(self, meta: CanvasMeta, version: int, form: str) -> bytes:
+        """The board at `version` as raw bytes in an HTTP encoding, or as a PNG (`form="png"`)."""
+        key = (meta.canvas_id, version, form)
+        body = self._bodies.get(key)
+        if body is not None:
+            self._bodies.move_to_end(key)
+            return body
+        pixels = await self.view.get_board(meta, version)
+        if pixels is None:
+            oldest = await self.view.oldest_version(meta.canvas_id)
+            raise ApiError(
+                410, "gone", f"version {version} is no longer kept", oldest_version=oldest
+            )
+        if form == "png":
+            body = await asyncio.to_thread(
+                palette_png, pixels, meta.width, meta.height, meta.palette
+            )
+        else:
+            body = await asyncio.to_thread(compress, pixels.tobytes(), form)
+        self._bodies[key] = body
+        while len(self._bodies) > self._max_bodies:
+            self._bodies.popitem(last=False)
+        return body
+
+
+def _board_headers(meta: CanvasMeta, version: int) -> dict[str, str]:
+    return {
+        "X-Canvas-Version": str(version),
+        "X-Canvas-Width": str(meta.width),
+        "X-Canvas-Height": str(meta.height),
+        "Cache-Control": IMMUTABLE,
+        "ETag": f'"{version}"',
+        "Access-Control-Expose-Headers": "X-Canvas-Version, X-Canvas-Width, X-Canvas-Height",
+    }
+
+
+class CanvasController(Controller):
+    path = "/api/canvas"
+    tags = ("canvas",)
+
+    # -- commands ---------------------------------------------------------------------------
+
+    @post("/", status_code=201, dependencies=AS_ADMIN)
+    async def create_canvas(
+        self,
+        data: JSONBody[CreateCanvas],
+        admin: NamedDependency[Actor],
+        state: State,
+    ) -> CanvasOut:
+        """Create a canvas (admin)."""
+        canvas = await asyncio.to_thread(_canvases(state).create_canvas, data)
+        return CanvasOut(
+            canvas.id,
+            canvas.title,
+            canvas.width,
+            canvas.height,
+            canvas.palette,
+            canvas.cooldown_ms,
+            canvas.is_open,
+            canvas.season,
+            canvas.version,
+        )
+
+    @post(
+        "/{canvas_id:uuid}/pixels",
+        status_code=200,
+        dependencies=AS_PLAYER,
+    )
+    async def place_pixel(
+        self,
+        canvas_id: FromPath[UUID],
+        data: JSONBody[PlacePixel],
+        player: NamedDependency[Actor],
+        state: State,
+    ) -> PlacementOut:
+        """Place one pixel; answered after commit with the canvas version it produced.
+        A retry with the same `op` gets the same answer and places nothing. A player who is
+        not playing is let in when there is room, else refused (409) with their queue place."""
+        await _seat_player(state, canvas_id, player)
+        placement = await _canvases(state).execute(canvas_id, player, data)
+        state.parts.presence.acted(str(canvas_id), player.user)
+        return PlacementOut(placement.version, placement.replayed)
+
+    @post("/{canvas_id:uuid}/fill", status_code=200, dependencies=AS_ADMIN)
+    async def fill_rectangle(
+        self,
+        canvas_id: FromPath[UUID],
+        data: JSONBody[FillRectangle],
+        admin: NamedDependency[Actor],
+        state: State,
+    ) -> PlacementOut:
+        """Fill a rectangle with one colour as one versioned operation (admin)."""
+        return await _run(_canvases(state), canvas_id, admin, data)
+
+    @post("/{canvas_id:uuid}/clear", status_code=200, dependencies=AS_ADMIN)
+    async def clear_canvas(
+        self,
+        canvas_id: FromPath[UUID],
+        admin: NamedDependency[Actor],
+        state: State,
+    ) -> PlacementOut:
+        """Start a new season: the board goes blank, the version keeps growing (admin)."""
+        return await _run(_canvases(state), canvas_id, admin, ClearCanvas())
+
+    @post("/{canvas_id:uuid}/close", status_code=200, dependencies=AS_ADMIN)
+    async def close_canvas(
+        self,
+        canvas_id: FromPath[UUID],
+        admin: NamedDependency[Actor],
+        state: State,
+    ) -> PlacementOut:
+        return await _run(_canvases(state), canvas_id, admin, CloseCanvas())
+
+    @post("/{canvas_id:uuid}/reopen", status_code=200, dependencies=AS_ADMIN)
+    async def reopen_canvas(
+        self,
+        canvas_id: FromPath[UUID],
+        admin: NamedDependency[Actor],
+        state: State,
+    ) -> PlacementOut:
+        return await _run(_canvases(state), canvas_id, admin, ReopenCanvas())
+
+    # -- reads ------------------------------------------------------------------------------
+
+    @get("/")
+    async def list_canvases(self, reads: NamedDependency[CanvasReads]) -> list[CanvasOut]:
+        return [CanvasOut.of(meta) for meta in await reads.view.list_canvases()]
+
+    @get("/current")
+    async def get_current(
+        self, request: Request[Any, Any, Any], reads: NamedDependency[CanvasReads]
+    ) -> Response[Any]:
+        """The game being played: the newest open canvas, cached a second. Open pages ask every
+        poll interval to follow a new game; the weak ETag names the game (not its version), so
+        while it stays the same they get a 304."""
+        meta = await reads.get_current()
+        if meta is None:
+            raise ApiError(404, "no_current_canvas", "no canvas is open")
+        etag = f'W/"{meta.canvas_id}"'
+        headers = {"Cache-Control": "public, max-age=1", "ETag": etag}
+        if unchanged(request.headers.get("if-none-match"), etag):
+            return Response(b"", status_code=304, headers=headers)
+        return Response(CanvasOut.of(meta), headers=headers)
+
+    @get("/{canvas_id:uuid}")
+    async def get_canvas(
+        self, canvas_id: FromPath[UUID], reads: NamedDependency[CanvasReads]
+    ) -> CanvasOut:
+        """Size, palette, cooldown and the current version."""
+        return CanvasOut.of(await reads.get_canvas(canvas_id, fresh=True))
+
+    @get("/{canvas_id:uuid}/snapshot/latest", status_code=307)
+    async def latest_snapshot(
+        self,
+        canvas_id: FromPath[UUID],
+        request: Request[Any, Any, Any],
+        reads: NamedDependency[CanvasReads],
+    ) -> Response[Any]:
+        """Points (307) at the immutable URL of the latest version; cached one second."""
+        return await _latest(canvas_id, request, reads, suffix="")
+
+    @get("/{canvas_id:uuid}/snapshot/latest/png", status_code=307)
+    async def latest_png(
+        self,
+        canvas_id: FromPath[UUID],
+        request: Request[Any, Any, Any],
+        reads: NamedDependency[CanvasReads],
+    ) -> Response[Any]:
+        return await _latest(canvas_id, request, reads, suffix="/png")
+
+    @get("/{canvas_id:uuid}/snapshot/{version:int}")
+    async def get_snapshot(
+        self,
+        canvas_id: FromPath[UUID],
+        version: FromPath[int],
+        request: Request[Any, Any, Any],
+        reads: NamedDependency[CanvasReads],
+    ) -> Response[bytes]:
+        """The board at a version: one byte (palette index) per pixel, row by row, compressed
+        with zstd, br or gzip as `Accept-Encoding` allows."""
+        meta = await _known_version(reads, canvas_id, version)
+        if unchanged(request.headers.get("if-none-match"), f'"{version}"'):
+            return Response(b"", status_code=304, headers=_board_headers(meta, version))
+        encoding = choose_encoding(request.headers.get("accept-encoding"))
+        body = await reads.get_body(meta, version, encoding)
+        headers = _board_headers(meta, version) | {"Vary": "Accept-Encoding"}
+        if encoding != "identity":
+            headers["Content-Encoding"] = encoding
+        return Response(body, media_type="application/octet-stream", headers=headers)
+
+    @get("/{canvas_id:uuid}/snapshot/{version:int}/png")
+    async def get_png(
+        self, canvas_id: FromPath[UUID], version: FromPath[int], reads: NamedDependency[CanvasReads]
+    ) -> Response[bytes]:
+        """The board at a version as an indexed PNG."""
+        meta = await _known_version(reads, canvas_id, version)
+        body = await reads.get_body(meta, version, "png")
+        return Response(body, media_type="image/png", headers=_board_headers(meta, version))
+
+    @get("/{canvas_id:uuid}/pixels/{x:int}/{y:int}")
+    async def get_pixel(
+        self,
+        canvas_id: FromPath[UUID],
+        x: FromPath[int],
+        y: FromPath[int],
+        reads: NamedDependency[CanvasReads],
+    ) -> PixelOut:
+        """The pixel inspector: who painted (x, y) last, when, and with which colour. It follows
+        the board within a moment (its own projection)."""
+        meta = await reads.get_canvas(canvas_id)
+        if not (0 <= x < meta.width and 0 <= y < meta.height):
+            raise ApiError(
+                400, "pixel_out_of_bounds", f"({x}, {y}) is outside {meta.width}×{meta.height}"
+            )
+        owner = await reads.pixels.get_owner(canvas_id, x, y)
+        if owner is None:  # never painted this season: still the background
+            return PixelOut(x, y, 0)
+        return PixelOut(x, y, owner.colour, owner.user, owner.name, owner.placed_at, owner.version)
+
+    @get("/{canvas_id:uuid}/deltas")
+    async def get_deltas(
+        self,
+        canvas_id: FromPath[UUID],
+        reads: NamedDependency[CanvasReads],
+        since: Annotated[int, Parameter(ge=0, description="the version the client holds")],
+    ) -> Response[bytes]:
+        """Everything after `since`: a 16-byte header (from, to as little-endian u64) and one
+        little-endian u32 per repainted pixel, `(y*width + x) << 5 | colour`; 0xFFFFFFFF means
+        the board was cleared. 410 with `oldest_version` when `since` has left the ring."""
+        meta = await reads.get_canvas(canvas_id, fresh=True)
+        if since > meta.version:
+            raise ApiError(
+                400,
+                "version_in_future",
+                f"since={since} is after the current version {meta.version}",
+            )
+        chunks = await reads.view.list_chunks(canvas_id, since, 2**62)
+        if since < meta.version and (not chunks or chunks[0].from_version > since):
+            oldest = await reads.view.oldest_version(canvas_id)
+            raise ApiError(
+                410, "gone", f"version {since} has left the delta ring", oldest_version=oldest
+            )
+        to_version = chunks[-1].to_version if chunks else since
+        body = encode_delta(since, to_version, b"".join(trim_chunk(c, since) for c in chunks))
+        return Response(
+            body, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}
+        )
+
+
+async def _seat_player(state: State, canvas_id: UUID, player: Actor) -> None:
+    presence: Presence = state.parts.presence
+    canvas = str(canvas_id)
+    if presence.is_playing(canvas, player.user):
+        return
+    await _canvases(state).open_writer(canvas_id)  # no roster for a canvas that does not exist
+    standing = await presence.join(canvas, player.user)
+    if standing.state is not PlayerState.PLAYING:
+        raise ApiError(
+            409,
+            "not_playing",
+            f"the canvas has {standing.players} players: you are {standing.state}",
+            position=standing.position,
+            queue_length=standing.queue_length,
+        )
+
+
+def _canvases(state: State) -> Canvases:
+    # Commands take the application from `state` rather than by injection: with a second
+    # dependency beside the actor, Litestar would resolve both in a task group on every request.
+    return state.parts.canvases  # type: ignore[no-any-return]
+
+
+async def _run(canvases: Canvases, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Any:
+    placement = await canvases.execute(canvas_id, actor, command)
+    return PlacementOut(placement.version, placement.replayed)
+
+
+async def _known_version(
+    reads: NamedDependency[CanvasReads], canvas_id: FromPath[UUID], version: int
+) -> CanvasMeta:
+    meta = await reads.get_canvas(canvas_id)
+    if version > meta.version:
+        meta = await reads.get_canvas(canvas_id, fresh=True)
+    if not 1 <= version <= meta.version:
+        raise ApiError(
+            404, "version_not_found", f"canvas {canvas_id} has versions 1 to {meta.version}"
+        )
+    return meta
+
+
+async def _latest(
+    canvas_id: FromPath[UUID],
+    request: Request[Any, Any, Any],
+    reads: NamedDependency[CanvasReads],
+    *,
+    suffix: str,
+) -> Response[Any]:
+    meta = await reads.get_canvas(canvas_id)
+    etag = f'"{meta.version}"'
+    headers = {
+        "Cache-Control": "public, max-age=1",
+        "ETag": etag,
+        "X-Canvas-Version": str(meta.version),
+        "Access-Control-Expose-Headers": "X-Canvas-Version",
+    }
+    if unchanged(request.headers.get("if-none-match"), etag):
+        return Response(b"", status_code=304, headers=headers)
+    location = f"/api/canvas/{canvas_id}/snapshot/{meta.version}{suffix}"
+    return Response(b"", status_code=307, headers=headers | {"Location": location})

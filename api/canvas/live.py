@@ -1,0 +1,261 @@
+"""The canvas's live socket: binary delta frames out, JSON control messages both ways.
+
+Server → client: binary frames, each a delta as on NATS or several consecutive ones merged into
+one (16-byte `from, to` header, then u32 entries); JSON `{"type": "ack", "op", "version"}`, `{"type": "error", "op"?, "error",
+"detail", …}`, `{"type": "resync"}` (you fell behind: reload the snapshot; the socket closes),
+`{"type": "status", "state": "playing"|"queued"|"afk", "position", "queue_length", "players",
+"cap"}` (signed-in sockets, on every change; after `afk` the socket closes with 4001).
+Client → server: `{"type": "auth", "token"}` (first, optional: spectators skip it),
+`{"type": "place", "x", "y", "colour", "op"?}`, `{"type": "ping"}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.params import FromPath
+
+from api.auth import Gate, origin_allowed
+from api.errors import ApiError
+from api.live import receive_frames
+from api.ratelimit import RateLimited
+from commands.actor import Actor
+from commands.canvas.wire import ColourIndex, Coordinate, OpId, PlacePixel
+from commands.writer import WriterBusy, WriterStopped
+from domain.canvas import CanvasError, CooldownActive
+from domain.roster import PlayerState, Standing
+from infra.canvas.presence import Presence
+from infra.live.fanout import Fanout, Listener
+from infra.live.socket import frame_sink, text_frame
+from infra.tasks import until_first_ends
+
+MAX_FRAME = 4096
+GOODBYE_TIMEOUT_S = 1.0
+
+
+class Auth(msgspec.Struct, tag="auth", forbid_unknown_fields=True):
+    token: str
+
+
+class Place(msgspec.Struct, tag="place", forbid_unknown_fields=True):
+    x: Coordinate
+    y: Coordinate
+    colour: ColourIndex
+    op: OpId | None = None
+
+
+class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
+    pass
+
+
+Inbound = Auth | Place | Ping
+_decode = msgspec.json.Decoder(Inbound).decode
+_encode = msgspec.json.Encoder().encode
+
+
+@websocket("/api/canvas/{canvas_id:uuid}/live")
+async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID]) -> None:
+    if not origin_allowed(socket):
+        await socket.close(code=4403, reason="origin_not_allowed")
+        return
+    parts = socket.app.state.parts
+    await socket.accept()
+    if await parts.reads.view.get_canvas(canvas_id) is None:
+        await socket.close(code=4404, reason="canvas_not_found")
+        return
+    fanout: Fanout = parts.fanout
+    listener = await fanout.listen(str(canvas_id))
+    session = _Session(socket, socket.app.state.gate, parts, canvas_id)
+    # Three parts: frames out, messages in, the player's standing. Whichever ends (a drop, a
+    # disconnect, going AFK) ends them all.
+    try:
+        await until_first_ends(
+            session.forward(listener), session.serve(), session.report_standing()
+        )
+    finally:
+        parts.presence.unseat(session.canvas, session)
+        await fanout.leave(str(canvas_id), listener)
+
+
+class _Session:
+    def __init__(
+        self, socket: WebSocket[Any, Any, Any], gate: Gate, parts: Any, canvas_id: UUID
+    ) -> None:
+        self.socket = socket
+        self.gate = gate
+        self.canvases = parts.canvases
+        self.presence: Presence = parts.presence
+        self.canvas_id = canvas_id
+        self.canvas = str(canvas_id)
+        self.actor: Actor | None = None
+        self.user = ""
+        self._send_lock = asyncio.Lock()
+        self.sink = frame_sink(socket.scope)
+        self._standing: Standing | None = None
+        self._standing_changed = asyncio.Event()
+
+    async def forward(self, listener: Listener) -> None:
+        """Live frames to the client, in order; a resync notice ends the connection.
+
+        Under `infra.live.socket`'s protocol the fan-out writes frames straight to the socket
+        while it keeps up, and this only flushes what queued up while it did not."""
+        sink = self.sink
+        listener.attach(sink)
+        while True:
+            await listener.wait()
+            if listener.dropped:
+                # Its buffers are likely full: try to say why, but never wait on it for long.
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(GOODBYE_TIMEOUT_S):
+                        await self.send_json({"type": "resync"})
+                        await self.socket.close(code=4408, reason="too_slow")
+                return
+            if sink is not None:
+                await sink.frames_drained()
+            frames = listener.take()
+            if sink is None:
+                async with self._send_lock:
+                    for delta, _ in frames:
+                        await self.socket.send_bytes(delta)
+            elif sink.frames_open():
+                sink.write_frames(b"".join(wire for _, wire in frames))
+            else:
+                return
+
+    # -- the player's standing: playing, queued, AFK -------------------------------------------
+
+    async def take_seat(self, actor: Actor) -> None:
+        """A signed-in socket asks to play, then hears of every change to its standing."""
+        if self.user:
+            self.presence.unseat(self.canvas, self)
+        self.actor, self.user = actor, actor.user
+        standing = await self.presence.join(self.canvas, self.user)
+        self.presence.seat(self.canvas, self)
+        self.standing_changed(standing)
+
+    def standing_changed(self, standing: Standing) -> None:
+        self._standing = standing
+        self._standing_changed.set()
+
+    async def report_standing(self) -> None:
+        """Sends the latest standing whenever it changes; going AFK ends the connection (the
+        client falls back to spectating)."""
+        told: tuple[PlayerState, int | None] | None = None
+        while True:
+            await self._standing_changed.wait()
+            self._standing_changed.clear()
+            standing = self._standing
+            # Only a new state or queue place is news: counts alone would tell every socket of
+            # every arrival (the counts ride along when there is news).
+            if standing is None or (standing.state, standing.position) == told:
+                continue
+            told = standing.state, standing.position
+            await self.send_json(
+                {
+                    "type": "status",
+                    "state": standing.state,
+                    "position": standing.position,
+                    "queue_length": standing.queue_length,
+                    "players": standing.players,
+                    "cap": self.presence.cap,
+                }
+            )
+            if standing.state is PlayerState.AFK:
+                await self.socket.close(code=4001, reason="afk")
+                return
+
+    async def send_json(self, message: dict[str, Any]) -> None:
+        sink = self.sink
+        if sink is not None and not self._send_lock.locked() and sink.frames_ready():
+            sink.write_frames(text_frame(_encode(message)))  # no await: nothing to wait for
+            return
+        async with self._send_lock:
+            await self.socket.send_text(_encode(message).decode())
+
+    async def serve(self) -> None:
+        ticket = self.socket.query_params.get("ticket")
+        try:
+            if ticket:
+                self.actor = self.gate.actor_from_token(ticket, kind="ws")
+            else:  # non-browser clients may send `Authorization` (or dev headers, when enabled)
+                self.actor = self.gate.identify(self.socket.headers)
+        except ApiError as error:
+            await self.socket.close(code=4401, reason=error.code)
+            return
+        if self.actor is not None:
+            await self.take_seat(self.actor)
+        await receive_frames(self.socket, MAX_FRAME, self.handle)
+
+    async def handle(self, raw: str | bytes) -> None:
+        try:
+            message = _decode(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            await self.send_json(
+                {"type": "error", "error": "invalid_message", "detail": str(error)}
+            )
+            return
+        match message:
+            case Ping():
+                await self.send_json({"type": "pong"})
+            case Auth(token=token):
+                try:
+                    actor = self.gate.actor_from_token(token)
+                except ApiError as error:
+                    await self.send_json(
+                        {"type": "error", "error": error.code, "detail": error.detail}
+                    )
+                else:
+                    await self.send_json({"type": "authenticated", "id": actor.user})
+                    await self.take_seat(actor)
+            case Place(x=x, y=y, colour=colour, op=op):
+                await self.place(PlacePixel(x=x, y=y, colour=colour, op=op))
+
+    async def place(self, command: PlacePixel) -> None:
+        if self.actor is None:
+            await self.send_json(
+                {
+                    "type": "error",
+                    "op": command.op,
+                    "error": "unauthenticated",
+                    "detail": "sign in to play",
+                }
+            )
+            return
+        if not self.presence.is_playing(self.canvas, self.user):
+            standing = self.presence.standing(self.canvas, self.user)
+            await self.send_json(
+                {
+                    "type": "error",
+                    "op": command.op,
+                    "error": "not_playing",
+                    "detail": f"you are {standing.state}: wait for your turn",
+                    "position": standing.position,
+                }
+            )
+            return
+        try:
+            self.gate.account_limiter.take(self.actor.user)
+            placement = await self.canvases.execute(self.canvas_id, self.actor, command)
+        except (RateLimited, CanvasError) as refused:
+            refusal: dict[str, Any] = {
+                "type": "error",
+                "op": command.op,
+                "error": refused.code,
+                "detail": str(refused),
+            }
+            if isinstance(refused, (RateLimited, CooldownActive)):
+                refusal["wait_ms"] = refused.wait_ms
+            await self.send_json(refusal)
+        except (WriterBusy, WriterStopped) as busy:  # nothing was placed: the same op may go again
+            await self.send_json(
+                {"type": "error", "op": command.op, "error": "try_again", "detail": str(busy),
+                 "wait_ms": 1000}
+            )
+        else:
+            self.presence.acted(self.canvas, self.user)
+            await self.send_json({"type": "ack", "op": command.op, "version": placement.version})

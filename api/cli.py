@@ -1,0 +1,134 @@
+"""`tessera`: run the whole service, or one of its roles, or a maintenance task."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+
+from infra import settings as settings_module
+from infra.settings import Settings
+from infra.tuning import tune_gc
+
+
+def _resolved(args: argparse.Namespace, stack: contextlib.ExitStack) -> Settings:
+    from infra.embedded import EmbeddedServices, resolve
+
+    settings = settings_module.load()
+    services = stack.enter_context(EmbeddedServices(settings.data_dir / "services"))
+    return resolve(settings, services)
+
+
+def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
+    import uvicorn
+
+    from api.app import create_app
+    from infra.live.socket import UVICORN_OPTIONS
+    from infra.migrate import migrate
+
+    with contextlib.ExitStack() as stack:
+        settings = _resolved(args, stack)
+        if "publisher" in roles:  # the single-process `serve`; split roles expect `tessera migrate`
+            asyncio.run(migrate(settings))
+        host = args.host or settings.host
+        port = args.port or settings.port
+        tune_gc()
+        # The writers' threads take the GIL whenever the event loop lets go of it (every poll);
+        # by default the loop then waits up to 5 ms to get it back. 1 ms: the live sockets'
+        # p99 and the placements/s both measured better (scripts/load_canvas.py).
+        sys.setswitchinterval(0.001)
+        print(f"Tessera is serving on http://{host}:{port}/  (API schema: /schema)", flush=True)
+        uvicorn.run(
+            create_app(settings, roles=roles),
+            host=host,
+            port=port,
+            log_level="warning",
+            **UVICORN_OPTIONS,
+        )
+
+
+def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
+    from api.app import build, shutdown
+
+    async def run(settings: Settings) -> None:
+        parts = await build(settings, roles)
+        tune_gc()
+        if args.rebuild:
+            for runner in parts.runners:
+                print(f"rebuilt {runner.model.name}: {await runner.rebuild()} events", flush=True)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        print(f"running {', '.join(sorted(roles))}", flush=True)
+        await stop.wait()
+        await shutdown(parts)
+
+    with contextlib.ExitStack() as stack, asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(run(_resolved(args, stack)))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (it comes with uvicorn's standard extras), as `serve` has
+    under uvicorn: the log publisher and the projections move thousands of messages a second."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def _migrate(args: argparse.Namespace) -> None:
+    from infra.migrate import migrate
+
+    with contextlib.ExitStack() as stack:
+        asyncio.run(migrate(_resolved(args, stack)))
+        print("schema ready", flush=True)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    # uvicorn re-raises the signal it stopped on: unwind (stopping the embedded services)
+    # rather than die on the spot.
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    parser = argparse.ArgumentParser(prog="tessera")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("serve", "everything in one process: API, log publisher, projections, writers"),
+        ("api", "an API node (with its writers)"),
+    ):
+        command = sub.add_parser(name, help=help_text)
+        command.add_argument("--host")
+        command.add_argument("--port", type=int)
+    # `relay` is the publisher's name before the relay-rooms context; kept for one release.
+    sub.add_parser(
+        "publish", aliases=["relay"], help="the log publisher: notification logs to JetStream"
+    )
+    project = sub.add_parser("project", help="the projections")
+    project.add_argument("--rebuild", action="store_true", help="rebuild from the event store")
+    sub.add_parser("migrate", help="create the schema, tables and stream, then exit")
+    args = parser.parse_args(argv)
+    args.rebuild = getattr(args, "rebuild", False)
+    match args.command:
+        case "serve":
+            _serve(args, frozenset({"api", "publisher", "projections"}))
+        case "api":
+            _serve(args, frozenset({"api"}))
+        case "publish" | "relay":
+            _background(args, frozenset({"publisher"}))
+        case "project":
+            _background(args, frozenset({"projections"}))
+        case "migrate":
+            _migrate(args)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,195 @@
+"""Sticker desks over HTTP: create or find by name, a session from the link, state, export, and
+ops for bad connections.
+
+Desks are open to anyone holding the link: no sign-in, the link id is the secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+
+from api.errors import ApiError, error_response
+from commands.desk.desks import DeskGone, DeskNotFound, Desks, desk_id_of, desk_link
+from commands.desk.wire import AckOut, CollisionOut, FinishSession, InitDesk, StickerOp
+from domain.desk import (
+    Ack,
+    ClockSkew,
+    Desk,
+    DeskError,
+    DeskExpired,
+    NotCreator,
+    SequenceGap,
+    TooManyStickers,
+    UnknownSticker,
+    epoch_ms,
+)
+from infra.desk.hub import DeskHub
+from infra.desk.keys import new_client_id
+from infra.desk.view import StickerOut, sticker_out
+
+SESSION_HEADER = "X-Desk-Session"
+
+_STATUS: dict[type[DeskError], int] = {
+    DeskNotFound: 404,
+    DeskGone: 410,
+    DeskExpired: 410,
+    NotCreator: 403,
+    SequenceGap: 409,
+    ClockSkew: 409,
+    UnknownSticker: 409,
+    TooManyStickers: 409,
+}
+
+
+class DeskOut(msgspec.Struct, omit_defaults=True):
+    desk_id: str
+    """The link id: `/desk/<desk_id>`."""
+    name: str
+    epoch: int
+    desk_seq: int
+    expires_at_ms: int
+    stickers: list[StickerOut]
+    client_id: str | None = None
+    """A fresh client id for this session: stamps and `client_seq`s are counted per id, so a
+    client keeps it (and its key) with its outbox and replays under it."""
+    session_key: str | None = None
+    """Proves `client_id` on this desk: header `X-Desk-Session` of an op, `session_key` of a
+    socket's `hello`."""
+    creator_token: str | None = None
+    """Only in the answer that created the desk: the proof of being its creator."""
+
+
+class DeskExport(msgspec.Struct):
+    desk_id: str
+    name: str
+    desk_seq: int
+    exported_at_ms: int
+    stickers: list[StickerOut]
+
+
+class SessionOut(msgspec.Struct):
+    epoch: int
+
+
+class NewSession(msgspec.Struct, forbid_unknown_fields=True):
+    """The body of `POST /api/desk/{id}/session`, when there is one: nothing yet (the link is
+    the whole proof), but an unknown field is refused rather than silently ignored."""
+
+
+def handle_desk_error(_: Request[Any, Any, Any], error: DeskError) -> Response[Any]:
+    extra: dict[str, Any] = {}
+    match error:
+        case SequenceGap(expected=expected):
+            extra["expected_seq"] = expected
+        case ClockSkew(server_ms=server_ms):
+            extra["server_ms"] = server_ms
+    return error_response(_STATUS.get(type(error), 422), error.code, str(error), **extra)
+
+
+def desk_out(desk: Desk, **tokens: str | None) -> DeskOut:
+    return DeskOut(
+        desk_id=desk_link(desk.id),
+        name=desk.name,
+        epoch=desk.epoch,
+        desk_seq=desk.desk_seq,
+        expires_at_ms=desk.expires_at_ms(),
+        stickers=[sticker_out(key, registers) for key, registers in desk.stickers.items()],
+        **tokens,
+    )
+
+
+def ack_out(ack: Ack) -> AckOut:
+    return AckOut(
+        client_seq=ack.client_seq,
+        desk_seq=ack.desk_seq,
+        applied=ack.applied,
+        superseded=ack.superseded,
+        replayed=ack.replayed,
+        collisions=[CollisionOut(*collision) for collision in ack.collisions],
+    )
+
+
+def _desks(state: State) -> Desks:
+    return state.parts.desks  # type: ignore[no-any-return]
+
+
+def _hub(state: State) -> DeskHub:
+    return state.parts.desk_hub  # type: ignore[no-any-return]
+
+
+def _with_session(state: State, desk: Desk, creator_token: str | None = None) -> DeskOut:
+    """The desk with a fresh client id and the session key that proves it."""
+    client_id = new_client_id()
+    return desk_out(
+        desk,
+        client_id=client_id,
+        session_key=_hub(state).session_keys.issue(desk.id, client_id),
+        creator_token=creator_token,
+    )
+
+
+class DeskController(Controller):
+    path = "/api/desk"
+    tags = ("desk",)
+    exception_handlers = {DeskError: handle_desk_error}  # noqa: RUF012
+
+    @post("/init", status_code=200)
+    async def init_desk(self, data: JSONBody[InitDesk], state: State) -> DeskOut:
+        """Create a desk, or find the live one of that name; with a session key."""
+        opened = await asyncio.to_thread(_desks(state).init_desk, data)
+        return _with_session(state, opened.desk, opened.creator_token)
+
+    @post("/{desk_id:str}/session", status_code=200)
+    async def new_session(
+        self, desk_id: FromPath[str], state: State, data: JSONBody[NewSession | None] = None
+    ) -> DeskOut:
+        """A fresh client id and session key for the live desk of this link. Unlike init by
+        name, it cannot land on a newer desk that took the name over."""
+        desk = await asyncio.to_thread(_desks(state).get_desk, desk_id_of(desk_id))
+        return _with_session(state, desk)
+
+    @get("/{desk_id:str}")
+    async def get_desk(self, desk_id: FromPath[str], state: State) -> DeskOut:
+        """The desk's current stickers (tombstones included); 410 once it expired."""
+        desk = await asyncio.to_thread(_desks(state).get_desk, desk_id_of(desk_id))
+        return desk_out(desk)
+
+    @get("/{desk_id:str}/export")
+    async def export_desk(self, desk_id: FromPath[str], state: State) -> DeskExport:
+        """The whole desk as JSON, with every field's stamp."""
+        desk = await asyncio.to_thread(_desks(state).get_desk, desk_id_of(desk_id))
+        out = desk_out(desk)
+        return DeskExport(
+            out.desk_id, out.name, out.desk_seq, epoch_ms(_desks(state).clock()), out.stickers
+        )
+
+    @post("/{desk_id:str}/ops", status_code=200)
+    async def post_op(
+        self,
+        desk_id: FromPath[str],
+        data: JSONBody[StickerOp],
+        request: Request[Any, Any, Any],
+        state: State,
+    ) -> AckOut:
+        """Apply one op; answers after it is committed (a resend gets the same answer). The
+        header `X-Desk-Session` carries the session key of the op's `client_id`."""
+        desk = desk_id_of(desk_id)
+        hub = _hub(state)
+        if not hub.session_keys.valid(desk, data.client_id, request.headers.get(SESSION_HEADER)):
+            raise ApiError(403, "bad_session_key", "this client_id needs its session key")
+        ack = await hub.apply_op(desk, data)
+        return ack_out(ack)
+
+    @post("/{desk_id:str}/finish", status_code=200)
+    async def finish_session(
+        self, desk_id: FromPath[str], data: JSONBody[FinishSession], state: State
+    ) -> SessionOut:
+        """The creator ends the collaboration session; the desk's epoch moves on."""
+        epoch = await _hub(state).finish_session(desk_id_of(desk_id), data)
+        return SessionOut(epoch)

@@ -1,0 +1,70 @@
+"""The messages of a desk's live socket (`api.desk.live`), as msgspec types: what clients send,
+and the frames only a socket's own connection writes (the fanned-out ones are in
+`infra.desk.hub`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+
+from commands.desk.wire import Id, Number, StickerOp
+from infra.desk.hub import encode
+
+
+class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
+    client_id: Id
+    session_key: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    epoch: Annotated[int, msgspec.Meta(ge=0)] = 0
+    last_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
+
+
+class Op(StickerOp, tag="op", forbid_unknown_fields=True):
+    pass
+
+
+class Drag(msgspec.Struct, forbid_unknown_fields=True):
+    sticker: Id
+    x: Number
+    y: Number
+
+
+class PresenceIn(msgspec.Struct, tag="presence", forbid_unknown_fields=True):
+    cursor: tuple[Number, Number] | None = None
+    selection: Annotated[list[Id], msgspec.Meta(max_length=1000)] | None = None
+    drag: Drag | None = None
+
+
+class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
+    pass
+
+
+class PresenceOut(msgspec.Struct, tag="presence"):
+    client_id: str
+    cursor: tuple[float, float] | None
+    selection: list[str] | None
+    drag: Drag | None
+
+
+class AckFrame(msgspec.Struct, tag="ack"):
+    client_seq: int
+    desk_seq: int
+    applied: list[str]
+    superseded: list[str]
+    replayed: bool
+
+
+class CollisionFrame(msgspec.Struct, tag="collision"):
+    sticker: str
+    field: str
+    lost: Any
+    winner: Any
+    winner_stamp: tuple[int, int, str]
+
+
+Inbound = Hello | Op | PresenceIn | Ping
+decode_inbound = msgspec.json.Decoder(Inbound).decode
+
+
+def error_frame(code: str, detail: str, **extra: Any) -> bytes:
+    return encode({"type": "error", "error": code, "detail": detail, **extra})

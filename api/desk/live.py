@@ -1,0 +1,370 @@
+"""A desk's live socket, `/api/desk/{id}/live`: JSON text frames tagged by `"type"`.
+
+Client → server:
+- `hello {client_id, session_key, epoch, last_seq}`: first, and again after a gap in `desk_seq`
+  (`client_id` and `session_key` as `/api/desk/init` gave them; a wrong key closes with 4403);
+- `op {client_id, client_seq, sticker, stamp, fields, create?, seen?}` (as `POST …/ops`);
+- `presence {cursor?, selection?, drag?}`: relayed to the others, at most 30 a second;
+- `ping`.
+
+Server → client: the missed `op`s, or a `snapshot {epoch, desk_seq, stickers}` then the ops
+after it, then `synced {epoch, desk_seq}`; live `op {desk_seq, client_id, client_seq, sticker,
+create, stamp, fields}` of everyone else; `ack {client_seq, desk_seq, applied, superseded,
+replayed}` after commit (an author's own live ops are not echoed: their `desk_seq` is in the ack,
+so a client counts `desk_seq`s from ops and acks together); `collision {sticker, field, lost,
+winner, winner_stamp}` (to the author only); `presence {client_id, cursor, selection, drag}`,
+`gone {client_id}`; `session_finished {epoch}`; `error {error, detail, client_seq?,
+expected_seq?, server_ms?, wait_ms?}` (`try_again`: nothing was saved, send the op again after
+`wait_ms`);
+`resync` (fell behind: the socket closes with 4408); `pong`.
+
+Close codes: 4404 unknown desk, 4410 expired, 4403 foreign origin or a wrong session key,
+4408 too slow, 1009 a frame over 64 KB.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from typing import Any
+from uuid import UUID
+
+import msgspec
+from litestar import WebSocket, websocket
+from litestar.params import FromPath
+
+from api.auth import origin_allowed
+from api.desk.frames import (
+    AckFrame,
+    CollisionFrame,
+    Hello,
+    Op,
+    Ping,
+    PresenceIn,
+    PresenceOut,
+    decode_inbound,
+    error_frame,
+)
+from api.live import receive_frames
+from commands.desk.desks import DeskGone, DeskNotFound, desk_id_of
+from commands.writer import WriterBusy, WriterStopped
+from domain.desk import Ack, ClockSkew, DeskError, DeskExpired, SequenceGap
+from infra.desk.hub import DeskHub, FrameHead, encode, head_of
+from infra.live.fanout import Frame, Listener, Sink
+from infra.live.socket import frame_sink, text_frame
+from infra.live.throttle import Throttle
+from infra.tasks import until_first_ends
+
+MAX_FRAME = 64 * 1024
+GOODBYE_TIMEOUT_S = 1.0
+MAX_IN_FLIGHT = 64
+"""Ops of one socket waiting for the writer before the socket stops reading."""
+
+log = logging.getLogger(__name__)
+
+
+@websocket("/api/desk/{desk_id:str}/live")
+async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) -> None:
+    if not origin_allowed(socket):
+        await socket.close(code=4403, reason="origin_not_allowed")
+        return
+    hub: DeskHub = socket.app.state.parts.desk_hub
+    await socket.accept()
+    try:
+        desk = desk_id_of(desk_id)
+        await hub.check(desk)
+    except DeskNotFound:
+        await socket.close(code=4404, reason="desk_not_found")
+        return
+    except DeskGone:
+        await socket.close(code=4410, reason="desk_gone")
+        return
+    key = str(desk)
+    listener = await hub.fanout.listen(key)
+    await hub.frames_nc.flush()  # subscribed before any catch-up is read: no op falls in between
+    hub.entered(desk)
+    connection = _Connection(socket, hub, desk, listener)
+    try:
+        await until_first_ends(connection.forward(), connection.serve())
+    finally:
+        await connection.goodbye()
+        hub.left(desk)
+        await hub.fanout.leave(key, listener)
+
+
+def write_texts(sink: Sink, frames: list[bytes]) -> None:
+    """JSON text frames in one write, unless the socket closed meanwhile."""
+    if sink.frames_open():
+        sink.write_frames(b"".join(text_frame(frame) for frame in frames))
+
+
+class _Connection:
+    def __init__(
+        self, socket: WebSocket[Any, Any, Any], hub: DeskHub, desk: UUID, listener: Listener
+    ) -> None:
+        self.socket = socket
+        self.hub = hub
+        self.desk = desk
+        self.listener = listener
+        self.client_id = ""
+        self._send_lock = asyncio.Lock()
+        self.sink = frame_sink(socket.scope)
+        """Under `infra.live.socket`'s protocol: frames written straight to the transport."""
+        self._ready = asyncio.Event()
+        """Set once a `hello` was answered; cleared while one is being answered."""
+        self._joined_seq = 0
+        self._presence = Throttle[bytes](self._publish, interval_s=hub.presence_interval_s)
+        self._present = False
+        self._last_presence = 0.0
+        self._silence: asyncio.TimerHandle | None = None
+        self._in_flight = 0
+        """Ops sent to the writer and not answered yet; past `MAX_IN_FLIGHT` the socket stops
+        reading until half of them are answered."""
+        self._reading_paused = False
+
+    async def send(self, frame: bytes) -> None:
+        await self.send_many([frame])
+
+    async def send_many(self, frames: list[bytes]) -> None:
+        """JSON text frames, in order; through the frame sink in one write when there is one."""
+        sink = self.sink
+        if sink is None:
+            async with self._send_lock:
+                for frame in frames:
+                    await self.socket.send_text(frame.decode())
+            return
+        if not sink.frames_ready():
+            async with self._send_lock:  # whoever waits for the buffer to drain writes first
+                await sink.frames_drained()
+        write_texts(sink, frames)
+
+    async def error(self, code: str, detail: str, **extra: Any) -> None:
+        await self.send(error_frame(code, detail, **extra))
+
+    def send_now(self, frames: list[bytes]) -> None:
+        """Frames written at once from a callback (answers: what the client sent bounds them,
+        so they do not wait for the buffer to drain), else sent by a task."""
+        sink = self.sink
+        if sink is None:
+            asyncio.get_running_loop().create_task(self.send_many(frames))
+        else:
+            write_texts(sink, frames)
+
+    # -- frames out -------------------------------------------------------------------------------
+
+    async def forward(self) -> None:
+        """Fanned-out frames, in order, once joined; a slow client is told to resync.
+
+        Under `infra.live.socket`'s protocol the fan-out writes a joined client's frames straight
+        to its socket, judged by `admit`; this task sends what queued meanwhile (during a
+        catch-up, while the socket's buffer was full) and what only it can do (a desk's close)."""
+        listener = self.listener
+        while True:
+            await listener.wait()
+            if listener.dropped:
+                with contextlib.suppress(Exception):
+                    async with asyncio.timeout(GOODBYE_TIMEOUT_S):
+                        await self.send(encode({"type": "resync"}))
+                        await self.socket.close(code=4408, reason="too_slow")
+                return
+            await self._ready.wait()
+            if self.sink is not None:
+                await self.sink.frames_drained()
+                if not self._ready.is_set():
+                    continue  # a new hello began meanwhile: its catch-up goes first
+            out: list[Frame] = []
+            for frame in listener.take():
+                verdict = self.admit(head_of(frame[0]))
+                if verdict is None:  # the desk closed
+                    await self._write(out)
+                    await self.socket.close(code=4410, reason="desk_gone")
+                    return
+                if verdict:
+                    out.append(frame)
+            await self._write(out)
+
+    def admit(self, head: FrameHead) -> bool | None:
+        """Whether a fanned-out frame goes to this client: not an op it got with its catch-up,
+        nor its own op or presence; None for the desk's closing."""
+        match head.type:
+            case "op":  # an author hears of its own ops by their ack
+                return head.desk_seq > self._joined_seq and head.client_id != self.client_id
+            case "presence" | "gone":
+                return head.client_id != self.client_id
+            case "closed":
+                return None
+        return True
+
+    async def _write(self, frames: list[Frame]) -> None:
+        if not frames:
+            return
+        if self.sink is None:
+            await self.send_many([message for message, _ in frames])
+        elif self.sink.frames_open():
+            self.sink.write_frames(b"".join(wire for _, wire in frames))
+
+    # -- frames in --------------------------------------------------------------------------------
+
+    async def serve(self) -> None:
+        await receive_frames(self.socket, MAX_FRAME, self.handle)
+
+    async def handle(self, raw: str | bytes) -> bool:
+        """Answer one message that came through `receive`; False when the socket is done."""
+        try:
+            message = decode_inbound(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            await self.error("invalid_message", str(error))
+            return True
+        match message:
+            case Ping():
+                await self.send(b'{"type":"pong"}')
+            case Hello():
+                if not await self.hello(message):
+                    return False
+            case _ if not self.client_id:
+                await self.error("hello_first", "send hello before anything else")
+            case Op():
+                self.op(message)
+            case PresenceIn():
+                self.presence(message)
+        if self.sink is not None and self._ready.is_set() and self.sink.queue.empty():
+            self.sink.deliver_to(self.take)  # nothing waits in `receive`: none is overtaken
+        return True
+
+    def take(self, raw: bytes) -> bool:
+        """A message straight from the protocol, once joined: ops, presence and pings are dealt
+        with on the spot; anything else (a new hello, a bad frame) goes through `handle`."""
+        if len(raw) > MAX_FRAME:
+            return False
+        try:
+            message = decode_inbound(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return False
+        match message:
+            case Op() if message.client_id == self.client_id:
+                self.op(message)
+            case PresenceIn():
+                self.presence(message)
+            case Ping():
+                self.send_now([b'{"type":"pong"}'])
+            case _:
+                return False
+        return True
+
+    async def hello(self, hello: Hello) -> bool:
+        if not self.hub.session_keys.valid(self.desk, hello.client_id, hello.session_key):
+            await self.socket.close(code=4403, reason="bad_session_key")
+            return False
+        self._ready.clear()  # live frames wait until the catch-up is out
+        self.listener.attach(None)
+        try:
+            joined = await self.hub.join(self.desk, hello.epoch, hello.last_seq)
+        except DeskNotFound:
+            await self.socket.close(code=4404, reason="desk_not_found")
+            return False
+        except DeskGone:
+            await self.socket.close(code=4410, reason="desk_gone")
+            return False
+        if self.client_id and self.client_id != hello.client_id and self._present:
+            self._announce_gone()
+        self.client_id = hello.client_id
+        synced = encode({"type": "synced", "epoch": joined.epoch, "desk_seq": joined.desk_seq})
+        await self.send_many([*joined.frames, synced])
+        self._joined_seq = joined.desk_seq
+        self._ready.set()
+        if self.sink is not None:
+            self.listener.attach(self.sink, self.admit)
+        return True
+
+    def op(self, op: Op) -> None:
+        """Hand an op to the writer; its answer is sent when it comes (`_answer`): a client may
+        have many ops in flight, answered in order."""
+        if op.client_id != self.client_id:
+            wrong = "an op carries the client_id of the hello"
+            self.send_now([error_frame("wrong_client", wrong, client_seq=op.client_seq)])
+            return
+        self._in_flight += 1
+        if self._in_flight >= MAX_IN_FLIGHT and self.sink is not None and not self._reading_paused:
+            self._reading_paused = True
+            self.sink.transport.pause_reading()
+        self.hub.submit_op(self.desk, op, functools.partial(self._answer, op.client_seq))
+
+    def _answer(self, client_seq: int, answer: Ack | BaseException) -> None:
+        self._in_flight -= 1
+        if self._reading_paused and self._in_flight <= MAX_IN_FLIGHT // 2:
+            self._reading_paused = False
+            if self.sink is not None and self.sink.frames_open():
+                self.sink.transport.resume_reading()
+        if isinstance(answer, Ack):
+            frame = AckFrame(
+                answer.client_seq, answer.desk_seq, answer.applied, answer.superseded,
+                answer.replayed,
+            )
+            collisions = answer.collisions
+            self.send_now([encode(frame), *(encode(CollisionFrame(*c)) for c in collisions)])
+            return
+        refused = answer
+        if isinstance(refused, DeskError):
+            extra: dict[str, Any] = {"client_seq": client_seq}
+            match refused:
+                case SequenceGap(expected=expected):
+                    extra["expected_seq"] = expected
+                case ClockSkew(server_ms=server_ms):
+                    extra["server_ms"] = server_ms
+            self.send_now([error_frame(refused.code, str(refused), **extra)])
+            if isinstance(refused, (DeskExpired, DeskGone)):
+                self._close_soon(4410, "desk_gone")
+        elif isinstance(refused, (WriterBusy, WriterStopped)):  # nothing was saved: send it again
+            self.send_now(
+                [error_frame("try_again", str(refused), client_seq=client_seq, wait_ms=1000)]
+            )
+        else:
+            log.error("desk %s: an op failed", self.desk, exc_info=refused)
+            self._close_soon(1011, "internal_error")
+
+    def _close_soon(self, code: int, reason: str) -> None:
+        async def close() -> None:
+            with contextlib.suppress(Exception):
+                await self.socket.close(code=code, reason=reason)
+
+        asyncio.get_running_loop().create_task(close())
+
+    # -- presence: relayed, never stored ------------------------------------------------------------
+
+    def presence(self, message: PresenceIn) -> None:
+        out = PresenceOut(self.client_id, message.cursor, message.selection, message.drag)
+        self._presence.offer(encode(out))
+        self._present = True
+        self._last_presence = time.monotonic()
+        if self._silence is None:
+            self._arm_silence(self.hub.presence_ttl_s)
+
+    def _arm_silence(self, delay: float) -> None:
+        self._silence = asyncio.get_running_loop().call_later(delay, self._check_silence)
+
+    def _check_silence(self) -> None:
+        self._silence = None
+        quiet = time.monotonic() - self._last_presence
+        if quiet >= self.hub.presence_ttl_s:
+            self._announce_gone()
+        else:
+            self._arm_silence(self.hub.presence_ttl_s - quiet)
+
+    def _announce_gone(self) -> None:
+        self._present = False
+        self._presence.cancel()
+        self._publish(encode({"type": "gone", "client_id": self.client_id}))
+
+    def _publish(self, frame: bytes) -> None:
+        self.hub.publish(self.desk, frame)
+
+    async def goodbye(self) -> None:
+        if self._silence is not None:
+            self._silence.cancel()
+        if self._present:
+            self._present = False
+            self._presence.cancel()
+            self.hub.publish(self.desk, encode({"type": "gone", "client_id": self.client_id}))

@@ -1,0 +1,113 @@
+"""Feedback over HTTP: the `/feedback` page, submissions from anyone, the admins' list."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from pathlib import Path
+from typing import Annotated, Any
+from uuid import UUID
+
+import msgspec
+from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody, Parameter
+
+from api.auth import AS_ADMIN, AS_VIEWER
+from api.errors import error_response
+from commands.actor import Actor
+from commands.feedback.feedbacks import Feedbacks
+from commands.feedback.wire import SubmitFeedback
+from domain.feedback import FeedbackError, FeedbackNotFound, InvalidFeedback
+from infra.feedback.view import FeedbackOut, FeedbackView
+
+_PAGE = Path(__file__).parent / "pages" / "feedback.html"
+
+
+class FeedbackCreated(msgspec.Struct):
+    id: UUID
+
+
+class FeedbackResolvedOut(msgspec.Struct):
+    id: UUID
+    resolved_by: str
+
+
+def handle_feedback_error(_: Request[Any, Any, Any], error: FeedbackError) -> Response[Any]:
+    if isinstance(error, InvalidFeedback):
+        return error_response(400, error.code, str(error), field=error.field)
+    status = 404 if isinstance(error, FeedbackNotFound) else 400
+    return error_response(status, error.code, str(error))
+
+
+def _feedbacks(state: State) -> Feedbacks:
+    return state.parts.feedback  # type: ignore[no-any-return]
+
+
+def _view(state: State) -> FeedbackView:
+    return state.parts.feedback_view  # type: ignore[no-any-return]
+
+
+@functools.cache
+def _page() -> bytes:
+    return _PAGE.read_bytes()
+
+
+@get("/feedback", include_in_schema=False)
+async def feedback_page() -> Response[bytes]:
+    """The feedback form (a static page; it posts to `/api/feedback`)."""
+    return Response(_page(), media_type=MediaType.HTML, headers={"Cache-Control": "no-cache"})
+
+
+class FeedbackController(Controller):
+    path = "/api/feedback"
+    tags = ("feedback",)
+    exception_handlers = {FeedbackError: handle_feedback_error}  # noqa: RUF012
+
+    @post("/", status_code=201, dependencies=AS_VIEWER)
+    async def submit_feedback(
+        self,
+        data: JSONBody[SubmitFeedback],
+        viewer: NamedDependency[Actor | None],
+        request: Request[Any, Any, Any],
+        state: State,
+    ) -> FeedbackCreated:
+        """Tell the team something; signed-in senders are remembered with it."""
+        feedback = await asyncio.to_thread(
+            _feedbacks(state).submit_feedback,
+            data,
+            account_id=viewer.user if viewer is not None else None,
+            user_agent=request.headers.get("user-agent"),
+        )
+        return FeedbackCreated(feedback.id)
+
+
+class AdminFeedbackController(Controller):
+    path = "/api/admin/feedback"
+    tags = ("admin",)
+    dependencies = AS_ADMIN
+    exception_handlers = {FeedbackError: handle_feedback_error}  # noqa: RUF012
+
+    @get("/")
+    async def list_feedback(
+        self,
+        admin: NamedDependency[Actor],
+        state: State,
+        before: Annotated[UUID | None, Parameter(description="page after this id")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
+        unresolved: Annotated[bool, Parameter(description="only what is still open")] = False,
+    ) -> list[FeedbackOut]:
+        """Newest first. It follows submissions within a moment (its own projection)."""
+        return await _view(state).list_feedback(limit=limit, before=before, unresolved=unresolved)
+
+    @post("/{feedback_id:uuid}/resolve", status_code=200)
+    async def resolve_feedback(
+        self, feedback_id: FromPath[UUID], admin: NamedDependency[Actor], state: State
+    ) -> FeedbackResolvedOut:
+        """Tick an item off; resolving it again changes nothing."""
+        feedback = await asyncio.to_thread(
+            _feedbacks(state).resolve_feedback, feedback_id, by=admin.user
+        )
+        assert feedback.resolved_by is not None
+        return FeedbackResolvedOut(feedback.id, feedback.resolved_by)

@@ -1,0 +1,124 @@
+/**
+ * Keeps the board at the server's version.
+ *
+ * Every change to the board (a snapshot, a catch-up, a live delta) runs through one queue, in
+ * order: a fetch in flight never races a delta that arrives meanwhile, and the deltas a new socket
+ * delivers while the join's snapshot downloads wait in that queue (the join's buffer). A delta
+ * `(from, to]` applies to the board at `from`; one that ends at or before our version is dropped;
+ * one that starts after it, or straddles it, makes us fetch `/deltas?since=<our version>` first.
+ */
+
+import { expectOk, failureOf } from '../api.js'
+import { parseDelta } from './delta.js'
+
+const ATTEMPTS = 3
+
+export class Sync extends EventTarget {
+  #chain = Promise.resolve()
+  #stale = false
+
+  constructor(canvasId, board) {
+    super()
+    this.base = `/api/canvas/${canvasId}`
+    this.board = board
+  }
+
+  /** After a socket opened: a snapshot for a new or stale board, else what we missed meanwhile. */
+  join() {
+    return this.#serial(() =>
+      this.board.version === null || this.#stale ? this.#loadLatest() : this.#catchUp())
+  }
+
+  /** A live delta, applied in its turn. */
+  receive(delta) {
+    return this.#serial(() => this.#accept(delta))
+  }
+
+  /** Fetch whatever happened since our version (back online, a socket that may have missed some). */
+  catchUp() {
+    return this.#serial(() => (this.board.version === null ? this.#loadLatest() : this.#catchUp()))
+  }
+
+  /** A spectator's poll: the latest snapshot, downloaded only when its version changed. */
+  poll() {
+    return this.#serial(() => this.#loadLatest())
+  }
+
+  /** We fell behind (the server said resync): the next join reloads the snapshot. */
+  invalidate() {
+    this.#stale = true
+  }
+
+  #serial(task) {
+    this.#chain = this.#chain.then(task).catch((error) => {
+      this.dispatchEvent(new CustomEvent('error', { detail: error }))
+    })
+    return this.#chain
+  }
+
+  async #accept(delta) {
+    for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+      const version = this.board.version
+      if (version === null) {
+        await this.#loadLatest()
+        continue
+      }
+      if (delta.to <= version) return
+      if (delta.from === version) return this.#apply(delta)
+      if (delta.from < version && attempt > 0) {
+        // Still straddling after a catch-up (the read side lagged the live one). Entries set
+        // absolute colours and a reset clears, so replaying the part we hold is harmless.
+        return this.#apply(delta)
+      }
+      await this.#catchUp()
+    }
+    // Still ahead of everything the server would give us: the next delta or join catches up.
+  }
+
+  async #apply(delta) {
+    if (delta.reload) return this.#loadVersion(delta.to)
+    this.board.apply(delta)
+  }
+
+  async #catchUp() {
+    const since = this.board.version
+    const response = await fetch(`${this.base}/deltas?since=${since}`, { cache: 'no-store' })
+    if (response.status === 410) return this.#loadLatest() // left the delta ring
+    if (response.status === 400) {
+      const failure = await failureOf(response)
+      // Our version is newer than the server's: its store was reset. Start over from its board.
+      if (failure.code === 'version_in_future') return this.#loadLatest({ force: true })
+      throw failure
+    }
+    await expectOk(response)
+    const delta = parseDelta(await response.arrayBuffer())
+    if (delta.from !== since) return this.#loadLatest()
+    if (delta.to > since) await this.#apply(delta)
+  }
+
+  async #loadLatest({ force = false } = {}) {
+    const held = this.board.version
+    // The latest URL answers 304 to the version we hold; otherwise it redirects to the immutable
+    // snapshot, which then differs from our If-None-Match and comes whole.
+    const headers = held !== null && !force && !this.#stale ? { 'If-None-Match': `"${held}"` } : {}
+    const response = await fetch(`${this.base}/snapshot/latest`, { headers })
+    if (response.status === 304) return
+    await this.#load(response, force)
+  }
+
+  async #loadVersion(version) {
+    await this.#load(await fetch(`${this.base}/snapshot/${version}`), false)
+  }
+
+  async #load(response, force) {
+    await expectOk(response)
+    const version = Number(response.headers.get('X-Canvas-Version'))
+    if (!Number.isSafeInteger(version) || version < 1) {
+      throw new Error('a snapshot without its X-Canvas-Version')
+    }
+    const bytes = new Uint8Array(await response.arrayBuffer())
+    if (!force && this.board.version !== null && version < this.board.version) return // a stale copy
+    this.board.load(bytes, version)
+    this.#stale = false
+  }
+}

@@ -1,0 +1,64 @@
+"""The feedback context's Application: stores each submission, lets admins resolve it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import Transcoder
+
+from commands.clock import utc_now
+from commands.codec import MsgspecTranscoder
+from commands.feedback.wire import SubmitFeedback
+from domain.feedback import Feedback, FeedbackNotFound
+
+
+class Feedbacks(Application[UUID]):
+    name = "feedbacks"
+
+    def __init__(
+        self, env: Mapping[str, str] | None = None, *, clock: Callable[[], datetime] = utc_now
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    def construct_transcoder(self) -> Transcoder:
+        return MsgspecTranscoder()
+
+    def submit_feedback(
+        self,
+        command: SubmitFeedback,
+        *,
+        account_id: str | None = None,
+        user_agent: str | None = None,
+        feedback_id: UUID | None = None,
+    ) -> Feedback:
+        feedback = Feedback.submit(
+            feedback_id=feedback_id or uuid4(),
+            message=command.message,
+            contact=command.contact,
+            account_id=account_id,
+            canvas_id=command.canvas_id,
+            page=command.page,
+            user_agent=user_agent,
+            now=self.clock(),
+        )
+        self.save(feedback)
+        return feedback
+
+    def resolve_feedback(self, feedback_id: UUID, *, by: str) -> Feedback:
+        feedback = self.get_feedback(feedback_id)
+        feedback.resolve(by=by, now=self.clock())
+        self.save(feedback)
+        return feedback
+
+    def get_feedback(self, feedback_id: UUID) -> Feedback:
+        try:
+            feedback: object = self.repository.get(feedback_id)
+        except AggregateNotFoundError:
+            raise FeedbackNotFound(f"no feedback {feedback_id}") from None
+        if not isinstance(feedback, Feedback):
+            raise FeedbackNotFound(f"no feedback {feedback_id}")
+        return feedback

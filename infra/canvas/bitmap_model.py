@@ -1,0 +1,76 @@
+"""The bitmap read model: the pure projection, its PostgreSQL view, and live deltas on NATS."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+import asyncpg
+from nats.aio.client import Client as NATS
+
+from infra.canvas.view import CanvasView, EncodedSnapshot, compress_board
+from infra.spine.runner import AfterCommit
+from projections.canvas.bitmap import BitmapProjection, reload_delta
+from projections.recorded import Recorded
+
+
+class BitmapReadModel:
+    name = "bitmap"
+
+    def __init__(
+        self,
+        view: CanvasView,
+        nc: NATS | None,
+        *,
+        delta_subject: Callable[[str], str],
+        snapshot_every: int,
+        snapshot_seconds: float,
+    ) -> None:
+        self.view = view
+        self._nc = nc
+        self._delta_subject = delta_subject
+        self._snapshot_every = snapshot_every
+        self._snapshot_seconds = snapshot_seconds
+        self.projection = self._new_projection()
+        self.topics = self.projection.topics
+
+    def _new_projection(self) -> BitmapProjection:
+        return BitmapProjection(
+            snapshot_every=self._snapshot_every, snapshot_seconds=self._snapshot_seconds
+        )
+
+    async def load(self) -> None:
+        self.projection = self._new_projection()
+        now = time.monotonic()
+        for meta in await self.view.list_canvases():
+            board = await self.view.load_board(meta)
+            board.snapshot_at = now
+            self.projection.restore(board)
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        await self.view.reset(conn)
+        self.projection = self._new_projection()
+
+    def apply(self, event: Recorded) -> None:
+        self.projection.apply(event)
+
+    async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
+        batch = self.projection.collect()
+        snapshots = [
+            EncodedSnapshot(canvas_id, version, width, height,
+                            await asyncio.to_thread(compress_board, pixels))
+            for canvas_id, version, width, height, pixels in batch.snapshots
+        ]
+        await self.view.write(conn, batch, snapshots)
+        if self._nc is None or not batch.deltas:
+            return None
+        nc = self._nc
+
+        async def publish_deltas() -> None:
+            for canvas_id, delta in batch.deltas:
+                if len(delta) > nc.max_payload:  # a big fill: clients fetch the snapshot instead
+                    delta = reload_delta(delta)
+                await nc.publish(self._delta_subject(str(canvas_id)), delta)
+
+        return publish_deltas

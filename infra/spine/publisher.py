@@ -1,0 +1,213 @@
+"""The log publisher: follows a context's notification log and publishes it to JetStream, a page of
+consecutive events per message, on the context's one subject `<prefix>.ev.<context>.log`.
+
+Commit order is log order (the library locks the table for every insert), so reading forward from
+the last published notification id never skips an event. A page goes out only if the subject's
+last message is still the one this publisher last saw (`Nats-Expected-Last-Subject-Sequence`);
+when it is not (another publisher of the context published meanwhile, or this one lost an ack),
+the publisher reads where the log stands from the subject's last message and goes on from there. So the stream
+holds every event once, in order, whoever publishes, and a restart neither skips nor repeats.
+LISTEN/NOTIFY wakes the publisher; a slow poll covers a lost notification.
+
+Pages, not an event a message: a message costs the publisher a publish, the NATS server a stored
+message, and every projection a delivery, whatever its size. At a few thousand sticker ops a
+second those per-message costs were most of the publisher's and the projector's work; a page a
+wake-up makes them a few hundred a second.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+
+import asyncpg
+import nats.js.errors
+from nats.js import JetStreamContext
+from nats.js.api import StreamConfig
+
+from infra import tasks
+from infra.retry import Retry
+from infra.spine.store_reader import StoreReader
+from infra.tasks import stop_requested
+from projections.recorded import Recorded, decode_page, encode_page
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES = 256 * 1024
+"""A page is split into messages of about this size at most (NATS refuses more than 1 MB)."""
+_WRONG_LAST_SEQUENCE = 10071
+"""JetStream's error code when an expected last sequence does not hold."""
+
+
+async def ensure_stream(
+    js: JetStreamContext, name: str, subjects: list[str], *, duplicate_window: float = 120.0
+) -> None:
+    config = StreamConfig(name=name, subjects=subjects, duplicate_window=duplicate_window)
+    try:
+        await js.add_stream(config)
+    except nats.js.errors.BadRequestError:
+        await js.update_stream(config)
+
+
+def log_subject(subject_prefix: str) -> str:
+    """The one subject of a context's log in the stream (`subject_prefix`: `<prefix>.ev.<context>`)."""
+    return f"{subject_prefix}.log"
+
+
+class LogPublisher:
+    def __init__(
+        self,
+        *,
+        context: str,
+        store: StoreReader,
+        channel: str,
+        database_url: str,
+        js: JetStreamContext,
+        stream: str,
+        subject_prefix: str,
+        batch: int = 500,
+        poll_seconds: float = 1.0,
+        ack_timeout: float = 5.0,
+        gather_seconds: float = 0.005,
+    ) -> None:
+        """`gather_seconds`: the least time between two reads of the log, so that the commits
+        made meanwhile go out as one page (every writer's commit wakes the publisher)."""
+        self.context = context
+        self._store = store
+        self._channel = channel
+        self._database_url = database_url
+        self._js = js
+        self._stream = stream
+        self._subject = log_subject(subject_prefix)
+        self._last_sequence: int | None = None
+        """The stream sequence of the context's last message as this publisher knows it (None: ask
+        the stream); `position` is that message's last notification id."""
+        self._batch = batch
+        self._poll_seconds = poll_seconds
+        self._gather_seconds = gather_seconds
+        self._ack_timeout = ack_timeout
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.position = 0
+        self.published = 0
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"publisher-{self.context}")
+
+    async def stop(self) -> None:
+        await tasks.stop(self._task)
+        self._task = None
+
+    async def published_position(self) -> int:
+        """The notification id of the context's last event in the stream (0 if none)."""
+        return (await self._stream_head())[1]
+
+    async def _stream_head(self) -> tuple[int, int]:
+        """The stream sequence of the context's last message and its last notification id."""
+        try:
+            last = await self._js.get_last_msg(self._stream, self._subject)
+        except nats.js.errors.NotFoundError:
+            return 0, 0
+        assert last.data is not None and last.seq is not None
+        return last.seq, decode_page(last.data)[-1].notification_id
+
+    async def _find_place(self) -> None:
+        self._last_sequence, self.position = await self._stream_head()
+
+    async def _run(self) -> None:
+        listener: asyncpg.Connection | None = None
+        retry = Retry(log, f"publisher {self.context}", "publishing failed")
+        try:
+            while not stop_requested():
+                try:
+                    if listener is None or listener.is_closed():
+                        listener = await asyncpg.connect(self._database_url)
+                        await listener.add_listener(self._channel, self._on_notify)
+                        self._last_sequence = None  # learnt again from the stream
+                    self._wake.clear()
+                    started = asyncio.get_running_loop().time()
+                    if await self.publish_pending(listener):
+                        left = started + self._gather_seconds - asyncio.get_running_loop().time()
+                        await asyncio.sleep(max(left, 0.0))
+                    else:
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(self._poll_seconds):
+                                await self._wake.wait()
+                    retry.succeeded()
+                except Exception:  # noqa: BLE001 (`retry.failed()` logs it)
+                    await _close(listener)
+                    listener = None
+                    await retry.failed()
+        finally:
+            await _close(listener)
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+    async def publish_pending(self, conn: asyncpg.Connection | None = None) -> int:
+        """Publish everything committed after `position`; returns how many events went out.
+        The pages are read on `conn` (the publisher's own LISTEN connection: no pool round trip and
+        one prepared statement, for a publisher woken after every commit), else on a pooled one."""
+        if conn is None:
+            async with self._store.connection() as pooled:
+                return await self.publish_pending(pooled)
+        sent = 0
+        while True:
+            if self._last_sequence is None:
+                await self._find_place()
+            page = await self._store.page_after(conn, self.position, self._batch)
+            if not page:
+                return sent
+            for chunk in _chunks(page):
+                if not await self._publish(chunk):
+                    self._last_sequence = None  # someone else published: find the place again
+                    break
+                sent += len(chunk)
+            else:
+                if len(page) < self._batch:
+                    return sent
+
+    async def _publish(self, chunk: list[Recorded]) -> bool:
+        """One message, if the context's last message is still the one this publisher knows of;
+        False when it is not (nothing was stored)."""
+        last = chunk[-1].notification_id
+        headers = {
+            "Nats-Msg-Id": f"{self.context}:{last}",
+            "Nats-Expected-Last-Subject-Sequence": str(self._last_sequence),
+        }
+        try:
+            ack = await self._js.publish(
+                self._subject, encode_page(chunk), timeout=self._ack_timeout, headers=headers
+            )
+        except nats.js.errors.BadRequestError as error:
+            if error.err_code == _WRONG_LAST_SEQUENCE:
+                return False
+            raise
+        if ack.duplicate:  # this very page is there already (an ack that was lost)
+            return False
+        self._last_sequence = ack.seq
+        self.position = last
+        self.published += len(chunk)
+        return True
+
+
+def _chunks(page: list[Recorded]) -> Iterator[list[Recorded]]:
+    """The page in order, cut where a message would grow past `MAX_MESSAGE_BYTES`."""
+    chunk: list[Recorded] = []
+    size = 0
+    for event in page:
+        cost = len(event.state) + len(event.topic) + 48  # the envelope's other fields, at most
+        if chunk and size + cost > MAX_MESSAGE_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append(event)
+        size += cost
+    yield chunk
+
+
+async def _close(connection: asyncpg.Connection | None) -> None:
+    if connection is not None:
+        with contextlib.suppress(Exception):
+            await connection.close(timeout=2)

@@ -1,0 +1,218 @@
+"""Runs a NATS-driven projection: a durable JetStream consumer feeding a read model in batches.
+
+Each batch commits the read model's rows and the projection's position in one PostgreSQL
+transaction, so a replayed message is recognised (its notification id is at or below the position)
+and skipped. At start, and after any failure, the projection first catches up by reading the event
+store directly; the stream then only carries it forward. `rebuild()` starts it over from zero.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import asyncpg
+import nats.errors
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+from infra import tasks
+from infra.retry import Retry
+from infra.spine.readmodels import get_position, set_position
+from infra.spine.store_reader import StoreReader
+from infra.tasks import stop_requested
+from projections.recorded import Recorded, decode_page
+
+log = logging.getLogger(__name__)
+
+AfterCommit = Callable[[], Awaitable[None]]
+
+CONSUMER_CHECK_S = 5.0
+"""How often a projection with nothing to read asks whether its consumer still exists: a fetch
+from a deleted one only times out, as if the stream were quiet."""
+
+
+class ReadModel(Protocol):
+    """A projection with its view: what the runner drives."""
+
+    name: str
+    topics: tuple[str, ...]
+
+    async def load(self) -> None:
+        """Restore in-memory state from the view, as of the last commit."""
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        """Drop the view's rows and in-memory state (inside the rebuild transaction)."""
+
+    def apply(self, event: Recorded) -> None: ...
+
+    async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
+        """Write what the applied events changed; return what to do once committed."""
+
+
+class ProjectionRunner:
+    def __init__(
+        self,
+        model: ReadModel,
+        *,
+        pool: asyncpg.Pool,
+        js: JetStreamContext,
+        store: StoreReader,
+        schema: str,
+        stream: str,
+        subject: str,
+        consumer: str,
+        batch: int = 500,
+        fetch_timeout: float = 0.05,
+        linger: float = 0.0,
+    ) -> None:
+        """`batch`: messages (pages of events) a transaction takes at most; `linger`: how long
+        to go on gathering them after the first arrives (0: what is there, at once)."""
+        self.model = model
+        self._pool = pool
+        self._js = js
+        self._store = store
+        self._schema = schema
+        self._stream = stream
+        self._subject = subject
+        self._consumer = consumer
+        self._batch = batch
+        self._fetch_timeout = fetch_timeout
+        self._linger = linger
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self.position = 0
+        self.applied = 0
+
+    async def start(self) -> None:
+        async with self._lock:
+            await self._restore()
+        self._task = asyncio.create_task(self._run(), name=f"projection-{self.model.name}")
+
+    async def stop(self) -> None:
+        await tasks.stop(self._task)
+        self._task = None
+
+    async def rebuild(self) -> int:
+        """Start over from the first event; returns how many events were applied."""
+        async with self._lock:
+            async with self._pool.acquire() as conn, conn.transaction():
+                await self.model.reset(conn)
+                await set_position(conn, self._schema, self.model.name, 0)
+            self.position = 0
+            before = self.applied
+            await self._catch_up()
+            return self.applied - before
+
+    async def _restore(self) -> None:
+        await self.model.load()
+        async with self._pool.acquire() as conn:
+            self.position = await get_position(conn, self._schema, self.model.name)
+        await self._catch_up()
+
+    async def _catch_up(self) -> None:
+        # `aclosing`: when this task is cancelled mid-page, the reader gives its connection back.
+        pages = self._store.read(self.position, topics=self.model.topics)
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                for event in page:
+                    self.model.apply(event)
+                await self._commit(page[-1].notification_id, len(page))
+
+    async def _commit(self, position: int, count: int) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            after_commit = await self.model.write(conn)
+            await set_position(conn, self._schema, self.model.name, position)
+        self.position = position
+        self.applied += count
+        if after_commit is not None:
+            await after_commit()
+
+    async def _subscribe(self) -> JetStreamContext.PullSubscription:
+        config = ConsumerConfig(
+            durable_name=self._consumer,
+            ack_policy=AckPolicy.ALL,
+            deliver_policy=DeliverPolicy.ALL,
+            filter_subject=self._subject,
+            max_ack_pending=50_000,
+            ack_wait=30,
+        )
+        return await self._js.pull_subscribe(
+            self._subject, durable=self._consumer, stream=self._stream, config=config
+        )
+
+    async def _run(self) -> None:
+        subscription = None
+        behind = False  # after a failure: the view may have missed events, read them from the store
+        retry = Retry(log, f"projection {self.model.name}", "a batch failed")
+        loop = asyncio.get_running_loop()
+        checked = loop.time()
+        while not stop_requested():
+            try:
+                if behind:
+                    async with self._lock:
+                        await self._restore()
+                    behind = False
+                if subscription is None:
+                    subscription = await self._subscribe()
+                    checked = loop.time()
+                messages = await self._gather(subscription)
+                if messages:
+                    async with self._lock:
+                        await self._apply_messages(messages)
+                    await messages[-1].ack()
+                    checked = loop.time()
+                elif loop.time() - checked >= CONSUMER_CHECK_S:
+                    await subscription.consumer_info()  # raises NotFoundError once deleted
+                    checked = loop.time()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # noqa: BLE001 (`retry.failed()` logs it)
+                if subscription is not None:
+                    with contextlib.suppress(Exception):
+                        await subscription.unsubscribe()
+                subscription = None
+                behind = True
+                await retry.failed()
+            else:
+                retry.succeeded()
+
+    async def _gather(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
+        """The next batch: what the stream has now (or the first message to come), and for a
+        lingering read model also what came within `linger` after it. A fetch answers as soon
+        as it has something, so a lingering model sleeps first and then takes everything in
+        one more fetch: a fetch a message would cost a pull request's round trip each."""
+        messages: list[Msg] = await self._fetch(subscription, self._batch, self._fetch_timeout)
+        if messages and self._linger > 0 and len(messages) < self._batch:
+            await asyncio.sleep(self._linger)
+            messages += await self._fetch(subscription, self._batch - len(messages), 0.05)
+        return messages
+
+    @staticmethod
+    async def _fetch(
+        subscription: JetStreamContext.PullSubscription, batch: int, timeout: float
+    ) -> list[Msg]:
+        try:
+            return await subscription.fetch(batch, timeout=timeout)
+        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
+            return []
+
+    async def _apply_messages(self, messages: list[Msg]) -> None:
+        position = self.position
+        fresh = 0
+        for message in messages:
+            for event in decode_page(message.data):
+                if event.notification_id <= position:
+                    continue  # already in the view: a redelivery, or caught up from the store
+                self.model.apply(event)
+                position = event.notification_id
+                fresh += 1
+            # A second's pages applied in one go could hold the loop for tens of ms, and a node
+            # that also serves sockets would answer nobody meanwhile: a page at a time.
+            await asyncio.sleep(0)
+        if fresh:
+            await self._commit(position, fresh)

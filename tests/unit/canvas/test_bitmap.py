@@ -1,0 +1,173 @@
+from uuid import uuid4
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from commands.codec import MsgspecTranscoder
+from projections.canvas.bitmap import (
+    RESET,
+    TOPIC_CLEARED,
+    TOPIC_CLOSED,
+    TOPIC_CREATED,
+    TOPIC_FILLED,
+    TOPIC_PLACED,
+    BitmapProjection,
+    ChunkKind,
+    apply_entries,
+    board_at,
+    decode_delta,
+)
+from projections.recorded import Recorded
+from tests.factories import T0
+
+W, H = 12, 7
+_codec = MsgspecTranscoder()
+
+
+class EventLog:
+    """Recorded canvas events, encoded as the store encodes them."""
+
+    def __init__(self) -> None:
+        self.canvas_id = uuid4()
+        self.events: list[Recorded] = []
+
+    def add(self, topic: str, **state) -> None:
+        version = len(self.events) + 1
+        state["timestamp"] = T0
+        self.events.append(Recorded(version, self.canvas_id, version, topic, _codec.encode(state)))
+
+    def created(self) -> "EventLog":
+        self.add(TOPIC_CREATED, title="t", width=W, height=H, palette=["#000000"] * 32,
+                 cooldown_ms=0, originator_topic="domain.canvas:Canvas")
+        return self
+
+    def placed(self, x: int, y: int, colour: int) -> None:
+        self.add(TOPIC_PLACED, x=x, y=y, colour=colour, user="u", op=None)
+
+
+def expected_board(operations) -> np.ndarray:
+    board = np.zeros((H, W), dtype=np.uint8)
+    for op in operations:
+        match op:
+            case ("place", x, y, colour):
+                board[y, x] = colour
+            case ("fill", x, y, w, h, colour):
+                board[y : y + h, x : x + w] = colour
+            case ("clear",):
+                board[:] = 0
+            case ("close",):
+                pass
+    return board.ravel()
+
+
+def record(operations) -> EventLog:
+    log = EventLog().created()
+    for op in operations:
+        match op:
+            case ("place", x, y, colour):
+                log.placed(x, y, colour)
+            case ("fill", x, y, w, h, colour):
+                log.add(TOPIC_FILLED, x=x, y=y, width=w, height=h, colour=colour, user="root")
+            case ("clear",):
+                log.add(TOPIC_CLEARED, user="root")
+            case ("close",):
+                log.add(TOPIC_CLOSED, user="root")
+    return log
+
+
+placements = st.tuples(st.just("place"), st.integers(0, W - 1), st.integers(0, H - 1),
+                       st.integers(0, 31))
+fills = st.integers(0, W - 1).flatmap(
+    lambda x: st.integers(0, H - 1).flatmap(
+        lambda y: st.tuples(st.just("fill"), st.just(x), st.just(y), st.integers(1, W - x),
+                            st.integers(1, H - y), st.integers(0, 31))
+    )
+)
+operations = st.lists(
+    st.one_of(placements, placements, placements, fills, st.just(("clear",)), st.just(("close",))),
+    max_size=60,
+)
+
+
+@given(operations, st.lists(st.integers(1, 10), min_size=1, max_size=8))
+@settings(max_examples=150, deadline=None)
+def test_live_board_deltas_and_rebuilt_board_agree(ops, batch_sizes):
+    log = record(ops)
+    projection = BitmapProjection(snapshot_every=5)
+    client = np.zeros(W * H, dtype=np.uint8)
+    client_version = 0
+    chunks = []
+    position = 0
+    sizes = iter(batch_sizes * 100)
+    while position < len(log.events):
+        step = next(sizes)
+        for event in log.events[position : position + step]:
+            projection.apply(event)
+        position += step
+        batch = projection.collect(now=0.0)
+        chunks.extend(batch.chunks)
+        for _, delta in batch.deltas:
+            from_version, to_version, entries = decode_delta(delta)
+            assert from_version == client_version  # deltas chain without gaps
+            apply_entries(client, entries)
+            client_version = to_version
+    board = projection.boards[log.canvas_id]
+    assert board.version == len(log.events) == client_version
+    assert np.array_equal(board.pixels, expected_board(ops))
+    assert np.array_equal(client, board.pixels)
+    zero = np.zeros(W * H, dtype=np.uint8)
+    assert np.array_equal(board_at(zero, 0, chunks, board.version), board.pixels)
+
+
+def test_placements_pack_into_four_bytes_each():
+    log = EventLog().created()
+    log.placed(3, 2, 17)
+    projection = BitmapProjection()
+    for event in log.events:
+        projection.apply(event)
+    (_, delta), = projection.collect().deltas
+    assert decode_delta(delta)[0:2] == (0, 2)
+    assert decode_delta(delta)[2].tolist() == [((2 * W + 3) << 5) | 17]
+
+
+def test_a_clear_travels_as_the_reset_entry():
+    log = EventLog().created()
+    log.placed(1, 1, 5)
+    log.add(TOPIC_CLEARED, user="root")
+    projection = BitmapProjection()
+    for event in log.events:
+        projection.apply(event)
+    batch = projection.collect()
+    assert [c.kind for c in batch.chunks] == [ChunkKind.MARK, ChunkKind.PIXELS, ChunkKind.CLEAR]
+    assert decode_delta(batch.deltas[0][1])[2].tolist()[-1] == RESET
+
+
+def test_a_board_between_two_versions_cuts_a_run_of_placements():
+    log = EventLog().created()
+    for x in range(5):
+        log.placed(x, 0, 9)
+    projection = BitmapProjection()
+    for event in log.events:
+        projection.apply(event)
+    chunks = projection.collect().chunks
+    board = board_at(np.zeros(W * H, dtype=np.uint8), 0, chunks, 4)  # created + 3 placements
+    assert board[:5].tolist() == [9, 9, 9, 0, 0]
+
+
+def test_later_entries_win_on_the_same_pixel():
+    board = np.zeros(4, dtype=np.uint8)
+    apply_entries(board, np.array([(1 << 5) | 3, (1 << 5) | 7, (1 << 5) | 2], dtype="<u4"))
+    assert board.tolist() == [0, 2, 0, 0]
+
+
+def test_snapshots_fall_due_every_n_versions():
+    log = EventLog().created()
+    for x in range(9):
+        log.placed(x, 0, 1)
+    projection = BitmapProjection(snapshot_every=4, snapshot_seconds=3600)
+    due = []
+    for event in log.events:
+        projection.apply(event)
+        due += [version for _, version, *_ in projection.collect(now=0.0).snapshots]
+    assert due == [4, 8]

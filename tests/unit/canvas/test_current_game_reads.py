@@ -1,0 +1,79 @@
+"""The current game as open pages ask for it: one query answers everyone asking at once."""
+
+import asyncio
+from uuid import uuid4
+
+import pytest
+
+from api.canvas.controller import CanvasReads
+from projections.canvas.bitmap import CanvasMeta
+
+
+def a_meta(title: str = "Spring") -> CanvasMeta:
+    return CanvasMeta(uuid4(), title, 8, 8, ["#ffffff", "#000000"], 0, True, 1, 3)
+
+
+class GatedView:
+    """A canvas view whose `get_current` answers only once the test lets it."""
+
+    def __init__(self, current: CanvasMeta | None) -> None:
+        self.current = current
+        self.failure: Exception | None = None
+        self.asked = 0
+        self.gate = asyncio.Event()
+
+    async def get_current(self) -> CanvasMeta | None:
+        self.asked += 1
+        await self.gate.wait()
+        if self.failure is not None:
+            raise self.failure
+        return self.current
+
+
+def reads_over(view: GatedView, *, ttl: float) -> CanvasReads:
+    return CanvasReads(view, pixels=None, latest_ttl=ttl)  # type: ignore[arg-type]
+
+
+async def test_pages_asking_at_once_share_one_query():
+    meta = a_meta()
+    view = GatedView(meta)
+    reads = reads_over(view, ttl=60)
+    asking = [asyncio.ensure_future(reads.get_current()) for _ in range(50)]
+    await asyncio.sleep(0)  # let every asker reach the query in flight
+    view.gate.set()
+    answers = await asyncio.gather(*asking)
+    assert answers == [meta] * 50
+    assert view.asked == 1
+
+
+async def test_the_current_game_is_kept_for_the_cache_time():
+    view = GatedView(a_meta())
+    view.gate.set()
+    reads = reads_over(view, ttl=60)
+    first = await reads.get_current()
+    view.current = a_meta("Summer")
+    assert await reads.get_current() == first
+    assert view.asked == 1
+
+
+async def test_a_new_game_is_seen_once_the_cache_time_passed():
+    view = GatedView(None)
+    view.gate.set()
+    reads = reads_over(view, ttl=0)
+    assert await reads.get_current() is None
+    summer = a_meta("Summer")
+    view.current = summer
+    assert await reads.get_current() == summer
+
+
+async def test_a_failed_query_is_not_kept():
+    view = GatedView(a_meta())
+    view.gate.set()
+    view.failure = ConnectionError("the database went away")
+    reads = reads_over(view, ttl=60)
+    with pytest.raises(ConnectionError):
+        await reads.get_current()
+
+    view.failure = None
+
+    assert await reads.get_current() == view.current

@@ -1,0 +1,99 @@
+from datetime import datetime, timedelta
+
+import pytest
+from eventsourcing.persistence import Mapper
+
+from commands.desk.desks import DeskGone, DeskMapper, DeskNotFound, Desks, desk_id_of, desk_link
+from commands.desk.wire import InitDesk, StickerFields, StickerOp
+from domain.desk import epoch_ms
+from tests.factories import T0
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def an_op(seq: int = 1, **fields: object) -> StickerOp:
+    return StickerOp(
+        client_id="ann",
+        client_seq=seq,
+        sticker="s1",
+        stamp=(epoch_ms(T0) + seq, 0, "ann"),
+        fields=StickerFields(**fields),  # type: ignore[arg-type]
+        create=seq == 1,
+    )
+
+
+@pytest.fixture
+def desks():
+    clock = Clock()
+    app = Desks(clock=clock, ttl_s=3600, linger_s=0.001)
+    app.test_clock = clock
+    yield app
+    app.stop_writers()
+
+
+def test_init_by_name_finds_the_desk_and_shows_the_creator_token_only_once(desks):
+    made = desks.init_desk(InitDesk(name="retro"))
+    found = desks.init_desk(InitDesk(name="retro"))
+    assert made.creator_token and found.creator_token is None
+    assert found.desk.id == made.desk.id
+
+
+def test_create_new_makes_another_desk_that_the_name_then_finds(desks):
+    first = desks.init_desk(InitDesk(name="retro"))
+    second = desks.init_desk(InitDesk(name="retro", create_new=True))
+    assert second.desk.id != first.desk.id
+    assert desks.init_desk(InitDesk(name="retro")).desk.id == second.desk.id
+
+
+def test_a_desk_link_carries_128_random_bits_and_maps_back():
+    from uuid import UUID
+
+    desk_id = UUID(int=2**128 - 1)
+    assert len(desk_link(desk_id)) == 22
+    assert desk_id_of(desk_link(desk_id)) == desk_id
+    with pytest.raises(DeskNotFound):
+        desk_id_of("not-a-link")
+
+
+async def test_ops_through_the_writer_are_stored_and_resends_are_acknowledged_again(desks):
+    desk_id = desks.init_desk(InitDesk(name="retro")).desk.id
+    first = await desks.apply_op(desk_id, an_op(1, text="hi"))
+    again = await desks.apply_op(desk_id, an_op(1, text="hi"))
+    assert (first.desk_seq, again.desk_seq, again.replayed) == (1, 1, True)
+    assert desks.get_desk(desk_id).sticker("s1")["text"] == "hi"
+    assert desks.get_desk(desk_id).desk_seq == 1
+
+
+def test_an_expired_desk_is_gone_and_its_name_makes_a_new_one(desks):
+    made = desks.init_desk(InitDesk(name="retro"))
+    desks.test_clock.now = T0 + timedelta(hours=1)
+    with pytest.raises(DeskGone):
+        desks.get_desk(made.desk.id)
+    assert desks.init_desk(InitDesk(name="retro")).desk.id != made.desk.id
+
+
+def test_the_desk_mapper_stores_ops_exactly_as_the_library_would(desks):
+    desk_id = desks.init_desk(InitDesk(name="retro")).desk.id
+    desk = desks.get_desk(desk_id)
+    desk.apply_op(
+        client_id="ann", client_seq=1, sticker_id="s1", create=True,
+        changes={"text": "héllo", "x": 3.5}, stamp=(epoch_ms(T0), 0, "ann"), now=T0,
+    )
+    desk.apply_op(
+        client_id="ann", client_seq=2, sticker_id="s1", create=False,
+        changes={"deleted": True}, stamp=(epoch_ms(T0) + 1, 0, "ann"), now=T0,
+    )
+    desk.finish_session(creator_token_hash=desk.creator_token_hash, now=T0)
+    library = Mapper(transcoder=desks.construct_transcoder())
+    events = desk.collect_events()
+    assert isinstance(desks.mapper, DeskMapper) and len(events) == 3
+    for event in events:
+        stored = desks.mapper.to_stored_event(event)
+        assert stored == library.to_stored_event(event)
+        assert desks.mapper.to_domain_event(stored) == event
