@@ -26,9 +26,8 @@ def _resolved(args: argparse.Namespace, stack: contextlib.ExitStack) -> Settings
 def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
     import uvicorn
 
-    from api.app import create_app
+    from api.app import create_app, migrate
     from infra.live.socket import UVICORN_OPTIONS
-    from infra.migrate import migrate
 
     with contextlib.ExitStack() as stack:
         settings = _resolved(args, stack)
@@ -83,7 +82,7 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _migrate(args: argparse.Namespace) -> None:
-    from infra.migrate import migrate
+    from api.app import migrate
 
     with contextlib.ExitStack() as stack:
         asyncio.run(migrate(_resolved(args, stack)))

@@ -29,8 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import asyncpg
 import nats
 
-from api.app import build, create_app, shutdown
-from infra.migrate import migrate
+from api.app import build, create_app, migrate, shutdown
 from infra.settings import Settings
 
 ROUNDS = 20_000
@@ -74,8 +73,8 @@ async def main() -> None:
     await migrate(settings)
     parts = await build(settings, roles={"api"})
     try:
-        app = create_app(settings, parts=parts)
-        gate = parts.identity.gate
+        app = create_app(settings, node=parts)
+        gate = parts["identity"].gate
         token = gate.issuer.issue(account_id=uuid.uuid4(), roles=["admin"],
                                   session_id=uuid.uuid4(), now=int(time.time()))
         headers = {"authorization": f"Bearer {token}"}

@@ -593,7 +593,7 @@ KEY_ORDER = (
 
 async def bench(run: Run, args: argparse.Namespace) -> None:
     """Fills `run.result` phase by phase, so that a failure still reports what was measured."""
-    from infra.migrate import migrate
+    from api.app import migrate
 
     run.settings = await asyncio.to_thread(benchkit.resolve_settings, run)
     say(f"PostgreSQL {run.settings.database_url}, NATS {run.settings.nats_url}")

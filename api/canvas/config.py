@@ -6,9 +6,9 @@ from uuid import UUID
 
 import msgspec
 from litestar import get
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 
-from infra.settings import Settings
+from api.canvas.parts import CanvasParts
 
 
 class ClientConfig(msgspec.Struct):
@@ -21,10 +21,10 @@ class ClientConfig(msgspec.Struct):
 
 
 @get("/api/config", tags=["canvas"])
-async def client_config(state: State) -> ClientConfig:
+async def client_config(canvas: NamedDependency[CanvasParts]) -> ClientConfig:
     """Poll interval for spectators, the AFK window, the sign-in buttons' ids, the current game."""
-    settings: Settings = state.settings
-    current = await state.parts.reads.view.get_current()
+    settings = canvas.settings
+    current = await canvas.reads.view.get_current()
     google = settings.split(settings.google_client_ids)
     return ClientConfig(
         spectator_poll_ms=int(settings.spectator_poll_s * 1000),

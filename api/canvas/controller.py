@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import OrderedDict
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -16,7 +14,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from api.auth import AS_ADMIN, AS_PLAYER
-from api.canvas.encoding import choose_encoding, compress, palette_png
+from api.canvas.encoding import choose_encoding
+from api.canvas.parts import CanvasParts, provide_canvas
+from api.canvas.reads import CanvasReads
 from api.conditional import unchanged
 from api.errors import ApiError
 from commands.actor import Actor
@@ -31,9 +31,6 @@ from commands.canvas.wire import (
     ReopenCanvas,
 )
 from domain.roster import PlayerState
-from infra.canvas.pixel_view import PixelView
-from infra.canvas.presence import Presence
-from infra.canvas.view import CanvasView
 from projections.canvas.bitmap import CanvasMeta, encode_delta, trim_chunk
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -82,76 +79,6 @@ class CanvasOut(msgspec.Struct):
         )
 
 
-class CanvasReads:
-    """Reads with the caches that make spectators cheap: the latest pointer and the current game
-    for a second, encoded bodies of immutable versions for as long as they are asked for."""
-
-    def __init__(
-        self, view: CanvasView, pixels: PixelView, *, latest_ttl: float, bodies: int = 64
-    ) -> None:
-        self.view = view
-        self.pixels = pixels
-        self._latest_ttl = latest_ttl
-        self._latest: dict[UUID, tuple[float, CanvasMeta]] = {}
-        self._bodies: OrderedDict[tuple[UUID, int, str], bytes] = OrderedDict()
-        self._max_bodies = bodies
-        self._current: tuple[float, CanvasMeta | None] = (0.0, None)
-        self._asking_current: asyncio.Future[CanvasMeta | None] | None = None
-
-    async def get_current(self) -> CanvasMeta | None:
-        """The newest open canvas, as of at most `latest_ttl` ago. Every open page asks each poll
-        interval; one query answers all that ask at once."""
-        expires, meta = self._current
-        if expires > time.monotonic():
-            return meta
-        if self._asking_current is None:
-            self._asking_current = asyncio.ensure_future(self._ask_current())
-        return await asyncio.shield(self._asking_current)
-
-    async def _ask_current(self) -> CanvasMeta | None:
-        try:
-            meta = await self.view.get_current()
-            self._current = (time.monotonic() + self._latest_ttl, meta)
-            return meta
-        finally:
-            self._asking_current = None
-
-    async def get_canvas(self, canvas_id: FromPath[UUID], *, fresh: bool = False) -> CanvasMeta:
-        cached = self._latest.get(canvas_id)
-        now = time.monotonic()
-        if cached is not None and not fresh and cached[0] > now:
-            return cached[1]
-        meta = await self.view.get_canvas(canvas_id)
-        if meta is None:
-            raise ApiError(404, "canvas_not_found", f"no canvas {canvas_id}")
-        self._latest[canvas_id] = (now + self._latest_ttl, meta)
-        return meta
-
-    async def get_body(self, meta: CanvasMeta, version: int, form: str) -> bytes:
-        """The board at `version` as raw bytes in an HTTP encoding, or as a PNG (`form="png"`)."""
-        key = (meta.canvas_id, version, form)
-        body = self._bodies.get(key)
-        if body is not None:
-            self._bodies.move_to_end(key)
-            return body
-        pixels = await self.view.get_board(meta, version)
-        if pixels is None:
-            oldest = await self.view.oldest_version(meta.canvas_id)
-            raise ApiError(
-                410, "gone", f"version {version} is no longer kept", oldest_version=oldest
-            )
-        if form == "png":
-            body = await asyncio.to_thread(
-                palette_png, pixels, meta.width, meta.height, meta.palette
-            )
-        else:
-            body = await asyncio.to_thread(compress, pixels.tobytes(), form)
-        self._bodies[key] = body
-        while len(self._bodies) > self._max_bodies:
-            self._bodies.popitem(last=False)
-        return body
-
-
 def _board_headers(meta: CanvasMeta, version: int) -> dict[str, str]:
     return {
         "X-Canvas-Version": str(version),
@@ -174,20 +101,20 @@ class CanvasController(Controller):
         self,
         data: JSONBody[CreateCanvas],
         admin: NamedDependency[Actor],
-        state: State,
+        canvas: NamedDependency[CanvasParts],
     ) -> CanvasOut:
         """Create a canvas (admin)."""
-        canvas = await asyncio.to_thread(_canvases(state).create_canvas, data)
+        created = await asyncio.to_thread(canvas.canvases.create_canvas, data)
         return CanvasOut(
-            canvas.id,
-            canvas.title,
-            canvas.width,
-            canvas.height,
-            canvas.palette,
-            canvas.cooldown_ms,
-            canvas.is_open,
-            canvas.season,
-            canvas.version,
+            created.id,
+            created.title,
+            created.width,
+            created.height,
+            created.palette,
+            created.cooldown_ms,
+            created.is_open,
+            created.season,
+            created.version,
         )
 
     @post(
@@ -205,9 +132,12 @@ class CanvasController(Controller):
         """Place one pixel; answered after commit with the canvas version it produced.
         A retry with the same `op` gets the same answer and places nothing. A player who is
         not playing is let in when there is room, else refused (409) with their queue place."""
-        await _seat_player(state, canvas_id, player)
-        placement = await _canvases(state).execute(canvas_id, player, data)
-        state.parts.presence.acted(str(canvas_id), player.user)
+        # The hot command takes its parts from `state`, not by injection: beside the player, a
+        # second dependency would make Litestar resolve both in a task group on every request.
+        canvas = provide_canvas(state)
+        await _seat_player(canvas, canvas_id, player)
+        placement = await canvas.canvases.execute(canvas_id, player, data)
+        canvas.presence.acted(str(canvas_id), player.user)
         return PlacementOut(placement.version, placement.replayed)
 
     @post("/{canvas_id:uuid}/fill", status_code=200, dependencies=AS_ADMIN)
@@ -216,38 +146,38 @@ class CanvasController(Controller):
         canvas_id: FromPath[UUID],
         data: JSONBody[FillRectangle],
         admin: NamedDependency[Actor],
-        state: State,
+        canvas: NamedDependency[CanvasParts],
     ) -> PlacementOut:
         """Fill a rectangle with one colour as one versioned operation (admin)."""
-        return await _run(_canvases(state), canvas_id, admin, data)
+        return await _run(canvas.canvases, canvas_id, admin, data)
 
     @post("/{canvas_id:uuid}/clear", status_code=200, dependencies=AS_ADMIN)
     async def clear_canvas(
         self,
         canvas_id: FromPath[UUID],
         admin: NamedDependency[Actor],
-        state: State,
+        canvas: NamedDependency[CanvasParts],
     ) -> PlacementOut:
         """Start a new season: the board goes blank, the version keeps growing (admin)."""
-        return await _run(_canvases(state), canvas_id, admin, ClearCanvas())
+        return await _run(canvas.canvases, canvas_id, admin, ClearCanvas())
 
     @post("/{canvas_id:uuid}/close", status_code=200, dependencies=AS_ADMIN)
     async def close_canvas(
         self,
         canvas_id: FromPath[UUID],
         admin: NamedDependency[Actor],
-        state: State,
+        canvas: NamedDependency[CanvasParts],
     ) -> PlacementOut:
-        return await _run(_canvases(state), canvas_id, admin, CloseCanvas())
+        return await _run(canvas.canvases, canvas_id, admin, CloseCanvas())
 
     @post("/{canvas_id:uuid}/reopen", status_code=200, dependencies=AS_ADMIN)
     async def reopen_canvas(
         self,
         canvas_id: FromPath[UUID],
         admin: NamedDependency[Actor],
-        state: State,
+        canvas: NamedDependency[CanvasParts],
     ) -> PlacementOut:
-        return await _run(_canvases(state), canvas_id, admin, ReopenCanvas())
+        return await _run(canvas.canvases, canvas_id, admin, ReopenCanvas())
 
     # -- reads ------------------------------------------------------------------------------
 
@@ -376,13 +306,12 @@ class CanvasController(Controller):
         )
 
 
-async def _seat_player(state: State, canvas_id: UUID, player: Actor) -> None:
-    presence: Presence = state.parts.presence
-    canvas = str(canvas_id)
-    if presence.is_playing(canvas, player.user):
+async def _seat_player(canvas: CanvasParts, canvas_id: UUID, player: Actor) -> None:
+    key = str(canvas_id)
+    if canvas.presence.is_playing(key, player.user):
         return
-    await _canvases(state).open_writer(canvas_id)  # no roster for a canvas that does not exist
-    standing = await presence.join(canvas, player.user)
+    await canvas.canvases.open_writer(canvas_id)  # no roster for a canvas that does not exist
+    standing = await canvas.presence.join(key, player.user)
     if standing.state is not PlayerState.PLAYING:
         raise ApiError(
             409,
@@ -391,12 +320,6 @@ async def _seat_player(state: State, canvas_id: UUID, player: Actor) -> None:
             position=standing.position,
             queue_length=standing.queue_length,
         )
-
-
-def _canvases(state: State) -> Canvases:
-    # Commands take the application from `state` rather than by injection: with a second
-    # dependency beside the actor, Litestar would resolve both in a task group on every request.
-    return state.parts.canvases  # type: ignore[no-any-return]
 
 
 async def _run(canvases: Canvases, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Any:

@@ -21,6 +21,7 @@ from litestar import WebSocket, websocket
 from litestar.params import FromPath
 
 from api.auth import Gate, origin_allowed
+from api.canvas.parts import CanvasParts, provide_canvas
 from api.errors import ApiError
 from api.live import receive_frames
 from api.ratelimit import RateLimited
@@ -63,7 +64,7 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
     if not origin_allowed(socket):
         await socket.close(code=4403, reason="origin_not_allowed")
         return
-    parts = socket.app.state.parts
+    parts = provide_canvas(socket.app.state)
     await socket.accept()
     if await parts.reads.view.get_canvas(canvas_id) is None:
         await socket.close(code=4404, reason="canvas_not_found")
@@ -84,7 +85,7 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
 
 class _Session:
     def __init__(
-        self, socket: WebSocket[Any, Any, Any], gate: Gate, parts: Any, canvas_id: UUID
+        self, socket: WebSocket[Any, Any, Any], gate: Gate, parts: CanvasParts, canvas_id: UUID
     ) -> None:
         self.socket = socket
         self.gate = gate

@@ -8,19 +8,15 @@ memory of recent ids). Replies go out through the Bot API client before the webh
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import re
 from collections import OrderedDict
 from collections.abc import Collection
-from typing import Any, NamedTuple, Protocol
+from typing import NamedTuple, Protocol
 from uuid import NAMESPACE_URL, uuid5
 
 import msgspec
-from litestar import Request, post
-from litestar.datastructures import State
 
-from api.errors import ApiError
 from commands.actor import Actor
 from commands.canvas import palettes
 from commands.canvas.canvases import Canvases
@@ -72,7 +68,7 @@ class Update(msgspec.Struct):
     message: Message | None = None
 
 
-_update = msgspec.json.Decoder(Update)
+UPDATE = msgspec.json.Decoder(Update)
 
 
 class PlayerCounts(Protocol):
@@ -235,22 +231,3 @@ class TelegramBot:
 
     async def close(self) -> None:
         await self.api.aclose()
-
-
-@post("/api/telegram/webhook", status_code=200, include_in_schema=False)
-async def telegram_webhook(request: Request[Any, Any, Any], state: State) -> dict[str, bool]:
-    """Telegram's updates for the bot (`setWebhook` with `secret_token`)."""
-    settings = state.parts.settings
-    secret: str = settings.telegram_webhook_secret
-    if not secret:
-        raise ApiError(404, "not_found", "the Telegram webhook is off")
-    given = request.headers.get(SECRET_HEADER, "")
-    if not hmac.compare_digest(given.encode(), secret.encode()):
-        raise ApiError(401, "invalid_secret", f"missing or wrong {SECRET_HEADER}")
-    try:
-        update = _update.decode(await request.body())
-    except msgspec.DecodeError as error:
-        raise ApiError(400, "invalid_update", f"not a Telegram update: {error}") from None
-    bot: TelegramBot = state.parts.telegram
-    await bot.handle(update)
-    return {"ok": True}

@@ -11,11 +11,12 @@ from typing import Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from api.desk.parts import DeskParts
 from api.errors import ApiError, error_response
-from commands.desk.desks import DeskGone, DeskNotFound, Desks, desk_id_of, desk_link
+from commands.desk.desks import DeskGone, DeskNotFound, desk_id_of, desk_link
 from commands.desk.wire import AckOut, CollisionOut, FinishSession, InitDesk, StickerOp
 from domain.desk import (
     Ack,
@@ -115,21 +116,13 @@ def ack_out(ack: Ack) -> AckOut:
     )
 
 
-def _desks(state: State) -> Desks:
-    return state.parts.desks  # type: ignore[no-any-return]
-
-
-def _hub(state: State) -> DeskHub:
-    return state.parts.desk_hub  # type: ignore[no-any-return]
-
-
-def _with_session(state: State, desk: Desk, creator_token: str | None = None) -> DeskOut:
+def _with_session(hub: DeskHub, desk: Desk, creator_token: str | None = None) -> DeskOut:
     """The desk with a fresh client id and the session key that proves it."""
     client_id = new_client_id()
     return desk_out(
         desk,
         client_id=client_id,
-        session_key=_hub(state).session_keys.issue(desk.id, client_id),
+        session_key=hub.session_keys.issue(desk.id, client_id),
         creator_token=creator_token,
     )
 
@@ -140,33 +133,33 @@ class DeskController(Controller):
     exception_handlers = {DeskError: handle_desk_error}  # noqa: RUF012
 
     @post("/init", status_code=200)
-    async def init_desk(self, data: JSONBody[InitDesk], state: State) -> DeskOut:
+    async def init_desk(self, data: JSONBody[InitDesk], desk: NamedDependency[DeskParts]) -> DeskOut:
         """Create a desk, or find the live one of that name; with a session key."""
-        opened = await asyncio.to_thread(_desks(state).init_desk, data)
-        return _with_session(state, opened.desk, opened.creator_token)
+        opened = await asyncio.to_thread(desk.desks.init_desk, data)
+        return _with_session(desk.hub, opened.desk, opened.creator_token)
 
     @post("/{desk_id:str}/session", status_code=200)
     async def new_session(
-        self, desk_id: FromPath[str], state: State, data: JSONBody[NewSession | None] = None
+        self, desk_id: FromPath[str], desk: NamedDependency[DeskParts], data: JSONBody[NewSession | None] = None
     ) -> DeskOut:
         """A fresh client id and session key for the live desk of this link. Unlike init by
         name, it cannot land on a newer desk that took the name over."""
-        desk = await asyncio.to_thread(_desks(state).get_desk, desk_id_of(desk_id))
-        return _with_session(state, desk)
+        found = await asyncio.to_thread(desk.desks.get_desk, desk_id_of(desk_id))
+        return _with_session(desk.hub, found)
 
     @get("/{desk_id:str}")
-    async def get_desk(self, desk_id: FromPath[str], state: State) -> DeskOut:
+    async def get_desk(self, desk_id: FromPath[str], desk: NamedDependency[DeskParts]) -> DeskOut:
         """The desk's current stickers (tombstones included); 410 once it expired."""
-        desk = await asyncio.to_thread(_desks(state).get_desk, desk_id_of(desk_id))
-        return desk_out(desk)
+        found = await asyncio.to_thread(desk.desks.get_desk, desk_id_of(desk_id))
+        return desk_out(found)
 
     @get("/{desk_id:str}/export")
-    async def export_desk(self, desk_id: FromPath[str], state: State) -> DeskExport:
+    async def export_desk(self, desk_id: FromPath[str], desk: NamedDependency[DeskParts]) -> DeskExport:
         """The whole desk as JSON, with every field's stamp."""
-        desk = await asyncio.to_thread(_desks(state).get_desk, desk_id_of(desk_id))
-        out = desk_out(desk)
+        found = await asyncio.to_thread(desk.desks.get_desk, desk_id_of(desk_id))
+        out = desk_out(found)
         return DeskExport(
-            out.desk_id, out.name, out.desk_seq, epoch_ms(_desks(state).clock()), out.stickers
+            out.desk_id, out.name, out.desk_seq, epoch_ms(desk.desks.clock()), out.stickers
         )
 
     @post("/{desk_id:str}/ops", status_code=200)
@@ -175,21 +168,21 @@ class DeskController(Controller):
         desk_id: FromPath[str],
         data: JSONBody[StickerOp],
         request: Request[Any, Any, Any],
-        state: State,
+        desk: NamedDependency[DeskParts],
     ) -> AckOut:
         """Apply one op; answers after it is committed (a resend gets the same answer). The
         header `X-Desk-Session` carries the session key of the op's `client_id`."""
-        desk = desk_id_of(desk_id)
-        hub = _hub(state)
-        if not hub.session_keys.valid(desk, data.client_id, request.headers.get(SESSION_HEADER)):
+        key = desk_id_of(desk_id)
+        hub = desk.hub
+        if not hub.session_keys.valid(key, data.client_id, request.headers.get(SESSION_HEADER)):
             raise ApiError(403, "bad_session_key", "this client_id needs its session key")
-        ack = await hub.apply_op(desk, data)
+        ack = await hub.apply_op(key, data)
         return ack_out(ack)
 
     @post("/{desk_id:str}/finish", status_code=200)
     async def finish_session(
-        self, desk_id: FromPath[str], data: JSONBody[FinishSession], state: State
+        self, desk_id: FromPath[str], data: JSONBody[FinishSession], desk: NamedDependency[DeskParts]
     ) -> SessionOut:
         """The creator ends the collaboration session; the desk's epoch moves on."""
-        epoch = await _hub(state).finish_session(desk_id_of(desk_id), data)
+        epoch = await desk.hub.finish_session(desk_id_of(desk_id), data)
         return SessionOut(epoch)

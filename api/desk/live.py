@@ -48,6 +48,7 @@ from api.desk.frames import (
     decode_inbound,
     error_frame,
 )
+from api.desk.parts import provide_desk
 from api.live import receive_frames
 from commands.desk.desks import DeskGone, DeskNotFound, desk_id_of
 from commands.writer import WriterBusy, WriterStopped
@@ -71,7 +72,7 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
     if not origin_allowed(socket):
         await socket.close(code=4403, reason="origin_not_allowed")
         return
-    hub: DeskHub = socket.app.state.parts.desk_hub
+    hub = provide_desk(socket.app.state).hub
     await socket.accept()
     try:
         desk = desk_id_of(desk_id)

@@ -10,17 +10,16 @@ from uuid import UUID
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from api.auth import AS_ADMIN, AS_VIEWER
 from api.errors import error_response
+from api.feedback.parts import FeedbackParts
 from commands.actor import Actor
-from commands.feedback.feedbacks import Feedbacks
 from commands.feedback.wire import SubmitFeedback
 from domain.feedback import FeedbackError, FeedbackNotFound, InvalidFeedback
-from infra.feedback.view import FeedbackOut, FeedbackView
+from infra.feedback.view import FeedbackOut
 
 _PAGE = Path(__file__).parent / "pages" / "feedback.html"
 
@@ -39,14 +38,6 @@ def handle_feedback_error(_: Request[Any, Any, Any], error: FeedbackError) -> Re
         return error_response(400, error.code, str(error), field=error.field)
     status = 404 if isinstance(error, FeedbackNotFound) else 400
     return error_response(status, error.code, str(error))
-
-
-def _feedbacks(state: State) -> Feedbacks:
-    return state.parts.feedback  # type: ignore[no-any-return]
-
-
-def _view(state: State) -> FeedbackView:
-    return state.parts.feedback_view  # type: ignore[no-any-return]
 
 
 @functools.cache
@@ -71,16 +62,16 @@ class FeedbackController(Controller):
         data: JSONBody[SubmitFeedback],
         viewer: NamedDependency[Actor | None],
         request: Request[Any, Any, Any],
-        state: State,
+        feedback: NamedDependency[FeedbackParts],
     ) -> FeedbackCreated:
         """Tell the team something; signed-in senders are remembered with it."""
-        feedback = await asyncio.to_thread(
-            _feedbacks(state).submit_feedback,
+        submitted = await asyncio.to_thread(
+            feedback.feedbacks.submit_feedback,
             data,
             account_id=viewer.user if viewer is not None else None,
             user_agent=request.headers.get("user-agent"),
         )
-        return FeedbackCreated(feedback.id)
+        return FeedbackCreated(submitted.id)
 
 
 class AdminFeedbackController(Controller):
@@ -93,21 +84,21 @@ class AdminFeedbackController(Controller):
     async def list_feedback(
         self,
         admin: NamedDependency[Actor],
-        state: State,
+        feedback: NamedDependency[FeedbackParts],
         before: Annotated[UUID | None, Parameter(description="page after this id")] = None,
         limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
         unresolved: Annotated[bool, Parameter(description="only what is still open")] = False,
     ) -> list[FeedbackOut]:
         """Newest first. It follows submissions within a moment (its own projection)."""
-        return await _view(state).list_feedback(limit=limit, before=before, unresolved=unresolved)
+        return await feedback.view.list_feedback(limit=limit, before=before, unresolved=unresolved)
 
     @post("/{feedback_id:uuid}/resolve", status_code=200)
     async def resolve_feedback(
-        self, feedback_id: FromPath[UUID], admin: NamedDependency[Actor], state: State
+        self, feedback_id: FromPath[UUID], admin: NamedDependency[Actor], feedback: NamedDependency[FeedbackParts]
     ) -> FeedbackResolvedOut:
         """Tick an item off; resolving it again changes nothing."""
-        feedback = await asyncio.to_thread(
-            _feedbacks(state).resolve_feedback, feedback_id, by=admin.user
+        resolved = await asyncio.to_thread(
+            feedback.feedbacks.resolve_feedback, feedback_id, by=admin.user
         )
-        assert feedback.resolved_by is not None
-        return FeedbackResolvedOut(feedback.id, feedback.resolved_by)
+        assert resolved.resolved_by is not None
+        return FeedbackResolvedOut(resolved.id, resolved.resolved_by)

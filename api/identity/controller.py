@@ -5,25 +5,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
 from litestar import Controller, WebSocket, delete, get, post, websocket
-from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, JSONBody, Parameter
 
 from api.auth import AS_ADMIN, AS_PLAYER, AS_VIEWER, Gate, authenticate_socket, origin_allowed
 from api.errors import ApiError
+from api.identity.parts import IdentityParts
 from commands.actor import Actor
 from commands.clock import utc_now
-from commands.identity.accounts import Accounts
 from domain.account import Account
-from infra.identity.google import GoogleVerifier
-from infra.identity.refresh_sessions import RefreshSessions, RefreshTokenReused
+from infra.identity.refresh_sessions import RefreshTokenReused
 from infra.identity.telegram import (
     TelegramAuthError,
     TelegramUser,
@@ -31,18 +28,9 @@ from infra.identity.telegram import (
     verify_login_widget,
 )
 from infra.identity.tokens import TICKET
-from infra.identity.view import AccountOut, AccountView
+from infra.identity.view import AccountOut
 
 Token = Annotated[str, msgspec.Meta(min_length=16, max_length=4096)]
-
-
-@dataclass
-class IdentityParts:
-    accounts: Accounts
-    sessions: RefreshSessions
-    view: AccountView
-    google: GoogleVerifier
-    gate: Gate
 
 
 class GoogleSignIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -422,7 +410,3 @@ async def _end_sessions(identity: IdentityParts, account_id: UUID) -> int:
     ended = await identity.sessions.end_all(account_id, utc_now())
     identity.gate.revocations.add(*ended)
     return len(ended)
-
-
-def provide_identity(state: State) -> IdentityParts:
-    return state.parts.identity  # type: ignore[no-any-return]

@@ -18,7 +18,7 @@ import pytest_asyncio
 import uvicorn
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from api.app import Parts, build, create_app
+from api.app import Node, build, create_app
 from infra.settings import Settings
 from tests.integration.conftest import make_settings, stop, until  # noqa: F401
 from tests.support.ports import free_port
@@ -49,11 +49,11 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @contextlib.asynccontextmanager
-async def serving_at(parts: Parts, port: int) -> AsyncIterator[None]:
+async def serving_at(parts: Node, port: int) -> AsyncIterator[None]:
     """The app on a real uvicorn server at a given loopback port (a page's origin includes it,
     so a restarted server must come back at the same one)."""
     config = uvicorn.Config(
-        create_app(parts.settings, parts=parts), port=port, log_level="warning", lifespan="off"
+        create_app(parts.settings, node=parts), port=port, log_level="warning", lifespan="off"
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
@@ -81,7 +81,7 @@ def google() -> Any:
 class Site:
     """The service under test, as its users and its admin reach it."""
 
-    def __init__(self, parts: Parts, port: int, browser: Browser, google: GoogleStandIn) -> None:
+    def __init__(self, parts: Node, port: int, browser: Browser, google: GoogleStandIn) -> None:
         self.parts = parts
         self.port = port
         self.url = f"http://127.0.0.1:{port}"

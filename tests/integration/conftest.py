@@ -19,9 +19,8 @@ import pytest
 import pytest_asyncio
 import uvicorn
 
-from api.app import Parts, build, create_app, shutdown
+from api.app import Node, build, create_app, migrate, shutdown
 from infra.live.socket import UVICORN_OPTIONS
-from infra.migrate import migrate
 from infra.settings import Settings
 from tests.support.ports import free_port
 
@@ -80,7 +79,7 @@ async def settings(make_settings: Callable[..., Awaitable[Settings]]) -> Setting
     return await make_settings()
 
 
-async def stop(parts: Parts, *, timeout: float = 30.0) -> None:
+async def stop(parts: Node, *, timeout: float = 30.0) -> None:
     """Shut a node down; a shutdown that hangs fails loudly, showing what it waits on."""
     task = asyncio.create_task(shutdown(parts))
     done, _ = await asyncio.wait({task}, timeout=timeout)
@@ -93,25 +92,25 @@ async def stop(parts: Parts, *, timeout: float = 30.0) -> None:
 
 
 @pytest_asyncio.fixture
-async def parts(settings: Settings) -> AsyncIterator[Parts]:
+async def parts(settings: Settings) -> AsyncIterator[Node]:
     running = await build(settings)
     yield running
     await stop(running)
 
 
 @pytest_asyncio.fixture
-async def client(parts: Parts) -> AsyncIterator[httpx.AsyncClient]:
+async def client(parts: Node) -> AsyncIterator[httpx.AsyncClient]:
     """HTTP against the app, in the test's event loop (the parts' pools live there)."""
-    transport = httpx.ASGITransport(app=create_app(parts.settings, parts=parts))
+    transport = httpx.ASGITransport(app=create_app(parts.settings, node=parts))
     async with httpx.AsyncClient(transport=transport, base_url="http://tessera.test") as http:
         yield http
 
 
 @contextlib.asynccontextmanager
-async def serving(parts: Parts) -> AsyncIterator[int]:
+async def serving(parts: Node) -> AsyncIterator[int]:
     """The app on a real uvicorn server on a loopback port (for real WebSockets)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, parts=parts), port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, node=parts), port=port,
                                            log_level="warning", lifespan="off",
                                            **UVICORN_OPTIONS))
     task = asyncio.create_task(server.serve())

@@ -4,7 +4,7 @@ import uuid
 import httpx
 import pytest
 
-from api.app import Parts, build, create_app
+from api.app import Node, build, create_app
 from commands.actor import Actor
 from commands.canvas.wire import CreateCanvas, PlacePixel
 from tests.integration.conftest import stop, until
@@ -16,9 +16,9 @@ ADMIN = {"X-Dev-User": "root", "X-Dev-Roles": "admin"}
 
 
 @pytest.fixture
-async def canvas_id(parts: Parts):
+async def canvas_id(parts: Node):
     canvas = await asyncio.to_thread(
-        parts.canvases.create_canvas,
+        parts["canvas"].canvases.create_canvas,
         CreateCanvas(width=10, height=10, palette=PALETTE, cooldown_ms=60_000),
     )
     return canvas.id
@@ -40,7 +40,7 @@ async def canvas_id(parts: Parts):
     ],
 )
 async def test_bad_placements_get_a_json_error_and_append_nothing(
-    parts: Parts, client, canvas_id, body, headers, status, error
+    parts: Node, client, canvas_id, body, headers, status, error
 ):
     before = await max_notification_id(parts.settings)
     if isinstance(body, bytes):
@@ -63,7 +63,7 @@ async def test_an_unknown_canvas_is_a_404(client):
     assert response.status_code == 404
 
 
-async def test_a_placement_within_the_cooldown_is_429_with_retry_after(parts: Parts, client,
+async def test_a_placement_within_the_cooldown_is_429_with_retry_after(parts: Node, client,
                                                                       canvas_id):
     first = await client.post(f"/api/canvas/{canvas_id}/pixels", headers=PLAYER,
                               json={"x": 1, "y": 1, "colour": 1, "op": "first"})
@@ -109,15 +109,15 @@ async def test_versions_that_left_the_ring_are_410_gone(make_settings):
     parts = await build(settings)
     try:
         canvas = await asyncio.to_thread(
-            parts.canvases.create_canvas, CreateCanvas(width=10, height=10, palette=PALETTE)
+            parts["canvas"].canvases.create_canvas, CreateCanvas(width=10, height=10, palette=PALETTE)
         )
         admin = Actor("root", is_admin=True)
         for i in range(60):
-            await parts.canvases.execute(canvas.id, admin, PlacePixel(x=i % 10, y=0, colour=1))
-        transport = httpx.ASGITransport(app=create_app(settings, parts=parts))
+            await parts["canvas"].canvases.execute(canvas.id, admin, PlacePixel(x=i % 10, y=0, colour=1))
+        transport = httpx.ASGITransport(app=create_app(settings, node=parts))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             async def oldest_moved() -> bool:
-                return (await parts.reads.view.oldest_version(canvas.id) or 0) > 5
+                return (await parts["canvas"].reads.view.oldest_version(canvas.id) or 0) > 5
             await until(oldest_moved)
             gone = await client.get(f"/api/canvas/{canvas.id}/deltas", params={"since": 2})
             assert gone.status_code == 410

@@ -51,9 +51,9 @@ async def test_the_stream_carries_every_event_once_in_commit_order(settings: Set
     parts = await build(settings)
     try:
         canvas = await asyncio.to_thread(
-            parts.canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
         )
-        await place_many(parts.canvases, canvas.id, 500)
+        await place_many(parts["canvas"].canvases, canvas.id, 500)
         last = await max_notification_id(settings)
         publisher = parts.publisher("canvas")
         await until(lambda: _at(publisher, last))
@@ -67,14 +67,14 @@ async def test_a_restarted_relay_neither_skips_nor_repeats(settings: Settings):
     js = parts.nc.jetstream()
     try:
         canvas = await asyncio.to_thread(
-            parts.canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
         )
-        await place_many(parts.canvases, canvas.id, 200)
+        await place_many(parts["canvas"].canvases, canvas.id, 200)
         first = a_publisher(settings, parts, js)
         await first.start()
         await until(lambda: _at(first, 201))
         await first.stop()
-        await place_many(parts.canvases, canvas.id, 200, start=200)
+        await place_many(parts["canvas"].canvases, canvas.id, 200, start=200)
         second = a_publisher(settings, parts, js)
         await second.start()
         assert await second.published_position() >= 201
@@ -94,12 +94,12 @@ async def test_two_relays_of_one_context_publish_each_event_once(settings: Setti
     publishers = [a_publisher(settings, parts, js) for _ in range(2)]
     try:
         canvas = await asyncio.to_thread(
-            parts.canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
         )
         for publisher in publishers:
             await publisher.start()
         for round_ in range(8):
-            await place_many(parts.canvases, canvas.id, 60, start=round_ * 60)
+            await place_many(parts["canvas"].canvases, canvas.id, 60, start=round_ * 60)
             # Both woken at once, racing for the same pages.
             await asyncio.gather(*(publisher.publish_pending() for publisher in publishers))
         for publisher in publishers:
@@ -135,13 +135,13 @@ async def test_the_stream_converges_after_nats_was_down(settings: Settings, tmp_
         publisher = a_publisher(settings, parts, js)
         await publisher.start()
         canvas = await asyncio.to_thread(
-            parts.canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
         )
-        await place_many(parts.canvases, canvas.id, 300)
+        await place_many(parts["canvas"].canvases, canvas.id, 300)
         await until(lambda: _at(publisher, 301))
         server.terminate()
         server.wait()
-        await place_many(parts.canvases, canvas.id, 300, start=300)  # acknowledged while NATS is down
+        await place_many(parts["canvas"].canvases, canvas.id, 300, start=300)  # acknowledged while NATS is down
         server = _start_nats(port, tmp_path)
         await until(lambda: _at(publisher, 601), timeout=60)
         await assert_stream_equals_store(js, settings)
@@ -164,11 +164,11 @@ async def test_another_writer_in_the_stream_costs_a_round_trip_never_an_event(se
     publisher = a_publisher(settings, parts, js)
     try:
         canvas = await asyncio.to_thread(
-            parts.canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
         )
         await publisher.start()
         for round_ in range(4):
-            await place_many(parts.canvases, canvas.id, 120, start=round_ * 120)
+            await place_many(parts["canvas"].canvases, canvas.id, 120, start=round_ * 120)
             # Someone else appends to the stream: the publisher's expected sequence is now wrong.
             await js.publish(f"{settings.stream_prefix}.ev.other.{round_}", b"x")
         await until(lambda: _at(publisher, 481))

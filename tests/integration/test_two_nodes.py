@@ -49,7 +49,7 @@ async def test_two_nodes_writing_one_desk_lose_nothing_and_fan_out_to_each_other
     async def client(port: int, name: str) -> tuple[list[int], list[int], int]:
         """Our acks' desk_seqs, the others' ops' desk_seqs, and how often we were told to retry."""
         url = f"ws://127.0.0.1:{port}/api/desk/{link}/live"
-        key = first.desk_hub.session_keys.issue(desk_id_of(link), name)
+        key = first["desk"].hub.session_keys.issue(desk_id_of(link), name)
         acks: list[int] = []
         theirs: list[int] = []
         retries = 0

@@ -86,7 +86,7 @@ async def test_a_player_whose_socket_is_lost_reconnects_and_catches_up(site: Sit
         await expect(player.locator("#connection")).to_contain_text("reconnecting")
         assert await player.evaluate("window.tessera.state") == "connecting"
         for x in range(4):  # placed meanwhile, where the page cannot hear of it
-            await site.parts.canvases.execute(
+            await site.parts["canvas"].canvases.execute(
                 UUID(canvas), Actor(f"writer-{x}"), PlacePixel(x=x, y=5, colour=3)
             )
 

@@ -12,7 +12,7 @@ WINDOW_S = 120
 
 def with_clock(site: Site) -> ManualClock:
     clock = ManualClock()
-    site.parts.presence.clock = clock
+    site.parts["canvas"].presence.clock = clock
     return clock
 
 
@@ -34,7 +34,7 @@ async def test_players_beyond_the_cap_wait_in_line_and_are_admitted_in_order(mak
     await expect(cat.get_by_role("button", name="Place")).to_be_disabled()
 
     clock.advance(WINDOW_S + 1)  # Ann placed nothing for the whole window
-    site.parts.presence.wake()
+    site.parts["canvas"].presence.wake()
 
     await in_state(ann, "afk")
     await expect(bob.get_by_role("status")).to_have_text("Playing")
@@ -48,7 +48,7 @@ async def test_an_afk_player_spectates_until_they_play_again(site: Site):
     await in_state(ann, "playing")
 
     clock.advance(WINDOW_S + 1)
-    site.parts.presence.wake()
+    site.parts["canvas"].presence.wake()
 
     await expect(ann.get_by_role("status")).to_have_text("AFK —")
     play_again = ann.get_by_role("button", name="Play again")

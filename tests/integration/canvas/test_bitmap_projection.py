@@ -5,7 +5,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from api.app import Parts
+from api.app import Node
 from commands.actor import Actor
 from commands.canvas.wire import ClearCanvas, CreateCanvas, FillRectangle, PlacePixel
 from projections.canvas.bitmap import apply_entries, decode_delta
@@ -43,7 +43,7 @@ def expected(sequence) -> np.ndarray:
     return board.ravel()
 
 
-async def test_the_live_board_equals_a_rebuild_from_the_event_store(parts: Parts):
+async def test_the_live_board_equals_a_rebuild_from_the_event_store(parts: Node):
     runner = parts.runner("bitmap")
     boards = runner.model.projection.boards
     outcomes = []
@@ -58,11 +58,11 @@ async def test_the_live_board_equals_a_rebuild_from_the_event_store(parts: Parts
     canvases = []
     for sequence in outcomes:
         canvas = await asyncio.to_thread(
-            parts.canvases.create_canvas,
+            parts["canvas"].canvases.create_canvas,
             CreateCanvas(width=W, height=H, palette=PALETTE, cooldown_ms=0),
         )
         for command in sequence:  # in order: the expected board depends on it
-            await parts.canvases.execute(canvas.id, ADMIN, command)
+            await parts["canvas"].canvases.execute(canvas.id, ADMIN, command)
         canvases.append((canvas.id, 1 + len(sequence), expected(sequence)))
 
     for canvas_id, version, _ in canvases:
@@ -83,9 +83,9 @@ async def _reached(boards, canvas_id, version) -> bool:
     return board is not None and board.committed_version >= version
 
 
-async def test_deltas_are_published_on_nats_and_chain_up_to_the_board(parts: Parts):
+async def test_deltas_are_published_on_nats_and_chain_up_to_the_board(parts: Node):
     canvas = await asyncio.to_thread(
-        parts.canvases.create_canvas, CreateCanvas(width=W, height=H, palette=PALETTE)
+        parts["canvas"].canvases.create_canvas, CreateCanvas(width=W, height=H, palette=PALETTE)
     )
     received: list[bytes] = []
     async def receive(message) -> None:
@@ -93,7 +93,7 @@ async def test_deltas_are_published_on_nats_and_chain_up_to_the_board(parts: Par
 
     subscription = await parts.nc.subscribe(parts.settings.delta_subject(str(canvas.id)), cb=receive)
     for i in range(30):
-        await parts.canvases.execute(canvas.id, ADMIN, PlacePixel(x=i % W, y=1, colour=5))
+        await parts["canvas"].canvases.execute(canvas.id, ADMIN, PlacePixel(x=i % W, y=1, colour=5))
     await until(lambda: _delta_reaches(received, 31))
     await subscription.unsubscribe()
     board = np.zeros(W * H, dtype=np.uint8)
@@ -110,12 +110,12 @@ async def _delta_reaches(received: list[bytes], version: int) -> bool:
     return bool(received) and decode_delta(received[-1])[1] >= version
 
 
-async def test_snapshots_and_deltas_over_http_rebuild_the_board(parts: Parts, client):
+async def test_snapshots_and_deltas_over_http_rebuild_the_board(parts: Node, client):
     canvas = await asyncio.to_thread(
-        parts.canvases.create_canvas, CreateCanvas(width=W, height=H, palette=PALETTE)
+        parts["canvas"].canvases.create_canvas, CreateCanvas(width=W, height=H, palette=PALETTE)
     )
     for i in range(10):
-        await parts.canvases.execute(canvas.id, ADMIN, PlacePixel(x=i, y=2, colour=7))
+        await parts["canvas"].canvases.execute(canvas.id, ADMIN, PlacePixel(x=i, y=2, colour=7))
     await until(lambda: _version_is(client, canvas.id, 11))
     latest = await client.get(f"/api/canvas/{canvas.id}/snapshot/latest",
                               follow_redirects=False)

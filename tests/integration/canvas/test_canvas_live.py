@@ -5,7 +5,7 @@ import pytest
 import uvicorn
 import websockets
 
-from api.app import Parts, build, create_app
+from api.app import Node, build, create_app
 from commands.actor import Actor
 from commands.canvas.wire import CreateCanvas, FillRectangle, PlacePixel
 from projections.canvas.bitmap import decode_delta
@@ -15,17 +15,17 @@ from tests.support.ports import free_port
 PALETTE = ["#ffffff", "#000000", "#ff0000"]
 
 
-async def a_canvas(parts: Parts, cooldown_ms: int = 0):
+async def a_canvas(parts: Node, cooldown_ms: int = 0):
     canvas = await asyncio.to_thread(
-        parts.canvases.create_canvas,
+        parts["canvas"].canvases.create_canvas,
         CreateCanvas(width=20, height=10, palette=PALETTE, cooldown_ms=cooldown_ms),
     )
     await until(lambda: _known(parts, canvas.id))
     return canvas
 
 
-async def _known(parts: Parts, canvas_id) -> bool:
-    return await parts.reads.view.get_canvas(canvas_id) is not None
+async def _known(parts: Node, canvas_id) -> bool:
+    return await parts["canvas"].reads.view.get_canvas(canvas_id) is not None
 
 
 async def next_json(socket, *, skip: tuple[str, ...] = ("status",)) -> dict:
@@ -48,7 +48,7 @@ async def delta_reaching(socket, version: int) -> list[tuple[int, int, list[int]
     return deltas
 
 
-async def test_a_pixel_placed_over_one_socket_reaches_the_other(parts: Parts):
+async def test_a_pixel_placed_over_one_socket_reaches_the_other(parts: Node):
     canvas = await a_canvas(parts)
     async with serving(parts) as port:
         url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
@@ -63,7 +63,7 @@ async def test_a_pixel_placed_over_one_socket_reaches_the_other(parts: Parts):
             assert ((2 * 20 + 3) << 5 | 2) in deltas[-1][2]
 
 
-async def test_refusals_come_back_as_error_frames(parts: Parts):
+async def test_refusals_come_back_as_error_frames(parts: Node):
     canvas = await a_canvas(parts, cooldown_ms=60_000)
     async with serving(parts) as port:
         url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
@@ -82,7 +82,7 @@ async def test_refusals_come_back_as_error_frames(parts: Parts):
 
 @pytest.mark.parametrize("garbage", [b"\x00\xff garbage", "not json", '{"type": "teleport"}',
                                      '{"type": "place", "x": "a"}', "[1, 2, 3]"])
-async def test_garbage_gets_an_error_frame_and_the_socket_lives_on(parts: Parts, garbage):
+async def test_garbage_gets_an_error_frame_and_the_socket_lives_on(parts: Node, garbage):
     canvas = await a_canvas(parts)
     async with serving(parts) as port, websockets.connect(
         f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
@@ -93,7 +93,7 @@ async def test_garbage_gets_an_error_frame_and_the_socket_lives_on(parts: Parts,
         assert (await next_json(socket)) == {"type": "pong"}
 
 
-async def test_a_huge_frame_closes_the_socket_with_a_reason(parts: Parts):
+async def test_a_huge_frame_closes_the_socket_with_a_reason(parts: Node):
     canvas = await a_canvas(parts)
     async with serving(parts) as port, websockets.connect(
         f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
@@ -104,7 +104,7 @@ async def test_a_huge_frame_closes_the_socket_with_a_reason(parts: Parts):
         assert closed.value.rcvd.code == 1009
 
 
-async def test_an_unknown_canvas_is_refused(parts: Parts):
+async def test_an_unknown_canvas_is_refused(parts: Node):
     async with serving(parts) as port, websockets.connect(
         f"ws://127.0.0.1:{port}/api/canvas/00000000-0000-0000-0000-000000000000/live"
     ) as socket:
@@ -119,7 +119,7 @@ async def test_a_client_that_does_not_read_is_told_to_resync_and_dropped(make_se
     admin = Actor("root", is_admin=True)
     try:
         canvas = await asyncio.to_thread(
-            parts.canvases.create_canvas,
+            parts["canvas"].canvases.create_canvas,
             CreateCanvas(width=400, height=400, palette=PALETTE, cooldown_ms=0),
         )
         await until(lambda: _known(parts, canvas.id))
@@ -131,27 +131,27 @@ async def test_a_client_that_does_not_read_is_told_to_resync_and_dropped(make_se
                 version = canvas.version
                 for colour in range(60):  # 640 kB deltas: the stalled socket's buffers fill up
                     fill = FillRectangle(x=0, y=0, width=400, height=400, colour=colour % 3)
-                    version = (await parts.canvases.execute(canvas.id, admin, fill)).version
+                    version = (await parts["canvas"].canvases.execute(canvas.id, admin, fill)).version
                     await delta_reaching(healthy, version)  # the healthy client keeps up
-                    if parts.fanout.slow_dropped:
+                    if parts["canvas"].fanout.slow_dropped:
                         break
                 await until(lambda: _dropped(parts))
-                placed = await parts.canvases.execute(canvas.id, admin,
+                placed = await parts["canvas"].canvases.execute(canvas.id, admin,
                                                       PlacePixel(x=1, y=1, colour=1))
                 assert (await delta_reaching(healthy, placed.version))[-1][1] == placed.version
     finally:
         await stop(parts)
 
 
-async def _dropped(parts: Parts) -> bool:
-    return parts.fanout.slow_dropped > 0
+async def _dropped(parts: Node) -> bool:
+    return parts["canvas"].fanout.slow_dropped > 0
 
 
 async def test_a_stream_of_placements_reaches_another_socket_whole_and_in_order(make_settings):
     parts = await build(await make_settings(rate_account_per_s=0))
     try:
         canvas = await asyncio.to_thread(
-            parts.canvases.create_canvas,
+            parts["canvas"].canvases.create_canvas,
             CreateCanvas(width=20, height=20, palette=PALETTE, cooldown_ms=0),
         )
         await until(lambda: _known(parts, canvas.id))
@@ -179,10 +179,10 @@ async def test_a_stream_of_placements_reaches_another_socket_whole_and_in_order(
     assert board == placed
 
 
-async def test_under_a_server_without_the_frame_sink_deltas_still_arrive(parts: Parts):
+async def test_under_a_server_without_the_frame_sink_deltas_still_arrive(parts: Node):
     canvas = await a_canvas(parts)
     port = free_port()  # uvicorn as it comes: plain ASGI sends, no `infra.live.socket`
-    server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, parts=parts), port=port,
+    server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, node=parts), port=port,
                                            log_level="warning", lifespan="off"))
     task = asyncio.create_task(server.serve())
     try:
@@ -190,8 +190,8 @@ async def test_under_a_server_without_the_frame_sink_deltas_still_arrive(parts: 
         url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
         async with websockets.connect(url) as spectator:
             admin = Actor("root", is_admin=True)
-            first = await parts.canvases.execute(canvas.id, admin, PlacePixel(x=1, y=1, colour=1))
-            second = await parts.canvases.execute(canvas.id, admin, PlacePixel(x=2, y=1, colour=2))
+            first = await parts["canvas"].canvases.execute(canvas.id, admin, PlacePixel(x=1, y=1, colour=1))
+            second = await parts["canvas"].canvases.execute(canvas.id, admin, PlacePixel(x=2, y=1, colour=2))
             deltas = await delta_reaching(spectator, second.version)
             await spectator.send('{"type": "ping"}')
             assert (await next_json(spectator)) == {"type": "pong"}

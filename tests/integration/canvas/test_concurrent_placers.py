@@ -2,7 +2,7 @@ import asyncio
 
 import msgspec
 
-from api.app import Parts
+from api.app import Node
 from commands.actor import Actor
 from commands.canvas.canvases import Canvases
 from commands.canvas.wire import CreateCanvas, PlacePixel
@@ -14,11 +14,11 @@ PALETTE = ["#ffffff", "#000000", "#ff0000", "#0000ff"]
 
 
 async def test_every_acknowledged_placement_is_stored_exactly_once_with_gapless_versions(
-    parts: Parts,
+    parts: Node,
 ):
     settings = parts.settings
     canvas = await asyncio.to_thread(
-        parts.canvases.create_canvas,
+        parts["canvas"].canvases.create_canvas,
         CreateCanvas(width=100, height=100, palette=PALETTE, cooldown_ms=0),
     )
     # A second node's application: its writer competes for the same canvas and must lose races.
@@ -27,7 +27,7 @@ async def test_every_acknowledged_placement_is_stored_exactly_once_with_gapless_
 
     async def player(n: int) -> None:
         for i in range(150):
-            node = parts.canvases if (n + i) % 2 else other_node
+            node = parts["canvas"].canvases if (n + i) % 2 else other_node
             op = f"{n}-{i}"
             placement = await node.execute(
                 canvas.id, Actor(f"p{n}"), PlacePixel(x=i % 100, y=n, colour=i % 4, op=op)
@@ -51,14 +51,14 @@ async def test_every_acknowledged_placement_is_stored_exactly_once_with_gapless_
     assert placed == acknowledged
 
 
-async def test_cooldown_uses_the_servers_clock_and_tells_the_wait(parts: Parts):
+async def test_cooldown_uses_the_servers_clock_and_tells_the_wait(parts: Node):
     canvas = await asyncio.to_thread(
-        parts.canvases.create_canvas,
+        parts["canvas"].canvases.create_canvas,
         CreateCanvas(width=10, height=10, palette=PALETTE, cooldown_ms=60_000),
     )
-    await parts.canvases.execute(canvas.id, Actor("ann"), PlacePixel(x=1, y=1, colour=1))
+    await parts["canvas"].canvases.execute(canvas.id, Actor("ann"), PlacePixel(x=1, y=1, colour=1))
     try:
-        await parts.canvases.execute(canvas.id, Actor("ann"), PlacePixel(x=2, y=1, colour=1))
+        await parts["canvas"].canvases.execute(canvas.id, Actor("ann"), PlacePixel(x=2, y=1, colour=1))
     except CooldownActive as refused:
         assert 0 < refused.wait_ms <= 60_000
     else:

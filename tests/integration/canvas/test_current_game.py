@@ -2,16 +2,16 @@
 
 import asyncio
 
-from api.app import Parts
+from api.app import Node
 from commands.canvas.wire import CreateCanvas
 from tests.integration.conftest import until
 
 PALETTE = ["#ffffff", "#000000"]
 
 
-async def a_game(parts: Parts, title: str):
+async def a_game(parts: Node, title: str):
     return await asyncio.to_thread(
-        parts.canvases.create_canvas,
+        parts["canvas"].canvases.create_canvas,
         CreateCanvas(width=8, height=4, palette=PALETTE, cooldown_ms=0, title=title),
     )
 
@@ -25,7 +25,7 @@ async def current_is(http, canvas_id, **headers):
     )
 
 
-async def test_the_same_game_asked_again_by_its_etag_is_not_modified(client, parts: Parts):
+async def test_the_same_game_asked_again_by_its_etag_is_not_modified(client, parts: Node):
     spring = await a_game(parts, "Spring")
     answer = await until(lambda: current_is(client, spring.id))
     assert answer.headers["etag"] == f'W/"{spring.id}"'
@@ -37,7 +37,7 @@ async def test_the_same_game_asked_again_by_its_etag_is_not_modified(client, par
     assert again.headers["etag"] == f'W/"{spring.id}"'
 
 
-async def test_a_new_game_answers_the_old_etag_in_full(client, parts: Parts):
+async def test_a_new_game_answers_the_old_etag_in_full(client, parts: Node):
     spring = await a_game(parts, "Spring")
     await until(lambda: current_is(client, spring.id))
 
@@ -49,7 +49,7 @@ async def test_a_new_game_answers_the_old_etag_in_full(client, parts: Parts):
     assert answer.headers["etag"] == f'W/"{summer.id}"'
 
 
-async def test_no_open_game_is_a_clear_404(client, parts: Parts):
+async def test_no_open_game_is_a_clear_404(client, parts: Node):
     response = await client.get("/api/canvas/current")
     assert response.status_code == 404
     assert response.json()["error"] == "no_current_canvas"

@@ -4,7 +4,7 @@ import asyncio
 
 import httpx
 
-from api.app import Parts
+from api.app import Node
 from commands.canvas.wire import CreateCanvas
 from tests.integration.conftest import until
 
@@ -12,12 +12,12 @@ PALETTE = ["#ffffff", "#000000", "#ff0000"]
 ADMIN = {"X-Dev-User": "root", "X-Dev-Roles": "admin"}
 
 
-async def a_canvas(parts: Parts, title: str = ""):
+async def a_canvas(parts: Node, title: str = ""):
     canvas = await asyncio.to_thread(
-        parts.canvases.create_canvas,
+        parts["canvas"].canvases.create_canvas,
         CreateCanvas(width=8, height=8, palette=PALETTE, cooldown_ms=0, title=title),
     )
-    await until(lambda: parts.reads.view.get_canvas(canvas.id))
+    await until(lambda: parts["canvas"].reads.view.get_canvas(canvas.id))
     return canvas
 
 
@@ -27,7 +27,7 @@ async def inspected(http: httpx.AsyncClient, canvas_id, x: int, y: int) -> dict:
     return response.json()
 
 
-async def test_the_inspector_shows_who_painted_a_pixel_and_when(client, parts: Parts):
+async def test_the_inspector_shows_who_painted_a_pixel_and_when(client, parts: Node):
     canvas = await a_canvas(parts)
     placed = await client.post(f"/api/canvas/{canvas.id}/pixels",
                                json={"x": 3, "y": 4, "colour": 2}, headers={"X-Dev-User": "ann"})
@@ -39,7 +39,7 @@ async def test_the_inspector_shows_who_painted_a_pixel_and_when(client, parts: P
     assert (untouched["colour"], untouched["user"]) == (0, None)
 
 
-async def test_a_fill_paints_over_and_a_clear_forgets_the_painters(client, parts: Parts):
+async def test_a_fill_paints_over_and_a_clear_forgets_the_painters(client, parts: Node):
     canvas = await a_canvas(parts)
     await client.post(f"/api/canvas/{canvas.id}/pixels", json={"x": 1, "y": 1, "colour": 2},
                       headers={"X-Dev-User": "ann"})
@@ -66,13 +66,13 @@ async def _forgotten(http, canvas_id):
     return (await inspected(http, canvas_id, 1, 1))["user"] is None
 
 
-async def test_inspecting_outside_the_canvas_is_a_clear_error(client, parts: Parts):
+async def test_inspecting_outside_the_canvas_is_a_clear_error(client, parts: Node):
     canvas = await a_canvas(parts)
     response = await client.get(f"/api/canvas/{canvas.id}/pixels/8/0")
     assert (response.status_code, response.json()["error"]) == (400, "pixel_out_of_bounds")
 
 
-async def test_the_current_canvas_is_the_newest_open_one(client, parts: Parts):
+async def test_the_current_canvas_is_the_newest_open_one(client, parts: Node):
     assert (await client.get("/api/canvas/current")).status_code == 404
     await a_canvas(parts, "first")
     second = await a_canvas(parts, "second")

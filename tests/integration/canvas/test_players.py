@@ -9,7 +9,7 @@ import msgspec
 import websockets
 from websockets.exceptions import ConnectionClosed
 
-from api.app import Parts, build, create_app
+from api.app import Node, build, create_app
 from tests.integration.canvas.test_canvas_live import a_canvas
 from tests.integration.conftest import serving, stop, until
 from tests.support.clock import ManualClock
@@ -28,9 +28,9 @@ async def next_status(socket, **expected) -> dict:
             return message
 
 
-def with_clock(parts: Parts) -> ManualClock:
+def with_clock(parts: Node) -> ManualClock:
     clock = ManualClock()
-    parts.presence.clock = clock
+    parts["canvas"].presence.clock = clock
     return clock
 
 
@@ -62,7 +62,7 @@ async def test_players_beyond_the_cap_queue_and_are_admitted_in_order(make_setti
                     assert cat_status["queue_length"] == 2
 
                     clock.advance(WINDOW_S + 1)
-                    parts.presence.wake()
+                    parts["canvas"].presence.wake()
 
                     await next_status(ann, state="afk")
                     await asyncio.wait_for(ann.wait_closed(), 10)
@@ -73,7 +73,7 @@ async def test_players_beyond_the_cap_queue_and_are_admitted_in_order(make_setti
         await stop(parts)
 
 
-async def test_a_placement_keeps_a_player_playing_and_inactivity_makes_them_afk(parts: Parts):
+async def test_a_placement_keeps_a_player_playing_and_inactivity_makes_them_afk(parts: Node):
     clock = with_clock(parts)
     canvas = await a_canvas(parts)
     async with serving(parts) as port:
@@ -84,11 +84,11 @@ async def test_a_placement_keeps_a_player_playing_and_inactivity_makes_them_afk(
             await ann.send('{"type": "place", "x": 1, "y": 1, "colour": 1, "op": "keep"}')
             await until(lambda: _acked(ann))
             clock.advance(20)
-            parts.presence.wake()
-            assert parts.presence.is_playing(str(canvas.id), "ann")
+            parts["canvas"].presence.wake()
+            assert parts["canvas"].presence.is_playing(str(canvas.id), "ann")
 
             clock.advance(WINDOW_S)
-            parts.presence.wake()
+            parts["canvas"].presence.wake()
             await next_status(ann, state="afk")
             with contextlib.suppress(ConnectionClosed):
                 await ann.send('{"type": "place", "x": 2, "y": 1, "colour": 1}')
@@ -115,7 +115,7 @@ async def test_a_player_who_returns_within_the_window_keeps_playing(make_setting
                 assert (await next_status(bob))["state"] == "queued"
                 async with players(url, "ann") as [ann]:
                     assert (await next_status(ann))["state"] == "playing"
-                assert parts.presence.standing(str(canvas.id), "bob").position == 1
+                assert parts["canvas"].presence.standing(str(canvas.id), "bob").position == 1
     finally:
         await stop(parts)
 
@@ -124,7 +124,7 @@ async def test_a_queued_player_cannot_place_over_http_or_the_socket(make_setting
     parts = await build(await make_settings(player_cap=1))
     canvas = await a_canvas(parts)
     try:
-        app = create_app(parts.settings, parts=parts)
+        app = create_app(parts.settings, node=parts)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://tessera.test") as http:
             place = f"/api/canvas/{canvas.id}/pixels"
@@ -143,7 +143,7 @@ async def test_a_queued_player_cannot_place_over_http_or_the_socket(make_setting
                 while (message := msgspec.json.decode(await bob.recv()))["type"] != "error":
                     pass
                 assert (message["error"], message["position"]) == ("not_playing", 1)
-        assert (await asyncio.to_thread(parts.canvases.get_canvas, canvas.id)).version == 2
+        assert (await asyncio.to_thread(parts["canvas"].canvases.get_canvas, canvas.id)).version == 2
     finally:
         await stop(parts)
 
@@ -160,12 +160,12 @@ async def test_presence_is_shared_by_api_nodes(make_settings):
                 assert (await next_status(ann))["state"] == "playing"
                 async with players(f"ws://127.0.0.1:{port_two}{path}", "bob") as [bob]:
                     assert (await next_status(bob))["state"] == "queued"
-                    assert second.presence.counts(str(canvas.id)) == (1, 1)
+                    assert second["canvas"].presence.counts(str(canvas.id)) == (1, 1)
                     await until(lambda: _counts(first, str(canvas.id), (1, 1)))
     finally:
         await stop(second)
         await stop(first)
 
 
-async def _counts(parts: Parts, canvas: str, expected: tuple[int, int]) -> bool:
-    return parts.presence.counts(canvas) == expected
+async def _counts(parts: Node, canvas: str, expected: tuple[int, int]) -> bool:
+    return parts["canvas"].presence.counts(canvas) == expected

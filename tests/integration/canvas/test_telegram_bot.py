@@ -51,7 +51,7 @@ async def running(make_settings, bot_api):
 
 
 def http_for(parts) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=create_app(parts.settings, parts=parts))
+    transport = httpx.ASGITransport(app=create_app(parts.settings, node=parts))
     return httpx.AsyncClient(transport=transport, base_url="http://tessera.test")
 
 
@@ -89,7 +89,7 @@ async def command(http, text, **where):
 
 async def a_current_canvas(parts, http, *, title="Spring", width=32, height=16):
     canvas = await asyncio.to_thread(
-        parts.canvases.create_canvas,
+        parts["canvas"].canvases.create_canvas,
         CreateCanvas(width=width, height=height, palette=["#ffffff", "#000000"], title=title),
     )
 

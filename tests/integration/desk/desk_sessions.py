@@ -12,7 +12,7 @@ import httpx
 import msgspec
 import pytest
 
-from api.app import Parts
+from api.app import Node
 from commands.desk.desks import desk_id_of
 from infra.desk.keys import DeskSessionKeys
 
@@ -32,8 +32,8 @@ async def _sign(request: httpx.Request) -> None:
 
 
 @pytest.fixture(autouse=True)
-def signed_desk_clients(parts: Parts, request: pytest.FixtureRequest) -> Iterator[None]:
-    _keys[:] = [parts.desk_hub.session_keys]
+def signed_desk_clients(parts: Node, request: pytest.FixtureRequest) -> Iterator[None]:
+    _keys[:] = [parts["desk"].hub.session_keys]
     if "client" in request.fixturenames:
         client: httpx.AsyncClient = request.getfixturevalue("client")
         client.event_hooks["request"].append(_sign)

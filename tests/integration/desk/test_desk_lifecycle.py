@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import websockets
 
-from api.app import Parts, build
+from api.app import Node, build
 from commands.desk.desks import desk_id_of
 from tests.integration.conftest import serving, stop, until
 from tests.integration.desk.desk_sessions import signed_desk_clients  # noqa: F401 -- autouse
@@ -35,9 +35,9 @@ async def settings(make_settings):
 
 
 @pytest.fixture
-def clock(parts: Parts) -> Clock:
+def clock(parts: Node) -> Clock:
     clock = Clock()
-    parts.desks.clock = clock
+    parts["desk"].desks.clock = clock
     return clock
 
 
@@ -53,48 +53,48 @@ async def a_desk(client, name: str = "retro") -> dict:
     return response.json()  # type: ignore[no-any-return]
 
 
-async def projected(parts: Parts, link: str) -> bool:
-    return await parts.desk_view.get_head(desk_id_of(link)) is not None
+async def projected(parts: Node, link: str) -> bool:
+    return await parts["desk"].view.get_head(desk_id_of(link)) is not None
 
 
-async def test_a_desk_is_closed_a_ttl_after_its_last_edit(parts: Parts, client, clock: Clock):
+async def test_a_desk_is_closed_a_ttl_after_its_last_edit(parts: Node, client, clock: Clock):
     desk = (await a_desk(client))["desk_id"]
     await client.post(f"/api/desk/{desk}/ops", json=an_op(1, "ann", create=True, text="hi"))
     await until(lambda: projected(parts, desk))
     async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann:
         await hello(ann, "ann", last_seq=1)
         clock.move(TTL_S - 1)
-        await parts.desk_lifecycle.run_once()
-        assert parts.desk_lifecycle.closed == 0
+        await parts["desk"].lifecycle.run_once()
+        assert parts["desk"].lifecycle.closed == 0
         clock.move(1)
-        await parts.desk_lifecycle.run_once()
-        assert parts.desk_lifecycle.closed == 1
+        await parts["desk"].lifecycle.run_once()
+        assert parts["desk"].lifecycle.closed == 1
         with contextlib.suppress(websockets.ConnectionClosed):
             while True:
                 await ann.recv()
         assert ann.close_code == 4410
     await until(lambda: _dropped(parts, desk))
     assert (await client.get(f"/api/desk/{desk}")).status_code == 410
-    stored = await asyncio.to_thread(parts.desks._find, desk_id_of(desk))
+    stored = await asyncio.to_thread(parts["desk"].desks._find, desk_id_of(desk))
     assert stored is not None and not stored.is_open
 
 
-async def _dropped(parts: Parts, link: str) -> bool:
+async def _dropped(parts: Node, link: str) -> bool:
     return not await projected(parts, link)
 
 
-async def test_an_edit_moves_the_expiry(parts: Parts, client, clock: Clock):
+async def test_an_edit_moves_the_expiry(parts: Node, client, clock: Clock):
     desk = (await a_desk(client))["desk_id"]
     clock.move(TTL_S - 10)
     await client.post(f"/api/desk/{desk}/ops", json=an_op(1, "ann", create=True))
     clock.move(20)
-    await parts.desk_lifecycle.run_once()
-    assert parts.desk_lifecycle.closed == 0
+    await parts["desk"].lifecycle.run_once()
+    assert parts["desk"].lifecycle.closed == 0
     assert (await client.get(f"/api/desk/{desk}")).status_code == 200
 
 
 async def test_a_session_ends_after_the_idle_time_without_sockets(
-    parts: Parts, client, clock: Clock
+    parts: Node, client, clock: Clock
 ):
     desk = (await a_desk(client))["desk_id"]
     async with serving(parts) as port:
@@ -102,20 +102,20 @@ async def test_a_session_ends_after_the_idle_time_without_sockets(
             await hello(ann, "ann", epoch=1)
         await until(lambda: _no_sockets(parts, desk))
         clock.move(IDLE_S - 1)
-        await parts.desk_lifecycle.run_once()
+        await parts["desk"].lifecycle.run_once()
         assert (await client.get(f"/api/desk/{desk}")).json()["epoch"] == 1
         clock.move(1)
-        await parts.desk_lifecycle.run_once()
-    assert parts.desk_lifecycle.sessions_ended == 1
+        await parts["desk"].lifecycle.run_once()
+    assert parts["desk"].lifecycle.sessions_ended == 1
     assert (await client.get(f"/api/desk/{desk}")).json()["epoch"] == 2
 
 
-async def _no_sockets(parts: Parts, link: str) -> bool:
-    return parts.desk_hub.sockets(desk_id_of(link)) == 0
+async def _no_sockets(parts: Node, link: str) -> bool:
+    return parts["desk"].hub.sockets(desk_id_of(link)) == 0
 
 
 async def test_a_session_with_a_socket_on_another_node_does_not_end(
-    parts: Parts, settings, client, clock: Clock
+    parts: Node, settings, client, clock: Clock
 ):
     second = await build(settings, roles={"api"})
     try:
@@ -130,38 +130,38 @@ async def test_a_session_with_a_socket_on_another_node_does_not_end(
                 await hello(ann, "ann")
             await until(lambda: _no_sockets(parts, desk))
             clock.move(IDLE_S)
-            await parts.desk_lifecycle.run_once()
+            await parts["desk"].lifecycle.run_once()
             await send(bob, {"type": "ping"})
             assert (await receive(bob)) == {"type": "pong"}
-        assert parts.desk_lifecycle.sessions_ended == 0
+        assert parts["desk"].lifecycle.sessions_ended == 0
         assert (await client.get(f"/api/desk/{desk}")).json()["epoch"] == 1
     finally:
         await stop(second)
 
 
 async def test_idle_desks_are_evicted_and_loaded_again_on_the_next_op(
-    parts: Parts, client, clock: Clock
+    parts: Node, client, clock: Clock
 ):
     desks = [(await a_desk(client, f"d{i}"))["desk_id"] for i in range(3)]
     for desk in desks:
         await client.post(f"/api/desk/{desk}/ops", json=an_op(1, "ann", create=True))
-    assert parts.desks.active_desks() == 3
+    assert parts["desk"].desks.active_desks() == 3
     clock.move(61)
-    await parts.desk_lifecycle.run_once()
-    assert parts.desks.active_desks() == 0
+    await parts["desk"].lifecycle.run_once()
+    assert parts["desk"].desks.active_desks() == 0
     ack = await client.post(f"/api/desk/{desks[0]}/ops", json=an_op(2, "ann", text="back"))
     assert ack.json()["desk_seq"] == 2
-    assert parts.desks.active_desks() == 1
+    assert parts["desk"].desks.active_desks() == 1
 
 
 async def test_an_authors_ops_sent_together_to_an_evicted_desk_keep_their_order(
-    parts: Parts, client, clock: Clock
+    parts: Node, client, clock: Clock
 ):
     desk = (await a_desk(client))["desk_id"]
     await client.post(f"/api/desk/{desk}/ops", json=an_op(1, "ann", create=True))
     clock.move(61)
-    await parts.desk_lifecycle.run_once()
-    assert parts.desks.active_desks() == 0
+    await parts["desk"].lifecycle.run_once()
+    assert parts["desk"].desks.active_desks() == 0
     acks = await asyncio.gather(
         *(
             client.post(f"/api/desk/{desk}/ops", json=an_op(seq, "ann", x=float(seq)))

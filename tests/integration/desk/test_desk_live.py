@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import websockets
 
-from api.app import Parts, build
+from api.app import Node, build
 from tests.integration.conftest import serving, stop, until
 from tests.integration.desk.desk_sessions import (
     session_key,
@@ -32,11 +32,11 @@ def an_op(seq: int, client: str, *, sticker: str = "s1", create: bool = False, *
     }
 
 
-async def a_desk(parts: Parts, name: str = "retro") -> str:
+async def a_desk(parts: Node, name: str = "retro") -> str:
     from api.desk.controller import desk_out
     from commands.desk.wire import InitDesk
 
-    opened = await asyncio.to_thread(parts.desks.init_desk, InitDesk(name=name, create_new=True))
+    opened = await asyncio.to_thread(parts["desk"].desks.init_desk, InitDesk(name=name, create_new=True))
     return desk_out(opened.desk).desk_id
 
 
@@ -75,7 +75,7 @@ def live_url(port: int, desk: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def ann_and_bob(parts: Parts, desk: str) -> AsyncIterator[tuple[Any, Any]]:
+async def ann_and_bob(parts: Node, desk: str) -> AsyncIterator[tuple[Any, Any]]:
     """Two clients of `desk` on a served node, each past its hello."""
     async with (
         serving(parts) as port,
@@ -94,7 +94,7 @@ async def op_reaching(socket, desk_seq: int) -> dict:
             return message
 
 
-async def test_two_clients_see_each_others_ops(parts: Parts):
+async def test_two_clients_see_each_others_ops(parts: Node):
     desk = await a_desk(parts)
     async with ann_and_bob(parts, desk) as (ann, bob):
         await send(ann, an_op(1, "ann", create=True, text="hi"))
@@ -114,7 +114,7 @@ async def test_two_clients_see_each_others_ops(parts: Parts):
         assert (await op_reaching(ann, 2))["fields"] == {"colour": "#00ff00"}
 
 
-async def test_an_author_hears_of_its_own_op_by_the_ack_only(parts: Parts):
+async def test_an_author_hears_of_its_own_op_by_the_ack_only(parts: Node):
     desk = await a_desk(parts)
     async with ann_and_bob(parts, desk) as (ann, bob):
         await send(ann, an_op(1, "ann", create=True, text="mine"))
@@ -129,7 +129,7 @@ async def test_an_author_hears_of_its_own_op_by_the_ack_only(parts: Parts):
     assert [(f["type"], f.get("client_id")) for f in frames[:-1]] == [("op", "ann"), ("op", "bob")]
 
 
-async def test_a_client_reconnecting_with_an_old_seq_gets_exactly_the_missed_ops(parts: Parts):
+async def test_a_client_reconnecting_with_an_old_seq_gets_exactly_the_missed_ops(parts: Node):
     desk = await a_desk(parts)
     async with serving(parts) as port:
         async with websockets.connect(live_url(port, desk)) as ann:
@@ -143,7 +143,7 @@ async def test_a_client_reconnecting_with_an_old_seq_gets_exactly_the_missed_ops
     assert frames[0]["fields"] == {"x": 4.0}
 
 
-async def test_a_changed_epoch_gets_a_snapshot(parts: Parts, client):
+async def test_a_changed_epoch_gets_a_snapshot(parts: Node, client):
     made = (await client.post("/api/desk/init", json={"name": "retro", "create_new": True})).json()
     desk = made["desk_id"]
     async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann:
@@ -162,7 +162,7 @@ async def test_a_changed_epoch_gets_a_snapshot(parts: Parts, client):
     assert frames[-1] == {"type": "synced", "epoch": 2, "desk_seq": 1}
 
 
-async def test_a_resent_op_is_acknowledged_again_and_not_applied_twice(parts: Parts):
+async def test_a_resent_op_is_acknowledged_again_and_not_applied_twice(parts: Node):
     desk = await a_desk(parts)
     async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann:
         await hello(ann, "ann")
@@ -177,7 +177,7 @@ async def test_a_resent_op_is_acknowledged_again_and_not_applied_twice(parts: Pa
     assert second["desk_seq"] == 2  # the resend took no desk_seq
 
 
-async def test_a_collision_goes_to_its_author_only(parts: Parts):
+async def test_a_collision_goes_to_its_author_only(parts: Node):
     desk = await a_desk(parts)
     async with ann_and_bob(parts, desk) as (ann, bob):
         await send(ann, an_op(1, "ann", create=True, text="first"))
@@ -205,9 +205,9 @@ async def test_a_collision_goes_to_its_author_only(parts: Parts):
     assert ann_next == {"type": "pong"}  # ann heard of no collision
 
 
-async def test_presence_is_relayed_to_the_others_and_coalesced(parts: Parts):
+async def test_presence_is_relayed_to_the_others_and_coalesced(parts: Node):
     desk = await a_desk(parts)
-    parts.desk_hub.presence_interval_s = 3600.0  # one now, the latest of the rest much later
+    parts["desk"].hub.presence_interval_s = 3600.0  # one now, the latest of the rest much later
     async with ann_and_bob(parts, desk) as (ann, bob):
         for x in range(20):
             await send(ann, {"type": "presence", "cursor": [x, 0]})
@@ -229,16 +229,16 @@ async def test_presence_is_relayed_to_the_others_and_coalesced(parts: Parts):
     assert ann_next["type"] == "ack"  # and nothing of its own presence came back
 
 
-async def test_a_silent_peer_is_announced_gone(parts: Parts):
+async def test_a_silent_peer_is_announced_gone(parts: Node):
     desk = await a_desk(parts)
-    parts.desk_hub.presence_ttl_s = 0.2
+    parts["desk"].hub.presence_ttl_s = 0.2
     async with ann_and_bob(parts, desk) as (ann, bob):
         await send(ann, {"type": "presence", "selection": ["s1"]})
         assert (await receive(bob, skip=()))["type"] == "presence"
         assert await receive(bob, skip=()) == {"type": "gone", "client_id": "ann"}
 
 
-async def test_an_op_on_one_node_reaches_a_socket_on_another(parts: Parts, settings):
+async def test_an_op_on_one_node_reaches_a_socket_on_another(parts: Node, settings):
     second = await build(settings, roles={"api"})
     try:
         desk = await a_desk(parts)
@@ -258,7 +258,7 @@ async def test_an_op_on_one_node_reaches_a_socket_on_another(parts: Parts, setti
         await stop(second)
 
 
-async def test_bad_frames_get_error_frames_and_change_nothing(parts: Parts):
+async def test_bad_frames_get_error_frames_and_change_nothing(parts: Node):
     desk = await a_desk(parts)
     async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann:
         await send(ann, an_op(1, "ann", create=True))
@@ -278,7 +278,7 @@ async def test_bad_frames_get_error_frames_and_change_nothing(parts: Parts):
         with contextlib.suppress(websockets.ConnectionClosed):
             await ann.recv()
         assert ann.close_code == 1009
-    desk_now = await asyncio.to_thread(parts.desks.get_desk, parts_desk_id(desk))
+    desk_now = await asyncio.to_thread(parts["desk"].desks.get_desk, parts_desk_id(desk))
     assert desk_now.desk_seq == 0
 
 
@@ -288,7 +288,7 @@ def parts_desk_id(link: str):
     return desk_id_of(link)
 
 
-async def test_a_hello_without_the_client_ids_session_key_closes_with_4403(parts: Parts):
+async def test_a_hello_without_the_client_ids_session_key_closes_with_4403(parts: Node):
     desk = await a_desk(parts)
     async with serving(parts) as port:
         for key in ("", session_key(desk, "bob"), session_key(await a_desk(parts), "ann")):
@@ -299,20 +299,20 @@ async def test_a_hello_without_the_client_ids_session_key_closes_with_4403(parts
             assert ann.close_code == 4403
 
 
-async def test_an_unknown_desk_closes_with_4404(parts: Parts):
+async def test_an_unknown_desk_closes_with_4404(parts: Node):
     async with serving(parts) as port, websockets.connect(live_url(port, "A" * 22)) as socket:
         with contextlib.suppress(websockets.ConnectionClosed):
             await socket.recv()
     assert socket.close_code == 4404
 
 
-async def test_a_socket_waits_for_the_read_model_nowhere(parts: Parts):
+async def test_a_socket_waits_for_the_read_model_nowhere(parts: Node):
     """A desk not projected yet is still joined (from the store)."""
     desk = await a_desk(parts)
     async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann:
         frames = await hello(ann, "ann", epoch=0)
     assert frames[0]["type"] == "snapshot" and frames[-1]["desk_seq"] == 0
-    await until(lambda: parts.desk_view.get_head(parts_desk_id(desk)))
+    await until(lambda: parts["desk"].view.get_head(parts_desk_id(desk)))
 
 
 def _client_frame(payload: bytes, *, opcode: int = 0x1, fin: bool = True) -> bytes:
@@ -365,7 +365,7 @@ async def _acks(reader: asyncio.StreamReader, count: int) -> list[int]:
     return acked
 
 
-async def test_frames_sent_together_split_or_fragmented_are_all_answered_in_order(parts: Parts):
+async def test_frames_sent_together_split_or_fragmented_are_all_answered_in_order(parts: Node):
     """Once joined, a socket's text frames are parsed on the spot; whatever else comes (a ping,
     a frame cut in two by the network, a fragmented message) goes through the general parser,
     and nothing is lost or reordered on the way."""
@@ -399,11 +399,11 @@ async def test_frames_sent_together_split_or_fragmented_are_all_answered_in_orde
         assert [a for a in answers if a != "pong"] == [1, 2, 3, 4, 5]
         assert "pong" in answers
         writer.close()
-    desk_now = await asyncio.to_thread(parts.desks.get_desk, parts_desk_id(desk))
+    desk_now = await asyncio.to_thread(parts["desk"].desks.get_desk, parts_desk_id(desk))
     assert desk_now.desk_seq == 5 and desk_now.sticker("s1")["x"] == 5
 
 
-async def test_a_socket_with_many_ops_in_flight_pauses_and_answers_them_all(parts: Parts):
+async def test_a_socket_with_many_ops_in_flight_pauses_and_answers_them_all(parts: Node):
     """Past 64 unanswered ops a socket stops reading until the writer catches up; none is lost."""
     desk = await a_desk(parts)
     async with serving(parts) as port:
@@ -413,5 +413,5 @@ async def test_a_socket_with_many_ops_in_flight_pauses_and_answers_them_all(part
             await writer.drain()
         assert await _acks(reader, 300) == list(range(1, 301))
         writer.close()
-    desk_now = await asyncio.to_thread(parts.desks.get_desk, parts_desk_id(desk))
+    desk_now = await asyncio.to_thread(parts["desk"].desks.get_desk, parts_desk_id(desk))
     assert desk_now.desk_seq == 300

@@ -3,7 +3,7 @@
 import pytest
 import websockets
 
-from api.app import Parts
+from api.app import Node
 from tests.integration.conftest import serving
 from tests.integration.desk.desk_sessions import signed_desk_clients  # noqa: F401 -- autouse
 from tests.integration.desk.test_desk_lifecycle import Clock, a_desk, an_op
@@ -11,9 +11,9 @@ from tests.integration.desk.test_desk_live import live_url, receive, send
 
 
 @pytest.fixture
-def clock(parts: Parts) -> Clock:
+def clock(parts: Node) -> Clock:
     clock = Clock()
-    parts.desks.clock = clock
+    parts["desk"].desks.clock = clock
     return clock
 
 
@@ -59,7 +59,7 @@ async def test_the_key_of_a_session_from_the_link_signs_ops(client):
     assert signed.json()["desk_seq"] == 1
 
 
-async def test_the_key_of_a_session_from_the_link_opens_a_socket(parts: Parts, client):
+async def test_the_key_of_a_session_from_the_link_opens_a_socket(parts: Node, client):
     desk = (await a_desk(client))["desk_id"]
     session = await a_session(client, desk)
     async with serving(parts) as port, websockets.connect(live_url(port, desk)) as socket:
@@ -87,7 +87,7 @@ async def test_an_unknown_or_malformed_link_gets_no_session(client, link: str):
     assert response.json()["detail"]
 
 
-async def test_an_expired_desk_gives_no_session(parts: Parts, client, clock: Clock):
+async def test_an_expired_desk_gives_no_session(parts: Node, client, clock: Clock):
     desk = (await a_desk(client))["desk_id"]
     clock.move(parts.settings.desk_ttl_s)
     response = await client.post(f"/api/desk/{desk}/session")

@@ -4,13 +4,13 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from api.app import Parts
+from api.app import Node
 from commands.desk.desks import desk_id_of
 from tests.integration.conftest import until
 from tests.integration.desk.desk_sessions import signed_desk_clients  # noqa: F401 -- autouse
 
 
-async def stored_desk_events(parts: Parts) -> int:
+async def stored_desk_events(parts: Node) -> int:
     conn = await asyncpg.connect(parts.settings.database_url)
     try:
         count: int = await conn.fetchval(
@@ -85,7 +85,7 @@ async def test_an_op_is_acknowledged_after_commit_and_shows_in_the_desk(client):
     assert (sticker["id"], sticker["text"], state["desk_seq"]) == ("s1", "hi", 1)
 
 
-async def test_a_resent_op_gets_the_same_answer_and_is_stored_once(parts: Parts, client):
+async def test_a_resent_op_gets_the_same_answer_and_is_stored_once(parts: Node, client):
     desk = (await a_desk(client))["desk_id"]
     op = an_op(1, create=True, text="hi")
     first = (await client.post(f"/api/desk/{desk}/ops", json=op)).json()
@@ -125,7 +125,7 @@ async def test_a_stamp_from_the_future_is_refused_with_the_server_clock(client):
     ],
 )
 async def test_bad_ops_get_a_json_error_naming_the_problem_and_store_nothing(
-    parts: Parts, client, op, status, error
+    parts: Node, client, op, status, error
 ):
     desk = (await a_desk(client))["desk_id"]
     before = await stored_desk_events(parts)
@@ -141,7 +141,7 @@ async def test_an_unknown_or_malformed_desk_link_is_404(client):
         assert (response.status_code, response.json()["error"]) == (404, "desk_not_found")
 
 
-async def test_the_desk_view_catches_up_with_the_ops(parts: Parts, client):
+async def test_the_desk_view_catches_up_with_the_ops(parts: Node, client):
     desk = (await a_desk(client))["desk_id"]
     await client.post(f"/api/desk/{desk}/ops", json=an_op(1, create=True, text="a"))
     await client.post(f"/api/desk/{desk}/ops", json=an_op(2, text="b", x=3))
@@ -151,7 +151,7 @@ async def test_the_desk_view_catches_up_with_the_ops(parts: Parts, client):
     )
 
     async def caught_up():
-        view = await parts.desk_view.get_desk(desk_id_of(desk))
+        view = await parts["desk"].view.get_desk(desk_id_of(desk))
         return view if view is not None and view.desk_seq == 3 else None
 
     view = await until(caught_up)
@@ -179,11 +179,11 @@ async def test_only_the_creator_finishes_the_session(client):
     assert finished.json() == {"epoch": 2}
 
 
-async def test_a_desk_untouched_past_its_ttl_answers_410(parts: Parts, client):
+async def test_a_desk_untouched_past_its_ttl_answers_410(parts: Node, client):
     desk = (await a_desk(client))["desk_id"]
     await client.post(f"/api/desk/{desk}/ops", json=an_op(1, create=True))
     later = datetime.now(UTC) + timedelta(seconds=parts.settings.desk_ttl_s + 1)
-    parts.desks.clock = lambda: later
+    parts["desk"].desks.clock = lambda: later
     gone = await client.get(f"/api/desk/{desk}")
     assert (gone.status_code, gone.json()["error"]) == (410, "desk_gone")
     refused = await client.post(f"/api/desk/{desk}/ops", json=an_op(2, x=1))
@@ -191,13 +191,13 @@ async def test_a_desk_untouched_past_its_ttl_answers_410(parts: Parts, client):
 
 
 async def test_the_desk_view_recovers_when_its_consumer_is_deleted_and_misses_nothing(
-    parts: Parts, client, caplog: pytest.LogCaptureFixture
+    parts: Node, client, caplog: pytest.LogCaptureFixture
 ):
     desk = (await a_desk(client))["desk_id"]
     await client.post(f"/api/desk/{desk}/ops", json=an_op(1, create=True, text="a"))
 
     async def at(seq: int):
-        view = await parts.desk_view.get_desk(desk_id_of(desk))
+        view = await parts["desk"].view.get_desk(desk_id_of(desk))
         return view if view is not None and view.desk_seq == seq else None
 
     await until(lambda: at(1))

@@ -124,7 +124,7 @@ async def test_a_body_that_is_not_json_is_refused(client, settings):
 
 async def test_signed_in_feedback_carries_the_account(client, parts):
     account_id = uuid.uuid4()
-    token = parts.identity.gate.issuer.issue(
+    token = parts["identity"].gate.issuer.issue(
         account_id=account_id, roles=[], session_id=uuid.uuid4(), now=int(time.time())
     )
     await submit(client, {"Authorization": f"Bearer {token}"}, message="signed in")

@@ -55,7 +55,7 @@ async def running(identity_settings):
 
 @pytest_asyncio.fixture
 async def http(running):
-    transport = httpx.ASGITransport(app=create_app(running.settings, parts=running))
+    transport = httpx.ASGITransport(app=create_app(running.settings, node=running))
     async with httpx.AsyncClient(transport=transport, base_url="http://tessera.test") as client:
         yield client
 
@@ -223,7 +223,7 @@ async def test_tampered_and_foreign_access_tokens_are_401_and_change_nothing(htt
     for token in (tampered, foreign, "not-a-jwt"):
         response = await http.post("/api/canvas", json=spec, headers=bearer(token))
         assert (response.status_code, response.json()["error"]) == (401, "invalid_token")
-    assert await running.reads.view.list_canvases() == []
+    assert await running["canvas"].reads.view.list_canvases() == []
 
 
 async def test_placing_needs_a_signed_in_player_and_admin_ops_the_admin_role(http, running):
@@ -244,13 +244,13 @@ async def test_placing_needs_a_signed_in_player_and_admin_ops_the_admin_role(htt
 
 async def test_accounts_and_refresh_tokens_survive_a_restart(identity_settings):
     first = await build(identity_settings)
-    transport = httpx.ASGITransport(app=create_app(identity_settings, parts=first))
+    transport = httpx.ASGITransport(app=create_app(identity_settings, node=first))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         pair = await sign_in(client, 40)
     await stop(first)
     second = await build(identity_settings)
     try:
-        transport = httpx.ASGITransport(app=create_app(identity_settings, parts=second))
+        transport = httpx.ASGITransport(app=create_app(identity_settings, node=second))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             again = await client.post("/api/auth/refresh",
                                       json={"refresh_token": pair["refresh_token"]})
@@ -272,7 +272,7 @@ async def test_rate_limits_trip_and_recover(make_settings):
                                    rate_account_burst=2)
     parts = await build(settings)
     try:
-        transport = httpx.ASGITransport(app=create_app(settings, parts=parts))
+        transport = httpx.ASGITransport(app=create_app(settings, node=parts))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
             statuses = [(await client.post("/api/auth/refresh",
                                            json={"refresh_token": "x" * 43})).status_code

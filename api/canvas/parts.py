@@ -1,0 +1,37 @@
+"""What the canvas's handlers receive: its running parts, as the dependency `canvas` (and its
+reads as `reads`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from litestar.datastructures import State
+
+from api.canvas.reads import CanvasReads
+from api.canvas.telegram_bot import TelegramBot
+from commands.canvas.canvases import Canvases
+from infra.canvas.presence import Presence
+from infra.live.fanout import Fanout
+from infra.settings import Settings
+
+NAME = "canvas"
+
+
+@dataclass
+class CanvasParts:
+    settings: Settings
+    canvases: Canvases
+    reads: CanvasReads
+    fanout: Fanout
+    presence: Presence
+    telegram: TelegramBot
+
+
+def provide_canvas(state: State) -> CanvasParts:
+    parts = state[NAME]
+    assert isinstance(parts, CanvasParts), "the canvas context runs on API nodes only"
+    return parts
+
+
+def provide_reads(state: State) -> CanvasReads:
+    return provide_canvas(state).reads

@@ -1,0 +1,84 @@
+"""The canvas's reads, with the caches that make spectators cheap."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from uuid import UUID
+
+from api.canvas.encoding import compress, palette_png
+from api.errors import ApiError
+from infra.canvas.pixel_view import PixelView
+from infra.canvas.view import CanvasView
+from projections.canvas.bitmap import CanvasMeta
+
+
+class CanvasReads:
+    """Reads with the caches that make spectators cheap: the latest pointer and the current game
+    for a second, encoded bodies of immutable versions for as long as they are asked for."""
+
+    def __init__(
+        self, view: CanvasView, pixels: PixelView, *, latest_ttl: float, bodies: int = 64
+    ) -> None:
+        self.view = view
+        self.pixels = pixels
+        self._latest_ttl = latest_ttl
+        self._latest: dict[UUID, tuple[float, CanvasMeta]] = {}
+        self._bodies: OrderedDict[tuple[UUID, int, str], bytes] = OrderedDict()
+        self._max_bodies = bodies
+        self._current: tuple[float, CanvasMeta | None] = (0.0, None)
+        self._asking_current: asyncio.Future[CanvasMeta | None] | None = None
+
+    async def get_current(self) -> CanvasMeta | None:
+        """The newest open canvas, as of at most `latest_ttl` ago. Every open page asks each poll
+        interval; one query answers all that ask at once."""
+        expires, meta = self._current
+        if expires > time.monotonic():
+            return meta
+        if self._asking_current is None:
+            self._asking_current = asyncio.ensure_future(self._ask_current())
+        return await asyncio.shield(self._asking_current)
+
+    async def _ask_current(self) -> CanvasMeta | None:
+        try:
+            meta = await self.view.get_current()
+            self._current = (time.monotonic() + self._latest_ttl, meta)
+            return meta
+        finally:
+            self._asking_current = None
+
+    async def get_canvas(self, canvas_id: UUID, *, fresh: bool = False) -> CanvasMeta:
+        cached = self._latest.get(canvas_id)
+        now = time.monotonic()
+        if cached is not None and not fresh and cached[0] > now:
+            return cached[1]
+        meta = await self.view.get_canvas(canvas_id)
+        if meta is None:
+            raise ApiError(404, "canvas_not_found", f"no canvas {canvas_id}")
+        self._latest[canvas_id] = (now + self._latest_ttl, meta)
+        return meta
+
+    async def get_body(self, meta: CanvasMeta, version: int, form: str) -> bytes:
+        """The board at `version` as raw bytes in an HTTP encoding, or as a PNG (`form="png"`)."""
+        key = (meta.canvas_id, version, form)
+        body = self._bodies.get(key)
+        if body is not None:
+            self._bodies.move_to_end(key)
+            return body
+        pixels = await self.view.get_board(meta, version)
+        if pixels is None:
+            oldest = await self.view.oldest_version(meta.canvas_id)
+            raise ApiError(
+                410, "gone", f"version {version} is no longer kept", oldest_version=oldest
+            )
+        if form == "png":
+            body = await asyncio.to_thread(
+                palette_png, pixels, meta.width, meta.height, meta.palette
+            )
+        else:
+            body = await asyncio.to_thread(compress, pixels.tobytes(), form)
+        self._bodies[key] = body
+        while len(self._bodies) > self._max_bodies:
+            self._bodies.popitem(last=False)
+        return body

@@ -1,0 +1,131 @@
+"""The canvas context (Pixel Wars): the one place that builds its parts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+from litestar import Router
+from litestar.di import Provide
+
+from api.canvas.config import client_config
+from api.canvas.controller import CanvasController
+from api.canvas.live import canvas_live
+from api.canvas.pages import index
+from api.canvas.parts import NAME, CanvasParts, provide_canvas, provide_reads
+from api.canvas.reads import CanvasReads
+from api.canvas.telegram_bot import TelegramBot
+from api.canvas.webhook import telegram_webhook
+from api.node import Projection, Spine
+from commands.canvas.canvases import Canvases
+from infra.botapi import BotApi
+from infra.canvas import pixel_view
+from infra.canvas.bitmap_model import BitmapReadModel
+from infra.canvas.pixel_view import PixelOwnersReadModel, PixelView
+from infra.canvas.presence import Presence
+from infra.canvas.view import CanvasView
+from infra.live.fanout import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, Fanout, coalesce
+from infra.spine.eventstore import application_env
+
+
+class CanvasContext:
+    name = NAME
+    application = Canvases
+    # Live deltas come from the bitmap projection, which waits for the log: publish at once.
+    publish_gather_s = 0.005
+
+    def __init__(self) -> None:
+        self._parts: CanvasParts | None = None
+
+    async def migrate(self, conn: asyncpg.Connection, schema: str) -> None:
+        await pixel_view.migrate(conn, schema)
+
+    def projections(self, spine: Spine) -> list[Projection]:
+        settings = spine.settings
+        bitmap = BitmapReadModel(
+            CanvasView(spine.pool, settings.schema, ring=settings.delta_ring),
+            spine.nc,
+            delta_subject=settings.delta_subject,
+            snapshot_every=settings.snapshot_every,
+            snapshot_seconds=settings.snapshot_seconds,
+        )
+        linger_s = settings.projection_linger_ms / 1000
+        return [
+            # The bitmap publishes the live deltas: it takes what has arrived at once.
+            Projection(bitmap, linger_s=0.0, fetch_timeout_s=settings.delta_interval_ms / 1000),
+            Projection(
+                PixelOwnersReadModel(PixelView(spine.pool, settings.schema)),
+                linger_s=linger_s,
+                fetch_timeout_s=linger_s,
+            ),
+        ]
+
+    async def start(self, spine: Spine) -> CanvasParts:
+        settings = spine.settings
+        canvases = await asyncio.to_thread(
+            Canvases,
+            application_env(settings),
+            linger_s=settings.writer_linger_ms / 1000,
+            max_batch=settings.writer_max_batch,
+            snapshot_every=settings.aggregate_snapshot_every,
+        )
+        view = CanvasView(spine.pool, settings.schema, ring=settings.delta_ring)
+        presence = await Presence.open(
+            spine.js,
+            settings.presence_bucket,
+            cap=settings.player_cap,
+            window_ms=int(settings.afk_after_s * 1000),
+        )
+        self._parts = CanvasParts(
+            settings=settings,
+            canvases=canvases,
+            reads=CanvasReads(
+                view,
+                PixelView(spine.pool, settings.schema),
+                latest_ttl=settings.latest_cache_seconds,
+            ),
+            fanout=Fanout(
+                spine.nc,
+                settings.delta_subject,
+                capacity=settings.live_queue_frames,
+                interval_s=LIVE_DELTA_INTERVAL_S,
+                busy_share=LIVE_DELTA_BUSY_SHARE,
+                merge=coalesce,
+            ),
+            presence=presence,
+            telegram=TelegramBot(
+                api=BotApi(token=settings.telegram_bot_token, base_url=settings.telegram_api_url),
+                canvases=canvases,
+                view=view,
+                admin_chats=settings.split(settings.telegram_admin_chats),
+                username=settings.telegram_bot_username,
+                players=presence,
+            ),
+        )
+        await presence.start()
+        return self._parts
+
+    async def stop(self) -> None:
+        parts = self._parts
+        if parts is None:
+            return
+        await asyncio.to_thread(parts.canvases.stop_writers)
+        await parts.presence.stop()
+        await asyncio.to_thread(parts.canvases.close)
+        await parts.telegram.close()
+
+    def router(self) -> Router:
+        return Router(
+            "/",
+            route_handlers=[
+                CanvasController,
+                canvas_live,
+                client_config,
+                telegram_webhook,
+                index,
+            ],
+            dependencies={
+                "canvas": Provide(provide_canvas, sync_to_thread=False),
+                "reads": Provide(provide_reads, sync_to_thread=False),
+            },
+        )

@@ -1,0 +1,206 @@
+"""A running node: the spine every context shares, the contexts it runs, and their log publishers
+and projection runners. `build_node` is the only place that starts them, `shutdown` the only place
+that stops them; which parts a node builds depends on its roles:
+
+- `api`: every context's Application and writers, hubs, presence, lifecycle, bot (`start`);
+- `publisher`: one log publisher per context (notification log → JetStream);
+- `projections`: every context's read models, each behind a projection runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import asyncpg
+from eventsourcing.application import Application
+from litestar import Router
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from infra.retry import connect_nats
+from infra.settings import Settings
+from infra.spine.eventstore import application_env, ensure_schema, events_table
+from infra.spine.publisher import LogPublisher, ensure_stream
+from infra.spine.readmodels import migrate as migrate_positions
+from infra.spine.runner import ProjectionRunner, ReadModel
+from infra.spine.store_reader import StoreReader
+
+log = logging.getLogger(__name__)
+
+API, PUBLISHER, PROJECTIONS = "api", "publisher", "projections"
+ALL_ROLES = frozenset({API, PUBLISHER, PROJECTIONS})
+
+
+@dataclass(frozen=True)
+class Spine:
+    """What every context shares: settings, the read models' pool, NATS and JetStream."""
+
+    settings: Settings
+    pool: asyncpg.Pool
+    nc: NATS
+    js: JetStreamContext
+
+
+@dataclass(frozen=True)
+class Projection:
+    """A read model and how its runner gathers events: `linger_s` to fill a transaction,
+    `fetch_timeout_s` the longest wait for JetStream to deliver."""
+
+    model: ReadModel
+    linger_s: float
+    fetch_timeout_s: float
+
+
+class Context(Protocol):
+    """One bounded context, as the composition root sees it (`api/<context>/wiring.py`)."""
+
+    name: str
+    """Its log's subject segment (`<prefix>.ev.<name>`) and its parts' name in the app state."""
+
+    @property
+    def application(self) -> type[Application]:
+        """Its event-sourced Application: `migrate` creates its events table."""
+    publish_gather_s: float
+    """How long its log publisher gathers commits into one page."""
+
+    async def migrate(self, conn: asyncpg.Connection, schema: str) -> None:
+        """Create its read-model tables (idempotent)."""
+
+    def projections(self, spine: Spine) -> list[Projection]:
+        """Its read models (the `projections` role)."""
+
+    async def start(self, spine: Spine) -> object:
+        """Build and start its Application, writers and services (the `api` role); returns
+        the parts its handlers receive."""
+
+    async def stop(self) -> None:
+        """Stop what `start` started: writers first, then the rest."""
+
+    def router(self) -> Router:
+        """Its controllers and sockets, with typed dependencies on its parts."""
+
+
+@dataclass
+class Node:
+    spine: Spine
+    contexts: Sequence[Context]
+    parts: dict[str, Any] = field(default_factory=dict)
+    publishers: list[LogPublisher] = field(default_factory=list)
+    runners: list[ProjectionRunner] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return self.spine.settings
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        return self.spine.pool
+
+    @property
+    def nc(self) -> NATS:
+        return self.spine.nc
+
+    def __getitem__(self, context: str) -> Any:
+        """A running context's parts (the `api` role), e.g. `node["desk"].hub`."""
+        return self.parts[context]
+
+    def runner(self, name: str) -> ProjectionRunner:
+        return next(runner for runner in self.runners if runner.model.name == name)
+
+    def publisher(self, context: str) -> LogPublisher:
+        return next(p for p in self.publishers if p.context == context)
+
+
+async def migrate_contexts(settings: Settings, contexts: Sequence[Context]) -> None:
+    """Create everything the contexts store, once, before any node starts."""
+    assert settings.database_url is not None
+    await asyncio.to_thread(_create_event_stores, settings, contexts)
+    conn = await asyncpg.connect(settings.database_url)
+    try:
+        await migrate_positions(conn, settings.schema)
+        for context in contexts:
+            await context.migrate(conn, settings.schema)
+    finally:
+        await conn.close()
+
+
+def _create_event_stores(settings: Settings, contexts: Sequence[Context]) -> None:
+    ensure_schema(settings)
+    for context in contexts:
+        context.application(env=application_env(settings, create_table=True)).close()
+
+
+async def build_node(
+    settings: Settings, contexts: Sequence[Context], roles: Collection[str] = ALL_ROLES
+) -> Node:
+    assert settings.database_url and settings.nats_url, "resolve the service URLs first"
+    pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=12)
+    nc = await connect_nats(settings.nats_url, "tessera", log)
+    js = nc.jetstream()
+    await ensure_stream(js, settings.events_stream, [f"{settings.stream_prefix}.ev.>"])
+    node = Node(Spine(settings, pool, nc, js), contexts)
+    for context in contexts:
+        table = events_table(context.application.name)
+        store = StoreReader(pool, settings.schema, table)
+        subject = f"{settings.stream_prefix}.ev.{context.name}"
+        if PUBLISHER in roles:
+            node.publishers.append(
+                LogPublisher(
+                    context=context.name,
+                    store=store,
+                    channel=table,
+                    database_url=settings.database_url,
+                    js=js,
+                    stream=settings.events_stream,
+                    subject_prefix=subject,
+                    gather_seconds=context.publish_gather_s,
+                )
+            )
+        if PROJECTIONS in roles:
+            node.runners.extend(
+                ProjectionRunner(
+                    projection.model,
+                    pool=pool,
+                    js=js,
+                    store=store,
+                    schema=settings.schema,
+                    stream=settings.events_stream,
+                    subject=f"{subject}.>",
+                    consumer=f"{settings.stream_prefix}_{projection.model.name}",
+                    fetch_timeout=projection.fetch_timeout_s,
+                    linger=projection.linger_s,
+                )
+                for projection in context.projections(node.spine)
+            )
+    if API in roles:
+        for context in contexts:
+            node.parts[context.name] = await context.start(node.spine)
+    for publisher in node.publishers:
+        await publisher.start()
+    for runner in node.runners:
+        await runner.start()
+    return node
+
+
+async def shutdown(node: Node) -> None:
+    for context in reversed(node.contexts):
+        if context.name in node.parts:
+            await context.stop()
+    for publisher in node.publishers:
+        await publisher.stop()
+    for runner in node.runners:
+        await runner.stop()
+    with contextlib.suppress(Exception):
+        await node.nc.flush(timeout=2)
+    await node.nc.close()
+    try:  # a connection still held by a cancelled task must not hold up the shutdown
+        async with asyncio.timeout(5):
+            await node.pool.close()
+    except TimeoutError:
+        log.warning("closing the database pool timed out; terminating its connections")
+        node.pool.terminate()
