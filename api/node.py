@@ -117,9 +117,14 @@ class Node:
 
 
 async def migrate_contexts(settings: Settings, contexts: Sequence[Context]) -> None:
-    """Create everything the contexts store, once, before any node starts."""
-    assert settings.database_url is not None
+    """Create everything the contexts store, and the stream, once, before any node starts."""
+    assert settings.database_url and settings.nats_url, "resolve the service URLs first"
     await asyncio.to_thread(_create_event_stores, settings, contexts)
+    nc = await connect_nats(settings.nats_url, "tessera-migrate", log)
+    try:
+        await ensure_stream(nc.jetstream(), settings.events_stream, _stream_subjects(settings))
+    finally:
+        await nc.close()
     conn = await asyncpg.connect(settings.database_url)
     try:
         await migrate_positions(conn, settings.schema)
@@ -127,6 +132,10 @@ async def migrate_contexts(settings: Settings, contexts: Sequence[Context]) -> N
             await context.migrate(conn, settings.schema)
     finally:
         await conn.close()
+
+
+def _stream_subjects(settings: Settings) -> list[str]:
+    return [f"{settings.stream_prefix}.ev.>"]
 
 
 def _create_event_stores(settings: Settings, contexts: Sequence[Context]) -> None:
@@ -142,7 +151,7 @@ async def build_node(
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=12)
     nc = await connect_nats(settings.nats_url, "tessera", log)
     js = nc.jetstream()
-    await ensure_stream(js, settings.events_stream, [f"{settings.stream_prefix}.ev.>"])
+    await ensure_stream(js, settings.events_stream, _stream_subjects(settings))
     node = Node(Spine(settings, pool, nc, js), contexts)
     for context in contexts:
         table = events_table(context.application.name)

@@ -1,20 +1,18 @@
-"""Sign-in, tokens and accounts over HTTP (and the account's live socket)."""
+"""Sign-in and tokens over HTTP."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import msgspec
-from litestar import Controller, WebSocket, delete, get, post, websocket
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import WebSocketDisconnect
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import JSONBody
 
-from api.auth import AS_ADMIN, AS_PLAYER, AS_VIEWER, Gate, authenticate_socket, origin_allowed
+from api.auth import AS_PLAYER, AS_VIEWER
 from api.errors import ApiError
 from api.identity.parts import IdentityParts
 from commands.actor import Actor
@@ -28,7 +26,6 @@ from infra.identity.telegram import (
     verify_login_widget,
 )
 from infra.identity.tokens import TICKET
-from infra.identity.view import AccountOut
 
 Token = Annotated[str, msgspec.Meta(min_length=16, max_length=4096)]
 
@@ -120,7 +117,7 @@ async def _sign_in(identity: IdentityParts, provider: str, subject: str, name: s
     return _pair(identity, account, session.session_id, session.refresh_token)
 
 
-def _telegram_user(identity: IdentityParts, data: TelegramSignIn) -> TelegramUser:
+def telegram_user(identity: IdentityParts, data: TelegramSignIn) -> TelegramUser:
     """The Telegram user the request's Mini App or Login Widget data was signed for."""
     settings = identity.gate.settings
     if not settings.telegram_bot_token:
@@ -164,7 +161,7 @@ class AuthController(Controller):
         self, data: JSONBody[TelegramSignIn], identity: NamedDependency[IdentityParts]
     ) -> TokenPair:
         """Sign in from the Telegram Mini App (`init_data`) or the Login Widget (`widget`)."""
-        user = _telegram_user(identity, data)
+        user = telegram_user(identity, data)
         return await _sign_in(identity, "telegram", str(user.id), user.display_name)
 
     @post("/refresh", status_code=200)
@@ -226,187 +223,3 @@ async def whoami(viewer: NamedDependency[Actor | None]) -> Whoami:
     if viewer is None:
         return Whoami(signed_in=False)
     return Whoami(signed_in=True, account_id=viewer.user, admin=viewer.is_admin)
-
-
-class MeController(Controller):
-    path = "/api/me"
-    tags = ("identity",)
-    dependencies = AS_PLAYER
-
-    @get("/")
-    async def me(
-        self, player: NamedDependency[Actor], identity: NamedDependency[IdentityParts]
-    ) -> AccountOut:
-        return await _account(identity, UUID(player.user))
-
-    @post("/name", status_code=200)
-    async def rename(
-        self,
-        data: JSONBody[RenameRequest],
-        player: NamedDependency[Actor],
-        identity: NamedDependency[IdentityParts],
-    ) -> SignedInAccount:
-        account = await asyncio.to_thread(
-            identity.accounts.rename, UUID(player.user), data.display_name
-        )
-        return SignedInAccount(account.id, account.display_name, list(account.roles))
-
-    @post("/identities/google", status_code=200)
-    async def link_google(
-        self,
-        data: JSONBody[GoogleSignIn],
-        player: NamedDependency[Actor],
-        identity: NamedDependency[IdentityParts],
-    ) -> LinkedIdentities:
-        """Add a Google account as another way to sign in to this account."""
-        user = await identity.google.verify(data.id_token)
-        return await _link(identity, player, "google", user.sub)
-
-    @post("/identities/telegram", status_code=200)
-    async def link_telegram(
-        self,
-        data: JSONBody[TelegramSignIn],
-        player: NamedDependency[Actor],
-        identity: NamedDependency[IdentityParts],
-    ) -> LinkedIdentities:
-        """Add a Telegram account as another way to sign in to this account."""
-        user = _telegram_user(identity, data)
-        return await _link(identity, player, "telegram", str(user.id))
-
-    @delete("/identities/{provider:str}/{subject:str}", status_code=200)
-    async def unlink(
-        self,
-        provider: FromPath[str],
-        subject: FromPath[str],
-        player: NamedDependency[Actor],
-        identity: NamedDependency[IdentityParts],
-    ) -> LinkedIdentities:
-        """Remove a way to sign in (never the last one)."""
-        account = await asyncio.to_thread(
-            identity.accounts.unlink_identity,
-            UUID(player.user),
-            provider=provider,
-            subject=subject,
-        )
-        return LinkedIdentities(account.id, list(account.identities))
-
-
-async def _link(
-    identity: IdentityParts, player: Actor, provider: str, subject: str
-) -> LinkedIdentities:
-    account = await asyncio.to_thread(
-        identity.accounts.link_identity, UUID(player.user), provider=provider, subject=subject
-    )
-    return LinkedIdentities(account.id, list(account.identities))
-
-
-async def _account(identity: IdentityParts, account_id: UUID) -> AccountOut:
-    account = await identity.view.get_account(account_id)
-    if account is None:
-        raise ApiError(404, "account_not_found", f"no account {account_id} (yet)")
-    return account
-
-
-@websocket("/api/me/live")
-async def me_live(socket: WebSocket[Any, Any, Any]) -> None:
-    """The account's live channel: `{"type": "me", …}` once authenticated, then
-    `{"type": "signed_out"}` and a close (4401) as soon as the session is revoked."""
-    if not origin_allowed(socket):
-        await socket.close(code=4403, reason="origin_not_allowed")
-        return
-    await socket.accept()
-    actor = await authenticate_socket(socket)
-    if actor is None:
-        return
-    gate: Gate = socket.app.state.gate
-    await socket.send_json({"type": "me", "id": actor.user, "admin": actor.is_admin})
-    session = UUID(actor.session) if actor.session else None
-
-    async def until_revoked() -> None:
-        while session is None or session not in gate.revocations:
-            await asyncio.sleep(1.0)
-        await socket.send_json({"type": "signed_out"})
-        await socket.close(code=4401, reason="session_revoked")
-
-    async def until_gone() -> None:
-        with contextlib.suppress(WebSocketDisconnect):
-            while True:
-                await socket.receive_data(mode="text")  # nothing is expected from the client
-
-    tasks = [asyncio.create_task(until_revoked()), asyncio.create_task(until_gone())]
-    _, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-
-
-class AdminAccountsController(Controller):
-    path = "/api/admin/accounts"
-    tags = ("admin",)
-    dependencies = AS_ADMIN
-
-    @get("/")
-    async def list_accounts(
-        self,
-        admin: NamedDependency[Actor],
-        identity: NamedDependency[IdentityParts],
-        after: Annotated[UUID | None, Parameter(description="page after this id")] = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 100,
-    ) -> list[AccountOut]:
-        return await identity.view.list_accounts(limit=limit, after=after)
-
-    @post("/{account_id:uuid}/roles", status_code=200)
-    async def grant_role(
-        self,
-        account_id: FromPath[UUID],
-        data: JSONBody[RoleRequest],
-        admin: NamedDependency[Actor],
-        identity: NamedDependency[IdentityParts],
-    ) -> SignedInAccount:
-        account = await asyncio.to_thread(
-            identity.accounts.grant_role, account_id, data.role, by=admin.user
-        )
-        return SignedInAccount(account.id, account.display_name, list(account.roles))
-
-    @delete("/{account_id:uuid}/roles/{role:str}", status_code=200)
-    async def revoke_role(
-        self,
-        account_id: FromPath[UUID],
-        role: FromPath[str],
-        admin: NamedDependency[Actor],
-        identity: NamedDependency[IdentityParts],
-    ) -> SignedInAccount:
-        """Revoke a role; the account's sessions end so that no token keeps it."""
-        account = await asyncio.to_thread(
-            identity.accounts.revoke_role, account_id, role, by=admin.user
-        )
-        await _end_sessions(identity, account_id)
-        return SignedInAccount(account.id, account.display_name, list(account.roles))
-
-    @post("/{account_id:uuid}/sessions/revoke", status_code=200)
-    async def revoke_sessions(
-        self,
-        account_id: FromPath[UUID],
-        admin: NamedDependency[Actor],
-        identity: NamedDependency[IdentityParts],
-    ) -> dict[str, int]:
-        """Sign the account out everywhere."""
-        return {"revoked": await _end_sessions(identity, account_id)}
-
-    @post("/{account_id:uuid}/ban", status_code=200)
-    async def ban(
-        self,
-        account_id: FromPath[UUID],
-        data: JSONBody[BanRequest],
-        admin: NamedDependency[Actor],
-        identity: NamedDependency[IdentityParts],
-    ) -> dict[str, int]:
-        await asyncio.to_thread(
-            identity.accounts.ban, account_id, reason=data.reason, by=admin.user
-        )
-        return {"revoked": await _end_sessions(identity, account_id)}
-
-
-async def _end_sessions(identity: IdentityParts, account_id: UUID) -> int:
-    ended = await identity.sessions.end_all(account_id, utc_now())
-    identity.gate.revocations.add(*ended)
-    return len(ended)

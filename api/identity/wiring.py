@@ -11,13 +11,8 @@ from litestar import Router
 from litestar.di import Provide
 
 from api.auth import Gate
-from api.identity.controller import (
-    AdminAccountsController,
-    AuthController,
-    MeController,
-    me_live,
-    whoami,
-)
+from api.identity.accounts import AdminAccountsController, MeController, me_live
+from api.identity.controller import AuthController, whoami
 from api.identity.parts import NAME, IdentityParts, provide_identity
 from api.node import Projection, Spine
 from api.ratelimit import Limiter
