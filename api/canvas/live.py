@@ -12,7 +12,7 @@ Client → server: `{"type": "auth", "token"}` (first, optional: spectators skip
 from __future__ import annotations
 
 import asyncio
-import contextlib
+from collections.abc import Coroutine
 from typing import Any
 from uuid import UUID
 
@@ -32,11 +32,11 @@ from domain.canvas import CanvasError, CooldownActive
 from domain.roster import PlayerState, Standing
 from infra.canvas.presence import Presence
 from infra.live.fanout import Fanout, Listener
-from infra.live.socket import frame_sink, text_frame
+from infra.live.sender import Sender
+from infra.live.socket import frame_sink
 from infra.tasks import until_first_ends
 
 MAX_FRAME = 4096
-GOODBYE_TIMEOUT_S = 1.0
 
 
 class Auth(msgspec.Struct, tag="auth", forbid_unknown_fields=True):
@@ -95,8 +95,7 @@ class _Session:
         self.canvas = str(canvas_id)
         self.actor: Actor | None = None
         self.user = ""
-        self._send_lock = asyncio.Lock()
-        self.sink = frame_sink(socket.scope)
+        self.out = Sender(socket, frame_sink(socket.scope), "binary")
         self._standing: Standing | None = None
         self._standing_changed = asyncio.Event()
 
@@ -105,27 +104,10 @@ class _Session:
 
         Under `infra.live.socket`'s protocol the fan-out writes frames straight to the socket
         while it keeps up, and this only flushes what queued up while it did not."""
-        sink = self.sink
-        listener.attach(sink)
-        while True:
-            await listener.wait()
-            if listener.dropped:
-                # Its buffers are likely full: try to say why, but never wait on it for long.
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(GOODBYE_TIMEOUT_S):
-                        await self.send_json({"type": "resync"})
-                        await self.socket.close(code=4408, reason="too_slow")
-                return
-            if sink is not None:
-                await sink.frames_drained()
-            frames = listener.take()
-            if sink is None:
-                async with self._send_lock:
-                    for delta, _ in frames:
-                        await self.socket.send_bytes(delta)
-            elif sink.frames_open():
-                sink.write_frames(b"".join(wire for _, wire in frames))
-            else:
+        out = self.out
+        listener.attach(out.sink)
+        while (frames := await out.next_frames(listener)) is not None:
+            if not await out.send_frames(frames):
                 return
 
     # -- the player's standing: playing, queued, AFK -------------------------------------------
@@ -170,13 +152,9 @@ class _Session:
                 await self.socket.close(code=4001, reason="afk")
                 return
 
-    async def send_json(self, message: dict[str, Any]) -> None:
-        sink = self.sink
-        if sink is not None and not self._send_lock.locked() and sink.frames_ready():
-            sink.write_frames(text_frame(_encode(message)))  # no await: nothing to wait for
-            return
-        async with self._send_lock:
-            await self.socket.send_text(_encode(message).decode())
+    def send_json(self, message: dict[str, Any]) -> Coroutine[Any, Any, None]:
+        # Not a coroutine itself: the caller awaits the sender's, one coroutine a message.
+        return self.out.send(_encode(message))
 
     async def serve(self) -> None:
         ticket = self.socket.query_params.get("ticket")

@@ -54,13 +54,13 @@ from commands.desk.desks import DeskGone, DeskNotFound, desk_id_of
 from commands.writer import WriterBusy, WriterStopped
 from domain.desk import Ack, ClockSkew, DeskError, DeskExpired, SequenceGap
 from infra.desk.hub import DeskHub, FrameHead, encode, head_of
-from infra.live.fanout import Frame, Listener, Sink
-from infra.live.socket import frame_sink, text_frame
+from infra.live.fanout import Frame, Listener
+from infra.live.sender import Sender
+from infra.live.socket import frame_sink
 from infra.live.throttle import Throttle
 from infra.tasks import until_first_ends
 
 MAX_FRAME = 64 * 1024
-GOODBYE_TIMEOUT_S = 1.0
 MAX_IN_FLIGHT = 64
 """Ops of one socket waiting for the writer before the socket stops reading."""
 
@@ -96,12 +96,6 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
         await hub.fanout.leave(key, listener)
 
 
-def write_texts(sink: Sink, frames: list[bytes]) -> None:
-    """JSON text frames in one write, unless the socket closed meanwhile."""
-    if sink.frames_open():
-        sink.write_frames(b"".join(text_frame(frame) for frame in frames))
-
-
 class _Connection:
     def __init__(
         self, socket: WebSocket[Any, Any, Any], hub: DeskHub, desk: UUID, listener: Listener
@@ -111,9 +105,9 @@ class _Connection:
         self.desk = desk
         self.listener = listener
         self.client_id = ""
-        self._send_lock = asyncio.Lock()
         self.sink = frame_sink(socket.scope)
         """Under `infra.live.socket`'s protocol: frames written straight to the transport."""
+        self.out = Sender(socket, self.sink, "text")
         self._ready = asyncio.Event()
         """Set once a `hello` was answered; cleared while one is being answered."""
         self._joined_seq = 0
@@ -126,33 +120,8 @@ class _Connection:
         reading until half of them are answered."""
         self._reading_paused = False
 
-    async def send(self, frame: bytes) -> None:
-        await self.send_many([frame])
-
-    async def send_many(self, frames: list[bytes]) -> None:
-        """JSON text frames, in order; through the frame sink in one write when there is one."""
-        sink = self.sink
-        if sink is None:
-            async with self._send_lock:
-                for frame in frames:
-                    await self.socket.send_text(frame.decode())
-            return
-        if not sink.frames_ready():
-            async with self._send_lock:  # whoever waits for the buffer to drain writes first
-                await sink.frames_drained()
-        write_texts(sink, frames)
-
     async def error(self, code: str, detail: str, **extra: Any) -> None:
-        await self.send(error_frame(code, detail, **extra))
-
-    def send_now(self, frames: list[bytes]) -> None:
-        """Frames written at once from a callback (answers: what the client sent bounds them,
-        so they do not wait for the buffer to drain), else sent by a task."""
-        sink = self.sink
-        if sink is None:
-            asyncio.get_running_loop().create_task(self.send_many(frames))
-        else:
-            write_texts(sink, frames)
+        await self.out.send(error_frame(code, detail, **extra))
 
     # -- frames out -------------------------------------------------------------------------------
 
@@ -162,30 +131,18 @@ class _Connection:
         Under `infra.live.socket`'s protocol the fan-out writes a joined client's frames straight
         to its socket, judged by `admit`; this task sends what queued meanwhile (during a
         catch-up, while the socket's buffer was full) and what only it can do (a desk's close)."""
-        listener = self.listener
-        while True:
-            await listener.wait()
-            if listener.dropped:
-                with contextlib.suppress(Exception):
-                    async with asyncio.timeout(GOODBYE_TIMEOUT_S):
-                        await self.send(encode({"type": "resync"}))
-                        await self.socket.close(code=4408, reason="too_slow")
-                return
-            await self._ready.wait()
-            if self.sink is not None:
-                await self.sink.frames_drained()
-                if not self._ready.is_set():
-                    continue  # a new hello began meanwhile: its catch-up goes first
+        # A new hello clears `_ready` while it is answered: its catch-up goes first.
+        while (frames := await self.out.next_frames(self.listener, self._ready)) is not None:
             out: list[Frame] = []
-            for frame in listener.take():
+            for frame in frames:
                 verdict = self.admit(head_of(frame[0]))
                 if verdict is None:  # the desk closed
-                    await self._write(out)
+                    await self.out.send_frames(out)
                     await self.socket.close(code=4410, reason="desk_gone")
                     return
                 if verdict:
                     out.append(frame)
-            await self._write(out)
+            await self.out.send_frames(out)
 
     def admit(self, head: FrameHead) -> bool | None:
         """Whether a fanned-out frame goes to this client: not an op it got with its catch-up,
@@ -198,14 +155,6 @@ class _Connection:
             case "closed":
                 return None
         return True
-
-    async def _write(self, frames: list[Frame]) -> None:
-        if not frames:
-            return
-        if self.sink is None:
-            await self.send_many([message for message, _ in frames])
-        elif self.sink.frames_open():
-            self.sink.write_frames(b"".join(wire for _, wire in frames))
 
     # -- frames in --------------------------------------------------------------------------------
 
@@ -221,7 +170,7 @@ class _Connection:
             return True
         match message:
             case Ping():
-                await self.send(b'{"type":"pong"}')
+                await self.out.send(b'{"type":"pong"}')
             case Hello():
                 if not await self.hello(message):
                     return False
@@ -250,7 +199,7 @@ class _Connection:
             case PresenceIn():
                 self.presence(message)
             case Ping():
-                self.send_now([b'{"type":"pong"}'])
+                self.out.send_now([b'{"type":"pong"}'])
             case _:
                 return False
         return True
@@ -273,7 +222,7 @@ class _Connection:
             self._announce_gone()
         self.client_id = hello.client_id
         synced = encode({"type": "synced", "epoch": joined.epoch, "desk_seq": joined.desk_seq})
-        await self.send_many([*joined.frames, synced])
+        await self.out.send_many([*joined.frames, synced])
         self._joined_seq = joined.desk_seq
         self._ready.set()
         if self.sink is not None:
@@ -285,7 +234,7 @@ class _Connection:
         have many ops in flight, answered in order."""
         if op.client_id != self.client_id:
             wrong = "an op carries the client_id of the hello"
-            self.send_now([error_frame("wrong_client", wrong, client_seq=op.client_seq)])
+            self.out.send_now([error_frame("wrong_client", wrong, client_seq=op.client_seq)])
             return
         self._in_flight += 1
         if self._in_flight >= MAX_IN_FLIGHT and self.sink is not None and not self._reading_paused:
@@ -305,7 +254,7 @@ class _Connection:
                 answer.replayed,
             )
             collisions = answer.collisions
-            self.send_now([encode(frame), *(encode(CollisionFrame(*c)) for c in collisions)])
+            self.out.send_now([encode(frame), *(encode(CollisionFrame(*c)) for c in collisions)])
             return
         refused = answer
         if isinstance(refused, DeskError):
@@ -315,11 +264,11 @@ class _Connection:
                     extra["expected_seq"] = expected
                 case ClockSkew(server_ms=server_ms):
                     extra["server_ms"] = server_ms
-            self.send_now([error_frame(refused.code, str(refused), **extra)])
+            self.out.send_now([error_frame(refused.code, str(refused), **extra)])
             if isinstance(refused, (DeskExpired, DeskGone)):
                 self._close_soon(4410, "desk_gone")
         elif isinstance(refused, (WriterBusy, WriterStopped)):  # nothing was saved: send it again
-            self.send_now(
+            self.out.send_now(
                 [error_frame("try_again", str(refused), client_seq=client_seq, wait_ms=1000)]
             )
         else:
