@@ -14,8 +14,9 @@ from api.contexts import all_contexts
 from api.errors import EXCEPTION_HANDLERS
 from api.identity.parts import IdentityParts
 from api.node import ALL_ROLES, Node, build_node, migrate_contexts, shutdown
-from api.ratelimit import Limiter, per_ip
+from api.ratelimit import per_ip
 from api.web import static_files
+from infra.ratelimit import Limiter
 from infra.settings import Settings
 
 __all__ = ["build", "create_app", "migrate", "shutdown"]

@@ -13,11 +13,11 @@ import msgspec
 from litestar import Request, WebSocket
 from litestar.di import Provide
 
-from api.errors import ApiError
-from api.ratelimit import Limiter, RateLimited
+from api.errors import ApiError, close_socket
 from commands.actor import Actor
 from infra.identity.refresh_sessions import Revocations
 from infra.identity.tokens import ACCESS, TICKET, InvalidToken, TokenIssuer
+from infra.ratelimit import Limiter, RateLimited
 from infra.settings import Settings
 
 DEV_USER_HEADER = "x-dev-user"
@@ -46,9 +46,9 @@ class Gate:
         try:
             claims = self.issuer.verify(token, kind=kind)
         except InvalidToken as error:
-            raise ApiError(401, "invalid_token", str(error)) from None
+            raise ApiError("invalid_token", str(error)) from None
         if claims.session_id in self.revocations:
-            raise ApiError(401, "session_revoked", "this session was signed out")
+            raise ApiError("session_revoked", "this session was signed out")
         return Actor(
             str(claims.account_id), is_admin=claims.is_admin, session=str(claims.session_id)
         )
@@ -58,7 +58,7 @@ class Gate:
         if authorization:
             scheme, _, token = authorization.partition(" ")
             if scheme.lower() != "bearer" or not token:
-                raise ApiError(401, "invalid_token", "use `Authorization: Bearer <access token>`")
+                raise ApiError("invalid_token", "use `Authorization: Bearer <access token>`")
             return self.actor_from_token(token.strip())
         if self.settings.dev_auth:
             return _dev_actor(headers)
@@ -70,7 +70,7 @@ def _dev_actor(headers: Any) -> Actor | None:
     if user is None:
         return None
     if not _USER_ID.match(user):
-        raise ApiError(400, "invalid_identity", "X-Dev-User is 1-64 of [A-Za-z0-9_.:@-]")
+        raise ApiError("invalid_identity", "X-Dev-User is 1-64 of [A-Za-z0-9_.:@-]")
     roles = {r.strip() for r in headers.get(DEV_ROLES_HEADER, "").split(",")}
     return Actor(user, is_admin="admin" in roles)
 
@@ -92,18 +92,18 @@ def provide_player(request: Request[Any, Any, Any]) -> Actor:
     gate = _gate(request)
     actor = gate.identify(request.headers)
     if actor is None:
-        raise ApiError(401, "unauthenticated", "sign in to play")
+        raise ApiError("unauthenticated", "sign in to play")
     try:
         gate.account_limiter.take(actor.user)
     except RateLimited as limited:
-        raise ApiError(429, "rate_limited", str(limited), wait_ms=limited.wait_ms) from None
+        raise ApiError("rate_limited", str(limited), wait_ms=limited.wait_ms) from None
     return actor
 
 
 def provide_admin(request: Request[Any, Any, Any]) -> Actor:
     actor = provide_player(request)
     if not actor.is_admin:
-        raise ApiError(403, "forbidden", "this needs the admin role")
+        raise ApiError("forbidden", "this needs the admin role")
     return actor
 
 
@@ -143,19 +143,19 @@ async def authenticate_socket(socket: WebSocket[Any, Any, Any]) -> Actor | None:
             return None
         message = msgspec.json.decode(payload_of(event), type=_AuthMessage)
     except ApiError as error:
-        await socket.close(code=4401, reason=error.code)
+        await close_socket(socket, error.code)
         return None
     except (TimeoutError, msgspec.DecodeError, msgspec.ValidationError):
-        await socket.close(code=4401, reason="auth_required")
+        await close_socket(socket, "auth_required")
         return None
     if message.type == "auth":
         try:
             return gate.actor_from_token(message.token)
         except ApiError as error:
-            await socket.close(code=4401, reason=error.code)
+            await close_socket(socket, error.code)
             return None
     with contextlib.suppress(Exception):
-        await socket.close(code=4401, reason="auth_required")
+        await close_socket(socket, "auth_required")
     return None
 
 

@@ -11,6 +11,7 @@ from litestar import WebSocket
 from litestar.exceptions import WebSocketDisconnect
 
 from api.auth import payload_of
+from api.errors import close_socket
 
 Handler = Callable[[str | bytes], Awaitable[bool | None]]
 """Answers one received message; False ends the socket's reading (None goes on, like True)."""
@@ -27,7 +28,7 @@ async def receive_frames(socket: WebSocket[Any, Any, Any], max_frame: int, handl
                 return
             raw = payload_of(event)
             if len(raw) > max_frame:
-                await socket.close(code=1009, reason="frame_too_large")
+                await close_socket(socket, "frame_too_large")
                 return
             if await handle(raw) is False:
                 return

@@ -194,7 +194,7 @@ class CanvasController(Controller):
         while it stays the same they get a 304."""
         meta = await reads.get_current()
         if meta is None:
-            raise ApiError(404, "no_current_canvas", "no canvas is open")
+            raise ApiError("no_current_canvas", "no canvas is open")
         etag = f'W/"{meta.canvas_id}"'
         headers = {"Cache-Control": "public, max-age=1", "ETag": etag}
         if unchanged(request.headers.get("if-none-match"), etag):
@@ -268,8 +268,7 @@ class CanvasController(Controller):
         the board within a moment (its own projection)."""
         meta = await reads.get_canvas(canvas_id)
         if not (0 <= x < meta.width and 0 <= y < meta.height):
-            raise ApiError(
-                400, "pixel_out_of_bounds", f"({x}, {y}) is outside {meta.width}×{meta.height}"
+            raise ApiError("pixel_out_of_bounds", f"({x}, {y}) is outside {meta.width}×{meta.height}"
             )
         owner = await reads.pixels.get_owner(canvas_id, x, y)
         if owner is None:  # never painted this season: still the background
@@ -288,16 +287,13 @@ class CanvasController(Controller):
         the board was cleared. 410 with `oldest_version` when `since` has left the ring."""
         meta = await reads.get_canvas(canvas_id, fresh=True)
         if since > meta.version:
-            raise ApiError(
-                400,
-                "version_in_future",
+            raise ApiError("version_in_future",
                 f"since={since} is after the current version {meta.version}",
             )
         chunks = await reads.view.list_chunks(canvas_id, since, 2**62)
         if since < meta.version and (not chunks or chunks[0].from_version > since):
             oldest = await reads.view.oldest_version(canvas_id)
-            raise ApiError(
-                410, "gone", f"version {since} has left the delta ring", oldest_version=oldest
+            raise ApiError("gone", f"version {since} has left the delta ring", oldest_version=oldest
             )
         to_version = chunks[-1].to_version if chunks else since
         body = encode_delta(since, to_version, b"".join(trim_chunk(c, since) for c in chunks))
@@ -313,9 +309,7 @@ async def _seat_player(canvas: CanvasParts, canvas_id: UUID, player: Actor) -> N
     await canvas.canvases.open_writer(canvas_id)  # no roster for a canvas that does not exist
     standing = await canvas.presence.join(key, player.user)
     if standing.state is not PlayerState.PLAYING:
-        raise ApiError(
-            409,
-            "not_playing",
+        raise ApiError("not_playing",
             f"the canvas has {standing.players} players: you are {standing.state}",
             position=standing.position,
             queue_length=standing.queue_length,
@@ -334,8 +328,7 @@ async def _known_version(
     if version > meta.version:
         meta = await reads.get_canvas(canvas_id, fresh=True)
     if not 1 <= version <= meta.version:
-        raise ApiError(
-            404, "version_not_found", f"canvas {canvas_id} has versions 1 to {meta.version}"
+        raise ApiError("version_not_found", f"canvas {canvas_id} has versions 1 to {meta.version}"
         )
     return meta
 

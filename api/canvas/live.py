@@ -22,18 +22,18 @@ from litestar.params import FromPath
 
 from api.auth import Gate, origin_allowed
 from api.canvas.parts import CanvasParts, provide_canvas
-from api.errors import ApiError
+from api.errors import ApiError, Refusal, close_socket, refusal
 from api.live import receive_frames
-from api.ratelimit import RateLimited
 from commands.actor import Actor
 from commands.canvas.wire import ColourIndex, Coordinate, OpId, PlacePixel
 from commands.writer import WriterBusy, WriterStopped
-from domain.canvas import CanvasError, CooldownActive
+from domain.canvas import CanvasError
 from domain.roster import PlayerState, Standing
 from infra.canvas.presence import Presence
 from infra.live.fanout import Fanout, Listener
 from infra.live.sender import Sender
 from infra.live.socket import frame_sink
+from infra.ratelimit import RateLimited
 from infra.tasks import until_first_ends
 
 MAX_FRAME = 4096
@@ -62,12 +62,12 @@ _encode = msgspec.json.Encoder().encode
 @websocket("/api/canvas/{canvas_id:uuid}/live")
 async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID]) -> None:
     if not origin_allowed(socket):
-        await socket.close(code=4403, reason="origin_not_allowed")
+        await close_socket(socket, "origin_not_allowed")
         return
     parts = provide_canvas(socket.app.state)
     await socket.accept()
     if await parts.reads.view.get_canvas(canvas_id) is None:
-        await socket.close(code=4404, reason="canvas_not_found")
+        await close_socket(socket, "canvas_not_found")
         return
     fanout: Fanout = parts.fanout
     listener = await fanout.listen(str(canvas_id))
@@ -149,7 +149,7 @@ class _Session:
                 }
             )
             if standing.state is PlayerState.AFK:
-                await self.socket.close(code=4001, reason="afk")
+                await close_socket(self.socket, "afk")
                 return
 
     def send_json(self, message: dict[str, Any]) -> Coroutine[Any, Any, None]:
@@ -164,7 +164,7 @@ class _Session:
             else:  # non-browser clients may send `Authorization` (or dev headers, when enabled)
                 self.actor = self.gate.identify(self.socket.headers)
         except ApiError as error:
-            await self.socket.close(code=4401, reason=error.code)
+            await close_socket(self.socket, error.code)
             return
         if self.actor is not None:
             await self.take_seat(self.actor)
@@ -174,9 +174,7 @@ class _Session:
         try:
             message = _decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            await self.send_json(
-                {"type": "error", "error": "invalid_message", "detail": str(error)}
-            )
+            await self.send_json(Refusal.of("invalid_message", str(error)).frame())
             return
         match message:
             case Ping():
@@ -185,9 +183,7 @@ class _Session:
                 try:
                     actor = self.gate.actor_from_token(token)
                 except ApiError as error:
-                    await self.send_json(
-                        {"type": "error", "error": error.code, "detail": error.detail}
-                    )
+                    await self.send_json(refusal(error).frame())
                 else:
                     await self.send_json({"type": "authenticated", "id": actor.user})
                     await self.take_seat(actor)
@@ -196,45 +192,21 @@ class _Session:
 
     async def place(self, command: PlacePixel) -> None:
         if self.actor is None:
-            await self.send_json(
-                {
-                    "type": "error",
-                    "op": command.op,
-                    "error": "unauthenticated",
-                    "detail": "sign in to play",
-                }
-            )
+            await self.send_json(Refusal.of("unauthenticated", "sign in to play").frame(op=command.op))
             return
         if not self.presence.is_playing(self.canvas, self.user):
             standing = self.presence.standing(self.canvas, self.user)
-            await self.send_json(
-                {
-                    "type": "error",
-                    "op": command.op,
-                    "error": "not_playing",
-                    "detail": f"you are {standing.state}: wait for your turn",
-                    "position": standing.position,
-                }
-            )
+            detail = f"you are {standing.state}: wait for your turn"
+            told = Refusal.of("not_playing", detail, position=standing.position)
+            await self.send_json(told.frame(op=command.op))
             return
         try:
             self.gate.account_limiter.take(self.actor.user)
             placement = await self.canvases.execute(self.canvas_id, self.actor, command)
-        except (RateLimited, CanvasError) as refused:
-            refusal: dict[str, Any] = {
-                "type": "error",
-                "op": command.op,
-                "error": refused.code,
-                "detail": str(refused),
-            }
-            if isinstance(refused, (RateLimited, CooldownActive)):
-                refusal["wait_ms"] = refused.wait_ms
-            await self.send_json(refusal)
-        except (WriterBusy, WriterStopped) as busy:  # nothing was placed: the same op may go again
-            await self.send_json(
-                {"type": "error", "op": command.op, "error": "try_again", "detail": str(busy),
-                 "wait_ms": 1000}
-            )
+        # Refused, or nothing was placed (a lost write race, a stopping node): the same op may
+        # go again.
+        except (RateLimited, CanvasError, WriterBusy, WriterStopped) as refused:
+            await self.send_json(refusal(refused).frame(op=command.op))
         else:
             self.presence.acted(self.canvas, self.user)
             await self.send_json({"type": "ack", "op": command.op, "version": placement.version})

@@ -55,7 +55,7 @@ class CanvasReads:
             return cached[1]
         meta = await self.view.get_canvas(canvas_id)
         if meta is None:
-            raise ApiError(404, "canvas_not_found", f"no canvas {canvas_id}")
+            raise ApiError("canvas_not_found", f"no canvas {canvas_id}")
         self._latest[canvas_id] = (now + self._latest_ttl, meta)
         return meta
 
@@ -69,8 +69,7 @@ class CanvasReads:
         pixels = await self.view.get_board(meta, version)
         if pixels is None:
             oldest = await self.view.oldest_version(meta.canvas_id)
-            raise ApiError(
-                410, "gone", f"version {version} is no longer kept", oldest_version=oldest
+            raise ApiError("gone", f"version {version} is no longer kept", oldest_version=oldest
             )
         if form == "png":
             body = await asyncio.to_thread(

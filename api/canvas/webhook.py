@@ -21,13 +21,13 @@ async def telegram_webhook(
     """Telegram's updates for the bot (`setWebhook` with `secret_token`)."""
     secret = canvas.settings.telegram_webhook_secret
     if not secret:
-        raise ApiError(404, "not_found", "the Telegram webhook is off")
+        raise ApiError("not_found", "the Telegram webhook is off")
     given = request.headers.get(SECRET_HEADER, "")
     if not hmac.compare_digest(given.encode(), secret.encode()):
-        raise ApiError(401, "invalid_secret", f"missing or wrong {SECRET_HEADER}")
+        raise ApiError("invalid_secret", f"missing or wrong {SECRET_HEADER}")
     try:
         update = UPDATE.decode(await request.body())
     except msgspec.DecodeError as error:
-        raise ApiError(400, "invalid_update", f"not a Telegram update: {error}") from None
+        raise ApiError("invalid_update", f"not a Telegram update: {error}") from None
     await canvas.telegram.handle(update)
     return {"ok": True}

@@ -10,24 +10,17 @@ import asyncio
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
 from api.desk.parts import DeskParts
-from api.errors import ApiError, error_response
-from commands.desk.desks import DeskGone, DeskNotFound, desk_id_of, desk_link
+from api.errors import ApiError
+from commands.desk.desks import desk_id_of, desk_link
 from commands.desk.wire import AckOut, CollisionOut, FinishSession, InitDesk, StickerOp
 from domain.desk import (
     Ack,
-    ClockSkew,
     Desk,
-    DeskError,
-    DeskExpired,
-    NotCreator,
-    SequenceGap,
-    TooManyStickers,
-    UnknownSticker,
     epoch_ms,
 )
 from infra.desk.hub import DeskHub
@@ -35,18 +28,6 @@ from infra.desk.keys import new_client_id
 from infra.desk.view import StickerOut, sticker_out
 
 SESSION_HEADER = "X-Desk-Session"
-
-_STATUS: dict[type[DeskError], int] = {
-    DeskNotFound: 404,
-    DeskGone: 410,
-    DeskExpired: 410,
-    NotCreator: 403,
-    SequenceGap: 409,
-    ClockSkew: 409,
-    UnknownSticker: 409,
-    TooManyStickers: 409,
-}
-
 
 class DeskOut(msgspec.Struct, omit_defaults=True):
     desk_id: str
@@ -81,16 +62,6 @@ class SessionOut(msgspec.Struct):
 class NewSession(msgspec.Struct, forbid_unknown_fields=True):
     """The body of `POST /api/desk/{id}/session`, when there is one: nothing yet (the link is
     the whole proof), but an unknown field is refused rather than silently ignored."""
-
-
-def handle_desk_error(_: Request[Any, Any, Any], error: DeskError) -> Response[Any]:
-    extra: dict[str, Any] = {}
-    match error:
-        case SequenceGap(expected=expected):
-            extra["expected_seq"] = expected
-        case ClockSkew(server_ms=server_ms):
-            extra["server_ms"] = server_ms
-    return error_response(_STATUS.get(type(error), 422), error.code, str(error), **extra)
 
 
 def desk_out(desk: Desk, **tokens: str | None) -> DeskOut:
@@ -130,7 +101,6 @@ def _with_session(hub: DeskHub, desk: Desk, creator_token: str | None = None) ->
 class DeskController(Controller):
     path = "/api/desk"
     tags = ("desk",)
-    exception_handlers = {DeskError: handle_desk_error}  # noqa: RUF012
 
     @post("/init", status_code=200)
     async def init_desk(self, data: JSONBody[InitDesk], desk: NamedDependency[DeskParts]) -> DeskOut:
@@ -175,7 +145,7 @@ class DeskController(Controller):
         key = desk_id_of(desk_id)
         hub = desk.hub
         if not hub.session_keys.valid(key, data.client_id, request.headers.get(SESSION_HEADER)):
-            raise ApiError(403, "bad_session_key", "this client_id needs its session key")
+            raise ApiError("bad_session_key", "this client_id needs its session key")
         ack = await hub.apply_op(key, data)
         return ack_out(ack)
 

@@ -49,10 +49,10 @@ from api.desk.frames import (
     error_frame,
 )
 from api.desk.parts import provide_desk
+from api.errors import GONE, close_socket, kind_of, refusal
 from api.live import receive_frames
 from commands.desk.desks import DeskGone, DeskNotFound, desk_id_of
-from commands.writer import WriterBusy, WriterStopped
-from domain.desk import Ack, ClockSkew, DeskError, DeskExpired, SequenceGap
+from domain.desk import Ack
 from infra.desk.hub import DeskHub, FrameHead, encode, head_of
 from infra.live.fanout import Frame, Listener
 from infra.live.sender import Sender
@@ -70,7 +70,7 @@ log = logging.getLogger(__name__)
 @websocket("/api/desk/{desk_id:str}/live")
 async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) -> None:
     if not origin_allowed(socket):
-        await socket.close(code=4403, reason="origin_not_allowed")
+        await close_socket(socket, "origin_not_allowed")
         return
     hub = provide_desk(socket.app.state).hub
     await socket.accept()
@@ -78,10 +78,10 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
         desk = desk_id_of(desk_id)
         await hub.check(desk)
     except DeskNotFound:
-        await socket.close(code=4404, reason="desk_not_found")
+        await close_socket(socket, "desk_not_found")
         return
     except DeskGone:
-        await socket.close(code=4410, reason="desk_gone")
+        await close_socket(socket, "desk_gone")
         return
     key = str(desk)
     listener = await hub.fanout.listen(key)
@@ -138,7 +138,7 @@ class _Connection:
                 verdict = self.admit(head_of(frame[0]))
                 if verdict is None:  # the desk closed
                     await self.out.send_frames(out)
-                    await self.socket.close(code=4410, reason="desk_gone")
+                    await close_socket(self.socket, "desk_gone")
                     return
                 if verdict:
                     out.append(frame)
@@ -206,17 +206,17 @@ class _Connection:
 
     async def hello(self, hello: Hello) -> bool:
         if not self.hub.session_keys.valid(self.desk, hello.client_id, hello.session_key):
-            await self.socket.close(code=4403, reason="bad_session_key")
+            await close_socket(self.socket, "bad_session_key")
             return False
         self._ready.clear()  # live frames wait until the catch-up is out
         self.listener.attach(None)
         try:
             joined = await self.hub.join(self.desk, hello.epoch, hello.last_seq)
         except DeskNotFound:
-            await self.socket.close(code=4404, reason="desk_not_found")
+            await close_socket(self.socket, "desk_not_found")
             return False
         except DeskGone:
-            await self.socket.close(code=4410, reason="desk_gone")
+            await close_socket(self.socket, "desk_gone")
             return False
         if self.client_id and self.client_id != hello.client_id and self._present:
             self._announce_gone()
@@ -256,29 +256,20 @@ class _Connection:
             collisions = answer.collisions
             self.out.send_now([encode(frame), *(encode(CollisionFrame(*c)) for c in collisions)])
             return
-        refused = answer
-        if isinstance(refused, DeskError):
-            extra: dict[str, Any] = {"client_seq": client_seq}
-            match refused:
-                case SequenceGap(expected=expected):
-                    extra["expected_seq"] = expected
-                case ClockSkew(server_ms=server_ms):
-                    extra["server_ms"] = server_ms
-            self.out.send_now([error_frame(refused.code, str(refused), **extra)])
-            if isinstance(refused, (DeskExpired, DeskGone)):
-                self._close_soon(4410, "desk_gone")
-        elif isinstance(refused, (WriterBusy, WriterStopped)):  # nothing was saved: send it again
-            self.out.send_now(
-                [error_frame("try_again", str(refused), client_seq=client_seq, wait_ms=1000)]
-            )
-        else:
-            log.error("desk %s: an op failed", self.desk, exc_info=refused)
-            self._close_soon(1011, "internal_error")
+        if kind_of(answer) is None:
+            log.error("desk %s: an op failed", self.desk, exc_info=answer)
+            self._close_soon("internal")
+            return
+        # Refused, or nothing was saved (`try_again`: send it again).
+        told = refusal(answer)
+        self.out.send_now([error_frame(told.code, told.detail, client_seq=client_seq, **told.extra)])
+        if told.kind is GONE:
+            self._close_soon("desk_gone")
 
-    def _close_soon(self, code: int, reason: str) -> None:
+    def _close_soon(self, code: str) -> None:
         async def close() -> None:
             with contextlib.suppress(Exception):
-                await self.socket.close(code=code, reason=reason)
+                await close_socket(self.socket, code)
 
         asyncio.get_running_loop().create_task(close())
 

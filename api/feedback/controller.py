@@ -14,11 +14,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody, Parameter
 
 from api.auth import AS_ADMIN, AS_VIEWER
-from api.errors import error_response
 from api.feedback.parts import FeedbackParts
 from commands.actor import Actor
 from commands.feedback.wire import SubmitFeedback
-from domain.feedback import FeedbackError, FeedbackNotFound, InvalidFeedback
 from infra.feedback.view import FeedbackOut
 
 _PAGE = Path(__file__).parent / "pages" / "feedback.html"
@@ -31,13 +29,6 @@ class FeedbackCreated(msgspec.Struct):
 class FeedbackResolvedOut(msgspec.Struct):
     id: UUID
     resolved_by: str
-
-
-def handle_feedback_error(_: Request[Any, Any, Any], error: FeedbackError) -> Response[Any]:
-    if isinstance(error, InvalidFeedback):
-        return error_response(400, error.code, str(error), field=error.field)
-    status = 404 if isinstance(error, FeedbackNotFound) else 400
-    return error_response(status, error.code, str(error))
 
 
 @functools.cache
@@ -54,7 +45,6 @@ async def feedback_page() -> Response[bytes]:
 class FeedbackController(Controller):
     path = "/api/feedback"
     tags = ("feedback",)
-    exception_handlers = {FeedbackError: handle_feedback_error}  # noqa: RUF012
 
     @post("/", status_code=201, dependencies=AS_VIEWER)
     async def submit_feedback(
@@ -78,7 +68,6 @@ class AdminFeedbackController(Controller):
     path = "/api/admin/feedback"
     tags = ("admin",)
     dependencies = AS_ADMIN
-    exception_handlers = {FeedbackError: handle_feedback_error}  # noqa: RUF012
 
     @get("/")
     async def list_feedback(

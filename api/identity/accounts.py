@@ -14,7 +14,7 @@ from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, JSONBody, Parameter
 
 from api.auth import AS_ADMIN, AS_PLAYER, Gate, authenticate_socket, origin_allowed
-from api.errors import ApiError
+from api.errors import ApiError, close_socket
 from api.identity.parts import IdentityParts
 from commands.actor import Actor
 from commands.clock import utc_now
@@ -110,7 +110,7 @@ async def _link(
 async def _account(identity: IdentityParts, account_id: UUID) -> AccountOut:
     account = await identity.view.get_account(account_id)
     if account is None:
-        raise ApiError(404, "account_not_found", f"no account {account_id} (yet)")
+        raise ApiError("account_not_found", f"no account {account_id} (yet)")
     return account
 
 
@@ -119,7 +119,7 @@ async def me_live(socket: WebSocket[Any, Any, Any]) -> None:
     """The account's live channel: `{"type": "me", …}` once authenticated, then
     `{"type": "signed_out"}` and a close (4401) as soon as the session is revoked."""
     if not origin_allowed(socket):
-        await socket.close(code=4403, reason="origin_not_allowed")
+        await close_socket(socket, "origin_not_allowed")
         return
     await socket.accept()
     actor = await authenticate_socket(socket)
@@ -133,7 +133,7 @@ async def me_live(socket: WebSocket[Any, Any, Any]) -> None:
         while session is None or session not in gate.revocations:
             await asyncio.sleep(1.0)
         await socket.send_json({"type": "signed_out"})
-        await socket.close(code=4401, reason="session_revoked")
+        await close_socket(socket, "session_revoked")
 
     async def until_gone() -> None:
         with contextlib.suppress(WebSocketDisconnect):

@@ -124,7 +124,7 @@ def telegram_user(identity: IdentityParts, data: TelegramSignIn) -> TelegramUser
         raise TelegramAuthError("Telegram sign-in is not configured (TESSERA_TELEGRAM_BOT_TOKEN)")
     now = int(time.time())
     if (data.init_data is None) == (data.widget is None):
-        raise ApiError(400, "invalid_request", "send exactly one of init_data and widget")
+        raise ApiError("invalid_request", "send exactly one of init_data and widget")
     if data.init_data is not None:
         user = verify_init_data(
             data.init_data,
@@ -197,7 +197,7 @@ class AuthController(Controller):
         """A 30-second token to open a WebSocket with (`?ticket=`): browsers cannot send headers
         on WebSockets, and a long-lived token never goes into a URL."""
         if player.session is None:
-            raise ApiError(403, "forbidden", "tickets are for signed-in accounts")
+            raise ApiError("forbidden", "tickets are for signed-in accounts")
         issuer = identity.gate.issuer
         account = await asyncio.to_thread(identity.accounts.get_account, UUID(player.user))
         ticket = issuer.issue(

@@ -15,7 +15,6 @@ from api.identity.accounts import AdminAccountsController, MeController, me_live
 from api.identity.controller import AuthController, whoami
 from api.identity.parts import NAME, IdentityParts, provide_identity
 from api.node import Projection, Spine
-from api.ratelimit import Limiter
 from commands.identity.accounts import Accounts
 from infra.identity import refresh_sessions
 from infra.identity import view as account_view
@@ -23,6 +22,7 @@ from infra.identity.google import GoogleVerifier
 from infra.identity.refresh_sessions import RefreshSessions, Revocations
 from infra.identity.tokens import SigningKeys, TokenIssuer
 from infra.identity.view import AccountsReadModel, AccountView
+from infra.ratelimit import Limiter
 from infra.settings import Settings
 from infra.spine.eventstore import application_env
 

@@ -1,12 +1,12 @@
 import asyncpg
 from eventsourcing.persistence import OperationalError
 
-from api.errors import handle_unexpected
+from api.errors import handle_error
 from commands.writer import StoreUnavailable
 
 
 def answer(error: Exception) -> tuple[int, dict[str, object]]:
-    response = handle_unexpected(None, error)  # type: ignore[arg-type]
+    response = handle_error(None, error)  # type: ignore[arg-type]
     return response.status_code, response.content
 
 

@@ -6,10 +6,10 @@ from uuid import uuid4
 import jwt
 import pytest
 
-from api.ratelimit import Limiter, RateLimited
 from domain.account import Account, LastIdentity, UnknownRole
 from infra.identity.telegram import TelegramAuthError, verify_init_data, verify_login_widget
 from infra.identity.tokens import TICKET, InvalidToken, SigningKeys, TokenIssuer
+from infra.ratelimit import Limiter, RateLimited
 from tests.factories import T0
 from tests.support.signing import BOT_TOKEN, telegram_init_data, telegram_widget
 
