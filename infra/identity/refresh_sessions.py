@@ -130,7 +130,7 @@ class RefreshSessions:
             )
             if session_id is not None:
                 await self._revoke(conn, session_id, now)
-        return session_id  # type: ignore[no-any-return]
+        return session_id
 
     async def end_all(self, account_id: UUID, now: datetime) -> list[UUID]:
         rows = await self._pool.fetch(
