@@ -34,7 +34,9 @@ STOP = object()
 
 ATTEMPTS = 10
 """How often a batch refused by the store is decided and saved again before its callers are told
-to try again later."""
+to try again later. Those loops stay plain `for` loops rather than tenacity's: every try decides
+the batch anew, and a conflict, a store that is away and any other failure each wait, end or
+answer differently."""
 
 
 class Reply(NamedTuple):

@@ -13,7 +13,6 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.domain import Aggregate
 
-PROVIDERS = ("google", "telegram")
 ROLES = ("admin",)
 MAX_NAME = 64
 

@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 Stamp = tuple[int, int, str]
-FIELDS = ("x", "y", "w", "h", "z", "colour", "text", "deleted")
 DEFAULTS: dict[str, Any] = {
     "x": 0.0,
     "y": 0.0,

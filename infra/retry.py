@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+import tenacity
 from nats.aio.client import Client as NATS
+
+from infra.tasks import stop_requested
 
 FIRST_DELAY_S = 0.5
 MAX_DELAY_S = 10.0
@@ -22,8 +24,9 @@ MAX_DELAY_S = 10.0
 
 
 class Retry:
-    """`await retry.failed()` in a loop's `except` block; `retry.succeeded()` once a round
-    worked again."""
+    """`await retry(step)` runs one step of a background loop until it works: a step that
+    fails is tried again after a wait that doubles with each failure in a row, from `first_s` up
+    to `max_s`. Tenacity keeps the policy; this class says how the failures are told."""
 
     def __init__(
         self,
@@ -33,42 +36,60 @@ class Retry:
         *,
         first_s: float = FIRST_DELAY_S,
         max_s: float = MAX_DELAY_S,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        sleep: Callable[[float], Awaitable[None] | None] = asyncio.sleep,
     ) -> None:
         self._log = log
         self._who = who
         self._failure = failure
-        self._first_s = first_s
-        self._max_s = max_s
-        self._sleep = sleep
-        self.failures = 0
-        """Failures in a row."""
+        self._retrying = tenacity.AsyncRetrying(
+            retry=tenacity.retry_if_exception_type(Exception),
+            wait=tenacity.wait_exponential(multiplier=first_s, max=max_s),
+            stop=_asked_to_stop,
+            retry_error_callback=_no_more_tries,
+            before_sleep=self._failed,
+            sleep=sleep,
+        )
 
-    def delay(self) -> float:
-        """The wait after the failure just counted: doubling from the first, up to the most."""
-        return min(self._first_s * 2 ** max(self.failures - 1, 0), self._max_s)
+    async def __call__(self, step: Callable[[], Awaitable[object]]) -> None:
+        """Runs `step` until it returns, or until it fails once the task is asked to stop."""
 
-    async def failed(self) -> None:
-        """Logs the exception being handled and waits before the next try."""
-        self.failures += 1
-        delay = self.delay()
-        if self.failures == 1:
-            self._log.exception("%s: %s; trying again in %.1f s", self._who, self._failure, delay)
+        async def attempt() -> None:  # tenacity awaits only what an `async def` returns
+            await step()
+
+        await self._retrying(attempt)
+        failures = self._retrying.statistics["attempt_number"] - 1
+        if failures and not stop_requested():
+            self._log.warning("%s: works again after %d failures", self._who, failures)
+
+    def _failed(self, state: tenacity.RetryCallState) -> None:
+        assert state.outcome is not None
+        error = state.outcome.exception()
+        if state.attempt_number == 1:
+            self._log.error(
+                "%s: %s; trying again in %.1f s",
+                self._who,
+                self._failure,
+                state.upcoming_sleep,
+                exc_info=error,
+            )
         else:
             self._log.warning(
                 "%s: %s again (%d in a row: %r); trying again in %.1f s",
                 self._who,
                 self._failure,
-                self.failures,
-                sys.exc_info()[1],
-                delay,
+                state.attempt_number,
+                error,
+                state.upcoming_sleep,
             )
-        await self._sleep(delay)
 
-    def succeeded(self) -> None:
-        if self.failures:
-            self._log.warning("%s: works again after %d failures", self._who, self.failures)
-            self.failures = 0
+
+def _asked_to_stop(state: tenacity.RetryCallState) -> bool:
+    """A step that fails while its task is stopping is not tried again: the loop ends."""
+    return stop_requested()
+
+
+def _no_more_tries(state: tenacity.RetryCallState) -> None:
+    """Instead of tenacity's `RetryError`: a stopping loop's last failure is no error."""
 
 
 class Connection(Protocol):

@@ -66,23 +66,12 @@ class SnapshotFrame(msgspec.Struct, tag="snapshot"):
     stickers: list[StickerOut]
 
 
-class SyncedFrame(msgspec.Struct, tag="synced"):
-    """Ends the answer to a `hello`: the client is now at `desk_seq` of `epoch`."""
-
-    epoch: int
-    desk_seq: int
-
-
 class SessionFinishedFrame(msgspec.Struct, tag="session_finished"):
     epoch: int
 
 
 class ClosedFrame(msgspec.Struct, tag="closed"):
     pass
-
-
-class GoneFrame(msgspec.Struct, tag="gone"):
-    client_id: str
 
 
 encode = msgspec.json.Encoder().encode

@@ -1,6 +1,10 @@
 """Verifying Google ID tokens: RS256 against Google's published keys, audience, issuer, expiry and
 a verified e-mail. The key set is fetched off the event loop, cached for as long as Google's
-`Cache-Control` allows, and the last good set is kept when a fetch fails."""
+`Cache-Control` allows, and the last good set is kept when a fetch fails.
+
+Not `jwt.PyJWKClient`: once its fixed lifespan is over it fails while Google is unreachable
+instead of keeping the last good set (in PyJWT 2.10 a failed fetch even empties its cache), and
+after a failure it fetches again on every call rather than waiting a while."""
 
 from __future__ import annotations
 

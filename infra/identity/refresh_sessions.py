@@ -24,6 +24,7 @@ from commands.clock import utc_now
 from infra.identity.tokens import InvalidToken
 from infra.retry import Retry
 from infra.spine.readmodels import quote_ident
+from infra.tasks import stop_requested
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,7 @@ class RefreshSessions:
             )
             if session_id is not None:
                 await self._revoke(conn, session_id, now)
-        return session_id  # type: ignore[no-any-return]
+        return session_id
 
     async def end_all(self, account_id: UUID, now: datetime) -> list[UUID]:
         rows = await self._pool.fetch(
@@ -190,14 +191,9 @@ class Revocations:
             retry = Retry(
                 log, "revoked sessions", "a refresh failed", first_s=self._every_s, max_s=self._every_s
             )
-            while True:
+            while not stop_requested():
                 await asyncio.sleep(self._every_s)
-                try:
-                    await self.refresh(utc_now())
-                except Exception:  # noqa: BLE001 (`retry.failed()` logs it)
-                    await retry.failed()
-                else:
-                    retry.succeeded()
+                await retry(lambda: self.refresh(utc_now()))
 
         self._task = asyncio.create_task(loop(), name="revocations")
 

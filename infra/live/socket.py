@@ -201,7 +201,7 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         if self.response.status_code == 101:
-            self.scope["extensions"][FRAMES_EXTENSION] = self  # type: ignore[index,assignment]
+            self.scope["extensions"][FRAMES_EXTENSION] = self  # type: ignore[assignment]
         # The scope has its own copy; the parser's generator would keep these alive for good.
         event.headers.clear()
 

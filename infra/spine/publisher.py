@@ -89,6 +89,8 @@ class LogPublisher:
         self._gather_seconds = gather_seconds
         self._ack_timeout = ack_timeout
         self._wake = asyncio.Event()
+        self._listener: asyncpg.Connection | None = None
+        """The connection that LISTENs for the context's commits."""
         self._task: asyncio.Task[None] | None = None
         self.position = 0
         self.published = 0
@@ -117,31 +119,35 @@ class LogPublisher:
         self._last_sequence, self.position = await self._stream_head()
 
     async def _run(self) -> None:
-        listener: asyncpg.Connection | None = None
         retry = Retry(log, f"publisher {self.context}", "publishing failed")
         try:
             while not stop_requested():
-                try:
-                    if listener is None or listener.is_closed():
-                        listener = await asyncpg.connect(self._database_url)
-                        await listener.add_listener(self._channel, self._on_notify)
-                        self._last_sequence = None  # learnt again from the stream
-                    self._wake.clear()
-                    started = asyncio.get_running_loop().time()
-                    if await self.publish_pending(listener):
-                        left = started + self._gather_seconds - asyncio.get_running_loop().time()
-                        await asyncio.sleep(max(left, 0.0))
-                    else:
-                        with contextlib.suppress(TimeoutError):
-                            async with asyncio.timeout(self._poll_seconds):
-                                await self._wake.wait()
-                    retry.succeeded()
-                except Exception:  # noqa: BLE001 (`retry.failed()` logs it)
-                    await _close(listener)
-                    listener = None
-                    await retry.failed()
+                await retry(self._publish_then_wait)
         finally:
-            await _close(listener)
+            await _close(self._listener)
+            self._listener = None
+
+    async def _publish_then_wait(self) -> None:
+        """Publish what is pending, then wait for the next commit's notification (or the poll).
+        A failure closes the LISTEN connection: the next try opens a new one."""
+        try:
+            if self._listener is None or self._listener.is_closed():
+                self._listener = await asyncpg.connect(self._database_url)
+                await self._listener.add_listener(self._channel, self._on_notify)
+                self._last_sequence = None  # learnt again from the stream
+            self._wake.clear()
+            started = asyncio.get_running_loop().time()
+            if await self.publish_pending(self._listener):
+                left = started + self._gather_seconds - asyncio.get_running_loop().time()
+                await asyncio.sleep(max(left, 0.0))
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._poll_seconds):
+                        await self._wake.wait()
+        except Exception:
+            await _close(self._listener)
+            self._listener = None
+            raise
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

@@ -85,6 +85,11 @@ class ProjectionRunner:
         self._linger = linger
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._subscription: JetStreamContext.PullSubscription | None = None
+        self._behind = False
+        """After a failure: the view may have missed events, read them from the store."""
+        self._checked = 0.0
+        """When the stream last showed that the consumer exists (the event loop's clock)."""
         self.position = 0
         self.applied = 0
 
@@ -146,40 +151,41 @@ class ProjectionRunner:
         )
 
     async def _run(self) -> None:
-        subscription = None
-        behind = False  # after a failure: the view may have missed events, read them from the store
         retry = Retry(log, f"projection {self.model.name}", "a batch failed")
-        loop = asyncio.get_running_loop()
-        checked = loop.time()
+        self._subscription = None  # `start()` has just restored the view: subscribe anew
+        self._behind = False
+        self._checked = asyncio.get_running_loop().time()
         while not stop_requested():
-            try:
-                if behind:
-                    async with self._lock:
-                        await self._restore()
-                    behind = False
-                if subscription is None:
-                    subscription = await self._subscribe()
-                    checked = loop.time()
-                messages = await self._gather(subscription)
-                if messages:
-                    async with self._lock:
-                        await self._apply_messages(messages)
-                    await messages[-1].ack()
-                    checked = loop.time()
-                elif loop.time() - checked >= CONSUMER_CHECK_S:
-                    await subscription.consumer_info()  # raises NotFoundError once deleted
-                    checked = loop.time()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 (`retry.failed()` logs it)
-                if subscription is not None:
-                    with contextlib.suppress(Exception):
-                        await subscription.unsubscribe()
-                subscription = None
-                behind = True
-                await retry.failed()
-            else:
-                retry.succeeded()
+            await retry(self._next_batch)
+
+    async def _next_batch(self) -> None:
+        """Apply the stream's next batch. A failure drops the subscription, and the next try
+        first reads from the store what the view may have missed."""
+        loop = asyncio.get_running_loop()
+        try:
+            if self._behind:
+                async with self._lock:
+                    await self._restore()
+                self._behind = False
+            if self._subscription is None:
+                self._subscription = await self._subscribe()
+                self._checked = loop.time()
+            messages = await self._gather(self._subscription)
+            if messages:
+                async with self._lock:
+                    await self._apply_messages(messages)
+                await messages[-1].ack()
+                self._checked = loop.time()
+            elif loop.time() - self._checked >= CONSUMER_CHECK_S:
+                await self._subscription.consumer_info()  # raises NotFoundError once deleted
+                self._checked = loop.time()
+        except Exception:
+            if self._subscription is not None:
+                with contextlib.suppress(Exception):
+                    await self._subscription.unsubscribe()
+            self._subscription = None
+            self._behind = True
+            raise
 
     async def _gather(self, subscription: JetStreamContext.PullSubscription) -> list[Msg]:
         """The next batch: what the stream has now (or the first message to come), and for a

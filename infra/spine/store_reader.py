@@ -21,7 +21,7 @@ class StoreReader:
         self._table = f"{quote_ident(schema)}.{quote_ident(table)}"
 
     def connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
-        return self._pool.acquire()  # type: ignore[no-any-return]
+        return self._pool.acquire()
 
     async def max_notification_id(self) -> int:
         value = await self._pool.fetchval(f"SELECT max(notification_id) FROM {self._table}")

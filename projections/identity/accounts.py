@@ -39,7 +39,7 @@ class _Role(msgspec.Struct):
     role: str
 
 
-def _decoder(kind: type) -> msgspec.msgpack.Decoder:  # type: ignore[type-arg]
+def _decoder(kind: type) -> msgspec.msgpack.Decoder:
     return msgspec.msgpack.Decoder(kind)
 
 
