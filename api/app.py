@@ -75,7 +75,7 @@ def create_app(
         _serve(state, node)
     return Litestar(
         route_handlers=[*(context.router() for context in contexts), health, static_files()],
-        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=state,
         middleware=[per_ip(Limiter(settings.rate_ip_per_s, settings.rate_ip_burst))],

@@ -76,7 +76,9 @@ def _dev_actor(headers: Any) -> Actor | None:
 
 
 def _gate(connection: Request[Any, Any, Any] | WebSocket[Any, Any, Any]) -> Gate:
-    return connection.app.state.gate  # type: ignore[no-any-return]
+    gate = connection.app.state.gate
+    assert isinstance(gate, Gate), "the identity context runs on API nodes only"
+    return gate
 
 
 # The providers are plain functions (wired with `sync_to_thread=False`): they never wait, and a

@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 from litestar import MediaType, Request, Response, WebSocket
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.types import ExceptionHandlersMap
 
 from commands.canvas.canvases import CanvasNotFound
 from commands.desk.desks import DeskGone, DeskNotFound
@@ -294,4 +295,4 @@ def handle_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     return error_response(told.kind.status, told.code, told.detail, **told.extra)
 
 
-EXCEPTION_HANDLERS = {Exception: handle_error}
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {Exception: handle_error}
