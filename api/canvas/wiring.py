@@ -20,11 +20,13 @@ from api.node import Projection, Spine
 from commands.canvas.canvases import Canvases
 from infra.botapi import BotApi
 from infra.canvas import pixel_view
+from infra.canvas import view as canvas_view
 from infra.canvas.bitmap_model import BitmapReadModel
+from infra.canvas.deltas import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, coalesce
 from infra.canvas.pixel_view import PixelOwnersReadModel, PixelView
 from infra.canvas.presence import Presence
 from infra.canvas.view import CanvasView
-from infra.live.fanout import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, Fanout, coalesce
+from infra.live.fanout import Fanout
 from infra.spine.eventstore import application_env
 
 
@@ -38,6 +40,7 @@ class CanvasContext:
         self._parts: CanvasParts | None = None
 
     async def migrate(self, conn: asyncpg.Connection, schema: str) -> None:
+        await canvas_view.migrate(conn, schema)
         await pixel_view.migrate(conn, schema)
 
     def projections(self, spine: Spine) -> list[Projection]:

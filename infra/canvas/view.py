@@ -15,6 +15,47 @@ from projections.canvas.bitmap import Batch, Board, CanvasMeta, Chunk, ChunkKind
 CODEC = "blosc2-zstd-1"
 
 
+_DDL = """
+CREATE TABLE IF NOT EXISTS {s}.canvas_views (
+    canvas_id uuid PRIMARY KEY,
+    title text NOT NULL,
+    width int NOT NULL,
+    height int NOT NULL,
+    palette text[] NOT NULL,
+    cooldown_ms int NOT NULL,
+    is_open boolean NOT NULL,
+    season int NOT NULL,
+    version bigint NOT NULL,
+    updated_at timestamptz NOT NULL DEFAULT now()
+);
+-- clock_timestamp(), not now(): canvases created in one batch still get distinct times, in order.
+ALTER TABLE {s}.canvas_views
+    ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT clock_timestamp();
+CREATE TABLE IF NOT EXISTS {s}.canvas_snapshots (
+    canvas_id uuid NOT NULL,
+    version bigint NOT NULL,
+    width int NOT NULL,
+    height int NOT NULL,
+    codec text NOT NULL,
+    data bytea NOT NULL,
+    taken_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (canvas_id, version)
+);
+CREATE TABLE IF NOT EXISTS {s}.canvas_deltas (
+    canvas_id uuid NOT NULL,
+    from_version bigint NOT NULL,
+    to_version bigint NOT NULL,
+    kind smallint NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (canvas_id, to_version)
+);
+"""
+
+
+async def migrate(conn: asyncpg.Connection, schema: str) -> None:
+    await conn.execute(_DDL.format(s=quote_ident(schema)))
+
+
 def compress_board(pixels: np.ndarray) -> bytes:
     params = blosc2.CParams(codec=blosc2.Codec.ZSTD, clevel=1, typesize=1)
     return bytes(blosc2.compress2(pixels, cparams=params))

@@ -1,4 +1,5 @@
-"""Read-model tables, created once at start (by `tessera migrate` or `serve`), never by workers."""
+"""The read models' schema and their positions (each context creates its own tables in its
+migration, by `tessera migrate` or `serve`, never by workers)."""
 
 from __future__ import annotations
 
@@ -8,39 +9,6 @@ _DDL = """
 CREATE TABLE IF NOT EXISTS {s}.projection_positions (
     name text PRIMARY KEY,
     position bigint NOT NULL
-);
-CREATE TABLE IF NOT EXISTS {s}.canvas_views (
-    canvas_id uuid PRIMARY KEY,
-    title text NOT NULL,
-    width int NOT NULL,
-    height int NOT NULL,
-    palette text[] NOT NULL,
-    cooldown_ms int NOT NULL,
-    is_open boolean NOT NULL,
-    season int NOT NULL,
-    version bigint NOT NULL,
-    updated_at timestamptz NOT NULL DEFAULT now()
-);
--- clock_timestamp(), not now(): canvases created in one batch still get distinct times, in order.
-ALTER TABLE {s}.canvas_views
-    ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT clock_timestamp();
-CREATE TABLE IF NOT EXISTS {s}.canvas_snapshots (
-    canvas_id uuid NOT NULL,
-    version bigint NOT NULL,
-    width int NOT NULL,
-    height int NOT NULL,
-    codec text NOT NULL,
-    data bytea NOT NULL,
-    taken_at timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (canvas_id, version)
-);
-CREATE TABLE IF NOT EXISTS {s}.canvas_deltas (
-    canvas_id uuid NOT NULL,
-    from_version bigint NOT NULL,
-    to_version bigint NOT NULL,
-    kind smallint NOT NULL,
-    data bytea NOT NULL,
-    PRIMARY KEY (canvas_id, to_version)
 );
 """
 

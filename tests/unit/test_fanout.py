@@ -3,7 +3,8 @@ import struct
 from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
-from infra.live.fanout import Fanout, Listener, coalesce
+from infra.canvas.deltas import coalesce
+from infra.live.fanout import Fanout, Listener
 from infra.live.socket import binary_frame, text_frame
 from projections.canvas.bitmap import RELOAD, decode_delta, encode_delta
 
