@@ -49,6 +49,7 @@ from domain.desk import (
     UnknownSticker,
 )
 from domain.feedback import FeedbackError, FeedbackNotFound, InvalidFeedback
+from infra.desk.reads import DeskBehind
 from infra.identity.google import GoogleAuthError
 from infra.identity.telegram import TelegramAuthError
 from infra.identity.tokens import InvalidToken
@@ -98,6 +99,7 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     UnknownSticker: CONFLICT,
     TooManyStickers: CONFLICT,
     DeskError: UNPROCESSABLE,
+    DeskBehind: UNAVAILABLE,
     # identity
     AccountNotFound: NOT_FOUND,
     AccountBanned: FORBIDDEN,
@@ -239,6 +241,8 @@ def _told(error: BaseException) -> tuple[str, str, dict[str, Any]]:
             return "try_again", "this node is shutting down: send it again", {"wait_ms": 1000}
         case StoreUnavailable():
             return "try_again", f"{error}: send it again", {"wait_ms": 2000}
+        case DeskBehind():
+            return error.code, str(error), {"wait_ms": 1000}
         case WriterBusy():
             detail = "another node kept writing here first: send it again"
             return "try_again", detail, {"wait_ms": 1000}

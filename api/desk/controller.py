@@ -17,7 +17,7 @@ from litestar.params import FromPath, JSONBody
 from api.desk.parts import DeskParts
 from api.errors import ApiError
 from commands.desk.desks import desk_id_of, desk_link
-from commands.desk.wire import AckOut, CollisionOut, FinishSession, InitDesk, StickerOp
+from commands.desk.wire import AckOut, ApplyStickerOp, CollisionOut, FinishSession, InitDesk
 from domain.desk import (
     Ack,
     Desk,
@@ -25,6 +25,7 @@ from domain.desk import (
 )
 from infra.desk.hub import DeskHub
 from infra.desk.keys import new_client_id
+from infra.desk.reads import DeskState
 from infra.desk.view import StickerOut, sticker_out
 
 SESSION_HEADER = "X-Desk-Session"
@@ -76,6 +77,18 @@ def desk_out(desk: Desk, **tokens: str | None) -> DeskOut:
     )
 
 
+def state_out(state: DeskState, **tokens: str | None) -> DeskOut:
+    return DeskOut(
+        desk_id=desk_link(state.desk_id),
+        name=state.name,
+        epoch=state.epoch,
+        desk_seq=state.desk_seq,
+        expires_at_ms=state.expires_at_ms,
+        stickers=state.stickers,
+        **tokens,
+    )
+
+
 def ack_out(ack: Ack) -> AckOut:
     return AckOut(
         client_seq=ack.client_seq,
@@ -114,29 +127,33 @@ class DeskController(Controller):
     ) -> DeskOut:
         """A fresh client id and session key for the live desk of this link. Unlike init by
         name, it cannot land on a newer desk that took the name over."""
-        found = await asyncio.to_thread(desk.desks.get_desk, desk_id_of(desk_id))
-        return _with_session(desk.hub, found)
+        found = await desk.reads.get_desk(desk_id_of(desk_id))
+        client_id = new_client_id()
+        session_key = desk.hub.session_keys.issue(found.desk_id, client_id)
+        return state_out(found, client_id=client_id, session_key=session_key)
 
     @get("/{desk_id:str}")
     async def get_desk(self, desk_id: FromPath[str], desk: NamedDependency[DeskParts]) -> DeskOut:
         """The desk's current stickers (tombstones included); 410 once it expired."""
-        found = await asyncio.to_thread(desk.desks.get_desk, desk_id_of(desk_id))
-        return desk_out(found)
+        return state_out(await desk.reads.get_desk(desk_id_of(desk_id)))
 
     @get("/{desk_id:str}/export")
     async def export_desk(self, desk_id: FromPath[str], desk: NamedDependency[DeskParts]) -> DeskExport:
         """The whole desk as JSON, with every field's stamp."""
-        found = await asyncio.to_thread(desk.desks.get_desk, desk_id_of(desk_id))
-        out = desk_out(found)
+        found = await desk.reads.get_desk(desk_id_of(desk_id))
         return DeskExport(
-            out.desk_id, out.name, out.desk_seq, epoch_ms(desk.desks.clock()), out.stickers
+            desk_link(found.desk_id),
+            found.name,
+            found.desk_seq,
+            epoch_ms(desk.desks.clock()),
+            found.stickers,
         )
 
     @post("/{desk_id:str}/ops", status_code=200)
     async def post_op(
         self,
         desk_id: FromPath[str],
-        data: JSONBody[StickerOp],
+        data: JSONBody[ApplyStickerOp],
         request: Request[Any, Any, Any],
         desk: NamedDependency[DeskParts],
     ) -> AckOut:

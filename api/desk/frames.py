@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from commands.desk.wire import Id, Number, StickerOp
+from commands.desk.wire import ApplyStickerOp, Id, Number
 from infra.desk.hub import encode
 
 
@@ -19,7 +19,7 @@ class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
     last_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
 
 
-class Op(StickerOp, tag="op", forbid_unknown_fields=True):
+class Op(ApplyStickerOp, tag="op", forbid_unknown_fields=True):
     pass
 
 

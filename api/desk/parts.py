@@ -9,6 +9,7 @@ from litestar.datastructures import State
 from commands.desk.desks import Desks
 from infra.desk.hub import DeskHub
 from infra.desk.lifecycle import DeskLifecycle
+from infra.desk.reads import DeskReads
 from infra.desk.view import DeskView
 
 NAME = "desk"
@@ -18,6 +19,7 @@ NAME = "desk"
 class DeskParts:
     desks: Desks
     view: DeskView
+    reads: DeskReads
     hub: DeskHub
     lifecycle: DeskLifecycle
 

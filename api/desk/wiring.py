@@ -20,6 +20,7 @@ from infra.desk import view as desk_view
 from infra.desk.hub import DeskHub
 from infra.desk.keys import DeskSessionKeys
 from infra.desk.lifecycle import DeskLifecycle
+from infra.desk.reads import DeskReads
 from infra.desk.view import DeskReadModel, DeskView
 from infra.retry import connect_nats
 from infra.spine.eventstore import application_env
@@ -73,7 +74,13 @@ class DeskContext:
             idle_session_s=settings.desk_idle_session_s,
             writer_idle_s=settings.desk_writer_idle_s,
         )
-        self._parts = DeskParts(desks=desks, view=view, hub=hub, lifecycle=lifecycle)
+        self._parts = DeskParts(
+            desks=desks,
+            view=view,
+            reads=DeskReads(view, desks, ttl_s=settings.desk_ttl_s),
+            hub=hub,
+            lifecycle=lifecycle,
+        )
         await hub.start()
         await lifecycle.start()
         return self._parts

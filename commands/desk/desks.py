@@ -28,12 +28,12 @@ from eventsourcing.utils import get_topic
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.desk.wire import (
+    ApplyStickerOp,
     CloseDesk,
     DeskCommand,
     EndIdleSession,
     FinishSession,
     InitDesk,
-    StickerOp,
 )
 from commands.shared_writer import SharedWriter
 from domain.desk import Ack, Desk, DeskError, validate_name
@@ -56,6 +56,7 @@ class DeskGone(DeskError):
 class Tail(NamedTuple):
     ops: list[Desk.StickerChanged]
     sessions_finished: int
+    closed: bool = False
 
 
 class OpenedDesk(NamedTuple):
@@ -85,7 +86,7 @@ def token_hash(token: str) -> str:
 
 def decide(desk: Desk, command: DeskCommand, now: datetime) -> Any:
     match command:
-        case StickerOp():
+        case ApplyStickerOp():
             return desk.apply_op(
                 client_id=command.client_id,
                 client_seq=command.client_seq,
@@ -263,7 +264,7 @@ class Desks(Application[UUID]):
         """Run a command through the writer; returns once it is committed."""
         return await self.writer.submit(desk_id, command)
 
-    async def apply_op(self, desk_id: UUID, op: StickerOp) -> Ack:
+    async def apply_op(self, desk_id: UUID, op: ApplyStickerOp) -> Ack:
         ack: Ack = await self.execute(desk_id, op)
         return ack
 
@@ -316,7 +317,16 @@ class Desks(Application[UUID]):
             if isinstance(event, Desk.StickerChanged) and event.desk_seq > desk_seq
         ]
         finished = sum(isinstance(event, Desk.SessionFinished) for event in events)
-        return Tail(ops, finished)
+        return Tail(ops, finished, any(isinstance(event, Desk.Closed) for event in events))
+
+    def created(self, desk_id: UUID) -> Desk.Created | None:
+        """The desk's first event, read from the store (no aggregate is loaded)."""
+        first = next(iter(self.events.get(desk_id, lte=1)), None)
+        return first if isinstance(first, Desk.Created) else None
+
+    def sessions_finished(self, desk_id: UUID) -> int:
+        """How many collaboration sessions of the desk ended, counted in the store."""
+        return sum(isinstance(event, Desk.SessionFinished) for event in self.events.get(desk_id))
 
     def stop_writers(self) -> None:
         if self._writer is not None:

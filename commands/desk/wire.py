@@ -43,7 +43,7 @@ class StickerFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, om
         return changes
 
 
-class StickerOp(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+class ApplyStickerOp(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """One change of one sticker by one client: `fields` holds only what changed."""
 
     client_id: Id
@@ -68,7 +68,7 @@ class EndIdleSession(msgspec.Struct, forbid_unknown_fields=True):
     """Not on the wire: the lifecycle job ends a session nobody is connected to."""
 
 
-DeskCommand = StickerOp | FinishSession | EndIdleSession | CloseDesk
+DeskCommand = ApplyStickerOp | FinishSession | EndIdleSession | CloseDesk
 
 
 class CollisionOut(msgspec.Struct):

@@ -25,7 +25,7 @@ from nats.errors import NoRespondersError
 from nats.errors import TimeoutError as NatsTimeout
 
 from commands.desk.desks import DeskGone, DeskNotFound, Desks
-from commands.desk.wire import EndIdleSession, FinishSession, StickerOp
+from commands.desk.wire import ApplyStickerOp, EndIdleSession, FinishSession
 from commands.writer_thread import settle
 from domain import lww
 from domain.desk import Ack, Desk
@@ -88,7 +88,7 @@ class FrameHead(msgspec.Struct):
 head_of = msgspec.json.Decoder(FrameHead).decode
 
 
-def op_frame(desk_seq: int, op: StickerOp, changes: dict[str, Any]) -> OpFrame:
+def op_frame(desk_seq: int, op: ApplyStickerOp, changes: dict[str, Any]) -> OpFrame:
     return OpFrame(desk_seq, op.client_id, op.client_seq, op.sticker, op.create, op.stamp, changes)
 
 
@@ -212,7 +212,7 @@ class DeskHub:
 
     # -- commands ---------------------------------------------------------------------------------
 
-    def submit_op(self, desk_id: UUID, op: StickerOp, reply: Callable[[Any], None]) -> None:
+    def submit_op(self, desk_id: UUID, op: ApplyStickerOp, reply: Callable[[Any], None]) -> None:
         """Queue an op for the writer; once committed it is fanned out to every node's sockets
         of the desk (a resend is not fanned out again: it changed nothing), then `reply` gets
         the `Ack`, or the exception that refused the op."""
@@ -220,19 +220,19 @@ class DeskHub:
             desk_id, op, functools.partial(self._committed, desk_id, op, reply)
         )
 
-    async def apply_op(self, desk_id: UUID, op: StickerOp) -> Ack:
+    async def apply_op(self, desk_id: UUID, op: ApplyStickerOp) -> Ack:
         future: asyncio.Future[Ack] = asyncio.get_running_loop().create_future()
         self.submit_op(desk_id, op, functools.partial(settle, future))
         return await future
 
     def _committed(
-        self, desk_id: UUID, op: StickerOp, reply: Callable[[Any], None], answer: Any
+        self, desk_id: UUID, op: ApplyStickerOp, reply: Callable[[Any], None], answer: Any
     ) -> None:
         if type(answer) is Ack and not answer.replayed:
             self._fan_out_op(desk_id, op, answer)
         reply(answer)
 
-    def _fan_out_op(self, desk_id: UUID, op: StickerOp, ack: Ack) -> None:
+    def _fan_out_op(self, desk_id: UUID, op: ApplyStickerOp, ack: Ack) -> None:
         changes = op.fields.changes()
         if op.create:  # as stored: a create sets every field
             changes = {**lww.DEFAULTS, **changes}

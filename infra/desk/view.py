@@ -12,6 +12,7 @@ import asyncpg
 import msgspec
 
 from domain import lww
+from domain.desk import epoch_ms
 from infra.spine.readmodels import quote_ident
 from infra.spine.runner import AfterCommit
 from projections.desk.desks import DeskRow, DesksProjection, fold
@@ -58,6 +59,16 @@ class DeskViewOut(msgspec.Struct):
     epoch: int = 1
 
 
+class DeskBoard(NamedTuple):
+    """A desk's row and its stickers' registers, as the view last folded them."""
+
+    name: str
+    desk_seq: int
+    epoch: int
+    last_edit_ms: int
+    stickers: lww.Board
+
+
 class DeskHead(NamedTuple):
     desk_seq: int
     epoch: int
@@ -97,6 +108,28 @@ class DeskView:
             row["desk_seq"],
             [sticker_out(s[0], msgspec.json.decode(s[1])) for s in stickers],
             row["epoch"],
+        )
+
+    async def get_board(self, desk_id: UUID) -> DeskBoard | None:
+        async with self._pool.acquire() as conn:
+            row = await conn.fetchrow(
+                f"SELECT name, desk_seq, epoch, last_edit_at FROM {self._s}.desk_views "
+                "WHERE desk_id = $1",
+                desk_id,
+            )
+            if row is None:
+                return None
+            stickers = await conn.fetch(
+                f"SELECT sticker_id, registers::text FROM {self._s}.desk_stickers "
+                "WHERE desk_id = $1",
+                desk_id,
+            )
+        return DeskBoard(
+            row["name"],
+            row["desk_seq"],
+            row["epoch"],
+            epoch_ms(row["last_edit_at"]),
+            {sticker_id: msgspec.json.decode(registers) for sticker_id, registers in stickers},
         )
 
     async def get_head(self, desk_id: UUID) -> DeskHead | None:

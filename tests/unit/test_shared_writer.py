@@ -8,7 +8,7 @@ import pytest
 from eventsourcing.persistence import RecordConflictError
 
 from commands.desk.desks import DeskNotFound, Desks, decide
-from commands.desk.wire import InitDesk, StickerFields, StickerOp
+from commands.desk.wire import ApplyStickerOp, InitDesk, StickerFields
 from commands.shared_writer import SharedWriter
 from commands.writer_thread import ATTEMPTS, StoreUnavailable, WriterBusy
 from domain.desk import Desk, DeskError, SequenceGap, epoch_ms
@@ -29,7 +29,7 @@ def an_app(clock: Clock) -> Desks:
 
 
 def a_writer(app: Desks, name: str = "w") -> SharedWriter:
-    writer = SharedWriter[Desk, StickerOp](
+    writer = SharedWriter[Desk, ApplyStickerOp](
         name=name,
         app=app,
         load=app.get_desk,
@@ -43,8 +43,8 @@ def a_writer(app: Desks, name: str = "w") -> SharedWriter:
     return writer
 
 
-def an_op(seq: int, client: str = "ann", sticker: str = "s1") -> StickerOp:
-    return StickerOp(
+def an_op(seq: int, client: str = "ann", sticker: str = "s1") -> ApplyStickerOp:
+    return ApplyStickerOp(
         client_id=client,
         client_seq=seq,
         sticker=sticker,
@@ -203,7 +203,7 @@ def test_desks_are_loaded_off_the_writer_thread_and_their_ops_keep_their_order(c
         loads.append((desk_id, threading.current_thread().name))
         return app.get_desk(desk_id)
 
-    writer = SharedWriter[Desk, StickerOp](
+    writer = SharedWriter[Desk, ApplyStickerOp](
         name="w", app=app, load=load, decide=decide, clock=app.clock, domain_errors=(DeskError,)
     )
     writer.start()

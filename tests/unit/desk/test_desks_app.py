@@ -4,7 +4,7 @@ import pytest
 from eventsourcing.persistence import Mapper
 
 from commands.desk.desks import DeskGone, DeskMapper, DeskNotFound, Desks, desk_id_of, desk_link
-from commands.desk.wire import InitDesk, StickerFields, StickerOp
+from commands.desk.wire import ApplyStickerOp, InitDesk, StickerFields
 from domain.desk import epoch_ms
 from tests.factories import T0
 
@@ -17,8 +17,8 @@ class Clock:
         return self.now
 
 
-def an_op(seq: int = 1, **fields: object) -> StickerOp:
-    return StickerOp(
+def an_op(seq: int = 1, **fields: object) -> ApplyStickerOp:
+    return ApplyStickerOp(
         client_id="ann",
         client_seq=seq,
         sticker="s1",
