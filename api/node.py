@@ -12,13 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 from eventsourcing.application import Application
 from litestar import Router
+from litestar.datastructures import State
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
@@ -83,6 +84,20 @@ class Context(Protocol):
 
     def router(self) -> Router:
         """Its controllers and sockets, with typed dependencies on its parts."""
+
+
+P = TypeVar("P")
+
+
+def parts_provider(name: str, kind: type[P]) -> Callable[[State], P]:
+    """A Litestar provider of the running parts of the context `name`, typed as `kind`."""
+
+    def provide(state: State) -> P:
+        parts = state[name]
+        assert isinstance(parts, kind), f"the {name} context runs on API nodes only"
+        return parts
+
+    return provide
 
 
 @dataclass

@@ -9,6 +9,7 @@ from litestar.datastructures import State
 
 from api.canvas.reads import CanvasReads
 from api.canvas.telegram_bot import TelegramBot
+from api.node import parts_provider
 from commands.canvas.canvases import Canvases
 from infra.canvas.presence import Presence
 from infra.live.fanout import Fanout
@@ -27,10 +28,7 @@ class CanvasParts:
     telegram: TelegramBot
 
 
-def provide_canvas(state: State) -> CanvasParts:
-    parts = state[NAME]
-    assert isinstance(parts, CanvasParts), "the canvas context runs on API nodes only"
-    return parts
+provide_canvas = parts_provider(NAME, CanvasParts)
 
 
 def provide_reads(state: State) -> CanvasReads:

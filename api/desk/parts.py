@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar.datastructures import State
-
+from api.node import parts_provider
 from commands.desk.desks import Desks
 from infra.desk.hub import DeskHub
 from infra.desk.lifecycle import DeskLifecycle
@@ -24,7 +23,4 @@ class DeskParts:
     lifecycle: DeskLifecycle
 
 
-def provide_desk(state: State) -> DeskParts:
-    parts = state[NAME]
-    assert isinstance(parts, DeskParts), "the desk context runs on API nodes only"
-    return parts
+provide_desk = parts_provider(NAME, DeskParts)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar.datastructures import State
-
+from api.node import parts_provider
 from commands.feedback.feedbacks import Feedbacks
 from infra.feedback.view import FeedbackView
 
@@ -18,7 +17,4 @@ class FeedbackParts:
     view: FeedbackView
 
 
-def provide_feedback(state: State) -> FeedbackParts:
-    parts = state[NAME]
-    assert isinstance(parts, FeedbackParts), "the feedback context runs on API nodes only"
-    return parts
+provide_feedback = parts_provider(NAME, FeedbackParts)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from litestar.datastructures import State
-
 from api.auth import Gate
+from api.node import parts_provider
 from commands.identity.accounts import Accounts
 from infra.identity.google import GoogleVerifier
 from infra.identity.refresh_sessions import RefreshSessions
@@ -24,7 +23,4 @@ class IdentityParts:
     gate: Gate
 
 
-def provide_identity(state: State) -> IdentityParts:
-    parts = state[NAME]
-    assert isinstance(parts, IdentityParts), "the identity context runs on API nodes only"
-    return parts
+provide_identity = parts_provider(NAME, IdentityParts)
