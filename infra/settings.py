@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
 import msgspec
 
@@ -145,23 +144,3 @@ def load(environ: Mapping[str, str] | None = None) -> Settings:
     fields.setdefault("nats_url", env.get("NATS_URL") or None)
     return msgspec.convert(fields, Settings, strict=False)
 
-
-class PostgresParams(msgspec.Struct, frozen=True):
-    host: str
-    port: int
-    user: str
-    password: str
-    dbname: str
-
-
-def postgres_params(url: str) -> PostgresParams:
-    parsed = urlparse(url)
-    if parsed.scheme not in ("postgres", "postgresql"):
-        raise ValueError(f"not a PostgreSQL URL: {parsed.scheme}://…")
-    return PostgresParams(
-        host=parsed.hostname or "127.0.0.1",
-        port=parsed.port or 5432,
-        user=unquote(parsed.username or "postgres"),
-        password=unquote(parsed.password or ""),
-        dbname=(parsed.path or "/postgres").lstrip("/") or "postgres",
-    )
