@@ -142,8 +142,8 @@ def _free_port() -> int:
 
 class _Postgres:
     """PostgreSQL from the pgserver wheel, run with its bundled initdb / pg_ctl rather than through
-    `pgserver.get_server`, which listens on a Unix socket only: the event store's settings
-    (`postgres_params`) want a host and a port, so this server listens on a loopback TCP port."""
+    `pgserver.get_server`, which listens on a Unix socket only (in a directory that may not be
+    writable): this server listens on a loopback TCP port, which every client takes alike."""
 
     def __init__(self, pgdata: Path) -> None:
         self.pgdata = pgdata

@@ -531,13 +531,13 @@ async def bench_rebuild(run: Run) -> dict[str, Any]:
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=4)
     nc = await nats.connect(settings.nats_url, name="bench-rebuild", max_reconnect_attempts=3)
     try:
-        view = CanvasView(pool, settings.schema, ring=settings.delta_ring)
+        view = CanvasView(pool, settings.schema, ring=settings.canvas.delta_ring)
         model = BitmapReadModel(
             view,
             None,  # no live deltas from a rebuild
             delta_subject=settings.delta_subject,
-            snapshot_every=settings.snapshot_every,
-            snapshot_seconds=settings.snapshot_seconds,
+            snapshot_every=settings.canvas.snapshot_every,
+            snapshot_seconds=settings.canvas.snapshot_seconds,
         )
         runner = ProjectionRunner(
             model,  # type: ignore[arg-type]  # (as in api/app.py: topics is a fixed-size tuple)

@@ -25,12 +25,12 @@ async def client_config(canvas: NamedDependency[CanvasParts]) -> ClientConfig:
     """Poll interval for spectators, the AFK window, the sign-in buttons' ids, the current game."""
     settings = canvas.settings
     current = await canvas.reads.view.get_current()
-    google = settings.split(settings.google_client_ids)
+    google = settings.split(settings.google.client_ids)
     return ClientConfig(
-        spectator_poll_ms=int(settings.spectator_poll_s * 1000),
-        afk_after_ms=int(settings.afk_after_s * 1000),
-        player_cap=settings.player_cap,
+        spectator_poll_ms=int(settings.canvas.spectator_poll_s * 1000),
+        afk_after_ms=int(settings.canvas.afk_after_s * 1000),
+        player_cap=settings.canvas.player_cap,
         google_client_id=google[0] if google else None,
-        telegram_bot_username=settings.telegram_bot_username or None,
+        telegram_bot_username=settings.telegram.bot_username or None,
         current_canvas=current.canvas_id if current is not None else None,
     )

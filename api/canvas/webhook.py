@@ -19,7 +19,7 @@ async def telegram_webhook(
     request: Request[Any, Any, Any], canvas: NamedDependency[CanvasParts]
 ) -> dict[str, bool]:
     """Telegram's updates for the bot (`setWebhook` with `secret_token`)."""
-    secret = canvas.settings.telegram_webhook_secret
+    secret = canvas.settings.telegram.webhook_secret
     if not secret:
         raise ApiError("not_found", "the Telegram webhook is off")
     given = request.headers.get(SECRET_HEADER, "")

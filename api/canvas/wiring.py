@@ -46,16 +46,18 @@ class CanvasContext:
     def projections(self, spine: Spine) -> list[Projection]:
         settings = spine.settings
         bitmap = BitmapReadModel(
-            CanvasView(spine.pool, settings.schema, ring=settings.delta_ring),
+            CanvasView(spine.pool, settings.schema, ring=settings.canvas.delta_ring),
             spine.nc,
             delta_subject=settings.delta_subject,
-            snapshot_every=settings.snapshot_every,
-            snapshot_seconds=settings.snapshot_seconds,
+            snapshot_every=settings.canvas.snapshot_every,
+            snapshot_seconds=settings.canvas.snapshot_seconds,
         )
         linger_s = settings.projection_linger_ms / 1000
         return [
             # The bitmap publishes the live deltas: it takes what has arrived at once.
-            Projection(bitmap, linger_s=0.0, fetch_timeout_s=settings.delta_interval_ms / 1000),
+            Projection(
+                bitmap, linger_s=0.0, fetch_timeout_s=settings.canvas.delta_interval_ms / 1000
+            ),
             Projection(
                 PixelOwnersReadModel(PixelView(spine.pool, settings.schema)),
                 linger_s=linger_s,
@@ -68,16 +70,16 @@ class CanvasContext:
         canvases = await asyncio.to_thread(
             Canvases,
             application_env(settings),
-            linger_s=settings.writer_linger_ms / 1000,
+            linger_s=settings.canvas.writer_linger_ms / 1000,
             max_batch=settings.writer_max_batch,
-            snapshot_every=settings.aggregate_snapshot_every,
+            snapshot_every=settings.canvas.aggregate_snapshot_every,
         )
-        view = CanvasView(spine.pool, settings.schema, ring=settings.delta_ring)
+        view = CanvasView(spine.pool, settings.schema, ring=settings.canvas.delta_ring)
         presence = await Presence.open(
             spine.js,
             settings.presence_bucket,
-            cap=settings.player_cap,
-            window_ms=int(settings.afk_after_s * 1000),
+            cap=settings.canvas.player_cap,
+            window_ms=int(settings.canvas.afk_after_s * 1000),
         )
         self._parts = CanvasParts(
             settings=settings,
@@ -85,7 +87,7 @@ class CanvasContext:
             reads=CanvasReads(
                 view,
                 PixelView(spine.pool, settings.schema),
-                latest_ttl=settings.latest_cache_seconds,
+                latest_ttl=settings.canvas.latest_cache_seconds,
             ),
             fanout=Fanout(
                 spine.nc,
@@ -97,11 +99,11 @@ class CanvasContext:
             ),
             presence=presence,
             telegram=TelegramBot(
-                api=BotApi(token=settings.telegram_bot_token, base_url=settings.telegram_api_url),
+                api=BotApi(token=settings.telegram.bot_token, base_url=settings.telegram.api_url),
                 canvases=canvases,
                 view=view,
-                admin_chats=settings.split(settings.telegram_admin_chats),
-                username=settings.telegram_bot_username,
+                admin_chats=settings.split(settings.telegram.admin_chats),
+                username=settings.telegram.bot_username,
                 players=presence,
             ),
         )

@@ -41,7 +41,7 @@ class DeskContext:
         await desk_view.migrate(conn, schema)
 
     def projections(self, spine: Spine) -> list[Projection]:
-        linger_s = spine.settings.desk_view_linger_ms / 1000
+        linger_s = spine.settings.desk.view_linger_ms / 1000
         view = DeskView(spine.pool, spine.settings.schema)
         return [Projection(DeskReadModel(view), linger_s=linger_s, fetch_timeout_s=linger_s)]
 
@@ -50,8 +50,8 @@ class DeskContext:
         desks = await asyncio.to_thread(
             Desks,
             application_env(settings),
-            ttl_s=settings.desk_ttl_s,
-            linger_s=settings.desk_writer_linger_ms / 1000,
+            ttl_s=settings.desk.ttl_s,
+            linger_s=settings.desk.writer_linger_ms / 1000,
             max_batch=settings.writer_max_batch,
         )
         view = DeskView(spine.pool, settings.schema)
@@ -63,16 +63,16 @@ class DeskContext:
             await connect_nats(settings.nats_url or "", "tessera-desk-frames", log, no_echo=True),
             prefix=settings.stream_prefix,
             capacity=settings.live_queue_frames,
-            ttl_s=settings.desk_ttl_s,
+            ttl_s=settings.desk.ttl_s,
             session_keys=DeskSessionKeys.derive(signing_keys(settings)),
         )
         lifecycle = DeskLifecycle(
             desks,
             view,
             hub,
-            ttl_s=settings.desk_ttl_s,
-            idle_session_s=settings.desk_idle_session_s,
-            writer_idle_s=settings.desk_writer_idle_s,
+            ttl_s=settings.desk.ttl_s,
+            idle_session_s=settings.desk.idle_session_s,
+            writer_idle_s=settings.desk.writer_idle_s,
         )
         self._parts = DeskParts(
             desks=desks,

@@ -104,7 +104,7 @@ def _pair(
         access,
         refresh_token,
         issuer.access_ttl_s,
-        settings.refresh_ttl_s,
+        settings.identity.refresh_ttl_s,
         SignedInAccount(account.id, account.display_name, list(account.roles)),
     )
 
@@ -120,7 +120,7 @@ async def _sign_in(identity: IdentityParts, provider: str, subject: str, name: s
 def telegram_user(identity: IdentityParts, data: TelegramSignIn) -> TelegramUser:
     """The Telegram user the request's Mini App or Login Widget data was signed for."""
     settings = identity.gate.settings
-    if not settings.telegram_bot_token:
+    if not settings.telegram.bot_token:
         raise TelegramAuthError("Telegram sign-in is not configured (TESSERA_TELEGRAM_BOT_TOKEN)")
     now = int(time.time())
     if (data.init_data is None) == (data.widget is None):
@@ -128,8 +128,8 @@ def telegram_user(identity: IdentityParts, data: TelegramSignIn) -> TelegramUser
     if data.init_data is not None:
         user = verify_init_data(
             data.init_data,
-            settings.telegram_bot_token,
-            max_age_s=settings.telegram_auth_max_age_s,
+            settings.telegram.bot_token,
+            max_age_s=settings.telegram.auth_max_age_s,
             now=now,
         )
     else:
@@ -137,8 +137,8 @@ def telegram_user(identity: IdentityParts, data: TelegramSignIn) -> TelegramUser
         fields = {k: v for k, v in msgspec.structs.asdict(data.widget).items() if v != ""}
         user = verify_login_widget(
             fields,
-            settings.telegram_bot_token,
-            max_age_s=settings.telegram_auth_max_age_s,
+            settings.telegram.bot_token,
+            max_age_s=settings.telegram.auth_max_age_s,
             now=now,
         )
     return user

@@ -28,8 +28,8 @@ from infra.spine.eventstore import application_env
 
 
 def signing_keys(settings: Settings) -> SigningKeys:
-    if settings.jwt_keys:
-        return SigningKeys.parse(settings.jwt_keys)
+    if settings.identity.jwt_keys:
+        return SigningKeys.parse(settings.identity.jwt_keys)
     return SigningKeys.load_or_create(settings.data_dir / "jwt-keys.json")
 
 
@@ -55,28 +55,30 @@ class IdentityContext:
         accounts = await asyncio.to_thread(
             Accounts,
             application_env(settings),
-            admin_identities=settings.split(settings.admin_identities),
+            admin_identities=settings.split(settings.identity.admin_identities),
         )
         sessions = RefreshSessions(
             spine.pool,
             settings.schema,
-            refresh_ttl=timedelta(seconds=settings.refresh_ttl_s),
-            grace=timedelta(seconds=settings.refresh_grace_s),
+            refresh_ttl=timedelta(seconds=settings.identity.refresh_ttl_s),
+            grace=timedelta(seconds=settings.identity.refresh_grace_s),
         )
-        revocations = Revocations(sessions, window=timedelta(seconds=settings.access_ttl_s + 60))
+        revocations = Revocations(
+            sessions, window=timedelta(seconds=settings.identity.access_ttl_s + 60)
+        )
         self._parts = IdentityParts(
             accounts=accounts,
             sessions=sessions,
             view=AccountView(spine.pool, settings.schema),
             google=GoogleVerifier(
-                jwks_url=settings.google_jwks_url,
-                client_ids=settings.split(settings.google_client_ids),
+                jwks_url=settings.google.jwks_url,
+                client_ids=settings.split(settings.google.client_ids),
             ),
             gate=Gate(
                 settings,
-                TokenIssuer(signing_keys(settings), access_ttl_s=settings.access_ttl_s),
+                TokenIssuer(signing_keys(settings), access_ttl_s=settings.identity.access_ttl_s),
                 revocations,
-                Limiter(settings.rate_account_per_s, settings.rate_account_burst),
+                Limiter(settings.identity.rate_account_per_s, settings.identity.rate_account_burst),
             ),
         )
         await revocations.start()

@@ -22,6 +22,7 @@ from api.app import Node, build, create_app
 from infra.settings import Settings
 from tests.integration.conftest import make_settings, stop, until  # noqa: F401
 from tests.support.ports import free_port
+from tests.support.settings import merged
 from tests.support.signing import CLIENT_ID, GoogleStandIn
 
 CHROMIUM = "/usr/bin/chromium"
@@ -184,14 +185,15 @@ async def make_site(
 
         async def start(**overrides: Any) -> Site:
             settings = await make_settings(
-                **{
-                    "google_client_ids": CLIENT_ID,
-                    "google_jwks_url": google.url,
-                    "spectator_poll_s": 0.5,
-                    "rate_ip_per_s": 0,
-                    "rate_account_per_s": 0,
-                }
-                | overrides
+                **merged(
+                    {
+                        "google": {"client_ids": CLIENT_ID, "jwks_url": google.url},
+                        "canvas": {"spectator_poll_s": 0.5},
+                        "rate_ip_per_s": 0,
+                        "identity": {"rate_account_per_s": 0},
+                    },
+                    overrides,
+                )
             )
             parts = await build(settings)
             stack.push_async_callback(stop, parts)

@@ -12,7 +12,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import msgspec
 import nats
 import nats.js.errors
 import pytest
@@ -21,8 +20,9 @@ import uvicorn
 
 from api.app import Node, build, create_app, migrate, shutdown
 from infra.live.socket import UVICORN_OPTIONS
-from infra.settings import Settings
+from infra.settings import CanvasSettings, Settings
 from tests.support.ports import free_port
+from tests.support.settings import overridden
 
 pytestmark = pytest.mark.integration
 
@@ -47,6 +47,7 @@ async def make_settings() -> AsyncIterator[Callable[..., Awaitable[Settings]]]:
     created: list[Settings] = []
 
     async def make(**overrides: Any) -> Settings:
+        """Overrides as `overridden` takes them: `make(desk={"ttl_s": 5}, rate_ip_per_s=0)`."""
         run = uuid.uuid4().hex[:10]
         settings = Settings(
             database_url=DATABASE_URL,
@@ -54,9 +55,9 @@ async def make_settings() -> AsyncIterator[Callable[..., Awaitable[Settings]]]:
             schema=f"test_{run}",
             stream_prefix=f"test{run}",
             dev_auth=True,
-            writer_linger_ms=1.0,
+            canvas=CanvasSettings(writer_linger_ms=1.0),
         )
-        settings = msgspec.structs.replace(settings, **overrides)
+        settings = overridden(settings, **overrides)
         await migrate(settings)
         created.append(settings)
         return settings

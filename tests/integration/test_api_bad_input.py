@@ -105,7 +105,7 @@ async def test_a_closed_canvas_answers_409(client, canvas_id):
 
 
 async def test_versions_that_left_the_ring_are_410_gone(make_settings):
-    settings = await make_settings(delta_ring=10, snapshot_every=20)
+    settings = await make_settings(canvas={"delta_ring": 10, "snapshot_every": 20})
     parts = await build(settings)
     try:
         canvas = await asyncio.to_thread(

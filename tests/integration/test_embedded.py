@@ -6,7 +6,8 @@ import psycopg
 import pytest
 
 from infra.embedded import EmbeddedServices, nats_reachable, postgres_reachable, resolve
-from infra.settings import Settings, postgres_params
+from infra.settings import Settings
+from infra.spine.eventstore import application_env
 from tests.integration.conftest import DATABASE_URL, NATS_URL
 
 pytestmark = pytest.mark.integration
@@ -44,10 +45,13 @@ async def test_embedded_postgres_serves_psycopg_asyncpg_and_the_event_store(
             assert await aconn.fetchval("select 1") == 1
         finally:
             await aconn.close()
-        # The event store reaches PostgreSQL through host and port, not through the URL.
-        params = postgres_params(url)
+        # The event store's library reaches PostgreSQL through its own keys, not through the URL.
+        env = application_env(Settings(database_url=url))
         with psycopg.connect(
-            host=params.host, port=params.port, user=params.user, dbname=params.dbname
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            dbname=env["POSTGRES_DBNAME"],
         ) as conn:
             assert conn.execute("select 1").fetchone() == (1,)
     assert not postgres_reachable(url, timeout=0.5)

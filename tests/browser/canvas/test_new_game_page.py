@@ -29,10 +29,12 @@ def bot_api() -> Any:
 async def site(make_site: Callable[..., Awaitable[Site]], bot_api: BotApiStandIn) -> Site:
     """The service with the Telegram bot's webhook on, the admins' chat allowed to run it."""
     return await make_site(
-        telegram_bot_token=BOT_TOKEN,
-        telegram_api_url=bot_api.url,
-        telegram_webhook_secret=SECRET,
-        telegram_admin_chats=str(ADMIN_CHAT),
+        telegram={
+            "bot_token": BOT_TOKEN,
+            "api_url": bot_api.url,
+            "webhook_secret": SECRET,
+            "admin_chats": str(ADMIN_CHAT),
+        }
     )
 
 

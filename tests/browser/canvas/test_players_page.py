@@ -21,7 +21,7 @@ async def in_state(page: Page, state: str) -> None:
 
 
 async def test_players_beyond_the_cap_wait_in_line_and_are_admitted_in_order(make_site):
-    site = await make_site(player_cap=1)
+    site = await make_site(canvas={"player_cap": 1})
     clock = with_clock(site)
     canvas = await site.a_canvas()
     ann = await site.player(canvas, "Ann First")

@@ -25,7 +25,7 @@ async def test_the_page_is_served_for_revalidation(site: Site):
 
 
 async def test_a_telegram_sign_in_shows_the_name_and_signing_out_spectates(make_site):
-    site = await make_site(telegram_bot_token=BOT_TOKEN, telegram_bot_username="tessera_test_bot")
+    site = await make_site(telegram={"bot_token": BOT_TOKEN, "bot_username": "tessera_test_bot"})
     canvas = await site.a_canvas()
     page = await site.page(canvas)
 
@@ -40,7 +40,7 @@ async def test_a_telegram_sign_in_shows_the_name_and_signing_out_spectates(make_
 
 
 async def test_a_player_stays_signed_in_past_the_access_tokens_lifetime(make_site):
-    site = await make_site(access_ttl_s=2)
+    site = await make_site(identity={"access_ttl_s": 2})
     canvas = await site.a_canvas()
     page = await site.player(canvas, "Eve Refresh")
     first = await page.evaluate(ACCESS_TOKEN)

@@ -148,7 +148,7 @@ async def _dropped(parts: Node) -> bool:
 
 
 async def test_a_stream_of_placements_reaches_another_socket_whole_and_in_order(make_settings):
-    parts = await build(await make_settings(rate_account_per_s=0))
+    parts = await build(await make_settings(identity={"rate_account_per_s": 0}))
     try:
         canvas = await asyncio.to_thread(
             parts["canvas"].canvases.create_canvas,

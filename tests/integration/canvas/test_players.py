@@ -47,7 +47,7 @@ async def players(url: str, *names: str):
 
 
 async def test_players_beyond_the_cap_queue_and_are_admitted_in_order(make_settings):
-    parts = await build(await make_settings(player_cap=1))
+    parts = await build(await make_settings(canvas={"player_cap": 1}))
     clock = with_clock(parts)
     canvas = await a_canvas(parts)
     try:
@@ -102,7 +102,7 @@ async def _acked(socket) -> bool:
 
 
 async def test_a_player_who_returns_within_the_window_keeps_playing(make_settings):
-    parts = await build(await make_settings(player_cap=1))
+    parts = await build(await make_settings(canvas={"player_cap": 1}))
     clock = with_clock(parts)
     canvas = await a_canvas(parts)
     try:
@@ -121,7 +121,7 @@ async def test_a_player_who_returns_within_the_window_keeps_playing(make_setting
 
 
 async def test_a_queued_player_cannot_place_over_http_or_the_socket(make_settings):
-    parts = await build(await make_settings(player_cap=1))
+    parts = await build(await make_settings(canvas={"player_cap": 1}))
     canvas = await a_canvas(parts)
     try:
         app = create_app(parts.settings, node=parts)
@@ -149,7 +149,7 @@ async def test_a_queued_player_cannot_place_over_http_or_the_socket(make_setting
 
 
 async def test_presence_is_shared_by_api_nodes(make_settings):
-    settings = await make_settings(player_cap=1)
+    settings = await make_settings(canvas={"player_cap": 1})
     first = await build(settings)
     second = await build(settings, roles={"api"})
     canvas = await a_canvas(first)

@@ -28,17 +28,17 @@ def bot_api():
     stand_in.close()
 
 
-async def node(make_settings, bot_api, **overrides):
+async def node(make_settings, bot_api, **telegram):
     settings = await make_settings(
-        **{
-            "telegram_bot_token": BOT_TOKEN,
-            "telegram_api_url": bot_api.url,
-            "telegram_webhook_secret": SECRET,
-            "telegram_admin_chats": f"42, {ADMIN_CHAT}",
-            "telegram_bot_username": BOT_NAME,
-            "rate_ip_per_s": 0,
+        telegram={
+            "bot_token": BOT_TOKEN,
+            "api_url": bot_api.url,
+            "webhook_secret": SECRET,
+            "admin_chats": f"42, {ADMIN_CHAT}",
+            "bot_username": BOT_NAME,
         }
-        | overrides
+        | telegram,
+        rate_ip_per_s=0,
     )
     return await build(settings)
 
@@ -124,7 +124,7 @@ async def test_a_wrong_or_missing_secret_is_refused_and_changes_nothing(http, ru
 
 
 async def test_the_webhook_is_off_without_a_configured_secret(make_settings, bot_api):
-    parts = await node(make_settings, bot_api, telegram_webhook_secret="")
+    parts = await node(make_settings, bot_api, webhook_secret="")
     try:
         async with http_for(parts) as http:
             response = await post_update(http, an_update("/status"))
@@ -251,7 +251,7 @@ class Records(logging.Handler):
 
 async def test_a_refused_reply_is_logged_without_the_token(make_settings, bot_api):
     wrong_token = "999999:WRONG-token-abcdefghijklmnopqrstu"
-    parts = await node(make_settings, bot_api, telegram_bot_token=wrong_token)
+    parts = await node(make_settings, bot_api, bot_token=wrong_token)
     records, root = Records(), logging.getLogger()
     try:
         async with http_for(parts) as http:  # the app configures logging: listen after it

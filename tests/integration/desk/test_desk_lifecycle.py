@@ -31,7 +31,7 @@ class Clock:
 
 @pytest.fixture
 async def settings(make_settings):
-    return await make_settings(desk_ttl_s=TTL_S, desk_idle_session_s=IDLE_S)
+    return await make_settings(desk={"ttl_s": TTL_S, "idle_session_s": IDLE_S})
 
 
 @pytest.fixture

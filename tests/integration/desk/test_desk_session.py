@@ -89,7 +89,7 @@ async def test_an_unknown_or_malformed_link_gets_no_session(client, link: str):
 
 async def test_an_expired_desk_gives_no_session(parts: Node, client, clock: Clock):
     desk = (await a_desk(client))["desk_id"]
-    clock.move(parts.settings.desk_ttl_s)
+    clock.move(parts.settings.desk.ttl_s)
     response = await client.post(f"/api/desk/{desk}/session")
     assert (response.status_code, response.json()["error"]) == (410, "desk_gone")
     assert "session_key" not in response.json()

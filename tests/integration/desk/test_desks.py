@@ -182,7 +182,7 @@ async def test_only_the_creator_finishes_the_session(client):
 async def test_a_desk_untouched_past_its_ttl_answers_410(parts: Node, client):
     desk = (await a_desk(client))["desk_id"]
     await client.post(f"/api/desk/{desk}/ops", json=an_op(1, create=True))
-    later = datetime.now(UTC) + timedelta(seconds=parts.settings.desk_ttl_s + 1)
+    later = datetime.now(UTC) + timedelta(seconds=parts.settings.desk.ttl_s + 1)
     parts["desk"].desks.clock = lambda: later
     gone = await client.get(f"/api/desk/{desk}")
     assert (gone.status_code, gone.json()["error"]) == (410, "desk_gone")

@@ -36,12 +36,9 @@ def google():
 async def identity_settings(make_settings, google):
     return await make_settings(
         dev_auth=False,
-        google_client_ids=f"other-client,{CLIENT_ID}",
-        google_jwks_url=google.url,
-        telegram_bot_token=BOT_TOKEN,
-        jwt_keys=JWT_KEYS,
-        refresh_grace_s=0.3,
-        admin_identities="telegram:1",
+        google={"client_ids": f"other-client,{CLIENT_ID}", "jwks_url": google.url},
+        telegram={"bot_token": BOT_TOKEN},
+        identity={"jwt_keys": JWT_KEYS, "refresh_grace_s": 0.3, "admin_identities": "telegram:1"},
         rate_ip_per_s=0,
     )
 
@@ -268,8 +265,8 @@ async def _me(client, token):
 
 
 async def test_rate_limits_trip_and_recover(make_settings):
-    settings = await make_settings(rate_ip_per_s=5, rate_ip_burst=3, rate_account_per_s=2,
-                                   rate_account_burst=2)
+    settings = await make_settings(rate_ip_per_s=5, rate_ip_burst=3,
+                                   identity={"rate_account_per_s": 2, "rate_account_burst": 2})
     parts = await build(settings)
     try:
         transport = httpx.ASGITransport(app=create_app(settings, node=parts))

@@ -1,0 +1,32 @@
+"""Settings for tests: a group's fields are overridden by name, the rest of the group kept."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from infra.settings import Settings
+
+
+def overridden(settings: Settings, **overrides: Any) -> Settings:
+    """`overridden(s, rate_ip_per_s=0, desk={"ttl_s": 5})`: top-level fields as they are, a
+    group given as a dict changes only the fields it names."""
+    changes = {
+        name: msgspec.structs.replace(getattr(settings, name), **value)
+        if isinstance(value, dict)
+        else value
+        for name, value in overrides.items()
+    }
+    return msgspec.structs.replace(settings, **changes)
+
+
+def merged(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overrides on top of defaults, as `overridden` takes them: groups merge field by field."""
+    result = dict(defaults)
+    for name, value in overrides.items():
+        if isinstance(value, dict) and isinstance(result.get(name), dict):
+            result[name] = result[name] | value
+        else:
+            result[name] = value
+    return result
