@@ -77,7 +77,7 @@ class DeskContext:
         self._parts = DeskParts(
             desks=desks,
             view=view,
-            reads=DeskReads(view, desks, ttl_s=settings.desk_ttl_s),
+            reads=DeskReads(view, desks, ttl_s=settings.desk.ttl_s),
             hub=hub,
             lifecycle=lifecycle,
         )
