@@ -31,7 +31,12 @@ _LONG = struct.Struct("!BBQ")
 
 
 def _frame(opcode: int, payload: bytes) -> bytes:
-    """An unfragmented, unmasked server frame (RFC 6455 §5.2)."""
+    """An unfragmented, unmasked server frame (RFC 6455 §5.2).
+
+    Hand-written rather than `websockets.frames.Frame(...).serialize(mask=False)`, which writes
+    the same bytes (tests/unit/test_socket_frames.py checks it) in 942 ns a 100-byte frame
+    against 160 ns here: an op on a desk writes three frames, so about 4 % of its event-loop time
+    (timeit on the development machine, 2026-12-02)."""
     size = len(payload)
     if size < 126:
         return _SHORT.pack(0x80 | opcode, size) + payload
