@@ -20,6 +20,7 @@ from infra.identity.refresh_sessions import RefreshTokenReused, Rotation
 from infra.identity.tokens import InvalidToken
 from infra.identity.view import AccountOut
 from projections.canvas.bitmap import Batch, CanvasMeta, Chunk, board_at
+from projections.canvas.pixel_owners import Filled, Painted
 from projections.feedback.messages import FeedbackChange, FeedbackResolved, FeedbackSubmitted
 from projections.identity.accounts import AccountChange
 
@@ -86,16 +87,39 @@ def _blank(meta: CanvasMeta) -> np.ndarray:
 
 
 class InMemoryPixelOwners:
-    """`PixelOwners` (`infra.canvas.pixel_view.PixelView`): who painted each pixel last."""
+    """`PixelOwners` (`infra.canvas.pixel_view.PixelView`): the last placement of each pixel and
+    the admins' fills, written from the pixel owners projection's changes. No accounts table
+    here: `name` stays None."""
 
     def __init__(self) -> None:
-        self.owners: dict[tuple[UUID, int, int], PixelOwner] = {}
+        self.painted: dict[tuple[UUID, int, int], Painted] = {}
+        self.filled: list[Filled] = []
 
-    def paint(self, canvas_id: UUID, x: int, y: int, owner: PixelOwner) -> None:
-        self.owners[canvas_id, x, y] = owner
+    def write(self, changes: tuple[dict[UUID, int], list[Painted], list[Filled]]) -> None:
+        cleared, painted, filled = changes
+
+        def kept(row: Painted | Filled) -> bool:
+            return row.version >= cleared.get(row.canvas_id, 0)
+
+        self.painted = {key: p for key, p in self.painted.items() if kept(p)}
+        self.filled = [f for f in self.filled if kept(f)]
+        for p in painted:
+            held = self.painted.get((p.canvas_id, p.x, p.y))
+            if held is None or held.version < p.version:
+                self.painted[p.canvas_id, p.x, p.y] = p
+        self.filled.extend(filled)
 
     async def get_owner(self, canvas_id: UUID, x: int, y: int) -> PixelOwner | None:
-        return self.owners.get((canvas_id, x, y))
+        candidates: list[Painted | Filled] = [
+            f for f in self.filled
+            if f.canvas_id == canvas_id and f.x <= x < f.x + f.width and f.y <= y < f.y + f.height
+        ]
+        if (canvas_id, x, y) in self.painted:
+            candidates.append(self.painted[canvas_id, x, y])
+        if not candidates:
+            return None
+        last = max(candidates, key=lambda c: c.version)
+        return PixelOwner(last.user, last.colour, last.version, last.at)
 
 
 @dataclass
