@@ -141,8 +141,8 @@ class _Watcher:
 
 class InMemoryKeyValue:
     """The presence bucket (a NATS `KeyValue`) as `infra.canvas.presence.Presence` uses it: get,
-    compare-and-set by revision, and a watch of every key that starts with what is there (then
-    None, as NATS marks the end of the initial values)."""
+    compare-and-set by revision, and a watch of every key: what is there, then None (as NATS
+    marks the end of the initial values), then each change."""
 
     def __init__(self, bucket: str = "presence") -> None:
         self.bucket = bucket
