@@ -5,13 +5,39 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
+from typing import Protocol
 from uuid import UUID
+
+import numpy as np
 
 from api.canvas.encoding import compress, palette_png
 from api.errors import ApiError
-from infra.canvas.pixel_view import PixelView
-from infra.canvas.view import CanvasView
-from projections.canvas.bitmap import CanvasMeta
+from infra.canvas.pixel_view import PixelOwner
+from projections.canvas.bitmap import CanvasMeta, Chunk
+
+
+class CanvasBoards(Protocol):
+    """The bitmap read model (`infra.canvas.view.CanvasView`), as the reads and the canvas's
+    handlers ask it."""
+
+    async def list_canvases(self) -> list[CanvasMeta]: ...
+
+    async def get_canvas(self, canvas_id: UUID) -> CanvasMeta | None: ...
+
+    async def get_current(self) -> CanvasMeta | None: ...
+
+    async def get_board(self, meta: CanvasMeta, version: int) -> np.ndarray | None:
+        """The board at `version`, or None once what it needs has left the delta ring."""
+
+    async def list_chunks(self, canvas_id: UUID, after: int, upto: int) -> list[Chunk]: ...
+
+    async def oldest_version(self, canvas_id: UUID) -> int | None: ...
+
+
+class PixelOwners(Protocol):
+    """The pixel inspector's read model (`infra.canvas.pixel_view.PixelView`)."""
+
+    async def get_owner(self, canvas_id: UUID, x: int, y: int) -> PixelOwner | None: ...
 
 
 class CanvasReads:
@@ -19,7 +45,7 @@ class CanvasReads:
     for a second, encoded bodies of immutable versions for as long as they are asked for."""
 
     def __init__(
-        self, view: CanvasView, pixels: PixelView, *, latest_ttl: float, bodies: int = 64
+        self, view: CanvasBoards, pixels: PixelOwners, *, latest_ttl: float, bodies: int = 64
     ) -> None:
         self.view = view
         self.pixels = pixels

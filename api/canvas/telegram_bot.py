@@ -23,7 +23,6 @@ from commands.canvas.canvases import Canvases
 from commands.canvas.wire import ClearCanvas, CloseCanvas, CreateCanvas
 from domain.canvas import MAX_SIDE, CanvasError
 from infra.botapi import BotApi, BotApiError
-from infra.canvas.view import CanvasView
 from projections.canvas.bitmap import CanvasMeta
 
 log = logging.getLogger(__name__)
@@ -75,6 +74,14 @@ class PlayerCounts(Protocol):
     """Who is on a canvas right now: (playing, queued)."""
 
     def counts(self, canvas: str) -> tuple[int, int]: ...
+
+
+class Games(Protocol):
+    """The canvases as the bot tells of them (`infra.canvas.view.CanvasView`)."""
+
+    async def get_current(self) -> CanvasMeta | None: ...
+
+    async def list_canvases(self) -> list[CanvasMeta]: ...
 
 
 class Command(NamedTuple):
@@ -132,7 +139,7 @@ class TelegramBot:
         *,
         api: BotApi,
         canvases: Canvases,
-        view: CanvasView,
+        view: Games,
         admin_chats: Collection[str],
         username: str = "",
         players: PlayerCounts | None = None,

@@ -17,7 +17,6 @@ from api.auth import AS_ADMIN, AS_PLAYER, Gate, authenticate_socket, origin_allo
 from api.errors import ApiError, close_socket
 from api.identity.parts import IdentityParts
 from commands.actor import Actor
-from commands.clock import utc_now
 from infra.identity.view import AccountOut
 
 Token = Annotated[str, msgspec.Meta(min_length=16, max_length=4096)]
@@ -214,6 +213,6 @@ class AdminAccountsController(Controller):
 
 
 async def _end_sessions(identity: IdentityParts, account_id: UUID) -> int:
-    ended = await identity.sessions.end_all(account_id, utc_now())
+    ended = await identity.sessions.end_all(account_id, identity.clock())
     identity.gate.revocations.add(*ended)
     return len(ended)

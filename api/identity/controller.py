@@ -16,7 +16,6 @@ from api.auth import AS_PLAYER, AS_VIEWER
 from api.errors import ApiError
 from api.identity.parts import IdentityParts
 from commands.actor import Actor
-from commands.clock import utc_now
 from domain.account import Account
 from infra.identity.refresh_sessions import RefreshTokenReused
 from infra.identity.telegram import (
@@ -113,7 +112,7 @@ async def _sign_in(identity: IdentityParts, provider: str, subject: str, name: s
     account = await asyncio.to_thread(
         identity.accounts.sign_in, provider=provider, subject=subject, display_name=name
     )
-    session = await identity.sessions.start(account.id, utc_now())
+    session = await identity.sessions.start(account.id, identity.clock())
     return _pair(identity, account, session.session_id, session.refresh_token)
 
 
@@ -171,13 +170,13 @@ class AuthController(Controller):
         """Trade a refresh token for a new pair. Each refresh token works once: presenting a used
         one again (after a 5 s grace) signs the whole session out."""
         try:
-            rotation = await identity.sessions.rotate(data.refresh_token, utc_now())
+            rotation = await identity.sessions.rotate(data.refresh_token, identity.clock())
         except RefreshTokenReused as reused:
             identity.gate.revocations.add(reused.session_id)  # this node at once, others in 2 s
             raise
         account = await asyncio.to_thread(identity.accounts.get_account, rotation.account_id)
         if account.banned:
-            await identity.sessions.end_all(account.id, utc_now())
+            await identity.sessions.end_all(account.id, identity.clock())
         account.check_can_sign_in()
         return _pair(identity, account, rotation.session_id, rotation.refresh_token)
 
@@ -186,7 +185,7 @@ class AuthController(Controller):
         self, data: JSONBody[RefreshRequest], identity: NamedDependency[IdentityParts]
     ) -> None:
         """Sign this session out: its refresh tokens and access tokens stop working."""
-        session_id = await identity.sessions.end(data.refresh_token, utc_now())
+        session_id = await identity.sessions.end(data.refresh_token, identity.clock())
         if session_id is not None:
             identity.gate.revocations.add(session_id)
 

@@ -15,6 +15,7 @@ from api.identity.accounts import AdminAccountsController, MeController, me_live
 from api.identity.controller import AuthController, whoami
 from api.identity.parts import NAME, IdentityParts, provide_identity
 from api.node import Projection, Spine
+from commands.clock import utc_now
 from commands.identity.accounts import Accounts
 from infra.identity import refresh_sessions
 from infra.identity import view as account_view
@@ -80,6 +81,7 @@ class IdentityContext:
                 revocations,
                 Limiter(settings.identity.rate_account_per_s, settings.identity.rate_account_burst),
             ),
+            clock=utc_now,
         )
         await revocations.start()
         return self._parts

@@ -15,7 +15,7 @@ import hashlib
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -163,10 +163,16 @@ class RefreshSessions:
         )
 
 
+class RevokedSessions(Protocol):
+    """Where revocations are kept (`RefreshSessions`)."""
+
+    async def revoked_since(self, since: datetime) -> set[UUID]: ...
+
+
 class Revocations:
     """Sessions revoked recently enough that their access tokens may still be alive."""
 
-    def __init__(self, sessions: RefreshSessions, *, window: timedelta, every_s: float = 2.0) -> None:
+    def __init__(self, sessions: RevokedSessions, *, window: timedelta, every_s: float = 2.0) -> None:
         self._sessions = sessions
         self._window = window
         self._every_s = every_s

@@ -7,6 +7,7 @@ from infra.canvas.deltas import coalesce
 from infra.live.fanout import Fanout, Listener
 from infra.live.socket import binary_frame, text_frame
 from projections.canvas.bitmap import RELOAD, decode_delta, encode_delta
+from tests.support.fakes import FakeNats
 
 
 def a_delta(start: int, end: int) -> bytes:
@@ -43,31 +44,6 @@ class SlowSink(FakeSink):
     def write_frames(self, frames: bytes) -> None:
         super().write_frames(frames)
         self.now[0] += self.seconds
-
-
-class FakeSubscription:
-    def __init__(self, nats: "FakeNats", subject: str) -> None:
-        self.nats, self.subject = nats, subject
-
-    async def unsubscribe(self) -> None:
-        del self.nats.callbacks[self.subject]
-
-
-class FakeMessage:
-    def __init__(self, data: bytes) -> None:
-        self.data = data
-
-
-class FakeNats:
-    def __init__(self) -> None:
-        self.callbacks: dict = {}
-
-    async def subscribe(self, subject: str, cb) -> FakeSubscription:
-        self.callbacks[subject] = cb
-        return FakeSubscription(self, subject)
-
-    async def publish(self, subject: str, data: bytes) -> None:
-        await self.callbacks[subject](FakeMessage(data))
 
 
 def deltas_in(listener: Listener) -> list[bytes]:

@@ -3,12 +3,15 @@
 from uuid import uuid4
 
 import msgspec
+from eventsourcing.utils import get_topic
 
+from domain.desk import Desk
 from projections.recorded import Recorded, decode_page, encode_page
 
 
 def an_event(notification_id: int) -> Recorded:
-    return Recorded(notification_id, uuid4(), notification_id + 1, "domain.desk:Desk.Created", b"s")
+    topic = get_topic(Desk.Created)
+    return Recorded(notification_id, uuid4(), notification_id + 1, topic, b"s")
 
 
 def test_a_page_decodes_to_its_events_in_order():

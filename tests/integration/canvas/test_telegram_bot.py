@@ -6,10 +6,12 @@ import asyncpg
 import httpx
 import pytest
 import pytest_asyncio
+from eventsourcing.utils import get_topic
 
 from api.app import build, create_app
 from api.canvas.telegram_bot import NEWGAME_USAGE
 from commands.canvas.wire import CreateCanvas
+from domain.canvas import Canvas
 from tests.integration.conftest import stop, until
 from tests.support.signing import BOT_TOKEN
 from tests.support.telegram_bot_api import BotApiStandIn
@@ -101,12 +103,12 @@ async def a_current_canvas(parts, http, *, title="Spring", width=32, height=16):
     return canvas
 
 
-async def canvas_events(settings, topic_suffix) -> int:
+async def canvas_events(settings, event_class) -> int:
     conn = await asyncpg.connect(settings.database_url)
     try:
         return await conn.fetchval(
             f'SELECT count(*) FROM "{settings.schema}".canvases_events WHERE topic = $1',
-            f"domain.canvas:Canvas.{topic_suffix}",
+            get_topic(event_class),
         )
     finally:
         await conn.close()
@@ -120,7 +122,7 @@ async def test_a_wrong_or_missing_secret_is_refused_and_changes_nothing(http, ru
         assert response.status_code == 401, response.text
         assert response.json()["error"] == "invalid_secret"
     assert bot_api.sent == []
-    assert await canvas_events(running.settings, "Cleared") == 0
+    assert await canvas_events(running.settings, Canvas.Cleared) == 0
 
 
 async def test_the_webhook_is_off_without_a_configured_secret(make_settings, bot_api):
@@ -170,8 +172,8 @@ async def test_clear_from_another_chat_is_refused(http, running, bot_api):
     assert bot_api.texts(PLAYER_CHAT) == ["Not allowed: /clear works only in the admins' chats."]
     await command(http, "/newgame 10 10")
     assert "Not allowed" in bot_api.texts(PLAYER_CHAT)[-1]
-    assert await canvas_events(running.settings, "Cleared") == 0
-    assert await canvas_events(running.settings, "Created") == 1
+    assert await canvas_events(running.settings, Canvas.Cleared) == 0
+    assert await canvas_events(running.settings, Canvas.Created) == 1
 
 
 async def test_newgame_creates_a_canvas_that_becomes_current(http, running, bot_api):
@@ -204,7 +206,7 @@ async def test_newgame_with_a_bad_size_replies_usage_and_creates_nothing(
 ):
     await command(http, f"/newgame {args}", chat_id=ADMIN_CHAT)
     assert bot_api.texts(ADMIN_CHAT) == [NEWGAME_USAGE]
-    assert await canvas_events(running.settings, "Created") == 0
+    assert await canvas_events(running.settings, Canvas.Created) == 0
 
 
 async def test_a_retried_update_is_handled_once(http, running, bot_api):
@@ -214,7 +216,7 @@ async def test_a_retried_update_is_handled_once(http, running, bot_api):
         response = await post_update(http, clear)
         assert response.status_code == 200
     assert len(bot_api.sent) == 1
-    assert await canvas_events(running.settings, "Cleared") == 1
+    assert await canvas_events(running.settings, Canvas.Cleared) == 1
 
 
 @pytest.mark.parametrize(

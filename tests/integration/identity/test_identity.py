@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 
 from api.app import build, create_app
 from tests.integration.conftest import serving, stop, until
+from tests.support.clock import ManualClock
 from tests.support.signing import (
     BOT_TOKEN,
     CLIENT_ID,
@@ -38,7 +39,7 @@ async def identity_settings(make_settings, google):
         dev_auth=False,
         google={"client_ids": f"other-client,{CLIENT_ID}", "jwks_url": google.url},
         telegram={"bot_token": BOT_TOKEN},
-        identity={"jwt_keys": JWT_KEYS, "refresh_grace_s": 0.3, "admin_identities": "telegram:1"},
+        identity={"jwt_keys": JWT_KEYS, "admin_identities": "telegram:1"},
         rate_ip_per_s=0,
     )
 
@@ -67,6 +68,13 @@ async def account_events(settings) -> int:
 
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def with_clock(running) -> ManualClock:
+    """The identity handlers' clock, moved by the test (refresh sessions are timed by it)."""
+    clock = ManualClock()
+    running["identity"].clock = clock.utc_now
+    return clock
 
 
 async def test_google_sign_in_gives_tokens_that_play_and_show_me(http, google, running):
@@ -160,13 +168,14 @@ async def sign_in(http, user_id: int = 10) -> dict:
     return response.json()
 
 
-async def test_refresh_rotates_and_reuse_revokes_the_whole_session(http):
+async def test_refresh_rotates_and_reuse_revokes_the_whole_session(http, running):
+    clock = with_clock(running)
     first = await sign_in(http)
     second = (await http.post("/api/auth/refresh",
                               json={"refresh_token": first["refresh_token"]})).json()
     assert second["refresh_token"] != first["refresh_token"]
     assert (await http.get("/api/me", headers=bearer(second["access_token"]))).status_code in (200, 404)
-    await asyncio.sleep(0.35)  # past the grace for parallel tabs
+    clock.advance(running.settings.refresh_grace_s + 1)  # past the grace for parallel tabs
     reused = await http.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert (reused.status_code, reused.json()["error"]) == (401, "refresh_token_reused")
     after = await http.post("/api/auth/refresh", json={"refresh_token": second["refresh_token"]})
@@ -175,7 +184,8 @@ async def test_refresh_rotates_and_reuse_revokes_the_whole_session(http):
     assert (me.status_code, me.json()["error"]) == (401, "session_revoked")
 
 
-async def test_parallel_tabs_refreshing_at_once_both_get_tokens(http):
+async def test_parallel_tabs_refreshing_at_once_both_get_tokens(http, running):
+    with_clock(running)  # standing still: both refresh at the same moment, however slow the machine
     pair = await sign_in(http)
     answers = await asyncio.gather(*(
         http.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
@@ -312,11 +322,12 @@ async def test_websockets_authenticate_by_ticket_or_first_message(running, http)
                 pass
 
 
-async def test_no_token_or_secret_reaches_the_logs(http, google, caplog):
+async def test_no_token_or_secret_reaches_the_logs(http, running, google, caplog):
+    clock = with_clock(running)
     caplog.set_level(logging.DEBUG)
     pair = (await http.post("/api/auth/google", json={"id_token": google.id_token()})).json()
     await http.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
-    await asyncio.sleep(0.35)
+    clock.advance(running.settings.refresh_grace_s + 1)
     await http.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})  # reuse
     await http.post("/api/auth/google", json={"id_token": google.id_token(aud="x")})
     logged = caplog.text

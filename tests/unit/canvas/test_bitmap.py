@@ -1,17 +1,14 @@
+from functools import cached_property
 from uuid import uuid4
 
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commands.codec import MsgspecTranscoder
+from commands.canvas.canvases import Canvases
+from domain.canvas import Canvas
 from projections.canvas.bitmap import (
     RESET,
-    TOPIC_CLEARED,
-    TOPIC_CLOSED,
-    TOPIC_CREATED,
-    TOPIC_FILLED,
-    TOPIC_PLACED,
     BitmapProjection,
     ChunkKind,
     apply_entries,
@@ -20,30 +17,52 @@ from projections.canvas.bitmap import (
 )
 from projections.recorded import Recorded
 from tests.factories import T0
+from tests.support.fakes import IN_MEMORY
+from tests.support.recorded import recorded_by
 
 W, H = 12, 7
-_codec = MsgspecTranscoder()
 
 
 class EventLog:
-    """Recorded canvas events, encoded as the store encodes them."""
+    """A real canvas's events, as `Canvases` stored them (on the library's in-memory store).
+    Painting a closed canvas reopens it first, as an admin would."""
 
     def __init__(self) -> None:
-        self.canvas_id = uuid4()
-        self.events: list[Recorded] = []
+        self.app = Canvases(IN_MEMORY)
+        self.canvas = Canvas.create(
+            canvas_id=uuid4(), title="t", width=W, height=H, palette=["#000000"] * 32,
+            cooldown_ms=0, now=T0,
+        )
+        self.app.save(self.canvas)
 
-    def add(self, topic: str, **state) -> None:
-        version = len(self.events) + 1
-        state["timestamp"] = T0
-        self.events.append(Recorded(version, self.canvas_id, version, topic, _codec.encode(state)))
+    @property
+    def canvas_id(self):
+        return self.canvas.id
 
-    def created(self) -> "EventLog":
-        self.add(TOPIC_CREATED, title="t", width=W, height=H, palette=["#000000"] * 32,
-                 cooldown_ms=0, originator_topic="domain.canvas:Canvas")
-        return self
+    @cached_property
+    def events(self) -> list[Recorded]:
+        return recorded_by(self.app)
 
     def placed(self, x: int, y: int, colour: int) -> None:
-        self.add(TOPIC_PLACED, x=x, y=y, colour=colour, user="u", op=None)
+        self._reopened()
+        self.canvas.place(x=x, y=y, colour=colour, user="u", now=T0)
+        self.app.save(self.canvas)
+
+    def filled(self, x: int, y: int, width: int, height: int, colour: int) -> None:
+        self._reopened()
+        self.canvas.fill(x=x, y=y, width=width, height=height, colour=colour, user="root", now=T0)
+        self.app.save(self.canvas)
+
+    def cleared(self) -> None:
+        self.canvas.clear(user="root", now=T0)
+        self.app.save(self.canvas)
+
+    def closed(self) -> None:
+        self.canvas.close(user="root", now=T0)
+        self.app.save(self.canvas)
+
+    def _reopened(self) -> None:
+        self.canvas.reopen(user="root", now=T0)
 
 
 def expected_board(operations) -> np.ndarray:
@@ -62,17 +81,17 @@ def expected_board(operations) -> np.ndarray:
 
 
 def record(operations) -> EventLog:
-    log = EventLog().created()
+    log = EventLog()
     for op in operations:
         match op:
             case ("place", x, y, colour):
                 log.placed(x, y, colour)
             case ("fill", x, y, w, h, colour):
-                log.add(TOPIC_FILLED, x=x, y=y, width=w, height=h, colour=colour, user="root")
+                log.filled(x, y, w, h, colour)
             case ("clear",):
-                log.add(TOPIC_CLEARED, user="root")
+                log.cleared()
             case ("close",):
-                log.add(TOPIC_CLOSED, user="root")
+                log.closed()
     return log
 
 
@@ -121,7 +140,7 @@ def test_live_board_deltas_and_rebuilt_board_agree(ops, batch_sizes):
 
 
 def test_placements_pack_into_four_bytes_each():
-    log = EventLog().created()
+    log = EventLog()
     log.placed(3, 2, 17)
     projection = BitmapProjection()
     for event in log.events:
@@ -132,9 +151,9 @@ def test_placements_pack_into_four_bytes_each():
 
 
 def test_a_clear_travels_as_the_reset_entry():
-    log = EventLog().created()
+    log = EventLog()
     log.placed(1, 1, 5)
-    log.add(TOPIC_CLEARED, user="root")
+    log.cleared()
     projection = BitmapProjection()
     for event in log.events:
         projection.apply(event)
@@ -144,7 +163,7 @@ def test_a_clear_travels_as_the_reset_entry():
 
 
 def test_a_board_between_two_versions_cuts_a_run_of_placements():
-    log = EventLog().created()
+    log = EventLog()
     for x in range(5):
         log.placed(x, 0, 9)
     projection = BitmapProjection()
@@ -162,7 +181,7 @@ def test_later_entries_win_on_the_same_pixel():
 
 
 def test_snapshots_fall_due_every_n_versions():
-    log = EventLog().created()
+    log = EventLog()
     for x in range(9):
         log.placed(x, 0, 1)
     projection = BitmapProjection(snapshot_every=4, snapshot_seconds=3600)
@@ -171,3 +190,39 @@ def test_snapshots_fall_due_every_n_versions():
         projection.apply(event)
         due += [version for _, version, *_ in projection.collect(now=0.0).snapshots]
     assert due == [4, 8]
+
+
+def the_row_after(log: EventLog):
+    projection = BitmapProjection()
+    for event in log.events:
+        projection.apply(event)
+    (meta,) = projection.collect().metas
+    return meta
+
+
+def test_a_new_canvas_row_is_open_in_its_first_season_at_version_one():
+    log = EventLog()
+    meta = the_row_after(log)
+    assert (meta.canvas_id, meta.width, meta.height, meta.is_open, meta.season, meta.version) == (
+        log.canvas_id, W, H, True, 1, 1
+    )
+
+
+def test_a_closed_canvas_row_is_no_longer_open():
+    log = EventLog()
+    log.closed()
+    assert the_row_after(log).is_open is False
+
+
+def test_a_reopened_canvas_row_is_open_again():
+    log = EventLog()
+    log.closed()
+    log.placed(0, 0, 1)  # reopens first
+    assert the_row_after(log).is_open is True
+
+
+def test_a_cleared_canvas_row_starts_the_next_season():
+    log = EventLog()
+    log.cleared()
+    meta = the_row_after(log)
+    assert (meta.season, meta.version) == (2, 2)

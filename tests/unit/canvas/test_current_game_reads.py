@@ -7,6 +7,7 @@ import pytest
 
 from api.canvas.controller import CanvasReads
 from projections.canvas.bitmap import CanvasMeta
+from tests.support.fakes import InMemoryPixelOwners
 
 
 def a_meta(title: str = "Spring") -> CanvasMeta:
@@ -31,7 +32,7 @@ class GatedView:
 
 
 def reads_over(view: GatedView, *, ttl: float) -> CanvasReads:
-    return CanvasReads(view, pixels=None, latest_ttl=ttl)  # type: ignore[arg-type]
+    return CanvasReads(view, InMemoryPixelOwners(), latest_ttl=ttl)
 
 
 async def test_pages_asking_at_once_share_one_query():

@@ -1,0 +1,235 @@
+"""The canvas over HTTP without services: the real `Canvases` on the library's in-memory store,
+the bitmap and pixel-owner views in memory, written batch by batch by the real projections from
+what `Canvases` stored; presence over an in-memory KV bucket."""
+
+from uuid import uuid4
+
+import numpy as np
+import pytest_asyncio
+
+from api.canvas.parts import CanvasParts
+from api.canvas.reads import CanvasReads
+from api.canvas.telegram_bot import TelegramBot
+from commands.canvas.canvases import Canvases
+from commands.canvas.wire import CreateCanvas
+from domain.canvas import Canvas
+from infra.botapi import BotApi
+from infra.canvas.presence import Presence
+from infra.live.fanout import Fanout
+from projections.canvas.bitmap import BitmapProjection, decode_delta, pack
+from projections.canvas.pixel_owners import PixelOwnersProjection
+from tests.factories import PALETTE, a_canvas, at
+from tests.support.api import a_node, http_to, identity_parts, unit_settings
+from tests.support.clock import ManualClock
+from tests.support.fakes import (
+    IN_MEMORY,
+    FakeNats,
+    InMemoryCanvasView,
+    InMemoryKeyValue,
+    InMemoryPixelOwners,
+)
+from tests.support.recorded import recorded_by
+
+W, H = 4, 2
+
+
+class Projections:
+    """The projection runners' work, by hand: each `catch_up` is one batch of what `Canvases`
+    stored since the last, through the real projections, into the in-memory views."""
+
+    def __init__(self, canvases: Canvases, boards: InMemoryCanvasView, owners: InMemoryPixelOwners):
+        self.canvases, self.boards, self.owners = canvases, boards, owners
+        self.bitmap, self.pixel_owners = BitmapProjection(), PixelOwnersProjection()
+        self.position = 0
+
+    def catch_up(self) -> None:
+        events = recorded_by(self.canvases, after=self.position)
+        for event in events:
+            self.bitmap.apply(event)
+            self.pixel_owners.apply(event)
+        self.position = events[-1].notification_id if events else self.position
+        self.boards.write(self.bitmap.collect())
+        self.owners.write(self.pixel_owners.collect())
+
+
+def canvas_parts(settings, boards: InMemoryCanvasView, owners: InMemoryPixelOwners) -> CanvasParts:
+    """The canvas context as `CanvasContext.start` builds it, over fakes."""
+    canvases = Canvases(IN_MEMORY, linger_s=0.0)
+    presence = Presence(
+        InMemoryKeyValue(),
+        cap=settings.canvas.player_cap,
+        window_ms=int(settings.canvas.afk_after_s * 1000),
+        clock=ManualClock(),
+    )
+    return CanvasParts(
+        settings=settings,
+        canvases=canvases,
+        reads=CanvasReads(boards, owners, latest_ttl=settings.canvas.latest_cache_seconds),
+        fanout=Fanout(FakeNats(), settings.delta_subject, capacity=settings.live_queue_frames),
+        presence=presence,
+        telegram=TelegramBot(
+            api=BotApi(token=""), canvases=canvases, view=boards, admin_chats=[], players=presence
+        ),
+    )
+
+
+class Site:
+    """A node serving the canvas (and identity, for its gate) over in-memory parts."""
+
+    def __init__(self, **settings_overrides) -> None:
+        self.settings = unit_settings(**settings_overrides)
+        self.boards, self.owners = InMemoryCanvasView(), InMemoryPixelOwners()
+        self.canvas = canvas_parts(self.settings, self.boards, self.owners)
+        self.projections = Projections(self.canvas.canvases, self.boards, self.owners)
+        self.node = a_node(identity=identity_parts(self.settings), canvas=self.canvas)
+
+    def http(self):
+        return http_to(self.settings, self.node)
+
+    def save(self, canvas: Canvas) -> None:
+        self.canvas.canvases.save(canvas)
+        self.projections.catch_up()
+
+
+@pytest_asyncio.fixture
+async def site():
+    site = Site(canvas={"player_cap": 1})
+    await site.canvas.presence.start()
+    yield site
+    await site.canvas.presence.stop()
+    site.canvas.canvases.stop_writers()
+    await site.canvas.telegram.close()
+
+
+def a_painted_canvas(site: Site, *placements: tuple[int, int, int]) -> Canvas:
+    """A canvas saved and projected, then each placement saved and projected as its own batch:
+    version 1 is the creation, version n + 1 the nth placement."""
+    canvas = a_canvas(width=W, height=H, cooldown_ms=0)
+    site.save(canvas)
+    for n, (x, y, colour) in enumerate(placements, 1):
+        canvas.place(x=x, y=y, colour=colour, user="ann", now=at(n))
+        site.save(canvas)
+    return canvas
+
+
+# -- reads -------------------------------------------------------------------------------------
+
+
+async def test_a_canvas_is_served_as_the_view_holds_it(site):
+    canvas = a_painted_canvas(site, (1, 0, 2))
+    async with site.http() as http:
+        response = await http.get(f"/api/canvas/{canvas.id}")
+    assert response.json() == {
+        "id": str(canvas.id),
+        "title": "test",
+        "width": W,
+        "height": H,
+        "palette": PALETTE,
+        "cooldown_ms": 0,
+        "is_open": True,
+        "season": 1,
+        "version": 2,
+    }
+
+
+async def test_an_unknown_canvas_is_404_with_a_json_error(site):
+    unknown = uuid4()
+    async with site.http() as http:
+        response = await http.get(f"/api/canvas/{unknown}")
+    assert response.status_code == 404
+    assert response.json() == {"error": "canvas_not_found", "detail": f"no canvas {unknown}"}
+
+
+async def test_the_latest_snapshot_redirects_to_the_immutable_url_of_its_version(site):
+    canvas = a_painted_canvas(site, (1, 0, 2), (2, 1, 3))
+    async with site.http() as http:
+        response = await http.get(f"/api/canvas/{canvas.id}/snapshot/latest")
+    assert response.status_code == 307
+    assert response.headers["location"] == f"/api/canvas/{canvas.id}/snapshot/3"
+    assert response.headers["etag"] == '"3"'
+
+
+async def test_the_latest_snapshot_is_304_for_the_version_the_client_holds(site):
+    canvas = a_painted_canvas(site, (1, 0, 2), (2, 1, 3))
+    async with site.http() as http:
+        response = await http.get(
+            f"/api/canvas/{canvas.id}/snapshot/latest", headers={"If-None-Match": '"3"'}
+        )
+    assert response.status_code == 304
+
+
+async def test_a_snapshot_is_the_board_at_its_version_one_byte_a_pixel(site):
+    canvas = a_painted_canvas(site, (1, 0, 2), (2, 1, 3))
+    async with site.http() as http:
+        response = await http.get(
+            f"/api/canvas/{canvas.id}/snapshot/2", headers={"Accept-Encoding": "identity"}
+        )
+    expected = np.zeros(W * H, dtype=np.uint8)
+    expected[1] = 2  # (1, 0); the placement at (2, 1) came after version 2
+    assert response.content == expected.tobytes()
+    assert response.headers["cache-control"] == "public, max-age=31536000, immutable"
+
+
+async def test_deltas_since_a_version_carry_the_placements_after_it(site):
+    canvas = a_painted_canvas(site, (1, 0, 2), (2, 1, 3))
+    async with site.http() as http:
+        response = await http.get(f"/api/canvas/{canvas.id}/deltas", params={"since": 2})
+    since, to, entries = decode_delta(response.content)
+    assert (since, to, list(entries)) == (2, 3, [pack(1 * W + 2, 3)])
+
+
+async def test_deltas_are_410_with_the_oldest_version_once_the_version_left_the_ring(site):
+    canvas = a_painted_canvas(site, (1, 0, 2), (2, 1, 3), (3, 1, 1))
+    site.boards.snapshot(canvas.id, ring=1)  # keeps the delta (3, 4] only
+    async with site.http() as http:
+        response = await http.get(f"/api/canvas/{canvas.id}/deltas", params={"since": 1})
+    assert response.status_code == 410
+    assert response.json()["error"] == "gone" and response.json()["oldest_version"] == 3
+
+
+async def test_the_inspector_names_who_painted_a_pixel_last(site):
+    canvas = a_painted_canvas(site, (1, 0, 2), (1, 0, 3))
+    async with site.http() as http:
+        response = await http.get(f"/api/canvas/{canvas.id}/pixels/1/0")
+    assert response.json() == {
+        "x": 1, "y": 0, "colour": 3, "user": "ann", "name": None,
+        "placed_at": at(2).isoformat().replace("+00:00", "Z"), "version": 3,
+    }
+
+
+# -- placing -----------------------------------------------------------------------------------
+
+
+def a_created_canvas(site: Site) -> str:
+    spec = CreateCanvas(width=W, height=H, palette=PALETTE, cooldown_ms=0)
+    return str(site.canvas.canvases.create_canvas(spec).id)
+
+
+async def test_a_placement_is_answered_with_the_version_it_produced(site):
+    canvas_id = a_created_canvas(site)
+    async with site.http() as http:
+        response = await http.post(
+            f"/api/canvas/{canvas_id}/pixels",
+            json={"x": 1, "y": 1, "colour": 2},
+            headers={"X-Dev-User": "ann"},
+        )
+    assert response.json() == {"version": 2, "replayed": False}
+
+
+async def test_placing_without_signing_in_is_401(site):
+    canvas_id = a_created_canvas(site)
+    async with site.http() as http:
+        response = await http.post(
+            f"/api/canvas/{canvas_id}/pixels", json={"x": 1, "y": 1, "colour": 2}
+        )
+    assert (response.status_code, response.json()["error"]) == (401, "unauthenticated")
+
+
+async def test_a_player_beyond_the_cap_is_told_their_place_in_the_queue(site):
+    canvas_id = a_created_canvas(site)
+    url, pixel = f"/api/canvas/{canvas_id}/pixels", {"x": 0, "y": 0, "colour": 1}
+    async with site.http() as http:
+        await http.post(url, json=pixel, headers={"X-Dev-User": "ann"})
+        response = await http.post(url, json=pixel, headers={"X-Dev-User": "bob"})
+    assert response.status_code == 409
+    assert (response.json()["error"], response.json()["position"]) == ("not_playing", 1)
