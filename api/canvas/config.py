@@ -24,7 +24,7 @@ class ClientConfig(msgspec.Struct):
 async def client_config(canvas: NamedDependency[CanvasParts]) -> ClientConfig:
     """Poll interval for spectators, the AFK window, the sign-in buttons' ids, the current game."""
     settings = canvas.settings
-    current = await canvas.reads.view.get_current()
+    current = await canvas.reads.view.find_current()
     google = settings.split(settings.google.client_ids)
     return ClientConfig(
         spectator_poll_ms=int(settings.canvas.spectator_poll_s * 1000),

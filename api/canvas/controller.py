@@ -192,7 +192,7 @@ class CanvasController(Controller):
         """The game being played: the newest open canvas, cached a second. Open pages ask every
         poll interval to follow a new game; the weak ETag names the game (not its version), so
         while it stays the same they get a 304."""
-        meta = await reads.get_current()
+        meta = await reads.find_current()
         if meta is None:
             raise ApiError("no_current_canvas", "no canvas is open")
         etag = f'W/"{meta.canvas_id}"'
@@ -270,7 +270,7 @@ class CanvasController(Controller):
         if not (0 <= x < meta.width and 0 <= y < meta.height):
             raise ApiError("pixel_out_of_bounds", f"({x}, {y}) is outside {meta.width}×{meta.height}"
             )
-        owner = await reads.pixels.get_owner(canvas_id, x, y)
+        owner = await reads.pixels.find_owner(canvas_id, x, y)
         if owner is None:  # never painted this season: still the background
             return PixelOut(x, y, 0)
         return PixelOut(x, y, owner.colour, owner.user, owner.name, owner.placed_at, owner.version)

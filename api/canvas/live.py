@@ -66,7 +66,7 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
         return
     parts = provide_canvas(socket.app.state)
     await socket.accept()
-    if await parts.reads.view.get_canvas(canvas_id) is None:
+    if await parts.reads.view.find_canvas(canvas_id) is None:
         await close_socket(socket, "canvas_not_found")
         return
     fanout: Fanout = parts.fanout

@@ -22,11 +22,11 @@ class CanvasBoards(Protocol):
 
     async def list_canvases(self) -> list[CanvasMeta]: ...
 
-    async def get_canvas(self, canvas_id: UUID) -> CanvasMeta | None: ...
+    async def find_canvas(self, canvas_id: UUID) -> CanvasMeta | None: ...
 
-    async def get_current(self) -> CanvasMeta | None: ...
+    async def find_current(self) -> CanvasMeta | None: ...
 
-    async def get_board(self, meta: CanvasMeta, version: int) -> np.ndarray | None:
+    async def find_board(self, meta: CanvasMeta, version: int) -> np.ndarray | None:
         """The board at `version`, or None once what it needs has left the delta ring."""
 
     async def list_chunks(self, canvas_id: UUID, after: int, upto: int) -> list[Chunk]: ...
@@ -37,7 +37,7 @@ class CanvasBoards(Protocol):
 class PixelOwners(Protocol):
     """The pixel inspector's read model (`infra.canvas.pixel_view.PixelView`)."""
 
-    async def get_owner(self, canvas_id: UUID, x: int, y: int) -> PixelOwner | None: ...
+    async def find_owner(self, canvas_id: UUID, x: int, y: int) -> PixelOwner | None: ...
 
 
 class CanvasReads:
@@ -56,7 +56,7 @@ class CanvasReads:
         self._current: tuple[float, CanvasMeta | None] = (0.0, None)
         self._asking_current: asyncio.Future[CanvasMeta | None] | None = None
 
-    async def get_current(self) -> CanvasMeta | None:
+    async def find_current(self) -> CanvasMeta | None:
         """The newest open canvas, as of at most `latest_ttl` ago. Every open page asks each poll
         interval; one query answers all that ask at once."""
         expires, meta = self._current
@@ -68,7 +68,7 @@ class CanvasReads:
 
     async def _ask_current(self) -> CanvasMeta | None:
         try:
-            meta = await self.view.get_current()
+            meta = await self.view.find_current()
             self._current = (time.monotonic() + self._latest_ttl, meta)
             return meta
         finally:
@@ -79,7 +79,7 @@ class CanvasReads:
         now = time.monotonic()
         if cached is not None and not fresh and cached[0] > now:
             return cached[1]
-        meta = await self.view.get_canvas(canvas_id)
+        meta = await self.view.find_canvas(canvas_id)
         if meta is None:
             raise ApiError("canvas_not_found", f"no canvas {canvas_id}")
         self._latest[canvas_id] = (now + self._latest_ttl, meta)
@@ -92,7 +92,7 @@ class CanvasReads:
         if body is not None:
             self._bodies.move_to_end(key)
             return body
-        pixels = await self.view.get_board(meta, version)
+        pixels = await self.view.find_board(meta, version)
         if pixels is None:
             oldest = await self.view.oldest_version(meta.canvas_id)
             raise ApiError("gone", f"version {version} is no longer kept", oldest_version=oldest

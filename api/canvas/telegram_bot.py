@@ -79,7 +79,7 @@ class PlayerCounts(Protocol):
 class Games(Protocol):
     """The canvases as the bot tells of them (`infra.canvas.view.CanvasView`)."""
 
-    async def get_current(self) -> CanvasMeta | None: ...
+    async def find_current(self) -> CanvasMeta | None: ...
 
     async def list_canvases(self) -> list[CanvasMeta]: ...
 
@@ -181,7 +181,7 @@ class TelegramBot:
                 return f"Unknown command /{command.name}.\n\n{HELP}"
 
     async def _status(self) -> str:
-        meta = await self._view.get_current()
+        meta = await self._view.find_current()
         if meta is None:
             canvases = await self._view.list_canvases()
             if not canvases:
@@ -197,7 +197,7 @@ class TelegramBot:
         return "\n".join(lines)
 
     async def _clear(self) -> str:
-        meta = await self._view.get_current()
+        meta = await self._view.find_current()
         if meta is None:
             return "No game is open: nothing to clear."
         try:
@@ -211,7 +211,7 @@ class TelegramBot:
         if size is None:
             return NEWGAME_USAGE
         width, height = size
-        previous = await self._view.get_current()
+        previous = await self._view.find_current()
         create = CreateCanvas(
             width=width,
             height=height,

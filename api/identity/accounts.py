@@ -107,7 +107,7 @@ async def _link(
 
 
 async def _account(identity: IdentityParts, account_id: UUID) -> AccountOut:
-    account = await identity.view.get_account(account_id)
+    account = await identity.view.find_account(account_id)
     if account is None:
         raise ApiError("account_not_found", f"no account {account_id} (yet)")
     return account

@@ -89,7 +89,7 @@ class PixelView:
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute(f"TRUNCATE {self._s}.canvas_pixels, {self._s}.canvas_fills")
 
-    async def get_owner(self, canvas_id: UUID, x: int, y: int) -> PixelOwner | None:
+    async def find_owner(self, canvas_id: UUID, x: int, y: int) -> PixelOwner | None:
         """Who painted (x, y) last, by hand or by a fill; None when nobody has this season."""
         row = await self._pool.fetchrow(
             f"""

@@ -140,13 +140,13 @@ class CanvasView:
         rows = await self._pool.fetch(f"SELECT * FROM {self._s}.canvas_views ORDER BY created_at, canvas_id")
         return [_meta(row) for row in rows]
 
-    async def get_canvas(self, canvas_id: UUID) -> CanvasMeta | None:
+    async def find_canvas(self, canvas_id: UUID) -> CanvasMeta | None:
         row = await self._pool.fetchrow(
             f"SELECT * FROM {self._s}.canvas_views WHERE canvas_id = $1", canvas_id
         )
         return None if row is None else _meta(row)
 
-    async def get_current(self) -> CanvasMeta | None:
+    async def find_current(self) -> CanvasMeta | None:
         """The game being played: the newest canvas still open."""
         row = await self._pool.fetchrow(
             f"SELECT * FROM {self._s}.canvas_views WHERE is_open "
@@ -154,7 +154,7 @@ class CanvasView:
         )
         return None if row is None else _meta(row)
 
-    async def get_snapshot_before(self, canvas_id: UUID, version: int) -> StoredSnapshot | None:
+    async def find_snapshot_before(self, canvas_id: UUID, version: int) -> StoredSnapshot | None:
         row = await self._pool.fetchrow(
             f"SELECT version, width, height, data FROM {self._s}.canvas_snapshots "
             "WHERE canvas_id = $1 AND version <= $2 ORDER BY version DESC LIMIT 1",
@@ -188,10 +188,10 @@ class CanvasView:
         )
         return None if value is None else int(value)
 
-    async def get_board(self, meta: CanvasMeta, version: int) -> np.ndarray | None:
+    async def find_board(self, meta: CanvasMeta, version: int) -> np.ndarray | None:
         """The board at `version`: the nearest snapshot before it plus the ring's chunks, or None
         when the chunks it needs have left the ring."""
-        snapshot = await self.get_snapshot_before(meta.canvas_id, version)
+        snapshot = await self.find_snapshot_before(meta.canvas_id, version)
         if snapshot is None:
             base_version, base = 0, np.zeros(meta.width * meta.height, dtype=np.uint8)
         else:
@@ -205,7 +205,7 @@ class CanvasView:
 
     async def load_board(self, meta: CanvasMeta) -> Board:
         """The projection's board of a canvas as of its last commit."""
-        pixels = await self.get_board(meta, meta.version)
+        pixels = await self.find_board(meta, meta.version)
         if pixels is None:
             raise RuntimeError(f"canvas {meta.canvas_id}: snapshot and ring do not meet; rebuild")
         board = Board(meta, pixels)

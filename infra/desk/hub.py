@@ -283,7 +283,7 @@ class DeskHub:
 
     async def check(self, desk_id: UUID) -> None:
         """Raises `DeskNotFound` or `DeskGone`, or returns: the desk is live."""
-        head = await self.view.get_head(desk_id)
+        head = await self.view.find_head(desk_id)
         if head is None:
             await asyncio.to_thread(self.desks.get_desk, desk_id)
         elif head.last_edit_at + self._ttl <= self.desks.clock():
@@ -292,7 +292,7 @@ class DeskHub:
     async def join(self, desk_id: UUID, epoch: int, last_seq: int) -> Joined:
         """What a client at `last_seq` of `epoch` lacks: the ops after it, or a snapshot when
         the epoch changed or it is too far behind. Raises `DeskNotFound` or `DeskGone`."""
-        head = await self.view.get_head(desk_id)
+        head = await self.view.find_head(desk_id)
         desk: Desk | None = None
         if head is None:  # not projected yet (or never will be): the store decides
             desk = await asyncio.to_thread(self.desks.get_desk, desk_id)
@@ -310,7 +310,7 @@ class DeskHub:
         return await self._snapshot(desk_id, desk)
 
     async def _snapshot(self, desk_id: UUID, desk: Desk | None) -> Joined:
-        view = await self.view.get_desk(desk_id)
+        view = await self.view.find_desk(desk_id)
         if view is not None:
             # The read model lags a little: the ops it has not folded yet follow the snapshot.
             tail = await asyncio.to_thread(

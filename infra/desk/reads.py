@@ -39,7 +39,7 @@ class DeskReads:
 
     async def get_desk(self, desk_id: UUID) -> DeskState:
         """The live desk; raises `DeskNotFound`, or `DeskGone` once it expired or closed."""
-        board = await self.view.get_board(desk_id)
+        board = await self.view.find_board(desk_id)
         ttl_ms = self._ttl_ms
         if board is None:  # not projected yet, closed, or never created: the store tells
             created = await asyncio.to_thread(self.desks.created, desk_id)

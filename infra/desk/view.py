@@ -89,7 +89,7 @@ class DeskView:
         self._pool = pool
         self._s = quote_ident(schema)
 
-    async def get_desk(self, desk_id: UUID) -> DeskViewOut | None:
+    async def find_desk(self, desk_id: UUID) -> DeskViewOut | None:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
                 f"SELECT name, desk_seq, epoch FROM {self._s}.desk_views WHERE desk_id = $1",
@@ -110,7 +110,7 @@ class DeskView:
             row["epoch"],
         )
 
-    async def get_board(self, desk_id: UUID) -> DeskBoard | None:
+    async def find_board(self, desk_id: UUID) -> DeskBoard | None:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
                 f"SELECT name, desk_seq, epoch, last_edit_at FROM {self._s}.desk_views "
@@ -132,7 +132,7 @@ class DeskView:
             {sticker_id: msgspec.json.decode(registers) for sticker_id, registers in stickers},
         )
 
-    async def get_head(self, desk_id: UUID) -> DeskHead | None:
+    async def find_head(self, desk_id: UUID) -> DeskHead | None:
         row = await self._pool.fetchrow(
             f"SELECT desk_seq, epoch, last_edit_at FROM {self._s}.desk_views WHERE desk_id = $1",
             desk_id,

@@ -68,7 +68,7 @@ class AccountView:
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute(f"TRUNCATE {self._s}.account_views")
 
-    async def get_account(self, account_id: UUID) -> AccountOut | None:
+    async def find_account(self, account_id: UUID) -> AccountOut | None:
         row = await self._pool.fetchrow(
             f"SELECT * FROM {self._s}.account_views WHERE account_id = $1", account_id
         )

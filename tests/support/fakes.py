@@ -58,10 +58,10 @@ class InMemoryCanvasView:
     async def list_canvases(self) -> list[CanvasMeta]:
         return list(self.metas.values())
 
-    async def get_canvas(self, canvas_id: UUID) -> CanvasMeta | None:
+    async def find_canvas(self, canvas_id: UUID) -> CanvasMeta | None:
         return self.metas.get(canvas_id)
 
-    async def get_current(self) -> CanvasMeta | None:
+    async def find_current(self) -> CanvasMeta | None:
         return next((m for m in reversed(self.metas.values()) if m.is_open), None)
 
     async def list_chunks(self, canvas_id: UUID, after: int, upto: int) -> list[Chunk]:
@@ -71,7 +71,7 @@ class InMemoryCanvasView:
     async def oldest_version(self, canvas_id: UUID) -> int | None:
         return min((c.from_version for c in self.chunks.get(canvas_id, [])), default=None)
 
-    async def get_board(self, meta: CanvasMeta, version: int) -> np.ndarray | None:
+    async def find_board(self, meta: CanvasMeta, version: int) -> np.ndarray | None:
         before = [s for s in self.snapshots.get(meta.canvas_id, []) if s[0] <= version]
         base_version, base = max(before, key=lambda s: s[0], default=(0, _blank(meta)))
         if base_version == version:
@@ -109,7 +109,7 @@ class InMemoryPixelOwners:
                 self.painted[p.canvas_id, p.x, p.y] = p
         self.filled.extend(filled)
 
-    async def get_owner(self, canvas_id: UUID, x: int, y: int) -> PixelOwner | None:
+    async def find_owner(self, canvas_id: UUID, x: int, y: int) -> PixelOwner | None:
         candidates: list[Painted | Filled] = [
             f for f in self.filled
             if f.canvas_id == canvas_id and f.x <= x < f.x + f.width and f.y <= y < f.y + f.height
@@ -240,7 +240,7 @@ class InMemoryAccountView:
                 case "banned":
                     row.banned = True
 
-    async def get_account(self, account_id: UUID) -> AccountOut | None:
+    async def find_account(self, account_id: UUID) -> AccountOut | None:
         return self.rows.get(account_id)
 
     async def list_accounts(self, *, limit: int, after: UUID | None) -> list[AccountOut]:

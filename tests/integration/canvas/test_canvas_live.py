@@ -25,7 +25,7 @@ async def a_canvas(parts: Node, cooldown_ms: int = 0):
 
 
 async def _known(parts: Node, canvas_id) -> bool:
-    return await parts["canvas"].reads.view.get_canvas(canvas_id) is not None
+    return await parts["canvas"].reads.view.find_canvas(canvas_id) is not None
 
 
 async def next_json(socket, *, skip: tuple[str, ...] = ("status",)) -> dict:

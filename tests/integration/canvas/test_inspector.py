@@ -17,7 +17,7 @@ async def a_canvas(parts: Node, title: str = ""):
         parts["canvas"].canvases.create_canvas,
         CreateCanvas(width=8, height=8, palette=PALETTE, cooldown_ms=0, title=title),
     )
-    await until(lambda: parts["canvas"].reads.view.get_canvas(canvas.id))
+    await until(lambda: parts["canvas"].reads.view.find_canvas(canvas.id))
     return canvas
 
 

@@ -54,7 +54,7 @@ async def a_desk(client, name: str = "retro") -> dict:
 
 
 async def projected(parts: Node, link: str) -> bool:
-    return await parts["desk"].view.get_head(desk_id_of(link)) is not None
+    return await parts["desk"].view.find_head(desk_id_of(link)) is not None
 
 
 async def test_a_desk_is_closed_a_ttl_after_its_last_edit(parts: Node, client, clock: Clock):

@@ -312,7 +312,7 @@ async def test_a_socket_waits_for_the_read_model_nowhere(parts: Node):
     async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann:
         frames = await hello(ann, "ann", epoch=0)
     assert frames[0]["type"] == "snapshot" and frames[-1]["desk_seq"] == 0
-    await until(lambda: parts["desk"].view.get_head(parts_desk_id(desk)))
+    await until(lambda: parts["desk"].view.find_head(parts_desk_id(desk)))
 
 
 def _client_frame(payload: bytes, *, opcode: int = 0x1, fin: bool = True) -> bytes:

@@ -95,7 +95,7 @@ async def test_the_view_holds_what_the_desk_holds(settings, kept: int):
         await model.load()
         await write(model, pool, failed)
 
-        stored = await view.get_desk(desk.id)
+        stored = await view.find_desk(desk.id)
         assert stored is not None and stored.desk_seq == desk.desk_seq
         expected = sorted(
             (sticker_out(key, registers) for key, registers in desk.stickers.items()),

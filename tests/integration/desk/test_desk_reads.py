@@ -65,5 +65,5 @@ async def test_a_read_only_node_answers_from_the_view_without_loading_the_desk(
 
 
 async def _view_at(parts: Node, desk, seq: int) -> bool:
-    head = await parts["desk"].view.get_head(desk)
+    head = await parts["desk"].view.find_head(desk)
     return head is not None and head.desk_seq >= seq

@@ -151,7 +151,7 @@ async def test_the_desk_view_catches_up_with_the_ops(parts: Node, client):
     )
 
     async def caught_up():
-        view = await parts["desk"].view.get_desk(desk_id_of(desk))
+        view = await parts["desk"].view.find_desk(desk_id_of(desk))
         return view if view is not None and view.desk_seq == 3 else None
 
     view = await until(caught_up)
@@ -197,7 +197,7 @@ async def test_the_desk_view_recovers_when_its_consumer_is_deleted_and_misses_no
     await client.post(f"/api/desk/{desk}/ops", json=an_op(1, create=True, text="a"))
 
     async def at(seq: int):
-        view = await parts["desk"].view.get_desk(desk_id_of(desk))
+        view = await parts["desk"].view.find_desk(desk_id_of(desk))
         return view if view is not None and view.desk_seq == seq else None
 
     await until(lambda: at(1))

@@ -23,7 +23,7 @@ class GatedView:
         self.asked = 0
         self.gate = asyncio.Event()
 
-    async def get_current(self) -> CanvasMeta | None:
+    async def find_current(self) -> CanvasMeta | None:
         self.asked += 1
         await self.gate.wait()
         if self.failure is not None:
@@ -39,7 +39,7 @@ async def test_pages_asking_at_once_share_one_query():
     meta = a_meta()
     view = GatedView(meta)
     reads = reads_over(view, ttl=60)
-    asking = [asyncio.ensure_future(reads.get_current()) for _ in range(50)]
+    asking = [asyncio.ensure_future(reads.find_current()) for _ in range(50)]
     await asyncio.sleep(0)  # let every asker reach the query in flight
     view.gate.set()
     answers = await asyncio.gather(*asking)
@@ -51,9 +51,9 @@ async def test_the_current_game_is_kept_for_the_cache_time():
     view = GatedView(a_meta())
     view.gate.set()
     reads = reads_over(view, ttl=60)
-    first = await reads.get_current()
+    first = await reads.find_current()
     view.current = a_meta("Summer")
-    assert await reads.get_current() == first
+    assert await reads.find_current() == first
     assert view.asked == 1
 
 
@@ -61,10 +61,10 @@ async def test_a_new_game_is_seen_once_the_cache_time_passed():
     view = GatedView(None)
     view.gate.set()
     reads = reads_over(view, ttl=0)
-    assert await reads.get_current() is None
+    assert await reads.find_current() is None
     summer = a_meta("Summer")
     view.current = summer
-    assert await reads.get_current() == summer
+    assert await reads.find_current() == summer
 
 
 async def test_a_failed_query_is_not_kept():
@@ -73,8 +73,8 @@ async def test_a_failed_query_is_not_kept():
     view.failure = ConnectionError("the database went away")
     reads = reads_over(view, ttl=60)
     with pytest.raises(ConnectionError):
-        await reads.get_current()
+        await reads.find_current()
 
     view.failure = None
 
-    assert await reads.get_current() == view.current
+    assert await reads.find_current() == view.current
