@@ -268,7 +268,8 @@ class CanvasController(Controller):
         the board within a moment (its own projection)."""
         meta = await reads.get_canvas(canvas_id)
         if not (0 <= x < meta.width and 0 <= y < meta.height):
-            raise ApiError("pixel_out_of_bounds", f"({x}, {y}) is outside {meta.width}×{meta.height}"
+            raise ApiError(
+                "pixel_out_of_bounds", f"({x}, {y}) is outside {meta.width}×{meta.height}"
             )
         owner = await reads.pixels.find_owner(canvas_id, x, y)
         if owner is None:  # never painted this season: still the background

@@ -192,7 +192,8 @@ class _Session:
 
     async def place(self, command: PlacePixel) -> None:
         if self.actor is None:
-            await self.send_json(Refusal.of("unauthenticated", "sign in to play").frame(op=command.op))
+            told = Refusal.of("unauthenticated", "sign in to play")
+            await self.send_json(told.frame(op=command.op))
             return
         if not self.presence.is_playing(self.canvas, self.user):
             standing = self.presence.standing(self.canvas, self.user)

@@ -116,14 +116,19 @@ class DeskController(Controller):
     tags = ("desk",)
 
     @post("/init", status_code=200)
-    async def init_desk(self, data: JSONBody[InitDesk], desk: NamedDependency[DeskParts]) -> DeskOut:
+    async def init_desk(
+        self, data: JSONBody[InitDesk], desk: NamedDependency[DeskParts]
+    ) -> DeskOut:
         """Create a desk, or find the live one of that name; with a session key."""
         opened = await asyncio.to_thread(desk.desks.init_desk, data)
         return _with_session(desk.hub, opened.desk, opened.creator_token)
 
     @post("/{desk_id:str}/session", status_code=200)
     async def new_session(
-        self, desk_id: FromPath[str], desk: NamedDependency[DeskParts], data: JSONBody[NewSession | None] = None
+        self,
+        desk_id: FromPath[str],
+        desk: NamedDependency[DeskParts],
+        data: JSONBody[NewSession | None] = None,
     ) -> DeskOut:
         """A fresh client id and session key for the live desk of this link. Unlike init by
         name, it cannot land on a newer desk that took the name over."""
@@ -138,7 +143,9 @@ class DeskController(Controller):
         return state_out(await desk.reads.get_desk(desk_id_of(desk_id)))
 
     @get("/{desk_id:str}/export")
-    async def export_desk(self, desk_id: FromPath[str], desk: NamedDependency[DeskParts]) -> DeskExport:
+    async def export_desk(
+        self, desk_id: FromPath[str], desk: NamedDependency[DeskParts]
+    ) -> DeskExport:
         """The whole desk as JSON, with every field's stamp."""
         found = await desk.reads.get_desk(desk_id_of(desk_id))
         return DeskExport(
@@ -168,7 +175,10 @@ class DeskController(Controller):
 
     @post("/{desk_id:str}/finish", status_code=200)
     async def finish_session(
-        self, desk_id: FromPath[str], data: JSONBody[FinishSession], desk: NamedDependency[DeskParts]
+        self,
+        desk_id: FromPath[str],
+        data: JSONBody[FinishSession],
+        desk: NamedDependency[DeskParts],
     ) -> SessionOut:
         """The creator ends the collaboration session; the desk's epoch moves on."""
         epoch = await desk.hub.finish_session(desk_id_of(desk_id), data)

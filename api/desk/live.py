@@ -262,7 +262,8 @@ class _Connection:
             return
         # Refused, or nothing was saved (`try_again`: send it again).
         told = refusal(answer)
-        self.out.send_now([error_frame(told.code, told.detail, client_seq=client_seq, **told.extra)])
+        refusal_frame = error_frame(told.code, told.detail, client_seq=client_seq, **told.extra)
+        self.out.send_now([refusal_frame])
         if told.kind is GONE:
             self._close_soon("desk_gone")
 

@@ -83,7 +83,10 @@ class AdminFeedbackController(Controller):
 
     @post("/{feedback_id:uuid}/resolve", status_code=200)
     async def resolve_feedback(
-        self, feedback_id: FromPath[UUID], admin: NamedDependency[Actor], feedback: NamedDependency[FeedbackParts]
+        self,
+        feedback_id: FromPath[UUID],
+        admin: NamedDependency[Actor],
+        feedback: NamedDependency[FeedbackParts],
     ) -> FeedbackResolvedOut:
         """Tick an item off; resolving it again changes nothing."""
         resolved = await asyncio.to_thread(

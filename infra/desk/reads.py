@@ -4,13 +4,13 @@ store (the view lingers up to a second to batch its writes). No aggregate is loa
 from __future__ import annotations
 
 import asyncio
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 from uuid import UUID
 
 from commands.desk.desks import DeskGone, DeskNotFound, Desks
 from domain import lww
 from domain.desk import epoch_ms
-from infra.desk.view import DeskBoard, DeskView, StickerOut, sticker_out
+from infra.desk.view import DeskBoard, StickerOut, sticker_out
 
 MAX_TAIL = 1000
 """Ops a read folds onto the view at most; beyond that the view is far behind (`try_again`)."""
@@ -31,8 +31,14 @@ class DeskBehind(Exception):
     code = "try_again"
 
 
+class DeskBoards(Protocol):
+    """What a read asks of the desk view (`DeskView`)."""
+
+    async def find_board(self, desk_id: UUID) -> DeskBoard | None: ...
+
+
 class DeskReads:
-    def __init__(self, view: DeskView, desks: Desks, *, ttl_s: int) -> None:
+    def __init__(self, view: DeskBoards, desks: Desks, *, ttl_s: int) -> None:
         self.view = view
         self.desks = desks
         self._ttl_ms = ttl_s * 1000

@@ -5,9 +5,9 @@ Commit order is log order (the library locks the table for every insert), so rea
 the last published notification id never skips an event. A page goes out only if the subject's
 last message is still the one this publisher last saw (`Nats-Expected-Last-Subject-Sequence`);
 when it is not (another publisher of the context published meanwhile, or this one lost an ack),
-the publisher reads where the log stands from the subject's last message and goes on from there. So the stream
-holds every event once, in order, whoever publishes, and a restart neither skips nor repeats.
-LISTEN/NOTIFY wakes the publisher; a slow poll covers a lost notification.
+the publisher reads where the log stands from the subject's last message and goes on from there.
+So the stream holds every event once, in order, whoever publishes, and a restart neither skips nor
+repeats. LISTEN/NOTIFY wakes the publisher; a slow poll covers a lost notification.
 
 Pages, not an event a message: a message costs the publisher a publish, the NATS server a stored
 message, and every projection a delivery, whatever its size. At a few thousand sticker ops a
@@ -52,7 +52,8 @@ async def ensure_stream(
 
 
 def log_subject(subject_prefix: str) -> str:
-    """The one subject of a context's log in the stream (`subject_prefix`: `<prefix>.ev.<context>`)."""
+    """The one subject of a context's log in the stream (`subject_prefix`:
+    `<prefix>.ev.<context>`)."""
     return f"{subject_prefix}.log"
 
 
@@ -82,8 +83,8 @@ class LogPublisher:
         self._stream = stream
         self._subject = log_subject(subject_prefix)
         self._last_sequence: int | None = None
-        """The stream sequence of the context's last message as this publisher knows it (None: ask
-        the stream); `position` is that message's last notification id."""
+        """The stream sequence of the context's last message as this publisher knows it (None:
+        ask the stream); `position` is that message's last notification id."""
         self._batch = batch
         self._poll_seconds = poll_seconds
         self._gather_seconds = gather_seconds
@@ -154,8 +155,9 @@ class LogPublisher:
 
     async def publish_pending(self, conn: asyncpg.Connection | None = None) -> int:
         """Publish everything committed after `position`; returns how many events went out.
-        The pages are read on `conn` (the publisher's own LISTEN connection: no pool round trip and
-        one prepared statement, for a publisher woken after every commit), else on a pooled one."""
+        The pages are read on `conn` (the publisher's own LISTEN connection: no pool round trip
+        and one prepared statement, for a publisher woken after every commit), else on a pooled
+        one."""
         if conn is None:
             async with self._store.connection() as pooled:
                 return await self.publish_pending(pooled)
