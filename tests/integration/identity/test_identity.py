@@ -175,7 +175,7 @@ async def test_refresh_rotates_and_reuse_revokes_the_whole_session(http, running
                               json={"refresh_token": first["refresh_token"]})).json()
     assert second["refresh_token"] != first["refresh_token"]
     assert (await http.get("/api/me", headers=bearer(second["access_token"]))).status_code in (200, 404)
-    clock.advance(running.settings.refresh_grace_s + 1)  # past the grace for parallel tabs
+    clock.advance(running.settings.identity.refresh_grace_s + 1)  # past the grace for parallel tabs
     reused = await http.post("/api/auth/refresh", json={"refresh_token": first["refresh_token"]})
     assert (reused.status_code, reused.json()["error"]) == (401, "refresh_token_reused")
     after = await http.post("/api/auth/refresh", json={"refresh_token": second["refresh_token"]})
@@ -327,7 +327,7 @@ async def test_no_token_or_secret_reaches_the_logs(http, running, google, caplog
     caplog.set_level(logging.DEBUG)
     pair = (await http.post("/api/auth/google", json={"id_token": google.id_token()})).json()
     await http.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})
-    clock.advance(running.settings.refresh_grace_s + 1)
+    clock.advance(running.settings.identity.refresh_grace_s + 1)
     await http.post("/api/auth/refresh", json={"refresh_token": pair["refresh_token"]})  # reuse
     await http.post("/api/auth/google", json={"id_token": google.id_token(aud="x")})
     logged = caplog.text
