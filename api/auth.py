@@ -143,7 +143,7 @@ async def authenticate_socket(socket: WebSocket[Any, Any, Any]) -> Actor | None:
             event = await socket.receive()
         if event["type"] == "websocket.disconnect":
             return None
-        message = msgspec.json.decode(payload_of(event), type=_AuthMessage)
+        message = msgspec.json.decode(payload_of(event), type=_AuthMessage, strict=True)
     except ApiError as error:
         await close_socket(socket, error.code)
         return None

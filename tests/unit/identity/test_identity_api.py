@@ -6,7 +6,7 @@ from projections.identity.accounts import AccountsProjection
 from tests.support.api import a_node, http_to, identity_parts, unit_settings
 from tests.support.clock import ManualClock
 from tests.support.recorded import recorded_by
-from tests.support.signing import BOT_TOKEN, telegram_init_data
+from tests.support.signing import BOT_TOKEN, telegram_init_data, telegram_widget
 
 ADMIN_USER_ID = 1
 """The Telegram user whose identity the settings name an admin."""
@@ -82,6 +82,17 @@ async def test_a_signed_in_account_is_who_its_access_token_says():
     assert response.json() == {
         "signed_in": True, "account_id": pair["account"]["id"], "admin": False
     }
+
+
+async def test_a_telegram_widget_whose_user_id_comes_as_a_string_is_refused():
+    settings = settings_for()
+    widget = telegram_widget(user_id=20)  # signed over the text of its fields: "20" checks out
+    async with serve(settings, identity_parts(settings)) as http:
+        response = await http.post("/api/auth/telegram", json={"widget": {**widget, "id": "20"}})
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+    problems = response.json()["detail"]["problems"]
+    assert problems == [{"message": "Expected `int`, got `str`", "key": "widget.id",
+                         "source": "body"}]
 
 
 # -- your own account --------------------------------------------------------------------------
