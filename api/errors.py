@@ -142,6 +142,7 @@ CODES: dict[str, Kind] = {
     "invalid_token": UNAUTHENTICATED,
     "invalid_secret": UNAUTHENTICATED,
     "session_revoked": UNAUTHENTICATED,
+    "ticket_used": UNAUTHENTICATED,
     "forbidden": FORBIDDEN,
     "origin_not_allowed": FORBIDDEN,
     "bad_session_key": FORBIDDEN,

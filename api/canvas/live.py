@@ -160,7 +160,7 @@ class _Session:
         ticket = self.socket.query_params.get("ticket")
         try:
             if ticket:
-                self.actor = self.gate.actor_from_token(ticket, kind="ws")
+                self.actor = await self.gate.actor_from_ticket(ticket)
             else:  # non-browser clients may send `Authorization` (or dev headers, when enabled)
                 self.actor = self.gate.identify(self.socket.headers)
         except ApiError as error:

@@ -193,8 +193,9 @@ class AuthController(Controller):
     async def ticket(
         self, player: NamedDependency[Actor], identity: NamedDependency[IdentityParts]
     ) -> Ticket:
-        """A 30-second token to open a WebSocket with (`?ticket=`): browsers cannot send headers
-        on WebSockets, and a long-lived token never goes into a URL."""
+        """A 30-second token to open one WebSocket connection with (`?ticket=`), on any node:
+        browsers cannot send headers on WebSockets, and a long-lived token never goes into a
+        URL."""
         if player.session is None:
             raise ApiError("forbidden", "tickets are for signed-in accounts")
         issuer = identity.gate.issuer

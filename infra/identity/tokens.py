@@ -1,5 +1,6 @@
 """Access tokens: short-lived JWTs (HS256, a `kid` per key so keys can rotate), and WebSocket
-tickets, which are access tokens of 30 seconds meant for one connection's URL."""
+tickets, which are access tokens of 30 seconds meant for one connection's URL (that they open
+one connection only is `infra.identity.tickets`' part)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ class Claims(msgspec.Struct, frozen=True):
     roles: tuple[str, ...]
     session_id: UUID
     expires_at: int
+    token_id: str
+    """The token's `jti`: a ticket is known by it once used."""
 
     @property
     def is_admin(self) -> bool:
@@ -116,7 +119,7 @@ class TokenIssuer:
                 raise InvalidToken("unknown signing key")
             payload = jwt.decode(
                 token, key, algorithms=["HS256"], issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "sid", "typ"]},
+                options={"require": ["exp", "iat", "sub", "sid", "typ", "jti"]},
             )
             if payload["typ"] != kind:
                 raise InvalidToken(f"not an {kind} token")
@@ -125,6 +128,7 @@ class TokenIssuer:
                 roles=tuple(payload.get("roles", ())),
                 session_id=UUID(payload["sid"]),
                 expires_at=int(payload["exp"]),
+                token_id=str(payload["jti"]),
             )
         except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
             raise InvalidToken(str(error) or "invalid token") from None
