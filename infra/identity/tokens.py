@@ -16,6 +16,8 @@ from uuid import UUID
 import jwt
 import msgspec
 
+from infra.files import create_private_file, private_folder
+
 ISSUER = "tessera"
 ACCESS = "access"
 TICKET = "ws"
@@ -58,13 +60,13 @@ class SigningKeys(msgspec.Struct, frozen=True):
 
     @classmethod
     def load_or_create(cls, path: Path) -> SigningKeys:
-        """Development keys, generated once into the data folder (owner-only permissions)."""
+        """Development keys, generated once into the data folder: the file is 0600 and a folder
+        made for it 0700 from the start. Nodes starting together keep the first one's keys."""
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             kid = f"dev-{secrets.token_hex(4)}"
             secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-            path.write_text(json.dumps({"keys": f"{kid}:{secret}"}))
-            path.chmod(0o600)
+            private_folder(path.parent)
+            create_private_file(path, json.dumps({"keys": f"{kid}:{secret}"}).encode())
         return cls.parse(json.loads(path.read_text())["keys"])
 
 
