@@ -8,6 +8,7 @@ import contextlib
 import re
 from typing import Any, Protocol, cast
 from urllib.parse import urlparse
+from uuid import UUID
 
 import msgspec
 from litestar import Request, WebSocket
@@ -88,6 +89,16 @@ class Gate:
         if self.settings.dev_auth:
             return _dev_actor(headers)
         return None
+
+
+def account_id(actor: Actor) -> UUID:
+    """The signed-in account acting. A development identity (`X-Dev-User`) has none: 403."""
+    if actor.session is None:
+        raise ApiError(
+            "account_required",
+            f"{actor.user!r} is a development identity, with no account: sign in for one",
+        )
+    return UUID(actor.user)
 
 
 def _actor(claims: Claims) -> Actor:

@@ -144,6 +144,7 @@ CODES: dict[str, Kind] = {
     "session_revoked": UNAUTHENTICATED,
     "ticket_used": UNAUTHENTICATED,
     "forbidden": FORBIDDEN,
+    "account_required": FORBIDDEN,
     "origin_not_allowed": FORBIDDEN,
     "bad_session_key": FORBIDDEN,
     "rate_limited": TOO_MANY,

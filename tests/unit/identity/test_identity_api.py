@@ -98,6 +98,19 @@ async def test_a_telegram_widget_whose_user_id_comes_as_a_string_is_refused():
 # -- your own account --------------------------------------------------------------------------
 
 
+async def test_a_development_identity_is_told_it_has_no_account():
+    settings = settings_for(dev_auth=True)
+    dev = {"X-Dev-User": "ann"}
+    async with serve(settings, identity_parts(settings)) as http:
+        answers = [
+            await http.get("/api/me", headers=dev),
+            await http.post("/api/me/name", json={"display_name": "Ann"}, headers=dev),
+            await http.delete("/api/me/identities/google/g1", headers=dev),
+            await http.post("/api/auth/ticket", headers=dev),
+        ]
+    assert [(a.status_code, a.json()["error"]) for a in answers] == [(403, "account_required")] * 4
+
+
 async def test_me_is_404_until_the_accounts_view_has_the_account():
     settings = settings_for()
     async with serve(settings, identity_parts(settings)) as http:
