@@ -28,8 +28,9 @@ _USER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 FIRST_MESSAGE_TIMEOUT_S = 5.0
 
 
-class UsedTickets(Protocol):
-    """The tickets that have opened a connection, on any node (`infra.identity.tickets`)."""
+class Tickets(Protocol):
+    """Which WebSocket tickets have opened a connection, on any node
+    (`infra.identity.tickets.UsedTickets`)."""
 
     async def take(self, ticket_id: str) -> bool:
         """True the first time; `TicketsUnavailable` when that cannot be known."""
@@ -44,7 +45,7 @@ class Gate:
         issuer: TokenIssuer,
         revocations: Revocations,
         account_limiter: Limiter,
-        tickets: UsedTickets,
+        tickets: Tickets,
     ) -> None:
         self.settings = settings
         self.issuer = issuer
