@@ -10,6 +10,7 @@ from litestar import Litestar, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
+from api.bodies import JsonBodyRequest
 from api.contexts import all_contexts
 from api.errors import EXCEPTION_HANDLERS
 from api.identity.parts import IdentityParts
@@ -80,5 +81,6 @@ def create_app(
         state=state,
         middleware=[per_ip(Limiter(settings.rate_ip_per_s, settings.rate_ip_burst))],
         request_max_body_size=settings.max_body_bytes,
+        request_class=JsonBodyRequest,
         openapi_config=OpenAPIConfig(title="Tessera", version="0.1.0", path="/schema"),
     )

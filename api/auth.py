@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import urlparse
+from uuid import UUID
 
 import msgspec
 from litestar import Request, WebSocket
@@ -16,7 +17,8 @@ from litestar.di import Provide
 from api.errors import ApiError, close_socket
 from commands.actor import Actor
 from infra.identity.refresh_sessions import Revocations
-from infra.identity.tokens import ACCESS, TICKET, InvalidToken, TokenIssuer
+from infra.identity.tickets import TicketsUnavailable
+from infra.identity.tokens import ACCESS, TICKET, Claims, InvalidToken, TokenIssuer
 from infra.ratelimit import Limiter, RateLimited
 from infra.settings import Settings
 
@@ -24,6 +26,14 @@ DEV_USER_HEADER = "x-dev-user"
 DEV_ROLES_HEADER = "x-dev-roles"
 _USER_ID = re.compile(r"^[A-Za-z0-9_.:@-]{1,64}$")
 FIRST_MESSAGE_TIMEOUT_S = 5.0
+
+
+class Tickets(Protocol):
+    """Which WebSocket tickets have opened a connection, on any node
+    (`infra.identity.tickets.UsedTickets`)."""
+
+    async def take(self, ticket_id: str) -> bool:
+        """True the first time; `TicketsUnavailable` when that cannot be known."""
 
 
 class Gate:
@@ -35,23 +45,40 @@ class Gate:
         issuer: TokenIssuer,
         revocations: Revocations,
         account_limiter: Limiter,
+        tickets: Tickets,
     ) -> None:
         self.settings = settings
         self.issuer = issuer
         self.revocations = revocations
         self.account_limiter = account_limiter
+        self.tickets = tickets
         self.origins = frozenset(settings.split(settings.allowed_origins))
 
-    def actor_from_token(self, token: str, *, kind: str = ACCESS) -> Actor:
+    def actor_from_token(self, token: str) -> Actor:
+        return _actor(self._claims(token, ACCESS))
+
+    async def actor_from_ticket(self, ticket: str) -> Actor:
+        """The account a WebSocket ticket was issued to, the first time the ticket is shown to
+        any node; after that the ticket is refused (`ticket_used`)."""
+        claims = self._claims(ticket, TICKET)
+        try:
+            first = await self.tickets.take(claims.token_id)
+        except TicketsUnavailable:
+            raise ApiError("unavailable", "tickets cannot be checked now: try again") from None
+        if not first:
+            raise ApiError(
+                "ticket_used", "this ticket has opened a connection already: ask for a new one"
+            )
+        return _actor(claims)
+
+    def _claims(self, token: str, kind: str) -> Claims:
         try:
             claims = self.issuer.verify(token, kind=kind)
         except InvalidToken as error:
             raise ApiError("invalid_token", str(error)) from None
         if claims.session_id in self.revocations:
             raise ApiError("session_revoked", "this session was signed out")
-        return Actor(
-            str(claims.account_id), is_admin=claims.is_admin, session=str(claims.session_id)
-        )
+        return claims
 
     def identify(self, headers: Any) -> Actor | None:
         authorization = headers.get("authorization")
@@ -63,6 +90,20 @@ class Gate:
         if self.settings.dev_auth:
             return _dev_actor(headers)
         return None
+
+
+def account_id(actor: Actor) -> UUID:
+    """The signed-in account acting. A development identity (`X-Dev-User`) has none: 403."""
+    if actor.session is None:
+        raise ApiError(
+            "account_required",
+            f"{actor.user!r} is a development identity, with no account: sign in for one",
+        )
+    return UUID(actor.user)
+
+
+def _actor(claims: Claims) -> Actor:
+    return Actor(str(claims.account_id), is_admin=claims.is_admin, session=str(claims.session_id))
 
 
 def _dev_actor(headers: Any) -> Actor | None:
@@ -131,19 +172,19 @@ def origin_allowed(socket: WebSocket[Any, Any, Any]) -> bool:
 
 
 async def authenticate_socket(socket: WebSocket[Any, Any, Any]) -> Actor | None:
-    """After `accept()`: a ticket in the URL (`?ticket=`, 30 s, from POST /api/auth/ticket), or a
-    first message `{"type": "auth", "token": <access token>}` within 5 s. Closes the socket with
-    a reason (code 4401) and returns None when neither comes."""
+    """After `accept()`: a ticket in the URL (`?ticket=`, 30 s, from POST /api/auth/ticket, one
+    connection), or a first message `{"type": "auth", "token": <access token>}` within 5 s.
+    Closes the socket with a reason (code 4401) and returns None when neither comes."""
     gate = _gate(socket)
     ticket = socket.query_params.get("ticket")
     try:
         if ticket:
-            return gate.actor_from_token(ticket, kind=TICKET)
+            return await gate.actor_from_ticket(ticket)
         async with asyncio.timeout(FIRST_MESSAGE_TIMEOUT_S):
             event = await socket.receive()
         if event["type"] == "websocket.disconnect":
             return None
-        message = msgspec.json.decode(payload_of(event), type=_AuthMessage)
+        message = msgspec.json.decode(payload_of(event), type=_AuthMessage, strict=True)
     except ApiError as error:
         await close_socket(socket, error.code)
         return None

@@ -31,6 +31,7 @@ from urllib.parse import urlparse
 import msgspec
 import psycopg
 
+from infra.files import private_folder
 from infra.settings import Settings, load
 
 _HOST = "127.0.0.1"
@@ -151,7 +152,7 @@ class _Postgres:
 
     def start(self) -> tuple[str, bool]:
         """The URL, and whether this call started the server (False: it was already running)."""
-        self.pgdata.mkdir(parents=True, exist_ok=True)
+        private_folder(self.pgdata)
         self._user = _postgres_system_user(self.pgdata)
         if not (self.pgdata / "PG_VERSION").exists():
             self._run("initdb", "--auth=trust", "--encoding=utf8", "-U", "postgres")
@@ -250,8 +251,7 @@ def nats_server_binary() -> str:
 
 
 def _start_nats(data_dir: Path, timeout: float = 15.0) -> tuple[subprocess.Popen[bytes], str]:
-    store = data_dir / "nats"
-    store.mkdir(parents=True, exist_ok=True)
+    store = private_folder(data_dir / "nats")
     log_path = data_dir / "nats-server.log"
     port = _free_port()
     url = f"nats://{_HOST}:{port}"

@@ -153,6 +153,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def presence_bucket(self) -> str:
         return f"{self.stream_prefix.upper()}_PRESENCE"
 
+    @property
+    def tickets_bucket(self) -> str:
+        """The WebSocket tickets that have opened a connection (`infra.identity.tickets`)."""
+        return f"{self.stream_prefix.upper()}_TICKETS"
+
     @staticmethod
     def split(value: str) -> list[str]:
         return [part.strip() for part in value.split(",") if part.strip()]

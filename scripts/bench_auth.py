@@ -9,8 +9,10 @@ Prints one JSON line:
   no network), anonymous (the baseline) and with a bearer token; `auth_overhead_us` = the
   difference of the medians.
 
-Needs PostgreSQL and NATS (DATABASE_URL / NATS_URL, else the local defaults) because the app is
-the real one; its schema and stream are dropped at the end.
+Needs PostgreSQL and NATS (DATABASE_URL / NATS_URL, else the local defaults, else embedded ones)
+because the app is the real one. Whatever the run made is removed at the end, even on failure
+(`benchkit.run_guarded`): its schema, every stream and KV bucket under its prefix (events,
+presence, used tickets) and its temporary folder with the development signing keys.
 """
 
 from __future__ import annotations
@@ -22,15 +24,11 @@ import statistics
 import sys
 import time
 import uuid
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-import asyncpg
-import nats
+import benchkit  # scripts/ is on sys.path when this file runs; it puts the project there too
+import msgspec
 
 from api.app import build, create_app, migrate, shutdown
-from infra.settings import Settings
 
 ROUNDS = 20_000
 
@@ -62,14 +60,12 @@ async def request(app: object, headers: list[tuple[bytes, bytes]]) -> float:
     return elapsed
 
 
-async def main() -> None:
-    run = uuid.uuid4().hex[:8]
-    settings = Settings(
-        database_url=os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test"),
-        nats_url=os.environ.get("NATS_URL", "nats://127.0.0.1:4222"),
-        schema=f"bench_auth_{run}", stream_prefix=f"benchauth{run}",
-        data_dir=Path(f"/tmp/bench-auth-{run}"),
-    )
+async def bench(run: benchkit.Run) -> None:
+    """Fills `run.result`; `benchkit.run_guarded` undoes what the run made."""
+    settings = await asyncio.to_thread(benchkit.resolve_settings, run)
+    # Development identities off, as in production: the anonymous baseline is a spectator.
+    settings = run.settings = msgspec.structs.replace(settings, dev_auth=False)
+    run.migrated = True  # from here on, the schema and the stream may exist
     await migrate(settings)
     parts = await build(settings, roles={"api"})
     try:
@@ -103,29 +99,28 @@ async def main() -> None:
         for _ in range(ROUNDS // 4):  # interleaved, so drift hits both alike
             anonymous.append(await request(app, []))
             signed_in.append(await request(app, bearer))
-        figures = {
-            "verify_first_sight_median_us": median_us(first_sight),
-            "verify_median_us": median_us(verify),
-            "guard_median_us": median_us(guard),
-            "request_median_us_anonymous": median_us(anonymous),
-            "request_median_us_bearer": median_us(signed_in),
-            "auth_overhead_us": round(median_us(signed_in) - median_us(anonymous), 2),
-            "rounds": ROUNDS,
-            "machine": {"cores": os.cpu_count()},
-        }
-        print(json.dumps(figures), flush=True)
+        run.result.update(
+            {
+                "verify_first_sight_median_us": median_us(first_sight),
+                "verify_median_us": median_us(verify),
+                "guard_median_us": median_us(guard),
+                "request_median_us_anonymous": median_us(anonymous),
+                "request_median_us_bearer": median_us(signed_in),
+                "auth_overhead_us": round(median_us(signed_in) - median_us(anonymous), 2),
+                "rounds": ROUNDS,
+                "machine": {"cores": os.cpu_count()},
+            }
+        )
     finally:
         await shutdown(parts)
-        conn = await asyncpg.connect(settings.database_url)
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.schema}" CASCADE')
-        await conn.close()
-        nc = await nats.connect(settings.nats_url)
-        try:
-            await nc.jetstream().delete_stream(settings.events_stream)
-        except nats.js.errors.NotFoundError:
-            pass
-        await nc.close()
+
+
+def main() -> int:
+    run = benchkit.new_run("bench_auth", "benchauth")
+    error = benchkit.run_guarded(run, bench(run), alarm_s=600)
+    print(json.dumps(benchkit.report({}, run, error)), flush=True)
+    return 0 if error is None else 1
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    sys.exit(main())

@@ -2,8 +2,8 @@
 prefix, `tessera` in subprocesses (one `serve`, or split roles), a load generator subprocess,
 and the clean-up that undoes it all, even on failure.
 
-Used by scripts/bench_canvas.py, scripts/load_canvas.py and scripts/bench_desk.py (scripts/ is
-on sys.path when one of them runs).
+Used by scripts/bench_canvas.py, scripts/load_canvas.py, scripts/bench_desk.py and
+scripts/bench_auth.py (scripts/ is on sys.path when one of them runs).
 """
 
 from __future__ import annotations
@@ -445,7 +445,9 @@ def drop_everything(run: Run) -> None:
             say(f"dropped schema {run.schema}")
         except Exception as error:  # noqa: BLE001 -- best effort, reported
             say(f"could not drop schema {run.schema}: {error!r}")
-    if settings is not None and run.stream_created:
+    # A migration makes the events stream, an API node its KV buckets (presence, used tickets):
+    # every stream under the run's prefix goes, KV buckets included.
+    if settings is not None and (run.stream_created or run.migrated):
         try:
             asyncio.run(asyncio.wait_for(_drop_streams(settings.nats_url, run.prefix), 30))
         except Exception as error:  # noqa: BLE001 -- best effort, reported

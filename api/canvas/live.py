@@ -55,7 +55,7 @@ class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
 
 
 Inbound = Auth | Place | Ping
-_decode = msgspec.json.Decoder(Inbound).decode
+decode_inbound = msgspec.json.Decoder(Inbound, strict=True).decode
 _encode = msgspec.json.Encoder().encode
 
 
@@ -160,7 +160,7 @@ class _Session:
         ticket = self.socket.query_params.get("ticket")
         try:
             if ticket:
-                self.actor = self.gate.actor_from_token(ticket, kind="ws")
+                self.actor = await self.gate.actor_from_ticket(ticket)
             else:  # non-browser clients may send `Authorization` (or dev headers, when enabled)
                 self.actor = self.gate.identify(self.socket.headers)
         except ApiError as error:
@@ -172,7 +172,7 @@ class _Session:
 
     async def handle(self, raw: str | bytes) -> None:
         try:
-            message = _decode(raw)
+            message = decode_inbound(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             await self.send_json(Refusal.of("invalid_message", str(error)).frame())
             return

@@ -67,7 +67,7 @@ class Update(msgspec.Struct):
     message: Message | None = None
 
 
-UPDATE = msgspec.json.Decoder(Update)
+UPDATE = msgspec.json.Decoder(Update, strict=True)
 
 
 class PlayerCounts(Protocol):

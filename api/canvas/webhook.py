@@ -9,6 +9,7 @@ import msgspec
 from litestar import Request, post
 from litestar.di import NamedDependency
 
+from api.bodies import require_json
 from api.canvas.parts import CanvasParts
 from api.canvas.telegram_bot import SECRET_HEADER, UPDATE
 from api.errors import ApiError
@@ -25,6 +26,7 @@ async def telegram_webhook(
     given = request.headers.get(SECRET_HEADER, "")
     if not hmac.compare_digest(given.encode(), secret.encode()):
         raise ApiError("invalid_secret", f"missing or wrong {SECRET_HEADER}")
+    require_json(request)
     try:
         update = UPDATE.decode(await request.body())
     except msgspec.DecodeError as error:

@@ -63,7 +63,7 @@ class CollisionFrame(msgspec.Struct, tag="collision"):
 
 
 Inbound = Hello | Op | PresenceIn | Ping
-decode_inbound = msgspec.json.Decoder(Inbound).decode
+decode_inbound = msgspec.json.Decoder(Inbound, strict=True).decode
 
 
 def error_frame(code: str, detail: str, **extra: Any) -> bytes:

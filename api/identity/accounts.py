@@ -13,7 +13,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
 from litestar.params import FromPath, JSONBody, Parameter
 
-from api.auth import AS_ADMIN, AS_PLAYER, Gate, authenticate_socket, origin_allowed
+from api.auth import AS_ADMIN, AS_PLAYER, Gate, account_id, authenticate_socket, origin_allowed
 from api.errors import ApiError, close_socket
 from api.identity.parts import IdentityParts
 from commands.actor import Actor
@@ -43,7 +43,7 @@ class MeController(Controller):
     async def me(
         self, player: NamedDependency[Actor], identity: NamedDependency[IdentityParts]
     ) -> AccountOut:
-        return await _account(identity, UUID(player.user))
+        return await _account(identity, account_id(player))
 
     @post("/name", status_code=200)
     async def rename(
@@ -53,7 +53,7 @@ class MeController(Controller):
         identity: NamedDependency[IdentityParts],
     ) -> SignedInAccount:
         account = await asyncio.to_thread(
-            identity.accounts.rename, UUID(player.user), data.display_name
+            identity.accounts.rename, account_id(player), data.display_name
         )
         return SignedInAccount(account.id, account.display_name, list(account.roles))
 
@@ -90,7 +90,7 @@ class MeController(Controller):
         """Remove a way to sign in (never the last one)."""
         account = await asyncio.to_thread(
             identity.accounts.unlink_identity,
-            UUID(player.user),
+            account_id(player),
             provider=provider,
             subject=subject,
         )
@@ -101,7 +101,7 @@ async def _link(
     identity: IdentityParts, player: Actor, provider: str, subject: str
 ) -> LinkedIdentities:
     account = await asyncio.to_thread(
-        identity.accounts.link_identity, UUID(player.user), provider=provider, subject=subject
+        identity.accounts.link_identity, account_id(player), provider=provider, subject=subject
     )
     return LinkedIdentities(account.id, list(account.identities))
 

@@ -12,7 +12,7 @@ from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody
 
-from api.auth import AS_PLAYER, AS_VIEWER
+from api.auth import AS_PLAYER, AS_VIEWER, account_id
 from api.errors import ApiError
 from api.identity.parts import IdentityParts
 from commands.actor import Actor
@@ -193,12 +193,12 @@ class AuthController(Controller):
     async def ticket(
         self, player: NamedDependency[Actor], identity: NamedDependency[IdentityParts]
     ) -> Ticket:
-        """A 30-second token to open a WebSocket with (`?ticket=`): browsers cannot send headers
-        on WebSockets, and a long-lived token never goes into a URL."""
-        if player.session is None:
-            raise ApiError("forbidden", "tickets are for signed-in accounts")
+        """A 30-second token to open one WebSocket connection with (`?ticket=`), on any node:
+        browsers cannot send headers on WebSockets, and a long-lived token never goes into a
+        URL."""
         issuer = identity.gate.issuer
-        account = await asyncio.to_thread(identity.accounts.get_account, UUID(player.user))
+        account = await asyncio.to_thread(identity.accounts.get_account, account_id(player))
+        assert player.session is not None  # an account acts through a sign-in session
         ticket = issuer.issue(
             account_id=account.id,
             roles=account.roles,

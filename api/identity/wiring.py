@@ -21,6 +21,7 @@ from infra.identity import refresh_sessions
 from infra.identity import view as account_view
 from infra.identity.google import GoogleVerifier
 from infra.identity.refresh_sessions import RefreshSessions, Revocations
+from infra.identity.tickets import UsedTickets
 from infra.identity.tokens import SigningKeys, TokenIssuer
 from infra.identity.view import AccountsReadModel, AccountView
 from infra.ratelimit import Limiter
@@ -67,6 +68,10 @@ class IdentityContext:
         revocations = Revocations(
             sessions, window=timedelta(seconds=settings.identity.access_ttl_s + 60)
         )
+        issuer = TokenIssuer(signing_keys(settings), access_ttl_s=settings.identity.access_ttl_s)
+        tickets = await UsedTickets.open(
+            spine.js, settings.tickets_bucket, ticket_ttl_s=issuer.ticket_ttl_s
+        )
         self._parts = IdentityParts(
             accounts=accounts,
             sessions=sessions,
@@ -77,9 +82,10 @@ class IdentityContext:
             ),
             gate=Gate(
                 settings,
-                TokenIssuer(signing_keys(settings), access_ttl_s=settings.identity.access_ttl_s),
+                issuer,
                 revocations,
                 Limiter(settings.identity.rate_account_per_s, settings.identity.rate_account_burst),
+                tickets,
             ),
             clock=utc_now,
         )

@@ -1,5 +1,6 @@
 """Access tokens: short-lived JWTs (HS256, a `kid` per key so keys can rotate), and WebSocket
-tickets, which are access tokens of 30 seconds meant for one connection's URL."""
+tickets, which are access tokens of 30 seconds meant for one connection's URL (that they open
+one connection only is `infra.identity.tickets`' part)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from uuid import UUID
 import jwt
 import msgspec
 
+from infra.files import create_private_file, private_folder
+
 ISSUER = "tessera"
 ACCESS = "access"
 TICKET = "ws"
@@ -29,6 +32,8 @@ class Claims(msgspec.Struct, frozen=True):
     roles: tuple[str, ...]
     session_id: UUID
     expires_at: int
+    token_id: str
+    """The token's `jti`: a ticket is known by it once used."""
 
     @property
     def is_admin(self) -> bool:
@@ -55,13 +60,13 @@ class SigningKeys(msgspec.Struct, frozen=True):
 
     @classmethod
     def load_or_create(cls, path: Path) -> SigningKeys:
-        """Development keys, generated once into the data folder (owner-only permissions)."""
+        """Development keys, generated once into the data folder: the file is 0600 and a folder
+        made for it 0700 from the start. Nodes starting together keep the first one's keys."""
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             kid = f"dev-{secrets.token_hex(4)}"
             secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-            path.write_text(json.dumps({"keys": f"{kid}:{secret}"}))
-            path.chmod(0o600)
+            private_folder(path.parent)
+            create_private_file(path, json.dumps({"keys": f"{kid}:{secret}"}).encode())
         return cls.parse(json.loads(path.read_text())["keys"])
 
 
@@ -116,7 +121,7 @@ class TokenIssuer:
                 raise InvalidToken("unknown signing key")
             payload = jwt.decode(
                 token, key, algorithms=["HS256"], issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "sid", "typ"]},
+                options={"require": ["exp", "iat", "sub", "sid", "typ", "jti"]},
             )
             if payload["typ"] != kind:
                 raise InvalidToken(f"not an {kind} token")
@@ -125,6 +130,7 @@ class TokenIssuer:
                 roles=tuple(payload.get("roles", ())),
                 session_id=UUID(payload["sid"]),
                 expires_at=int(payload["exp"]),
+                token_id=str(payload["jti"]),
             )
         except (jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
             raise InvalidToken(str(error) or "invalid token") from None

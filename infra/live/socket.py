@@ -11,7 +11,10 @@ server the application falls back to plain ASGI sends.
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import struct
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,6 +27,8 @@ except ImportError:  # a platform without the C build
     from websockets.utils import apply_mask
 
 FRAMES_EXTENSION = "tessera.frames"
+
+log = logging.getLogger(__name__)
 
 _SHORT = struct.Struct("!BB")
 _MEDIUM = struct.Struct("!BBH")
@@ -115,9 +120,39 @@ class _Inbox:
         return not self._items
 
 
+class Occasional:
+    """A warning logged at most once per interval, whoever causes it: what a client can repeat
+    at will must not fill the log. The next line counts the ones held back."""
+
+    def __init__(
+        self, message: str, *, interval_s: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._message = message
+        self._interval_s = interval_s
+        self._clock = clock
+        self._next = -math.inf
+        self._held = 0
+
+    def log(self) -> None:
+        now = self._clock()
+        if now < self._next:
+            self._held += 1
+            return
+        self._next = now + self._interval_s
+        held, self._held = self._held, 0
+        log.warning("%s (%d more since the last such line)", self._message, held)
+
+
+INVALID_TEXT = Occasional(
+    "a client sent a text frame that is not UTF-8: closed with 1007 (logged once a minute at most)",
+    interval_s=60.0,
+)
+
+
 MessageHandler = Callable[[bytes], bool]
 """Takes a received text message on the spot; False hands it to the application's `receive`
-instead (and with it every message after it, until the handler is given again)."""
+instead (and with it every message after it, until the handler is given again). The message is
+not checked for UTF-8 on the way: msgspec's JSON decoding refuses what is not (then False)."""
 
 
 class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
@@ -191,17 +226,27 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         return position
 
     def send_receive_event_to_app(self) -> None:
-        handler = self._handler
-        if handler is None or self.close_sent or self.curr_msg_data_type != "text":
+        if self.close_sent or self.curr_msg_data_type != "text":
             super().send_receive_event_to_app()
             return
         frames = self.frames
         data = frames[0] if len(frames) == 1 else b"".join(frames)
-        if not handler(data):
+        handler = self._handler
+        if handler is not None:
+            if handler(data):
+                self.frames = []
+                return
             self._handler = None
-            super().send_receive_event_to_app()  # the frames are still there for it
+        try:
+            data.decode()
+        except UnicodeDecodeError:
+            # uvicorn closes with 1007 too, but logs an error with its traceback every time.
+            self.frames = []
+            INVALID_TEXT.log()
+            self.conn.send_close(1007)
+            self.handle_parser_exception()
             return
-        self.frames = []
+        super().send_receive_event_to_app()  # the frames are still there for it
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)

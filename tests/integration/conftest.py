@@ -70,8 +70,9 @@ async def make_settings() -> AsyncIterator[Callable[..., Awaitable[Settings]]]:
         nc = await nats.connect(NATS_URL)
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await nc.jetstream().delete_stream(settings.events_stream)
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await nc.jetstream().delete_key_value(settings.presence_bucket)
+        for bucket in (settings.presence_bucket, settings.tickets_bucket):
+            with contextlib.suppress(nats.js.errors.NotFoundError):
+                await nc.jetstream().delete_key_value(bucket)
         await nc.close()
 
 

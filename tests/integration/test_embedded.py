@@ -1,3 +1,4 @@
+import stat
 from pathlib import Path
 
 import asyncpg
@@ -55,3 +56,11 @@ async def test_embedded_postgres_serves_psycopg_asyncpg_and_the_event_store(
         ) as conn:
             assert conn.execute("select 1").fetchone() == (1,)
     assert not postgres_reachable(url, timeout=0.5)
+
+
+async def test_the_data_folders_embedded_nats_makes_are_the_owners_only(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with EmbeddedServices(data / "services") as services:
+        services.start_nats()
+    folders = (data, data / "services", data / "services" / "nats")
+    assert [oct(stat.S_IMODE(folder.stat().st_mode)) for folder in folders] == ["0o700"] * 3

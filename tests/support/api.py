@@ -19,10 +19,11 @@ from commands.clock import utc_now
 from commands.identity.accounts import Accounts
 from infra.identity.google import GoogleVerifier
 from infra.identity.refresh_sessions import Revocations
+from infra.identity.tickets import UsedTickets
 from infra.identity.tokens import SigningKeys, TokenIssuer
 from infra.ratelimit import Limiter
 from infra.settings import Settings
-from tests.support.fakes import IN_MEMORY, InMemoryAccountView, InMemorySessions
+from tests.support.fakes import IN_MEMORY, InMemoryAccountView, InMemoryKeyValue, InMemorySessions
 from tests.support.settings import overridden
 
 JWT_KEYS = "unit-1:" + base64.urlsafe_b64encode(b"u" * 32).decode().rstrip("=")
@@ -51,6 +52,7 @@ def identity_parts(
             TokenIssuer(keys, access_ttl_s=settings.identity.access_ttl_s),
             Revocations(sessions, window=timedelta(seconds=settings.identity.access_ttl_s + 60)),
             Limiter(settings.identity.rate_account_per_s, settings.identity.rate_account_burst),
+            UsedTickets(InMemoryKeyValue("tickets")),
         ),
         clock=clock,
     )

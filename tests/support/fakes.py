@@ -140,9 +140,10 @@ class _Watcher:
 
 
 class InMemoryKeyValue:
-    """The presence bucket (a NATS `KeyValue`) as `infra.canvas.presence.Presence` uses it: get,
-    compare-and-set by revision, and a watch of every key: what is there, then None (as NATS
-    marks the end of the initial values), then each change."""
+    """A NATS `KeyValue` bucket as `infra.canvas.presence.Presence` uses it (get, compare-and-set
+    by revision, and a watch of every key: what is there, then None, as NATS marks the end of the
+    initial values, then each change) and `infra.identity.tickets.UsedTickets` does (create where
+    there is nothing)."""
 
     def __init__(self, bucket: str = "presence") -> None:
         self.bucket = bucket
@@ -166,6 +167,9 @@ class InMemoryKeyValue:
         for watcher in self._watchers:
             watcher.queue.put_nowait(entry)
         return self._revision
+
+    async def create(self, key: str, value: bytes) -> int:
+        return await self.update(key, value, last=0)
 
     async def watchall(self) -> _Watcher:
         watcher = _Watcher(asyncio.Queue())

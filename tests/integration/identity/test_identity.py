@@ -322,6 +322,50 @@ async def test_websockets_authenticate_by_ticket_or_first_message(running, http)
                 pass
 
 
+async def closed_by(url: str) -> tuple[int, str]:
+    """The close code and reason of a socket the server closes before saying anything."""
+    async with websockets.connect(url) as socket:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await socket.recv()
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+async def test_a_ticket_opens_one_connection_whichever_node_it_is_shown_to(
+    running, http, identity_settings
+):
+    pair = await sign_in(http, 51)
+    ticket = (await http.post("/api/auth/ticket", headers=bearer(pair["access_token"]))).json()
+    path = f"/api/me/live?ticket={ticket['ticket']}"
+    other = await build(identity_settings, roles={"api"})
+    try:
+        async with serving(running) as port, serving(other) as other_port, \
+                websockets.connect(f"ws://127.0.0.1:{port}{path}") as first:
+            assert msgspec.json.decode(await first.recv())["type"] == "me"
+            again_elsewhere = await closed_by(f"ws://127.0.0.1:{other_port}{path}")
+            again_here = await closed_by(f"ws://127.0.0.1:{port}{path}")
+    finally:
+        await stop(other)
+    assert again_elsewhere == again_here == (4401, "ticket_used")
+
+
+async def test_a_ticket_used_on_one_socket_does_not_open_another_kind(running, http):
+    from commands.canvas.wire import CreateCanvas
+
+    canvas = await asyncio.to_thread(
+        running["canvas"].canvases.create_canvas,
+        CreateCanvas(width=4, height=4, palette=["#ffffff", "#000000"]),
+    )
+    pair = await sign_in(http, 52)
+    ticket = (await http.post("/api/auth/ticket", headers=bearer(pair["access_token"]))).json()
+    query = f"?ticket={ticket['ticket']}"
+    async with serving(running) as port, \
+            websockets.connect(f"ws://127.0.0.1:{port}/api/me/live{query}") as first:
+        assert msgspec.json.decode(await first.recv())["type"] == "me"
+        canvas_url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live{query}"
+        assert await closed_by(canvas_url) == (4401, "ticket_used")
+
+
 async def test_no_token_or_secret_reaches_the_logs(http, running, google, caplog):
     clock = with_clock(running)
     caplog.set_level(logging.DEBUG)

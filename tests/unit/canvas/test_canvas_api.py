@@ -2,7 +2,7 @@
 the bitmap and pixel-owner views in memory, written batch by batch by the real projections from
 what `Canvases` stored; presence over an in-memory KV bucket."""
 
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import numpy as np
 import pytest_asyncio
@@ -216,6 +216,48 @@ async def test_a_placement_is_answered_with_the_version_it_produced(site):
     assert response.json() == {"version": 2, "replayed": False}
 
 
+async def test_a_coordinate_sent_as_a_string_is_refused_and_places_nothing(site):
+    canvas_id = a_created_canvas(site)
+    async with site.http() as http:
+        response = await http.post(
+            f"/api/canvas/{canvas_id}/pixels",
+            json={"x": "1", "y": 1, "colour": 2},
+            headers={"X-Dev-User": "ann"},
+        )
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+    problems = response.json()["detail"]["problems"]
+    assert problems == [{"message": "Expected `int`, got `str`", "key": "x", "source": "body"}]
+    assert site.canvas.canvases.get_canvas(UUID(canvas_id)).version == 1
+
+
+async def test_a_placement_sent_as_anything_but_json_is_415_and_places_nothing(site):
+    canvas_id = a_created_canvas(site)
+    body = b'{"x": 1, "y": 1, "colour": 2}'
+    async with site.http() as http:
+        answers = [
+            await http.post(
+                f"/api/canvas/{canvas_id}/pixels", content=body,
+                headers={"X-Dev-User": "ann", **content_type},
+            )
+            for content_type in ({"Content-Type": "text/plain"}, {})
+        ]
+    assert [(a.status_code, a.json()["error"]) for a in answers] == [
+        (415, "unsupported_media_type"), (415, "unsupported_media_type")
+    ]
+    assert site.canvas.canvases.get_canvas(UUID(canvas_id)).version == 1
+
+
+async def test_a_placement_sent_as_json_with_a_charset_is_taken(site):
+    canvas_id = a_created_canvas(site)
+    async with site.http() as http:
+        response = await http.post(
+            f"/api/canvas/{canvas_id}/pixels",
+            content=b'{"x": 1, "y": 1, "colour": 2}',
+            headers={"X-Dev-User": "ann", "Content-Type": "application/json; charset=utf-8"},
+        )
+    assert response.json() == {"version": 2, "replayed": False}
+
+
 async def test_placing_without_signing_in_is_401(site):
     canvas_id = a_created_canvas(site)
     async with site.http() as http:
@@ -233,3 +275,17 @@ async def test_a_player_beyond_the_cap_is_told_their_place_in_the_queue(site):
         response = await http.post(url, json=pixel, headers={"X-Dev-User": "bob"})
     assert response.status_code == 409
     assert (response.json()["error"], response.json()["position"]) == ("not_playing", 1)
+
+
+# -- the Telegram webhook ----------------------------------------------------------------------
+
+
+async def test_a_webhook_update_sent_as_anything_but_json_is_415():
+    site = Site(telegram={"webhook_secret": "hook-secret"})
+    async with site.http() as http:
+        response = await http.post(
+            "/api/telegram/webhook",
+            content=b'{"update_id": 1}',
+            headers={"X-Telegram-Bot-Api-Secret-Token": "hook-secret", "Content-Type": "text/plain"},
+        )
+    assert (response.status_code, response.json()["error"]) == (415, "unsupported_media_type")

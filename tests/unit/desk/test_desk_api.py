@@ -76,6 +76,29 @@ async def test_a_new_desk_comes_with_its_link_session_key_and_creator_token():
     assert (made["name"], made["desk_seq"], made["stickers"]) == ("retro", 0, [])
 
 
+async def test_create_new_sent_as_a_number_is_refused():
+    desk = desk_parts(ManualClock())
+    async with serve(desk) as http:
+        response = await http.post("/api/desk/init", json={"name": "retro", "create_new": 0})
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+    problems = response.json()["detail"]["problems"]
+    assert problems == [
+        {"message": "Expected `bool`, got `int`", "key": "create_new", "source": "body"}
+    ]
+
+
+async def test_an_op_with_a_number_sent_as_a_string_is_refused_and_changes_nothing():
+    desk = desk_parts(ManualClock())
+    async with serve(desk) as http:
+        made = await open_desk(http)
+        op = {**an_op(made, 1, text="x"), "client_seq": "1"}
+        refused = await http.post(f"/api/desk/{made['desk_id']}/ops", json=op,
+                                  headers={"X-Desk-Session": made["session_key"]})
+        read = await http.get(f"/api/desk/{made['desk_id']}")
+    assert (refused.status_code, refused.json()["error"]) == (400, "invalid_request")
+    assert read.json()["desk_seq"] == 0
+
+
 async def test_an_acknowledged_op_is_read_back_from_the_store_before_any_projection():
     desk = desk_parts(ManualClock())
     async with serve(desk) as http:

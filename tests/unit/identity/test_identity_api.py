@@ -6,7 +6,7 @@ from projections.identity.accounts import AccountsProjection
 from tests.support.api import a_node, http_to, identity_parts, unit_settings
 from tests.support.clock import ManualClock
 from tests.support.recorded import recorded_by
-from tests.support.signing import BOT_TOKEN, telegram_init_data
+from tests.support.signing import BOT_TOKEN, telegram_init_data, telegram_widget
 
 ADMIN_USER_ID = 1
 """The Telegram user whose identity the settings name an admin."""
@@ -84,7 +84,31 @@ async def test_a_signed_in_account_is_who_its_access_token_says():
     }
 
 
+async def test_a_telegram_widget_whose_user_id_comes_as_a_string_is_refused():
+    settings = settings_for()
+    widget = telegram_widget(user_id=20)  # signed over the text of its fields: "20" checks out
+    async with serve(settings, identity_parts(settings)) as http:
+        response = await http.post("/api/auth/telegram", json={"widget": {**widget, "id": "20"}})
+    assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+    problems = response.json()["detail"]["problems"]
+    assert problems == [{"message": "Expected `int`, got `str`", "key": "widget.id",
+                         "source": "body"}]
+
+
 # -- your own account --------------------------------------------------------------------------
+
+
+async def test_a_development_identity_is_told_it_has_no_account():
+    settings = settings_for(dev_auth=True)
+    dev = {"X-Dev-User": "ann"}
+    async with serve(settings, identity_parts(settings)) as http:
+        answers = [
+            await http.get("/api/me", headers=dev),
+            await http.post("/api/me/name", json={"display_name": "Ann"}, headers=dev),
+            await http.delete("/api/me/identities/google/g1", headers=dev),
+            await http.post("/api/auth/ticket", headers=dev),
+        ]
+    assert [(a.status_code, a.json()["error"]) for a in answers] == [(403, "account_required")] * 4
 
 
 async def test_me_is_404_until_the_accounts_view_has_the_account():

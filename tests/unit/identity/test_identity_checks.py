@@ -4,13 +4,19 @@ import time
 from uuid import uuid4
 
 import jwt
+import nats.errors
 import pytest
 
+from api.auth import Gate
+from api.errors import ApiError
 from domain.account import Account, LastIdentity, UnknownRole
 from infra.identity.telegram import TelegramAuthError, verify_init_data, verify_login_widget
+from infra.identity.tickets import UsedTickets
 from infra.identity.tokens import TICKET, InvalidToken, SigningKeys, TokenIssuer
 from infra.ratelimit import Limiter, RateLimited
 from tests.factories import T0
+from tests.support.api import identity_parts, unit_settings
+from tests.support.fakes import InMemoryKeyValue
 from tests.support.signing import BOT_TOKEN, telegram_init_data, telegram_widget
 
 SECRET = base64.urlsafe_b64encode(b"k" * 32).decode()
@@ -119,6 +125,35 @@ def test_a_websocket_ticket_is_not_an_access_token_and_back():
         issuer.verify(a_token(issuer, kind=TICKET))
     with pytest.raises(InvalidToken):
         issuer.verify(a_token(issuer), kind=TICKET)
+
+
+def a_gate(tickets) -> Gate:
+    settings = unit_settings()
+    gate = identity_parts(settings).gate
+    return Gate(settings, gate.issuer, gate.revocations, gate.account_limiter, tickets)
+
+
+async def test_a_websocket_ticket_is_taken_once():
+    gate = a_gate(UsedTickets(InMemoryKeyValue("tickets")))
+    ticket = a_token(gate.issuer, kind=TICKET)
+    assert (await gate.actor_from_ticket(ticket)).is_admin
+    with pytest.raises(ApiError) as again:
+        await gate.actor_from_ticket(ticket)
+    assert again.value.code == "ticket_used"
+
+
+class Unreachable:
+    """The tickets bucket while NATS does not answer."""
+
+    async def create(self, key: str, value: bytes) -> int:
+        raise nats.errors.TimeoutError
+
+
+async def test_a_websocket_ticket_is_refused_while_nobody_can_say_whether_it_was_used():
+    gate = a_gate(UsedTickets(Unreachable()))
+    with pytest.raises(ApiError) as refused:
+        await gate.actor_from_ticket(a_token(gate.issuer, kind=TICKET))
+    assert refused.value.code == "unavailable"
 
 
 def test_short_signing_keys_are_refused():
