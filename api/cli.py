@@ -27,7 +27,7 @@ def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
     import uvicorn
 
     from api.app import create_app, migrate
-    from infra.live.socket import UVICORN_OPTIONS
+    from infra.live.socket import uvicorn_options
 
     with contextlib.ExitStack() as stack:
         settings = _resolved(args, stack)
@@ -46,7 +46,7 @@ def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
             host=host,
             port=port,
             log_level="warning",
-            **UVICORN_OPTIONS,
+            **uvicorn_options(settings),
         )
 
 

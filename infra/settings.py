@@ -138,6 +138,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_ip_per_s: float = 20.0
     rate_ip_burst: int = 60
     """Token bucket per client IP on command endpoints; a rate of 0 turns that limit off."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks (`10.0.0.0/8`) of the reverse proxies whose
+    `X-Forwarded-For` / `X-Forwarded-Proto` name the client; empty: no forwarded header is
+    believed, the client is whoever connected (the per-IP rate limits key on it)."""
 
     canvas: CanvasSettings = msgspec.field(default_factory=CanvasSettings)
     desk: DeskSettings = msgspec.field(default_factory=DeskSettings)
