@@ -78,7 +78,12 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=state,
-        middleware=[per_ip(Limiter(settings.rate_ip_per_s, settings.rate_ip_burst))],
+        middleware=[
+            per_ip(
+                commands=Limiter(settings.rate_ip_per_s, settings.rate_ip_burst),
+                reads=Limiter(settings.rate_read_ip_per_s, settings.rate_read_ip_burst),
+            )
+        ],
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(title="Tessera", version="0.1.0", path="/schema"),
     )

@@ -2,6 +2,8 @@
 the bitmap and pixel-owner views in memory, written batch by batch by the real projections from
 what `Canvases` stored; presence over an in-memory KV bucket."""
 
+import gc
+import tracemalloc
 from uuid import uuid4
 
 import numpy as np
@@ -233,3 +235,35 @@ async def test_a_player_beyond_the_cap_is_told_their_place_in_the_queue(site):
         response = await http.post(url, json=pixel, headers={"X-Dev-User": "bob"})
     assert response.status_code == 409
     assert (response.json()["error"], response.json()["position"]) == ("not_playing", 1)
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+
+async def test_snapshot_bodies_kept_in_memory_are_bounded_in_bytes_not_by_their_number():
+    """An anonymous client asks for five versions of a 4096×4096 board unencoded: 16 MB a body.
+    The cache keeps what fits its 32 MB, not the last 64 bodies (1 GB)."""
+    site = Site()
+    canvas = a_canvas(width=4096, height=4096, cooldown_ms=0)
+    site.save(canvas)
+    for n in range(1, 5):
+        canvas.place(x=n, y=0, colour=1, user="ann", now=at(n))
+        site.save(canvas)
+    board = 4096 * 4096
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        async with site.http() as http:
+            for version in range(1, 6):
+                response = await http.get(
+                    f"/api/canvas/{canvas.id}/snapshot/{version}",
+                    headers={"Accept-Encoding": "identity"},
+                )
+                assert len(response.content) == board
+                del response
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+        await site.canvas.telegram.close()
+    assert held < 3 * board  # two bodies at most, not five
