@@ -4,9 +4,7 @@ A client that could name its own address would get a fresh per-IP rate-limit buc
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -14,9 +12,8 @@ import httpx
 
 from infra.settings import Settings
 from tests.integration.conftest import until
+from tests.support.cli import environment, start
 from tests.support.ports import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @contextlib.asynccontextmanager
@@ -26,17 +23,10 @@ async def tessera_api(
     """`tessera api` as a deployment runs it, in its own process, on a loopback port: two
     commands an IP, then one a second (so the third in a row is refused)."""
     port = free_port()
-    environ = dict(os.environ) | {
-        "TESSERA_DATABASE_URL": settings.database_url or "",
-        "TESSERA_NATS_URL": settings.nats_url or "",
-        "TESSERA_SCHEMA": settings.schema,
-        "TESSERA_STREAM_PREFIX": settings.stream_prefix,
-        "TESSERA_DATA_DIR": str(tmp_path / "data"),
-        "TESSERA_RATE_IP_PER_S": "1",
-        "TESSERA_RATE_IP_BURST": "2",
-        **env,
-    }
-    server = _start_api(port, environ, tmp_path / "api.log")
+    environ = environment(
+        settings, tmp_path / "data", TESSERA_RATE_IP_PER_S="1", TESSERA_RATE_IP_BURST="2", **env
+    )
+    server = start(environ, tmp_path / "api.log", "api", "--port", str(port))
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
             await until(lambda: _answers(http, server), timeout=60)
@@ -44,14 +34,6 @@ async def tessera_api(
     finally:
         server.terminate()
         server.wait(timeout=30)
-
-
-def _start_api(port: int, environ: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "api", "--port", str(port)],
-            cwd=ROOT, env=environ, stdout=log, stderr=subprocess.STDOUT,
-        )
 
 
 async def _answers(http: httpx.AsyncClient, server: subprocess.Popen[bytes]) -> bool:
