@@ -14,18 +14,23 @@ from api.bodies import JsonBodyRequest
 from api.contexts import all_contexts
 from api.errors import EXCEPTION_HANDLERS
 from api.identity.parts import IdentityParts
-from api.node import ALL_ROLES, Node, build_node, migrate_contexts, shutdown
+from api.node import ALL_ROLES, Node, build_node, migrate_contexts, reset_stream_of, shutdown
 from api.ratelimit import per_ip
 from api.web import static_files
 from infra.ratelimit import Limiter
 from infra.settings import Settings
 
-__all__ = ["build", "create_app", "migrate", "shutdown"]
+__all__ = ["build", "create_app", "migrate", "reset_stream", "shutdown"]
 
 
 async def migrate(settings: Settings) -> None:
     """Create the tables and the stream of every context (`tessera migrate`)."""
     await migrate_contexts(settings, all_contexts())
+
+
+async def reset_stream(settings: Settings) -> dict[str, int]:
+    """Empty the stream and rebuild every read model (`tessera migrate --reset-stream`)."""
+    return await reset_stream_of(settings, all_contexts())
 
 
 async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Node:
@@ -35,12 +40,19 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Node:
 
 @get("/health", include_in_schema=False)
 async def health(state: State) -> dict[str, Any]:
+    """Positions of the node's log publishers and projections; `degraded`, with the reason under
+    `stopped`, when a log publisher has stopped by itself (its event store is behind the
+    stream)."""
     node: Node = state.node
-    return {
-        "status": "ok",
+    stopped = {p.context: str(p.stopped_by) for p in node.publishers if p.stopped_by is not None}
+    told: dict[str, Any] = {
+        "status": "degraded" if stopped else "ok",
         "publishers": {p.context: p.position for p in node.publishers},
         "projections": {r.model.name: r.position for r in node.runners},
     }
+    if stopped:
+        told["stopped"] = stopped
+    return told
 
 
 def _serve(state: State, node: Node) -> None:
@@ -79,7 +91,12 @@ def create_app(
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=state,
-        middleware=[per_ip(Limiter(settings.rate_ip_per_s, settings.rate_ip_burst))],
+        middleware=[
+            per_ip(
+                commands=Limiter(settings.rate_ip_per_s, settings.rate_ip_burst),
+                reads=Limiter(settings.rate_read_ip_per_s, settings.rate_read_ip_burst),
+            )
+        ],
         request_max_body_size=settings.max_body_bytes,
         request_class=JsonBodyRequest,
         openapi_config=OpenAPIConfig(title="Tessera", version="0.1.0", path="/schema"),

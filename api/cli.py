@@ -9,6 +9,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from infra import settings as settings_module
 from infra.settings import Settings
@@ -27,7 +28,7 @@ def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
     import uvicorn
 
     from api.app import create_app, migrate
-    from infra.live.socket import UVICORN_OPTIONS
+    from infra.live.socket import uvicorn_options
 
     with contextlib.ExitStack() as stack:
         settings = _resolved(args, stack)
@@ -46,14 +47,15 @@ def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
             host=host,
             port=port,
             log_level="warning",
-            **UVICORN_OPTIONS,
+            **uvicorn_options(settings),
         )
 
 
 def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
     from api.app import build, shutdown
 
-    async def run(settings: Settings) -> None:
+    async def run(settings: Settings) -> str | None:
+        """Runs until asked to stop, or until a log publisher stops by itself: returns why."""
         parts = await build(settings, roles)
         tune_gc()
         if args.rebuild:
@@ -64,11 +66,19 @@ def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         print(f"running {', '.join(sorted(roles))}", flush=True)
-        await stop.wait()
+        waits: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
+        waits += [asyncio.create_task(publisher.halted()) for publisher in parts.publishers]
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        for wait in waits:
+            wait.cancel()
         await shutdown(parts)
+        halted = [str(p.stopped_by) for p in parts.publishers if p.stopped_by is not None]
+        return "; ".join(halted) or None
 
     with contextlib.ExitStack() as stack, asyncio.Runner(loop_factory=_loop_factory()) as runner:
-        runner.run(run(_resolved(args, stack)))
+        failure = runner.run(run(_resolved(args, stack)))
+    if failure is not None:
+        sys.exit(failure)  # exit status 1, the reason on stderr
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -82,11 +92,20 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def _migrate(args: argparse.Namespace) -> None:
-    from api.app import migrate
+    from api.app import migrate, reset_stream
 
     with contextlib.ExitStack() as stack:
-        asyncio.run(migrate(_resolved(args, stack)))
+        settings = _resolved(args, stack)
+        asyncio.run(migrate(settings))
         print("schema ready", flush=True)
+        if args.reset_stream:
+            for name, count in asyncio.run(reset_stream(settings)).items():
+                print(f"rebuilt {name}: {count} events", flush=True)
+            print(
+                f"stream {settings.events_stream} emptied: the log publishers publish the event "
+                "store again from its first event",
+                flush=True,
+            )
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:
@@ -113,9 +132,17 @@ def main(argv: list[str] | None = None) -> None:
     )
     project = sub.add_parser("project", help="the projections")
     project.add_argument("--rebuild", action="store_true", help="rebuild from the event store")
-    sub.add_parser("migrate", help="create the schema, tables and stream, then exit")
+    migrate = sub.add_parser("migrate", help="create the schema, tables and stream, then exit")
+    migrate.add_argument(
+        "--reset-stream",
+        action="store_true",
+        help="then empty the stream and rebuild the read models from the event store: the "
+        "recovery when the event store is behind the stream (a restored backup, a recreated "
+        "schema); stop the log publisher and the projections first",
+    )
     args = parser.parse_args(argv)
     args.rebuild = getattr(args, "rebuild", False)
+    args.reset_stream = getattr(args, "reset_stream", False)
     match args.command:
         case "serve":
             _serve(args, frozenset({"api", "publisher", "projections"}))

@@ -49,6 +49,7 @@ from domain.desk import (
     UnknownSticker,
 )
 from domain.feedback import FeedbackError, FeedbackNotFound, InvalidFeedback
+from infra.canvas.presence import RosterUnavailable
 from infra.desk.reads import DeskBehind
 from infra.identity.google import GoogleAuthError
 from infra.identity.telegram import TelegramAuthError
@@ -89,6 +90,7 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     CanvasClosed: CONFLICT,
     CooldownActive: TOO_MANY,
     CanvasError: BAD_REQUEST,
+    RosterUnavailable: UNAVAILABLE,
     # desk
     DeskNotFound: NOT_FOUND,
     DeskGone: GONE,
@@ -245,6 +247,8 @@ def _told(error: BaseException) -> tuple[str, str, dict[str, Any]]:
             return "try_again", f"{error}: send it again", {"wait_ms": 2000}
         case DeskBehind():
             return error.code, str(error), {"wait_ms": 1000}
+        case RosterUnavailable():
+            return error.code, str(error), {"wait_ms": 2000}
         case WriterBusy():
             detail = "another node kept writing here first: send it again"
             return "try_again", detail, {"wait_ms": 1000}

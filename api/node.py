@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import asyncpg
+import nats.js.errors
 from eventsourcing.application import Application
 from litestar import Router
 from litestar.datastructures import State
@@ -153,54 +154,108 @@ def _stream_subjects(settings: Settings) -> list[str]:
     return [f"{settings.stream_prefix}.ev.>"]
 
 
+async def reset_stream_of(settings: Settings, contexts: Sequence[Context]) -> dict[str, int]:
+    """Empty the stream and rebuild every read model from the event store; returns how many
+    events each read model applied. The recovery from an event store behind its stream
+    (`StoreBehindStream`): the log publishers then publish each store from its first event.
+    Run it while no log publisher or projection runs."""
+    spine = await _open_spine(settings)
+    try:
+        # Deleted and created again rather than purged: a purged stream still remembers the
+        # message ids of its duplicate window, and would take the publishers' first pages
+        # (`<context>:<last notification id>`) for pages it already has.
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await spine.js.delete_stream(settings.events_stream)
+        await ensure_stream(spine.js, settings.events_stream, _stream_subjects(settings))
+        rebuilt: dict[str, int] = {}
+        for context in contexts:
+            for runner in _runners(spine, context):
+                rebuilt[runner.model.name] = await runner.rebuild()
+        return rebuilt
+    finally:
+        await _close_spine(spine)
+
+
 def _create_event_stores(settings: Settings, contexts: Sequence[Context]) -> None:
     ensure_schema(settings)
     for context in contexts:
         context.application(env=application_env(settings, create_table=True)).close()
 
 
-async def build_node(
-    settings: Settings, contexts: Sequence[Context], roles: Collection[str] = ALL_ROLES
-) -> Node:
+async def _open_spine(settings: Settings) -> Spine:
     assert settings.database_url and settings.nats_url, "resolve the service URLs first"
     pool = await asyncpg.create_pool(settings.database_url, min_size=2, max_size=12)
     nc = await connect_nats(settings.nats_url, "tessera", log)
-    js = nc.jetstream()
-    await ensure_stream(js, settings.events_stream, _stream_subjects(settings))
-    node = Node(Spine(settings, pool, nc, js), contexts)
+    return Spine(settings, pool, nc, nc.jetstream())
+
+
+async def _close_spine(spine: Spine) -> None:
+    with contextlib.suppress(Exception):
+        await spine.nc.flush(timeout=2)
+    await spine.nc.close()
+    try:  # a connection still held by a cancelled task must not hold up the shutdown
+        async with asyncio.timeout(5):
+            await spine.pool.close()
+    except TimeoutError:
+        log.warning("closing the database pool timed out; terminating its connections")
+        spine.pool.terminate()
+
+
+def _store(spine: Spine, context: Context) -> StoreReader:
+    table = events_table(context.application.name)
+    return StoreReader(spine.pool, spine.settings.schema, table)
+
+
+def _subject(settings: Settings, context: Context) -> str:
+    return f"{settings.stream_prefix}.ev.{context.name}"
+
+
+def _publisher(spine: Spine, context: Context) -> LogPublisher:
+    settings = spine.settings
+    assert settings.database_url
+    return LogPublisher(
+        context=context.name,
+        store=_store(spine, context),
+        channel=events_table(context.application.name),
+        database_url=settings.database_url,
+        js=spine.js,
+        stream=settings.events_stream,
+        subject_prefix=_subject(settings, context),
+        gather_seconds=context.publish_gather_s,
+    )
+
+
+def _runners(spine: Spine, context: Context) -> list[ProjectionRunner]:
+    settings = spine.settings
+    store = _store(spine, context)
+    return [
+        ProjectionRunner(
+            projection.model,
+            pool=spine.pool,
+            js=spine.js,
+            store=store,
+            schema=settings.schema,
+            stream=settings.events_stream,
+            subject=f"{_subject(settings, context)}.>",
+            consumer=f"{settings.stream_prefix}_{projection.model.name}",
+            fetch_timeout=projection.fetch_timeout_s,
+            linger=projection.linger_s,
+        )
+        for projection in context.projections(spine)
+    ]
+
+
+async def build_node(
+    settings: Settings, contexts: Sequence[Context], roles: Collection[str] = ALL_ROLES
+) -> Node:
+    spine = await _open_spine(settings)
+    await ensure_stream(spine.js, settings.events_stream, _stream_subjects(settings))
+    node = Node(spine, contexts)
     for context in contexts:
-        table = events_table(context.application.name)
-        store = StoreReader(pool, settings.schema, table)
-        subject = f"{settings.stream_prefix}.ev.{context.name}"
         if PUBLISHER in roles:
-            node.publishers.append(
-                LogPublisher(
-                    context=context.name,
-                    store=store,
-                    channel=table,
-                    database_url=settings.database_url,
-                    js=js,
-                    stream=settings.events_stream,
-                    subject_prefix=subject,
-                    gather_seconds=context.publish_gather_s,
-                )
-            )
+            node.publishers.append(_publisher(spine, context))
         if PROJECTIONS in roles:
-            node.runners.extend(
-                ProjectionRunner(
-                    projection.model,
-                    pool=pool,
-                    js=js,
-                    store=store,
-                    schema=settings.schema,
-                    stream=settings.events_stream,
-                    subject=f"{subject}.>",
-                    consumer=f"{settings.stream_prefix}_{projection.model.name}",
-                    fetch_timeout=projection.fetch_timeout_s,
-                    linger=projection.linger_s,
-                )
-                for projection in context.projections(node.spine)
-            )
+            node.runners.extend(_runners(spine, context))
     if API in roles:
         for context in contexts:
             node.parts[context.name] = await context.start(node.spine)
@@ -219,12 +274,4 @@ async def shutdown(node: Node) -> None:
         await publisher.stop()
     for runner in node.runners:
         await runner.stop()
-    with contextlib.suppress(Exception):
-        await node.nc.flush(timeout=2)
-    await node.nc.close()
-    try:  # a connection still held by a cancelled task must not hold up the shutdown
-        async with asyncio.timeout(5):
-            await node.pool.close()
-    except TimeoutError:
-        log.warning("closing the database pool timed out; terminating its connections")
-        node.pool.terminate()
+    await _close_spine(node.spine)

@@ -1,4 +1,5 @@
-"""The per-IP rate limit on commands, as ASGI middleware (the buckets: `infra/ratelimit.py`)."""
+"""The per-IP rate limits on the API, as ASGI middleware (the buckets: `infra/ratelimit.py`):
+commands (unsafe methods) take from one bucket, reads from another, more generous one."""
 
 from __future__ import annotations
 
@@ -13,16 +14,15 @@ from infra.ratelimit import Limiter, RateLimited
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def per_ip(limiter: Limiter) -> Callable[[ASGIApp], ASGIApp]:
-    """ASGI middleware: every command (an unsafe method under /api/) takes a token of its IP."""
+def per_ip(commands: Limiter, reads: Limiter) -> Callable[[ASGIApp], ASGIApp]:
+    """ASGI middleware: every request under /api/ takes a token of its IP, a command (an unsafe
+    method) from `commands`, anything else from `reads`. Pages, static files and WebSockets
+    take none."""
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def limited(scope: Scope, receive: Receive, send: Send) -> None:
-            if (
-                scope["type"] == "http"
-                and scope.get("method") in UNSAFE_METHODS
-                and scope["path"].startswith("/api/")
-            ):
+            if scope["type"] == "http" and scope["path"].startswith("/api/"):
+                limiter = commands if scope.get("method") in UNSAFE_METHODS else reads
                 client = scope.get("client")
                 try:
                     limiter.take(client[0] if client else "unknown")

@@ -138,6 +138,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_ip_per_s: float = 20.0
     rate_ip_burst: int = 60
     """Token bucket per client IP on command endpoints; a rate of 0 turns that limit off."""
+    rate_read_ip_per_s: float = 50.0
+    rate_read_ip_burst: int = 200
+    """Token bucket per client IP on reads under /api/ (GET, HEAD, OPTIONS), apart from the
+    commands'; a rate of 0 turns it off. An open page asks about once a second (the current game
+    and the latest snapshot every `spectator_poll_s`, the board when it changed, the inspector),
+    and a page load a dozen times: the bucket leaves room for many tabs behind one address."""
+    trusted_proxies: str = ""
+    """Comma-separated addresses or networks (`10.0.0.0/8`) of the reverse proxies whose
+    `X-Forwarded-For` / `X-Forwarded-Proto` name the client; empty: no forwarded header is
+    believed, the client is whoever connected (the per-IP rate limits key on it)."""
 
     canvas: CanvasSettings = msgspec.field(default_factory=CanvasSettings)
     desk: DeskSettings = msgspec.field(default_factory=DeskSettings)

@@ -64,7 +64,11 @@ async def bench(run: benchkit.Run) -> None:
     """Fills `run.result`; `benchkit.run_guarded` undoes what the run made."""
     settings = await asyncio.to_thread(benchkit.resolve_settings, run)
     # Development identities off, as in production: the anonymous baseline is a spectator.
-    settings = run.settings = msgspec.structs.replace(settings, dev_auth=False)
+    settings = run.settings = msgspec.structs.replace(
+        settings,
+        dev_auth=False,
+        rate_read_ip_per_s=0,  # every request comes from one address: measure, do not refuse
+    )
     run.migrated = True  # from here on, the schema and the stream may exist
     await migrate(settings)
     parts = await build(settings, roles={"api"})

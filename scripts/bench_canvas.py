@@ -680,7 +680,8 @@ def main() -> int:
         "http_seconds": args.http_seconds,
         "warmup_seconds": args.warmup_seconds,
         "rebuild_min_events": args.rebuild_min_events,
-        "server_rate_limits": "off (TESSERA_RATE_IP_PER_S=0, TESSERA_RATE_ACCOUNT_PER_S=0)",
+        "server_rate_limits": "off (TESSERA_RATE_IP_PER_S=0, TESSERA_RATE_READ_IP_PER_S=0, "
+        "TESSERA_RATE_ACCOUNT_PER_S=0)",
         "schema": run.schema,
     }
     if run.notes:

@@ -263,9 +263,11 @@ def tessera_env(run: Run) -> dict[str, str]:
         TESSERA_SCHEMA=run.schema,
         TESSERA_STREAM_PREFIX=run.prefix,
         TESSERA_DEV_AUTH="1",
-        # Throughput, not policy: all the load comes from one IP, and the token buckets (20/s an
-        # IP, 5/s an account by default) would refuse nearly all of it.
+        # Throughput, not policy: all the load comes from one IP, and the token buckets (20
+        # commands and 50 reads a second an IP, 5/s an account by default) would refuse nearly
+        # all of it.
         TESSERA_RATE_IP_PER_S="0",
+        TESSERA_RATE_READ_IP_PER_S="0",
         TESSERA_RATE_ACCOUNT_PER_S="0",
         TESSERA_DATA_DIR=str(run.tmp / "server-data"),
     )

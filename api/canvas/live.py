@@ -29,7 +29,7 @@ from commands.canvas.wire import ColourIndex, Coordinate, OpId, PlacePixel
 from commands.writer import WriterBusy, WriterStopped
 from domain.canvas import CanvasError
 from domain.roster import PlayerState, Standing
-from infra.canvas.presence import Presence
+from infra.canvas.presence import Presence, RosterUnavailable
 from infra.live.fanout import Fanout, Listener
 from infra.live.sender import Sender
 from infra.live.socket import frame_sink
@@ -112,14 +112,22 @@ class _Session:
 
     # -- the player's standing: playing, queued, AFK -------------------------------------------
 
-    async def take_seat(self, actor: Actor) -> None:
-        """A signed-in socket asks to play, then hears of every change to its standing."""
+    async def take_seat(self, actor: Actor) -> bool:
+        """A signed-in socket asks to play, then hears of every change to its standing. When the
+        roster cannot be reached the client is told so and the socket closes (1013: try again
+        later); returns False then."""
         if self.user:
             self.presence.unseat(self.canvas, self)
         self.actor, self.user = actor, actor.user
-        standing = await self.presence.join(self.canvas, self.user)
+        try:
+            standing = await self.presence.join(self.canvas, self.user)
+        except RosterUnavailable as error:
+            await self.send_json(refusal(error).frame())
+            await close_socket(self.socket, "unavailable")
+            return False
         self.presence.seat(self.canvas, self)
         self.standing_changed(standing)
+        return True
 
     def standing_changed(self, standing: Standing) -> None:
         self._standing = standing
@@ -166,16 +174,17 @@ class _Session:
         except ApiError as error:
             await close_socket(self.socket, error.code)
             return
-        if self.actor is not None:
-            await self.take_seat(self.actor)
+        if self.actor is not None and not await self.take_seat(self.actor):
+            return
         await receive_frames(self.socket, MAX_FRAME, self.handle)
 
-    async def handle(self, raw: str | bytes) -> None:
+    async def handle(self, raw: str | bytes) -> bool:
+        """Answers one message; False once the socket is closed."""
         try:
             message = decode_inbound(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             await self.send_json(Refusal.of("invalid_message", str(error)).frame())
-            return
+            return True
         match message:
             case Ping():
                 await self.send_json({"type": "pong"})
@@ -186,9 +195,10 @@ class _Session:
                     await self.send_json(refusal(error).frame())
                 else:
                     await self.send_json({"type": "authenticated", "id": actor.user})
-                    await self.take_seat(actor)
+                    return await self.take_seat(actor)
             case Place(x=x, y=y, colour=colour, op=op):
                 await self.place(PlacePixel(x=x, y=y, colour=colour, op=op))
+        return True
 
     async def place(self, command: PlacePixel) -> None:
         if self.actor is None:

@@ -15,6 +15,11 @@ from api.errors import ApiError
 from infra.canvas.pixel_view import PixelOwner
 from projections.canvas.bitmap import CanvasMeta, Chunk
 
+BODY_CACHE_BYTES = 32 * 1024 * 1024
+"""What the encoded bodies a node keeps take at most, all together. Bounded in bytes, not by
+their number: a 4096×4096 board unencoded (`Accept-Encoding: identity`) is 16 MB a version, so
+64 bodies could have held 1 GB; compressed, a busy 2000×2000 board is about 1.3 MB."""
+
 
 class CanvasBoards(Protocol):
     """The bitmap read model (`infra.canvas.view.CanvasView`), as the reads and the canvas's
@@ -42,17 +47,25 @@ class PixelOwners(Protocol):
 
 class CanvasReads:
     """Reads with the caches that make spectators cheap: the latest pointer and the current game
-    for a second, encoded bodies of immutable versions for as long as they are asked for."""
+    for a second, encoded bodies of immutable versions while they are among the most recently
+    asked for that fit in `body_bytes`."""
 
     def __init__(
-        self, view: CanvasBoards, pixels: PixelOwners, *, latest_ttl: float, bodies: int = 64
+        self,
+        view: CanvasBoards,
+        pixels: PixelOwners,
+        *,
+        latest_ttl: float,
+        body_bytes: int = BODY_CACHE_BYTES,
     ) -> None:
         self.view = view
         self.pixels = pixels
         self._latest_ttl = latest_ttl
         self._latest: dict[UUID, tuple[float, CanvasMeta]] = {}
         self._bodies: OrderedDict[tuple[UUID, int, str], bytes] = OrderedDict()
-        self._max_bodies = bodies
+        self._body_bytes = 0
+        """What the bodies in `_bodies` take, together."""
+        self._max_body_bytes = body_bytes
         self._current: tuple[float, CanvasMeta | None] = (0.0, None)
         self._asking_current: asyncio.Future[CanvasMeta | None] | None = None
 
@@ -103,7 +116,19 @@ class CanvasReads:
             )
         else:
             body = await asyncio.to_thread(compress, pixels.tobytes(), form)
-        self._bodies[key] = body
-        while len(self._bodies) > self._max_bodies:
-            self._bodies.popitem(last=False)
+        self._keep(key, body)
         return body
+
+    def _keep(self, key: tuple[UUID, int, str], body: bytes) -> None:
+        """Keep `body`, dropping the least recently asked for until all fit (a body bigger than
+        the whole cache is not kept)."""
+        if len(body) > self._max_body_bytes:
+            return
+        replaced = self._bodies.pop(key, None)  # two requests that missed at once
+        if replaced is not None:
+            self._body_bytes -= len(replaced)
+        self._bodies[key] = body
+        self._body_bytes += len(body)
+        while self._body_bytes > self._max_body_bytes:
+            _, dropped = self._bodies.popitem(last=False)
+            self._body_bytes -= len(dropped)

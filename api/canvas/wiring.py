@@ -80,6 +80,7 @@ class CanvasContext:
             settings.presence_bucket,
             cap=settings.canvas.player_cap,
             window_ms=int(settings.canvas.afk_after_s * 1000),
+            connected=lambda: spine.nc.is_connected,
         )
         self._parts = CanvasParts(
             settings=settings,

@@ -5,7 +5,11 @@ that sleeps until the next expiry (never a timer per player).
 A node batches what its sockets report: joins are committed at once (the joiner waits for its
 standing), game actions at most every `flush_ms` (a player's AFK time may be late by that much
 on other nodes, never early on their own). Local seats, the signed-in live sockets, hear about
-every change to their standing."""
+every change to their standing.
+
+While NATS is away nobody can be seated: a join raises `RosterUnavailable` (at once when the
+connection is known to be down, else once the commit fails), never answers from the stale mirror
+as if the newcomer had to queue. Players the mirror shows playing go on placing."""
 
 from __future__ import annotations
 
@@ -38,6 +42,19 @@ def wall_clock_ms() -> int:
     return int(time.time() * 1000)
 
 
+def _always() -> bool:
+    return True
+
+
+class RosterUnavailable(Exception):
+    """The players' roster (its NATS KV entry) cannot be changed now: nobody can be seated."""
+
+    code = "unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("the players' roster is unreachable (NATS is away): try again shortly")
+
+
 class Seat(Protocol):
     """A signed-in live socket on this node."""
 
@@ -49,7 +66,8 @@ class Seat(Protocol):
 
 @dataclass
 class _Pending:
-    joins: dict[str, asyncio.Future[None]] = field(default_factory=dict)
+    joins: dict[str, asyncio.Future[bool]] = field(default_factory=dict)
+    """Each joiner's answer: whether the commit reached the roster."""
     seen: dict[str, int] = field(default_factory=dict)
 
 
@@ -62,8 +80,12 @@ class Presence:
         window_ms: int,
         clock: Callable[[], int] = wall_clock_ms,
         flush_ms: int = 1000,
+        connected: Callable[[], bool] = _always,
     ) -> None:
+        """`connected`: whether the NATS connection is up now (a join while it is down is
+        refused at once instead of waiting for the commit to time out)."""
         self._kv = kv
+        self._connected = connected
         self.cap = cap
         self.window_ms = window_ms
         self.clock = clock
@@ -106,13 +128,17 @@ class Presence:
     # -- what sockets and handlers ask -------------------------------------------------------
 
     async def join(self, canvas: str, user: str) -> Standing:
-        """Ask to play: committed before this returns, so the standing is the roster's."""
+        """Ask to play: committed before this returns, so the standing is the roster's. Raises
+        `RosterUnavailable` when the roster cannot be reached."""
+        if not self._connected():
+            raise RosterUnavailable
         pending = self._pending.setdefault(canvas, _Pending())
         joined = pending.joins.get(user)
         if joined is None:
             joined = pending.joins[user] = asyncio.get_running_loop().create_future()
         self._commit_now.set()
-        await asyncio.shield(joined)
+        if not await asyncio.shield(joined):
+            raise RosterUnavailable
         return self.standing(canvas, user)
 
     def acted(self, canvas: str, user: str) -> None:
@@ -221,10 +247,10 @@ class Presence:
                 log.warning("presence: gave up committing to canvas %s after 20 conflicts", canvas)
         except Exception:
             log.exception("presence: committing to canvas %s failed", canvas)
-            committed = False  # the joiners get their standing from the mirror, as it is
+            committed = False  # the joiners are told the roster is unreachable
         for joined in pending.joins.values():
             if not joined.done():
-                joined.set_result(None)
+                joined.set_result(committed)
         return committed
 
     def _stored(self, canvas: str) -> tuple[int, bytes]:

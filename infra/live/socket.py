@@ -21,6 +21,8 @@ from typing import Any
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from websockets.protocol import State
 
+from infra.settings import Settings
+
 try:
     from websockets.speedups import apply_mask
 except ImportError:  # a platform without the C build
@@ -300,3 +302,11 @@ UVICORN_OPTIONS: dict[str, Any] = {
     "backlog": 4096,
 }
 """The uvicorn options of every server that serves live sockets (`tessera serve`, tests)."""
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """`UVICORN_OPTIONS`, and whose forwarded headers to believe: only the configured proxies'.
+    uvicorn's own default believes any client on loopback, which could then name its own
+    address, and so take a fresh per-IP rate-limit bucket with every request."""
+    proxies = settings.split(settings.trusted_proxies)
+    return UVICORN_OPTIONS | {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}

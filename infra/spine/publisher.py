@@ -9,6 +9,13 @@ the publisher reads where the log stands from the subject's last message and goe
 So the stream holds every event once, in order, whoever publishes, and a restart neither skips nor
 repeats. LISTEN/NOTIFY wakes the publisher; a slow poll covers a lost notification.
 
+That place must be in the store: each time the publisher finds it (at start, after any failure,
+after another publisher's page) it checks that the store reaches as far. A store behind its
+stream (PostgreSQL restored from a backup, a schema recreated while the stream was kept) would
+record new events under notification ids the stream has passed: they would never be published,
+and the projections would later skip them. The publisher stops instead (`StoreBehindStream`), and
+says how to recover: `tessera migrate --reset-stream`.
+
 Pages, not an event a message: a message costs the publisher a publish, the NATS server a stored
 message, and every projection a delivery, whatever its size. At a few thousand sticker ops a
 second those per-message costs were most of the publisher's and the projector's work; a page a
@@ -39,6 +46,26 @@ MAX_MESSAGE_BYTES = 256 * 1024
 """A page is split into messages of about this size at most (NATS refuses more than 1 MB)."""
 _WRONG_LAST_SEQUENCE = 10071
 """JetStream's error code when an expected last sequence does not hold."""
+RESET_COMMAND = "tessera migrate --reset-stream"
+"""The recovery from a store behind its stream: it empties the stream (the publishers then
+publish each store from its first event) and rebuilds the read models."""
+
+
+class StoreBehindStream(Exception):
+    """The stream holds a context's events up to a notification id its event store has not
+    reached: publishing on would skip the events the store records up to there."""
+
+    def __init__(self, context: str, stream: str, published: int, stored: int) -> None:
+        super().__init__(
+            f"the event store of {context} ends at notification id {stored}, but the stream "
+            f"{stream} already holds its events up to {published} (PostgreSQL restored from a "
+            f"backup, or the schema recreated while the stream was kept): the log publisher of "
+            f"{context} has stopped. To recover, stop the publisher and the projections and run "
+            f"`{RESET_COMMAND}`: it empties the stream and rebuilds the read models from the "
+            f"event store"
+        )
+        self.published = published
+        self.stored = stored
 
 
 async def ensure_stream(
@@ -93,8 +120,11 @@ class LogPublisher:
         self._listener: asyncpg.Connection | None = None
         """The connection that LISTENs for the context's commits."""
         self._task: asyncio.Task[None] | None = None
+        self._halted = asyncio.Event()
         self.position = 0
         self.published = 0
+        self.stopped_by: StoreBehindStream | None = None
+        """Why the publisher stopped by itself (None while it runs, or was stopped by `stop`)."""
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"publisher-{self.context}")
@@ -102,6 +132,12 @@ class LogPublisher:
     async def stop(self) -> None:
         await tasks.stop(self._task)
         self._task = None
+
+    async def halted(self) -> StoreBehindStream:
+        """Returns once the publisher has stopped by itself, with the reason."""
+        await self._halted.wait()
+        assert self.stopped_by is not None
+        return self.stopped_by
 
     async def published_position(self) -> int:
         """The notification id of the context's last event in the stream (0 if none)."""
@@ -116,13 +152,20 @@ class LogPublisher:
         assert last.data is not None and last.seq is not None
         return last.seq, decode_page(last.data)[-1].notification_id
 
-    async def _find_place(self) -> None:
-        self._last_sequence, self.position = await self._stream_head()
+    async def _find_place(self, conn: asyncpg.Connection) -> None:
+        """Where the stream stands, checked against where the store does. The stream is read
+        first: a page is published only once committed, so the store, read after it, reaches at
+        least as far unless it really is behind."""
+        sequence, position = await self._stream_head()
+        stored = await self._store.max_notification_id(conn)
+        if position > stored:
+            raise StoreBehindStream(self.context, self._stream, position, stored)
+        self._last_sequence, self.position = sequence, position
 
     async def _run(self) -> None:
         retry = Retry(log, f"publisher {self.context}", "publishing failed")
         try:
-            while not stop_requested():
+            while not stop_requested() and self.stopped_by is None:
                 await retry(self._publish_then_wait)
         finally:
             await _close(self._listener)
@@ -138,7 +181,12 @@ class LogPublisher:
                 self._last_sequence = None  # learnt again from the stream
             self._wake.clear()
             started = asyncio.get_running_loop().time()
-            if await self.publish_pending(self._listener):
+            try:
+                sent = await self.publish_pending(self._listener)
+            except StoreBehindStream as error:
+                self._stop_for(error)
+                return
+            if sent:
                 left = started + self._gather_seconds - asyncio.get_running_loop().time()
                 await asyncio.sleep(max(left, 0.0))
             else:
@@ -149,6 +197,13 @@ class LogPublisher:
             await _close(self._listener)
             self._listener = None
             raise
+
+    def _stop_for(self, error: StoreBehindStream) -> None:
+        """Stop for good, visibly: the log, `stopped_by` (the node's /health) and `halted()`
+        (`tessera publish` exits)."""
+        log.error("publisher %s: %s", self.context, error)
+        self.stopped_by = error
+        self._halted.set()
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
@@ -164,7 +219,7 @@ class LogPublisher:
         sent = 0
         while True:
             if self._last_sequence is None:
-                await self._find_place()
+                await self._find_place(conn)
             page = await self._store.page_after(conn, self.position, self._batch)
             if not page:
                 return sent

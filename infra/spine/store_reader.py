@@ -23,8 +23,10 @@ class StoreReader:
     def connection(self) -> contextlib.AbstractAsyncContextManager[asyncpg.Connection]:
         return self._pool.acquire()
 
-    async def max_notification_id(self) -> int:
-        value = await self._pool.fetchval(f"SELECT max(notification_id) FROM {self._table}")
+    async def max_notification_id(self, conn: asyncpg.Connection | None = None) -> int:
+        """The last notification id in the store (0 if none), on `conn` or a pooled one."""
+        statement = f"SELECT max(notification_id) FROM {self._table}"
+        value = await (conn or self._pool).fetchval(statement)
         return int(value or 0)
 
     async def page_after(self, conn: asyncpg.Connection, after: int, limit: int) -> list[Recorded]:

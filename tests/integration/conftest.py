@@ -19,7 +19,7 @@ import pytest_asyncio
 import uvicorn
 
 from api.app import Node, build, create_app, migrate, shutdown
-from infra.live.socket import UVICORN_OPTIONS
+from infra.live.socket import uvicorn_options
 from infra.settings import CanvasSettings, Settings
 from tests.support.ports import free_port
 from tests.support.settings import overridden
@@ -114,7 +114,7 @@ async def serving(parts: Node) -> AsyncIterator[int]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(parts.settings, node=parts), port=port,
                                            log_level="warning", lifespan="off",
-                                           **UVICORN_OPTIONS))
+                                           **uvicorn_options(parts.settings)))
     task = asyncio.create_task(server.serve())
     await until(lambda: _started(server))
     try:

@@ -1,5 +1,4 @@
 import asyncio
-import subprocess
 from pathlib import Path
 
 import nats
@@ -8,13 +7,13 @@ from api.app import build
 from commands.actor import Actor
 from commands.canvas.canvases import Canvases
 from commands.canvas.wire import CreateCanvas, PlacePixel
-from infra.embedded import nats_server_binary
 from infra.settings import Settings
 from infra.spine.eventstore import events_table
 from infra.spine.publisher import LogPublisher, ensure_stream
 from infra.spine.store_reader import StoreReader
 from tests.integration.conftest import stop, until
 from tests.integration.helpers import max_notification_id, published, stored_events
+from tests.support.nats_server import start_nats
 from tests.support.ports import free_port
 
 PALETTE = ["#ffffff", "#000000"]
@@ -112,17 +111,9 @@ async def test_two_relays_of_one_context_publish_each_event_once(settings: Setti
         await stop(parts)
 
 
-def _start_nats(port: int, store: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [nats_server_binary(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-
 async def test_the_stream_converges_after_nats_was_down(settings: Settings, tmp_path: Path):
     port = free_port()
-    server = _start_nats(port, tmp_path)
+    server = start_nats(port, tmp_path)
     parts = await build(settings, roles={"api"})
     nc = await nats.connect(
         f"nats://127.0.0.1:{port}", max_reconnect_attempts=-1, reconnect_time_wait=0.2,
@@ -142,7 +133,7 @@ async def test_the_stream_converges_after_nats_was_down(settings: Settings, tmp_
         server.terminate()
         server.wait()
         await place_many(parts["canvas"].canvases, canvas.id, 300, start=300)  # acknowledged while NATS is down
-        server = _start_nats(port, tmp_path)
+        server = start_nats(port, tmp_path)
         await until(lambda: _at(publisher, 601), timeout=60)
         await assert_stream_equals_store(js, settings)
     finally:

@@ -2,6 +2,8 @@
 the bitmap and pixel-owner views in memory, written batch by batch by the real projections from
 what `Canvases` stored; presence over an in-memory KV bucket."""
 
+import gc
+import tracemalloc
 from uuid import UUID, uuid4
 
 import numpy as np
@@ -289,3 +291,35 @@ async def test_a_webhook_update_sent_as_anything_but_json_is_415():
             headers={"X-Telegram-Bot-Api-Secret-Token": "hook-secret", "Content-Type": "text/plain"},
         )
     assert (response.status_code, response.json()["error"]) == (415, "unsupported_media_type")
+
+
+# -- memory ------------------------------------------------------------------------------------
+
+
+async def test_snapshot_bodies_kept_in_memory_are_bounded_in_bytes_not_by_their_number():
+    """An anonymous client asks for five versions of a 4096×4096 board unencoded: 16 MB a body.
+    The cache keeps what fits its 32 MB, not the last 64 bodies (1 GB)."""
+    site = Site()
+    canvas = a_canvas(width=4096, height=4096, cooldown_ms=0)
+    site.save(canvas)
+    for n in range(1, 5):
+        canvas.place(x=n, y=0, colour=1, user="ann", now=at(n))
+        site.save(canvas)
+    board = 4096 * 4096
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        async with site.http() as http:
+            for version in range(1, 6):
+                response = await http.get(
+                    f"/api/canvas/{canvas.id}/snapshot/{version}",
+                    headers={"Accept-Encoding": "identity"},
+                )
+                assert len(response.content) == board
+                del response
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+        await site.canvas.telegram.close()
+    assert held < 3 * board  # two bodies at most, not five
