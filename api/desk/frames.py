@@ -9,12 +9,13 @@ from typing import Annotated, Any
 import msgspec
 
 from commands.desk.wire import ApplyStickerOp, Id, Number
+from commands.text import Line
 from infra.desk.hub import encode
 
 
 class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
     client_id: Id
-    session_key: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    session_key: Annotated[Line, msgspec.Meta(max_length=64)] = ""
     epoch: Annotated[int, msgspec.Meta(ge=0)] = 0
     last_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
 

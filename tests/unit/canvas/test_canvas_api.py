@@ -233,3 +233,13 @@ async def test_a_player_beyond_the_cap_is_told_their_place_in_the_queue(site):
         response = await http.post(url, json=pixel, headers={"X-Dev-User": "bob"})
     assert response.status_code == 409
     assert (response.json()["error"], response.json()["position"]) == ("not_playing", 1)
+
+
+async def test_a_canvas_title_with_a_nul_is_a_422_naming_the_field(site):
+    admin = {"X-Dev-User": "root", "X-Dev-Roles": "admin"}
+    body = {"width": W, "height": H, "palette": PALETTE, "title": "spring\u0000"}
+    async with site.http() as http:
+        response = await http.post("/api/canvas", json=body, headers=admin)
+    assert response.status_code == 422, response.text
+    assert (response.json()["error"], response.json()["field"]) == ("invalid_text", "title")
+    assert recorded_by(site.canvas.canvases) == []
