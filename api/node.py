@@ -198,6 +198,7 @@ async def build_node(
                     consumer=f"{settings.stream_prefix}_{projection.model.name}",
                     fetch_timeout=projection.fetch_timeout_s,
                     linger=projection.linger_s,
+                    max_tries=settings.projection_max_tries,
                 )
                 for projection in context.projections(node.spine)
             )

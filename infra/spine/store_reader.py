@@ -27,6 +27,14 @@ class StoreReader:
         value = await self._pool.fetchval(f"SELECT max(notification_id) FROM {self._table}")
         return int(value or 0)
 
+    async def find_event(self, notification_id: int) -> Recorded | None:
+        row = await self._pool.fetchrow(
+            f"SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {self._table} WHERE notification_id = $1",
+            notification_id,
+        )
+        return None if row is None else Recorded(*row)
+
     async def page_after(self, conn: asyncpg.Connection, after: int, limit: int) -> list[Recorded]:
         """Up to `limit` events after `after`, in log order, on the caller's connection (its
         statement cache keeps the query prepared: what a follower asking every few ms needs)."""
