@@ -6,12 +6,12 @@ import contextlib
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from api.contexts import all_contexts
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import CODES, EXCEPTION_HANDLERS
 from api.identity.parts import IdentityParts
 from api.node import ALL_ROLES, Node, build_node, migrate_contexts, shutdown
 from api.ratelimit import per_ip
@@ -33,13 +33,19 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Node:
 
 
 @get("/health", include_in_schema=False)
-async def health(state: State) -> dict[str, Any]:
+async def health(state: State) -> Response[dict[str, Any]]:
+    """Each read model's position, how far behind its context's event store it is, whether it
+    is stalled, and its dead letters; `503 degraded` while one is stalled or far behind, so that
+    a load balancer or an operator notices."""
     node: Node = state.node
-    return {
-        "status": "ok",
+    projections = await node.health.report() if node.health is not None else {}
+    degraded = not all(projection.healthy for projection in projections.values())
+    body = {
+        "status": "degraded" if degraded else "ok",
         "publishers": {p.context: p.position for p in node.publishers},
-        "projections": {r.model.name: r.position for r in node.runners},
+        "projections": projections,
     }
+    return Response(body, status_code=CODES["degraded"].status if degraded else 200)
 
 
 def _serve(state: State, node: Node) -> None:

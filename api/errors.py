@@ -168,6 +168,7 @@ CODES: dict[str, Kind] = {
     "try_again": UNAVAILABLE,
     "unavailable": UNAVAILABLE,
     "internal": Kind(500, close=1011),
+    "degraded": UNAVAILABLE,  # `GET /health`: a read model is stalled or far behind
 }
 """Refusals a handler or a socket names by code (`ApiError`, `close_socket`)."""
 

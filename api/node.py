@@ -26,6 +26,7 @@ from nats.js import JetStreamContext
 from infra.retry import connect_nats
 from infra.settings import Settings
 from infra.spine.eventstore import application_env, ensure_schema, events_table
+from infra.spine.health import Followed, ProjectionHealth
 from infra.spine.publisher import LogPublisher, ensure_stream
 from infra.spine.readmodels import migrate as migrate_positions
 from infra.spine.runner import ProjectionRunner, ReadModel
@@ -107,6 +108,8 @@ class Node:
     parts: dict[str, Any] = field(default_factory=dict)
     publishers: list[LogPublisher] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
+    health: ProjectionHealth | None = None
+    """Every context's read models, whichever node runs them (`GET /health`)."""
 
     @property
     def settings(self) -> Settings:
@@ -168,10 +171,13 @@ async def build_node(
     js = nc.jetstream()
     await ensure_stream(js, settings.events_stream, _stream_subjects(settings))
     node = Node(Spine(settings, pool, nc, js), contexts)
+    followed: list[Followed] = []
     for context in contexts:
         table = events_table(context.application.name)
         store = StoreReader(pool, settings.schema, table)
         subject = f"{settings.stream_prefix}.ev.{context.name}"
+        projections = context.projections(node.spine)  # built, not started: cheap
+        followed += [Followed(p.model.name, tuple(p.model.topics), store) for p in projections]
         if PUBLISHER in roles:
             node.publishers.append(
                 LogPublisher(
@@ -200,8 +206,15 @@ async def build_node(
                     linger=projection.linger_s,
                     max_tries=settings.projection_max_tries,
                 )
-                for projection in context.projections(node.spine)
+                for projection in projections
             )
+    node.health = ProjectionHealth(
+        pool,
+        settings.schema,
+        followed,
+        stalled_s=settings.health_stalled_s,
+        behind_events=settings.health_behind_events,
+    )
     if API in roles:
         for context in contexts:
             node.parts[context.name] = await context.start(node.spine)

@@ -27,6 +27,19 @@ class StoreReader:
         value = await self._pool.fetchval(f"SELECT max(notification_id) FROM {self._table}")
         return int(value or 0)
 
+    async def count_after(self, after: int, topics: Sequence[str], limit: int) -> int:
+        """Events of `topics` (all, if none) after `after`, counted up to `limit`: a scan of the
+        primary key from `after`, however long the log before it."""
+        value = await self._pool.fetchval(
+            f"SELECT count(*) FROM (SELECT 1 FROM {self._table} WHERE notification_id > $1 "
+            "AND (cardinality($2::text[]) = 0 OR topic = ANY($2::text[])) "
+            "ORDER BY notification_id LIMIT $3) AS waiting",
+            after,
+            list(topics),
+            limit,
+        )
+        return int(value)
+
     async def find_event(self, notification_id: int) -> Recorded | None:
         row = await self._pool.fetchrow(
             f"SELECT notification_id, originator_id, originator_version, topic, state "
