@@ -117,8 +117,19 @@ class ProjectionRunner:
         """Events set aside since start: the runner's metric."""
 
     async def start(self) -> None:
+        """Catch up from the store, then follow the stream. An event that fails the catch-up is
+        not the process's end: the runner goes on trying, and sets it aside in the end."""
         async with self._lock:
-            await self._restore()
+            try:
+                await self._restore()
+                self._behind = False
+            except Exception as error:
+                if not poisonous(error):
+                    raise
+                self._failed(error)
+                self._behind = True
+                log.error("projection %s: catching up failed at start: %s", self.model.name,
+                          describe(error))
         self._task = asyncio.create_task(self._run(), name=f"projection-{self.model.name}")
 
     async def stop(self) -> None:
@@ -278,7 +289,6 @@ class ProjectionRunner:
     async def _run(self) -> None:
         retry = Retry(log, f"projection {self.model.name}", "a batch failed")
         self._subscription = None  # `start()` has just restored the view: subscribe anew
-        self._behind = False
         self._checked = asyncio.get_running_loop().time()
         while not stop_requested():
             await retry(self._next_batch)

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from api.app import Node
+from api.app import Node, build
 from commands.canvas.wire import CreateCanvas
 from commands.feedback.feedbacks import Feedbacks
 from commands.feedback.wire import SubmitFeedback
@@ -21,7 +21,7 @@ from infra.spine.runner import AfterCommit, ProjectionRunner
 from infra.spine.store_reader import StoreReader
 from projections.feedback.messages import FeedbackProjection, FeedbackSubmitted
 from projections.recorded import Recorded
-from tests.integration.conftest import until
+from tests.integration.conftest import stop, until
 
 PALETTE = ["#ffffff", "#000000"]
 
@@ -94,6 +94,27 @@ async def test_a_canvas_whose_bitmap_cannot_be_written_does_not_stop_the_next(
     assert await parts["canvas"].reads.view.find_canvas(poison.id) is None
     assert [(letter["projection"], letter["originator_id"]) for letter in await dead_letters(
         settings)] == [("bitmap", poison.id)]
+
+
+async def test_projections_that_start_with_a_poison_event_in_the_store_still_start(
+    settings: Settings,
+):
+    api = await build(settings, {"api"})  # no projection runs while the events are stored
+    try:
+        poison = await submitted(api, "stored\u0000 while the projector was down")
+        later = await submitted(api, "later")
+    finally:
+        await stop(api)
+    projector = await build(settings, {"projections"})
+    try:
+        async def later_listed() -> bool:
+            view = projector.runner("feedback").model.view  # type: ignore[attr-defined]
+            return [item.id for item in await view.list_feedback(limit=10)] == [later.id]
+
+        await until(later_listed, timeout=30)
+    finally:
+        await stop(projector)
+    assert [letter["originator_id"] for letter in await dead_letters(settings)] == [poison.id]
 
 
 class Notes:
