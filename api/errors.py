@@ -259,11 +259,15 @@ def decode_refusal(error: msgspec.DecodeError) -> Refusal:
     message = str(error)
     if isinstance(error, msgspec.ValidationError) and refuses_control_characters(message):
         field = message.rpartition(" - at `$")[2].rstrip("`").lstrip(".")
-        return Refusal.of("invalid_text", _CONTROL_DETAIL, field=field)
+        return Refusal.of("invalid_text", _control_detail(field), field=field)
     return Refusal.of("invalid_message", message)
 
 
-_CONTROL_DETAIL = "text may not hold control characters (tab and newline only where it has lines)"
+def _control_detail(field: str) -> str:
+    return (
+        f"{field or 'the text'} may not hold control characters "
+        "(tab and newline only in text with lines)"
+    )
 
 
 def _refused_text(problems: Any) -> str | None:
@@ -317,7 +321,8 @@ def handle_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
             field = _refused_text(error.extra)
             if field is not None:
                 return error_response(
-                    CODES["invalid_text"].status, "invalid_text", _CONTROL_DETAIL, field=field
+                    CODES["invalid_text"].status, "invalid_text", _control_detail(field),
+                    field=field,
                 )
             detail: Any = error.detail
             if error.extra:

@@ -67,5 +67,22 @@ Inbound = Hello | Op | PresenceIn | Ping
 decode_inbound = msgspec.json.Decoder(Inbound).decode
 
 
+class _Numbered(msgspec.Struct):
+    type: str = ""
+    client_seq: int | None = None
+
+
+def client_seq_of(raw: str | bytes) -> dict[str, int]:
+    """`{"client_seq": n}` of an op that did not decode, when it carries one: the client can
+    then drop that op instead of sending it again behind every later one."""
+    try:
+        numbered = msgspec.json.decode(raw, type=_Numbered)
+    except msgspec.DecodeError:
+        return {}
+    if numbered.type != "op" or numbered.client_seq is None:
+        return {}
+    return {"client_seq": numbered.client_seq}
+
+
 def error_frame(code: str, detail: str, **extra: Any) -> bytes:
     return encode({"type": "error", "error": code, "detail": detail, **extra})

@@ -45,6 +45,7 @@ from api.desk.frames import (
     Ping,
     PresenceIn,
     PresenceOut,
+    client_seq_of,
     decode_inbound,
     error_frame,
 )
@@ -167,7 +168,7 @@ class _Connection:
             message = decode_inbound(raw)
         except msgspec.DecodeError as error:  # a ValidationError too
             told = decode_refusal(error)
-            await self.error(told.code, told.detail, **told.extra)
+            await self.error(told.code, told.detail, **client_seq_of(raw), **told.extra)
             return True
         match message:
             case Ping():

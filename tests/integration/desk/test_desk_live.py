@@ -428,4 +428,5 @@ async def test_a_control_character_in_an_op_gets_an_error_frame_naming_the_field
     assert (refused["type"], refused.get("error"), refused.get("field")) == (
         "error", "invalid_text", "fields.text"
     )
+    assert refused["client_seq"] == 1  # the client drops that op rather than send it again
     assert (ack["type"], ack["desk_seq"]) == ("ack", 1)  # the refused op took no desk_seq
