@@ -6,13 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator, Collection
 from typing import Any
 
-from litestar import Litestar, get
+from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
 from api.bodies import JsonBodyRequest
 from api.contexts import all_contexts
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import CODES, EXCEPTION_HANDLERS
 from api.identity.parts import IdentityParts
 from api.node import ALL_ROLES, Node, build_node, migrate_contexts, reset_stream_of, shutdown
 from api.ratelimit import per_ip
@@ -39,20 +39,23 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Node:
 
 
 @get("/health", include_in_schema=False)
-async def health(state: State) -> dict[str, Any]:
-    """Positions of the node's log publishers and projections; `degraded`, with the reason under
-    `stopped`, when a log publisher has stopped by itself (its event store is behind the
-    stream)."""
+async def health(state: State) -> Response[dict[str, Any]]:
+    """Each read model's position, how far behind its context's event store it is, whether it
+    is stalled, and its dead letters; each log publisher's position, and why one stopped by
+    itself (its event store is behind the stream). `503 degraded` while a read model is stalled
+    or far behind or a publisher has stopped, so that a load balancer or an operator notices."""
     node: Node = state.node
+    projections = await node.health.report() if node.health is not None else {}
     stopped = {p.context: str(p.stopped_by) for p in node.publishers if p.stopped_by is not None}
-    told: dict[str, Any] = {
-        "status": "degraded" if stopped else "ok",
+    degraded = bool(stopped) or not all(p.healthy for p in projections.values())
+    body: dict[str, Any] = {
+        "status": "degraded" if degraded else "ok",
         "publishers": {p.context: p.position for p in node.publishers},
-        "projections": {r.model.name: r.position for r in node.runners},
+        "projections": projections,
     }
     if stopped:
-        told["stopped"] = stopped
-    return told
+        body["stopped"] = stopped
+    return Response(body, status_code=CODES["degraded"].status if degraded else 200)
 
 
 def _serve(state: State, node: Node) -> None:

@@ -16,6 +16,7 @@ from litestar.di import Provide
 
 from api.errors import ApiError, close_socket
 from commands.actor import Actor
+from commands.text import Line
 from infra.identity.refresh_sessions import Revocations
 from infra.identity.tickets import TicketsUnavailable
 from infra.identity.tokens import ACCESS, TICKET, Claims, InvalidToken, TokenIssuer
@@ -151,8 +152,8 @@ def provide_admin(request: Request[Any, Any, Any]) -> Actor:
 
 
 class _AuthMessage(msgspec.Struct):
-    type: str
-    token: str
+    type: Line
+    token: Line
 
 
 def payload_of(event: Any) -> str | bytes:

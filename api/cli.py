@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -108,6 +109,73 @@ def _migrate(args: argparse.Namespace) -> None:
             )
 
 
+def _dead_letters(args: argparse.Namespace) -> int:
+    with contextlib.ExitStack() as stack:
+        settings = _resolved(args, stack)
+        return asyncio.run(
+            dead_letters(settings, replay=args.replay, projection=args.projection, wait_s=args.wait)
+        )
+
+
+async def dead_letters(
+    settings: Settings,
+    *,
+    replay: bool = False,
+    projection: str | None = None,
+    wait_s: float = 60.0,
+    say: Callable[[str], None] = print,
+) -> int:
+    """List the dead letters not replayed yet; or ask the projections to replay them and say how
+    each went. The runner owning the read model replays (its memory must see the change), so a
+    projector (`tessera project` or `serve`) must be running. Returns the exit status."""
+    import asyncpg
+
+    from infra.spine.dead_letters import DeadLetters
+
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
+    try:
+        letters = DeadLetters(pool, settings.schema)
+        if not replay:
+            waiting = await letters.list_dead_letters(projection)
+            for letter in waiting:
+                say(
+                    f"{letter.projection} #{letter.notification_id} {letter.topic} "
+                    f"{letter.originator_id} v{letter.originator_version}, failed "
+                    f"{letter.failed_at:%Y-%m-%d %H:%M:%S %Z}: {letter.error}"
+                )
+            say(f"{len(waiting)} dead letter(s) not replayed")
+            return 0
+        asked = await letters.request_replay(projection)
+        if not asked:
+            say("no dead letter to replay")
+            return 0
+        say(f"asked the projections to replay {len(asked)} dead letter(s); waiting up to "
+            f"{wait_s:.0f} s")
+        deadline = time.monotonic() + wait_s
+        while True:
+            answered = await letters.list_by_keys(asked)
+            if time.monotonic() > deadline or all(
+                letter.replay_requested_at is None for letter in answered
+            ):
+                break
+            await asyncio.sleep(0.5)
+        failed = 0
+        for letter in answered:
+            key = f"{letter.projection} #{letter.notification_id}"
+            if letter.replayed_at is not None:
+                say(f"{key}: replayed")
+                continue
+            failed += 1
+            if letter.replay_requested_at is None:
+                say(f"{key}: still failing, kept: {letter.error}")
+            else:
+                say(f"{key}: not taken up yet (is `tessera project` or `serve` running?); "
+                    "the request stands")
+        return 1 if failed else 0
+    finally:
+        await pool.close()
+
+
 def _exit_on_sigterm(signum: int, frame: object) -> None:
     # uvicorn re-raises the signal it stopped on: unwind (stopping the embedded services)
     # rather than die on the spot.
@@ -140,6 +208,17 @@ def main(argv: list[str] | None = None) -> None:
         "recovery when the event store is behind the stream (a restored backup, a recreated "
         "schema); stop the log publisher and the projections first",
     )
+    letters = sub.add_parser(
+        "dead-letters", help="list the events the projections set aside, or replay them"
+    )
+    letters.add_argument(
+        "--replay", action="store_true",
+        help="apply them again (after a fix), through the running projections",
+    )
+    letters.add_argument("--projection", help="only this read model's (e.g. feedback)")
+    letters.add_argument(
+        "--wait", type=float, default=60.0, help="seconds to wait for the replays (default 60)"
+    )
     args = parser.parse_args(argv)
     args.rebuild = getattr(args, "rebuild", False)
     args.reset_stream = getattr(args, "reset_stream", False)
@@ -154,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
             _background(args, frozenset({"projections"}))
         case "migrate":
             _migrate(args)
+        case "dead-letters":
+            sys.exit(_dead_letters(args))
 
 
 if __name__ == "__main__":

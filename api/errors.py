@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import msgspec
 from litestar import MediaType, Request, Response, WebSocket
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
 from commands.canvas.canvases import CanvasNotFound
 from commands.desk.desks import DeskGone, DeskNotFound
+from commands.text import refuses_control_characters
 from commands.writer import StoreUnavailable, WriterBusy, WriterStopped
 from commands.writer_thread import unavailable
 from domain.account import (
@@ -130,6 +132,7 @@ CODES: dict[str, Kind] = {
     "bad_request": BAD_REQUEST,
     "invalid_request": BAD_REQUEST,
     "invalid_message": BAD_REQUEST,
+    "invalid_text": UNPROCESSABLE,
     "invalid_identity": BAD_REQUEST,
     "invalid_update": BAD_REQUEST,
     "hello_first": BAD_REQUEST,
@@ -169,6 +172,7 @@ CODES: dict[str, Kind] = {
     "try_again": UNAVAILABLE,
     "unavailable": UNAVAILABLE,
     "internal": Kind(500, close=1011),
+    "degraded": UNAVAILABLE,  # `GET /health`: a read model is stalled or far behind
 }
 """Refusals a handler or a socket names by code (`ApiError`, `close_socket`)."""
 
@@ -255,6 +259,31 @@ def _told(error: BaseException) -> tuple[str, str, dict[str, Any]]:
     return getattr(error, "code", "error"), str(error), {}
 
 
+def decode_refusal(error: msgspec.DecodeError) -> Refusal:
+    """What a socket tells a client whose frame did not decode: `invalid_text` naming the field
+    when a text held a control character, `invalid_message` for anything else."""
+    message = str(error)
+    if isinstance(error, msgspec.ValidationError) and refuses_control_characters(message):
+        field = message.rpartition(" - at `$")[2].rstrip("`").lstrip(".")
+        return Refusal.of("invalid_text", _control_detail(field), field=field)
+    return Refusal.of("invalid_message", message)
+
+
+def _control_detail(field: str) -> str:
+    return (
+        f"{field or 'the text'} may not hold control characters "
+        "(tab and newline only in text with lines)"
+    )
+
+
+def _refused_text(problems: Any) -> str | None:
+    """The field of a body whose text held a control character, from Litestar's problems."""
+    for problem in problems if isinstance(problems, list) else ():
+        if isinstance(problem, dict) and refuses_control_characters(problem.get("message", "")):
+            return str(problem.get("key", ""))
+    return None
+
+
 def database_away(error: BaseException) -> bool:
     """The event store or the read models could not be reached (not a bug of ours)."""
     return unavailable(error) or isinstance(
@@ -295,6 +324,12 @@ def handle_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
     """Litestar's one exception handler: the map for ours, the framework's own statuses for its."""
     if isinstance(error, HTTPException) and not isinstance(error, ApiError):
         if isinstance(error, ValidationException):
+            field = _refused_text(error.extra)
+            if field is not None:
+                return error_response(
+                    CODES["invalid_text"].status, "invalid_text", _control_detail(field),
+                    field=field,
+                )
             detail: Any = error.detail
             if error.extra:
                 detail = {"message": error.detail, "problems": error.extra}

@@ -27,6 +27,7 @@ from nats.js import JetStreamContext
 from infra.retry import connect_nats
 from infra.settings import Settings
 from infra.spine.eventstore import application_env, ensure_schema, events_table
+from infra.spine.health import Followed, ProjectionHealth
 from infra.spine.publisher import LogPublisher, ensure_stream
 from infra.spine.readmodels import migrate as migrate_positions
 from infra.spine.runner import ProjectionRunner, ReadModel
@@ -108,6 +109,8 @@ class Node:
     parts: dict[str, Any] = field(default_factory=dict)
     publishers: list[LogPublisher] = field(default_factory=list)
     runners: list[ProjectionRunner] = field(default_factory=list)
+    health: ProjectionHealth | None = None
+    """Every context's read models, whichever node runs them (`GET /health`)."""
 
     @property
     def settings(self) -> Settings:
@@ -169,7 +172,7 @@ async def reset_stream_of(settings: Settings, contexts: Sequence[Context]) -> di
         await ensure_stream(spine.js, settings.events_stream, _stream_subjects(settings))
         rebuilt: dict[str, int] = {}
         for context in contexts:
-            for runner in _runners(spine, context):
+            for runner in _runners(spine, context, context.projections(spine)):
                 rebuilt[runner.model.name] = await runner.rebuild()
         return rebuilt
     finally:
@@ -225,7 +228,9 @@ def _publisher(spine: Spine, context: Context) -> LogPublisher:
     )
 
 
-def _runners(spine: Spine, context: Context) -> list[ProjectionRunner]:
+def _runners(
+    spine: Spine, context: Context, projections: list[Projection]
+) -> list[ProjectionRunner]:
     settings = spine.settings
     store = _store(spine, context)
     return [
@@ -240,8 +245,9 @@ def _runners(spine: Spine, context: Context) -> list[ProjectionRunner]:
             consumer=f"{settings.stream_prefix}_{projection.model.name}",
             fetch_timeout=projection.fetch_timeout_s,
             linger=projection.linger_s,
+            max_tries=settings.projection_max_tries,
         )
-        for projection in context.projections(spine)
+        for projection in projections
     ]
 
 
@@ -251,11 +257,22 @@ async def build_node(
     spine = await _open_spine(settings)
     await ensure_stream(spine.js, settings.events_stream, _stream_subjects(settings))
     node = Node(spine, contexts)
+    followed: list[Followed] = []
     for context in contexts:
+        projections = context.projections(spine)  # built, not started: cheap
+        store = _store(spine, context)
+        followed += [Followed(p.model.name, tuple(p.model.topics), store) for p in projections]
         if PUBLISHER in roles:
             node.publishers.append(_publisher(spine, context))
         if PROJECTIONS in roles:
-            node.runners.extend(_runners(spine, context))
+            node.runners.extend(_runners(spine, context, projections))
+    node.health = ProjectionHealth(
+        spine.pool,
+        settings.schema,
+        followed,
+        stalled_s=settings.health_stalled_s,
+        behind_events=settings.health_behind_events,
+    )
     if API in roles:
         for context in contexts:
             node.parts[context.name] = await context.start(node.spine)

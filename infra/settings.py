@@ -127,6 +127,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     projection_linger_ms: int = 200
     """Longest wait of the other read models (no live audience) to gather events into one
     transaction: bigger batches, and far fewer idle pull requests."""
+    projection_max_tries: int = 3
+    """Failures in a row of one batch before a projection looks for the event it cannot apply
+    and sets it aside as a dead letter (`tessera dead-letters`)."""
+    health_stalled_s: float = 60.0
+    """`/health` calls a projection stalled when it is behind and its position has not moved
+    for this long."""
+    health_behind_events: int = 10_000
+    """`/health` calls a projection far behind from this many events not applied yet."""
     live_queue_frames: int = 256
     """Frames a live socket may fall behind by before it is told to resync and dropped."""
     writer_max_batch: int = 2000

@@ -2,7 +2,7 @@
 
 Server → client: binary frames, each a delta as on NATS or several consecutive ones merged into
 one (16-byte `from, to` header, then u32 entries); JSON `{"type": "ack", "op", "version"}`, `{"type": "error", "op"?, "error",
-"detail", …}`, `{"type": "resync"}` (you fell behind: reload the snapshot; the socket closes),
+"detail", "field"?, …}` (`invalid_text` names the field that held a control character), `{"type": "resync"}` (you fell behind: reload the snapshot; the socket closes),
 `{"type": "status", "state": "playing"|"queued"|"afk", "position", "queue_length", "players",
 "cap"}` (signed-in sockets, on every change; after `afk` the socket closes with 4001).
 Client → server: `{"type": "auth", "token"}` (first, optional: spectators skip it),
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 import msgspec
@@ -22,10 +22,11 @@ from litestar.params import FromPath
 
 from api.auth import Gate, origin_allowed
 from api.canvas.parts import CanvasParts, provide_canvas
-from api.errors import ApiError, Refusal, close_socket, refusal
+from api.errors import ApiError, Refusal, close_socket, decode_refusal, refusal
 from api.live import receive_frames
 from commands.actor import Actor
 from commands.canvas.wire import ColourIndex, Coordinate, OpId, PlacePixel
+from commands.text import Line
 from commands.writer import WriterBusy, WriterStopped
 from domain.canvas import CanvasError
 from domain.roster import PlayerState, Standing
@@ -40,7 +41,7 @@ MAX_FRAME = 4096
 
 
 class Auth(msgspec.Struct, tag="auth", forbid_unknown_fields=True):
-    token: str
+    token: Annotated[Line, msgspec.Meta(max_length=4096)]
 
 
 class Place(msgspec.Struct, tag="place", forbid_unknown_fields=True):
@@ -182,8 +183,8 @@ class _Session:
         """Answers one message; False once the socket is closed."""
         try:
             message = decode_inbound(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            await self.send_json(Refusal.of("invalid_message", str(error)).frame())
+        except msgspec.DecodeError as error:  # a ValidationError too
+            await self.send_json(decode_refusal(error).frame())
             return True
         match message:
             case Ping():

@@ -9,12 +9,13 @@ from typing import Annotated, Any
 import msgspec
 
 from commands.desk.wire import ApplyStickerOp, Id, Number
+from commands.text import Line
 from infra.desk.hub import encode
 
 
 class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
     client_id: Id
-    session_key: Annotated[str, msgspec.Meta(max_length=64)] = ""
+    session_key: Annotated[Line, msgspec.Meta(max_length=64)] = ""
     epoch: Annotated[int, msgspec.Meta(ge=0)] = 0
     last_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
 
@@ -64,6 +65,23 @@ class CollisionFrame(msgspec.Struct, tag="collision"):
 
 Inbound = Hello | Op | PresenceIn | Ping
 decode_inbound = msgspec.json.Decoder(Inbound, strict=True).decode
+
+
+class _Numbered(msgspec.Struct):
+    type: str = ""
+    client_seq: int | None = None
+
+
+def client_seq_of(raw: str | bytes) -> dict[str, int]:
+    """`{"client_seq": n}` of an op that did not decode, when it carries one: the client can
+    then drop that op instead of sending it again behind every later one."""
+    try:
+        numbered = msgspec.json.decode(raw, type=_Numbered)
+    except msgspec.DecodeError:
+        return {}
+    if numbered.type != "op" or numbered.client_seq is None:
+        return {}
+    return {"client_seq": numbered.client_seq}
 
 
 def error_frame(code: str, detail: str, **extra: Any) -> bytes:

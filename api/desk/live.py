@@ -13,7 +13,7 @@ create, stamp, fields}` of everyone else; `ack {client_seq, desk_seq, applied, s
 replayed}` after commit (an author's own live ops are not echoed: their `desk_seq` is in the ack,
 so a client counts `desk_seq`s from ops and acks together); `collision {sticker, field, lost,
 winner, winner_stamp}` (to the author only); `presence {client_id, cursor, selection, drag}`,
-`gone {client_id}`; `session_finished {epoch}`; `error {error, detail, client_seq?,
+`gone {client_id}`; `session_finished {epoch}`; `error {error, detail, field?, client_seq?,
 expected_seq?, server_ms?, wait_ms?}` (`try_again`: nothing was saved, send the op again after
 `wait_ms`);
 `resync` (fell behind: the socket closes with 4408); `pong`.
@@ -45,11 +45,12 @@ from api.desk.frames import (
     Ping,
     PresenceIn,
     PresenceOut,
+    client_seq_of,
     decode_inbound,
     error_frame,
 )
 from api.desk.parts import provide_desk
-from api.errors import GONE, close_socket, kind_of, refusal
+from api.errors import GONE, close_socket, decode_refusal, kind_of, refusal
 from api.live import receive_frames
 from commands.desk.desks import DeskGone, DeskNotFound, desk_id_of
 from domain.desk import Ack
@@ -165,8 +166,9 @@ class _Connection:
         """Answer one message that came through `receive`; False when the socket is done."""
         try:
             message = decode_inbound(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as error:
-            await self.error("invalid_message", str(error))
+        except msgspec.DecodeError as error:  # a ValidationError too
+            told = decode_refusal(error)
+            await self.error(told.code, told.detail, **client_seq_of(raw), **told.extra)
             return True
         match message:
             case Ping():

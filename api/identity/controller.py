@@ -16,6 +16,7 @@ from api.auth import AS_PLAYER, AS_VIEWER, account_id
 from api.errors import ApiError
 from api.identity.parts import IdentityParts
 from commands.actor import Actor
+from commands.text import Line
 from domain.account import Account
 from infra.identity.refresh_sessions import RefreshTokenReused
 from infra.identity.telegram import (
@@ -26,7 +27,7 @@ from infra.identity.telegram import (
 )
 from infra.identity.tokens import TICKET
 
-Token = Annotated[str, msgspec.Meta(min_length=16, max_length=4096)]
+Token = Annotated[Line, msgspec.Meta(min_length=16, max_length=4096)]
 
 
 class GoogleSignIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -37,14 +38,14 @@ class TelegramWidget(msgspec.Struct, forbid_unknown_fields=True):
     id: int
     auth_date: int
     hash: Annotated[str, msgspec.Meta(pattern=r"^[0-9a-fA-F]{64}$")]
-    first_name: str = ""
-    last_name: str = ""
-    username: str = ""
-    photo_url: str = ""
+    first_name: Line = ""
+    last_name: Line = ""
+    username: Line = ""
+    photo_url: Line = ""
 
 
 class TelegramSignIn(msgspec.Struct, forbid_unknown_fields=True):
-    init_data: Annotated[str, msgspec.Meta(max_length=8192)] | None = None
+    init_data: Annotated[Line, msgspec.Meta(max_length=8192)] | None = None
     """A Mini App's `Telegram.WebApp.initData`, as is."""
     widget: TelegramWidget | None = None
     """The Login Widget's callback fields."""
@@ -55,15 +56,15 @@ class RefreshRequest(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class RoleRequest(msgspec.Struct, forbid_unknown_fields=True):
-    role: Annotated[str, msgspec.Meta(max_length=32)]
+    role: Annotated[Line, msgspec.Meta(max_length=32)]
 
 
 class BanRequest(msgspec.Struct, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(max_length=500)] = ""
+    reason: Annotated[Line, msgspec.Meta(max_length=500)] = ""
 
 
 class RenameRequest(msgspec.Struct, forbid_unknown_fields=True):
-    display_name: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    display_name: Annotated[Line, msgspec.Meta(min_length=1, max_length=64)]
 
 
 class SignedInAccount(msgspec.Struct):

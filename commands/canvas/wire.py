@@ -6,9 +6,11 @@ from typing import Annotated
 
 import msgspec
 
+from commands.text import Line
+
 Coordinate = Annotated[int, msgspec.Meta(ge=0, le=65535)]
 ColourIndex = Annotated[int, msgspec.Meta(ge=0, le=255)]
-OpId = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+OpId = Annotated[Line, msgspec.Meta(min_length=1, max_length=64)]
 HexColour = Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")]
 
 
@@ -17,7 +19,7 @@ class CreateCanvas(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     height: Annotated[int, msgspec.Meta(ge=1, le=4096)]
     palette: Annotated[list[HexColour], msgspec.Meta(min_length=2, max_length=32)]
     cooldown_ms: Annotated[int, msgspec.Meta(ge=0, le=86_400_000)] = 5_000
-    title: Annotated[str, msgspec.Meta(max_length=200)] = ""
+    title: Annotated[Line, msgspec.Meta(max_length=200)] = ""
 
 
 class PlacePixel(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

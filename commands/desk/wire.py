@@ -1,6 +1,6 @@
 """The desk commands as they travel: msgspec structs that refuse unknown fields at decode time.
 
-Shapes and coarse bounds only; the `Desk` aggregate decides the rest (UTF-8 size of a text,
+Shapes and coarse bounds only (and no control characters in text: `commands.text`); the `Desk` aggregate decides the rest (UTF-8 size of a text,
 the sticker limit, clock skew, sequences).
 """
 
@@ -11,9 +11,10 @@ from typing import Annotated, Any
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from commands.text import Line, Lines
 from domain.desk import MAX_ID, MAX_TEXT_BYTES
 
-Id = Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_ID)]
+Id = Annotated[Line, msgspec.Meta(min_length=1, max_length=MAX_ID)]
 Number = Annotated[float, msgspec.Meta(ge=-1_000_000, le=1_000_000)]
 Stamp = tuple[
     Annotated[int, msgspec.Meta(ge=0)], Annotated[int, msgspec.Meta(ge=0, lt=1 << 31)], Id
@@ -21,7 +22,7 @@ Stamp = tuple[
 
 
 class InitDesk(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    name: Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+    name: Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
     create_new: bool = False
     """True: always a new desk (the name then finds it); false: the desk of that name, made
     when there is none (or it expired)."""
@@ -32,9 +33,9 @@ class StickerFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, om
     y: Number | UnsetType = UNSET
     w: Number | UnsetType = UNSET
     h: Number | UnsetType = UNSET
-    z: Annotated[str, msgspec.Meta(min_length=1, max_length=64)] | UnsetType = UNSET
+    z: Annotated[Line, msgspec.Meta(min_length=1, max_length=64)] | UnsetType = UNSET
     colour: Annotated[str, msgspec.Meta(pattern=r"^#[0-9a-fA-F]{6}$")] | UnsetType = UNSET
-    text: Annotated[str, msgspec.Meta(max_length=MAX_TEXT_BYTES)] | UnsetType = UNSET
+    text: Annotated[Lines, msgspec.Meta(max_length=MAX_TEXT_BYTES)] | UnsetType = UNSET
     deleted: bool | UnsetType = UNSET
 
     def changes(self) -> dict[str, Any]:
@@ -52,12 +53,12 @@ class ApplyStickerOp(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     stamp: Stamp
     fields: StickerFields
     create: bool = False
-    seen: Annotated[dict[str, Stamp], msgspec.Meta(max_length=8)] = {}
+    seen: Annotated[dict[Line, Stamp], msgspec.Meta(max_length=8)] = {}
     """The stamps the author last saw of the fields it changes (collision detection)."""
 
 
 class FinishSession(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    creator_token: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
+    creator_token: Annotated[Line, msgspec.Meta(min_length=1, max_length=100)]
 
 
 class CloseDesk(msgspec.Struct, forbid_unknown_fields=True):

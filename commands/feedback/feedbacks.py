@@ -12,6 +12,7 @@ from eventsourcing.persistence import Transcoder
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.feedback.wire import SubmitFeedback
+from commands.text import printable
 from domain.feedback import Feedback, FeedbackNotFound
 
 
@@ -42,7 +43,7 @@ class Feedbacks(Application[UUID]):
             account_id=account_id,
             canvas_id=command.canvas_id,
             page=command.page,
-            user_agent=user_agent,
+            user_agent=printable(user_agent) if user_agent else None,  # a header, not decoded
             now=self.clock(),
         )
         self.save(feedback)

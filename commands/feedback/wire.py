@@ -1,4 +1,5 @@
-"""The feedback commands as they travel: msgspec structs, validated at decode time for shape."""
+"""The feedback commands as they travel: msgspec structs, validated at decode time for shape
+(and free text for control characters: `commands.text`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,15 @@ from uuid import UUID
 
 import msgspec
 
+from commands.text import Line, Lines
 from domain.feedback import MAX_CONTACT, MAX_MESSAGE, MAX_PAGE
 
 
 class SubmitFeedback(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    message: Annotated[str, msgspec.Meta(min_length=1, max_length=MAX_MESSAGE)]
-    contact: Annotated[str, msgspec.Meta(max_length=MAX_CONTACT)] | None = None
+    message: Annotated[Lines, msgspec.Meta(min_length=1, max_length=MAX_MESSAGE)]
+    contact: Annotated[Line, msgspec.Meta(max_length=MAX_CONTACT)] | None = None
     """How to reach the sender, if they want an answer (an e-mail, a Telegram handle)."""
     canvas_id: UUID | None = None
     """The canvas the sender was looking at."""
-    page: Annotated[str, msgspec.Meta(max_length=MAX_PAGE)] | None = None
+    page: Annotated[Line, msgspec.Meta(max_length=MAX_PAGE)] | None = None
     """Where the sender was (a path of the web client)."""

@@ -11,6 +11,7 @@ from eventsourcing.persistence import IntegrityError, Transcoder
 
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
+from commands.text import printable
 from domain.account import (
     Account,
     AccountNotFound,
@@ -41,7 +42,8 @@ class Accounts(Application[UUID]):
         return MsgspecTranscoder()
 
     def sign_in(self, *, provider: str, subject: str, display_name: str) -> Account:
-        """The account of this identity, registered on first sight; refuses banned accounts."""
+        """The account of this identity, registered on first sight; refuses banned accounts.
+        The provider's name is not a decoded request: its control characters are dropped."""
         for _ in range(_REGISTRATION_RACES):
             claim = self._find_claim(provider, subject)
             if claim is not None and claim.account_id is not None:
@@ -51,7 +53,7 @@ class Accounts(Application[UUID]):
             now = self.clock()
             account = Account.register(
                 account_id=uuid4(), provider=provider, subject=subject,
-                display_name=display_name, now=now,
+                display_name=printable(display_name), now=now,
             )
             if identity_key(provider, subject) in self._admin_identities:
                 account.grant(role="admin", by="configuration", now=now)

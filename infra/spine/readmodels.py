@@ -1,5 +1,5 @@
-"""The read models' schema and their positions (each context creates its own tables in its
-migration, by `tessera migrate` or `serve`, never by workers)."""
+"""The read models' schema, their positions and their dead letters (each context creates its own
+tables in its migration, by `tessera migrate` or `serve`, never by workers)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,20 @@ CREATE TABLE IF NOT EXISTS {s}.projection_positions (
     name text PRIMARY KEY,
     position bigint NOT NULL
 );
+CREATE TABLE IF NOT EXISTS {s}.projection_dead_letters (
+    projection text NOT NULL,
+    notification_id bigint NOT NULL,
+    topic text NOT NULL,
+    originator_id uuid NOT NULL,
+    originator_version bigint NOT NULL,
+    error text NOT NULL,
+    failed_at timestamptz NOT NULL DEFAULT now(),
+    replay_requested_at timestamptz,
+    replayed_at timestamptz,
+    PRIMARY KEY (projection, notification_id)
+);
 """
+"""`projection_dead_letters`: the events a projection set aside (`infra.spine.dead_letters`)."""
 
 
 def quote_ident(name: str) -> str:

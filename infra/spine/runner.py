@@ -4,6 +4,12 @@ Each batch commits the read model's rows and the projection's position in one Po
 transaction, so a replayed message is recognised (its notification id is at or below the position)
 and skipped. At start, and after any failure, the projection first catches up by reading the event
 store directly; the stream then only carries it forward. `rebuild()` starts it over from zero.
+
+An event the read model can never apply (PostgreSQL refuses its text, the projection raises on
+it) would fail its batch for ever and stop every event after it. After `max_tries` failures in a
+row at one position, the runner applies that batch's events one at a time and sets the first
+that fails alone aside as a dead letter (`infra.spine.dead_letters`), moving its position past
+it. A failure that is not an event's fault (the database or the network away) is never counted.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from infra import tasks
 from infra.retry import Retry
+from infra.spine.dead_letters import DeadLetter, DeadLetters, describe, poisonous
 from infra.spine.readmodels import get_position, set_position
 from infra.spine.store_reader import StoreReader
 from infra.tasks import stop_requested
@@ -34,6 +41,8 @@ AfterCommit = Callable[[], Awaitable[None]]
 CONSUMER_CHECK_S = 5.0
 """How often a projection with nothing to read asks whether its consumer still exists: a fetch
 from a deleted one only times out, as if the stream were quiet."""
+REPLAY_CHECK_S = 5.0
+"""How often a runner looks for dead letters whose replay was asked for."""
 
 
 class ReadModel(Protocol):
@@ -69,9 +78,12 @@ class ProjectionRunner:
         batch: int = 500,
         fetch_timeout: float = 0.05,
         linger: float = 0.0,
+        max_tries: int = 3,
     ) -> None:
         """`batch`: messages (pages of events) a transaction takes at most; `linger`: how long
-        to go on gathering them after the first arrives (0: what is there, at once)."""
+        to go on gathering them after the first arrives (0: what is there, at once);
+        `max_tries`: failures in a row at one position before the runner looks for the event
+        to set aside."""
         self.model = model
         self._pool = pool
         self._js = js
@@ -90,12 +102,34 @@ class ProjectionRunner:
         """After a failure: the view may have missed events, read them from the store."""
         self._checked = 0.0
         """When the stream last showed that the consumer exists (the event loop's clock)."""
+        self._letters = DeadLetters(pool, schema)
+        self._max_tries = max_tries
+        self._failures = 0
+        """Batches failed in a row at this position, for what may be an event's fault."""
+        self._attempt: int | None = None
+        """While a batch is applied and written: the last notification id applied."""
+        self._suspect_upto = 0
+        """The last notification id of the batch that failed last."""
+        self._replay_due = 0.0
         self.position = 0
         self.applied = 0
+        self.dead_letters = 0
+        """Events set aside since start: the runner's metric."""
 
     async def start(self) -> None:
+        """Catch up from the store, then follow the stream. An event that fails the catch-up is
+        not the process's end: the runner goes on trying, and sets it aside in the end."""
         async with self._lock:
-            await self._restore()
+            try:
+                await self._restore()
+                self._behind = False
+            except Exception as error:
+                if not poisonous(error):
+                    raise
+                self._failed(error)
+                self._behind = True
+                log.error("projection %s: catching up failed at start: %s", self.model.name,
+                          describe(error))
         self._task = asyncio.create_task(self._run(), name=f"projection-{self.model.name}")
 
     async def stop(self) -> None:
@@ -110,13 +144,25 @@ class ProjectionRunner:
                 await set_position(conn, self._schema, self.model.name, 0)
             self.position = 0
             before = self.applied
-            await self._catch_up()
-            return self.applied - before
+            while True:
+                try:
+                    await self._catch_up()
+                    return self.applied - before
+                except Exception as error:
+                    upto, self._attempt = self._attempt, None
+                    if upto is None or not poisonous(error):
+                        raise
+                    await self.model.load()
+                    if not await self._set_aside_poison(upto):
+                        raise
 
     async def _restore(self) -> None:
         await self.model.load()
         async with self._pool.acquire() as conn:
             self.position = await get_position(conn, self._schema, self.model.name)
+        if self._failures >= self._max_tries:
+            await self._set_aside_poison(self._suspect_upto)
+            self._failures = 0
         await self._catch_up()
 
     async def _catch_up(self) -> None:
@@ -124,18 +170,108 @@ class ProjectionRunner:
         pages = self._store.read(self.position, topics=self.model.topics)
         async with contextlib.aclosing(pages):
             async for page in pages:
+                self._attempt = page[-1].notification_id
                 for event in page:
                     self.model.apply(event)
                 await self._commit(page[-1].notification_id, len(page))
 
     async def _commit(self, position: int, count: int) -> None:
+        after_commit = await self._write(position, count)
+        if after_commit is not None:
+            await after_commit()
+
+    async def _write(self, position: int, count: int) -> AfterCommit | None:
+        """Commit what was applied, up to `position`; returns what to do once committed."""
         async with self._pool.acquire() as conn, conn.transaction():
             after_commit = await self.model.write(conn)
             await set_position(conn, self._schema, self.model.name, position)
         self.position = position
         self.applied += count
+        self._attempt = None
+        self._failures = 0
+        return after_commit
+
+    # -- an event that cannot be applied --------------------------------------------------------
+
+    def _failed(self, error: BaseException) -> None:
+        """Count a batch that failed for what may be the fault of one of its events."""
+        if self._attempt is not None and poisonous(error):
+            self._failures += 1
+            self._suspect_upto = self._attempt
+        self._attempt = None
+
+    async def _set_aside_poison(self, upto: int) -> bool:
+        """Apply the events up to `upto` one at a time, each in its own transaction, and set the
+        first that fails alone aside; False when none did. The model has just been loaded."""
+        pages = self._store.read(self.position, topics=self.model.topics, upto=upto)
+        async with contextlib.aclosing(pages):
+            async for page in pages:
+                for event in page:
+                    try:
+                        self.model.apply(event)
+                        after_commit = await self._write(event.notification_id, 1)
+                    except Exception as error:
+                        if not poisonous(error):
+                            raise
+                        await self.model.load()  # as of the last commit, without the event
+                        await self._set_aside(event, error)
+                        return True
+                    if after_commit is not None:
+                        await after_commit()
+        return False
+
+    async def _set_aside(self, event: Recorded, error: BaseException) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            await self._letters.record(conn, self.model.name, event, error)
+            await set_position(conn, self._schema, self.model.name, event.notification_id)
+        self.position = event.notification_id
+        self.dead_letters += 1
+        log.error(
+            "projection %s: set event %d aside as a dead letter (%s of %s, version %d), "
+            "`tessera dead-letters` lists it: %s",
+            self.model.name,
+            event.notification_id,
+            event.topic,
+            event.originator_id,
+            event.originator_version,
+            describe(error),
+        )
+
+    async def replay_requested(self) -> int:
+        """Apply again, one at a time, the dead letters of this read model whose replay was
+        asked for (`tessera dead-letters --replay`); returns how many reached the view. A
+        replay that fails keeps its dead letter, with the new error."""
+        replayed = 0
+        for letter in await self._letters.list_requested(self.model.name):
+            async with self._lock:
+                replayed += await self._replay(letter)
+        return replayed
+
+    async def _replay(self, letter: DeadLetter) -> bool:
+        name, notification_id = self.model.name, letter.notification_id
+        event = await self._store.find_event(notification_id)
+        if event is None:
+            await self._letters.failed_again(name, notification_id, "not in the event store")
+            return False
+        try:
+            self.model.apply(event)
+            async with self._pool.acquire() as conn, conn.transaction():
+                after_commit = await self.model.write(conn)
+                await self._letters.replayed(conn, name, notification_id)
+        except Exception as error:
+            if not poisonous(error):
+                raise  # the request stays: tried again once the database is back
+            await self.model.load()
+            await self._letters.failed_again(name, notification_id, describe(error))
+            log.error("projection %s: dead letter %d failed again: %s",
+                      name, notification_id, describe(error))
+            return False
+        log.warning("projection %s: dead letter %d replayed", name, notification_id)
         if after_commit is not None:
             await after_commit()
+        return True
+
+    # -- the stream ------------------------------------------------------------------------------
 
     async def _subscribe(self) -> JetStreamContext.PullSubscription:
         config = ConsumerConfig(
@@ -153,7 +289,6 @@ class ProjectionRunner:
     async def _run(self) -> None:
         retry = Retry(log, f"projection {self.model.name}", "a batch failed")
         self._subscription = None  # `start()` has just restored the view: subscribe anew
-        self._behind = False
         self._checked = asyncio.get_running_loop().time()
         while not stop_requested():
             await retry(self._next_batch)
@@ -179,7 +314,11 @@ class ProjectionRunner:
             elif loop.time() - self._checked >= CONSUMER_CHECK_S:
                 await self._subscription.consumer_info()  # raises NotFoundError once deleted
                 self._checked = loop.time()
-        except Exception:
+            if loop.time() >= self._replay_due:
+                self._replay_due = loop.time() + REPLAY_CHECK_S
+                await self.replay_requested()
+        except Exception as error:
+            self._failed(error)
             if self._subscription is not None:
                 with contextlib.suppress(Exception):
                     await self._subscription.unsubscribe()
@@ -214,6 +353,7 @@ class ProjectionRunner:
             for event in decode_page(message.data):
                 if event.notification_id <= position:
                     continue  # already in the view: a redelivery, or caught up from the store
+                self._attempt = event.notification_id
                 self.model.apply(event)
                 position = event.notification_id
                 fresh += 1

@@ -29,6 +29,27 @@ class StoreReader:
         value = await (conn or self._pool).fetchval(statement)
         return int(value or 0)
 
+    async def count_after(self, after: int, topics: Sequence[str], limit: int) -> int:
+        """Events of `topics` (all, if none) after `after`, counted up to `limit`: a scan of the
+        primary key from `after`, however long the log before it."""
+        value = await self._pool.fetchval(
+            f"SELECT count(*) FROM (SELECT 1 FROM {self._table} WHERE notification_id > $1 "
+            "AND (cardinality($2::text[]) = 0 OR topic = ANY($2::text[])) "
+            "ORDER BY notification_id LIMIT $3) AS waiting",
+            after,
+            list(topics),
+            limit,
+        )
+        return int(value)
+
+    async def find_event(self, notification_id: int) -> Recorded | None:
+        row = await self._pool.fetchrow(
+            f"SELECT notification_id, originator_id, originator_version, topic, state "
+            f"FROM {self._table} WHERE notification_id = $1",
+            notification_id,
+        )
+        return None if row is None else Recorded(*row)
+
     async def page_after(self, conn: asyncpg.Connection, after: int, limit: int) -> list[Recorded]:
         """Up to `limit` events after `after`, in log order, on the caller's connection (its
         statement cache keeps the query prepared: what a follower asking every few ms needs)."""

@@ -201,3 +201,17 @@ async def test_under_a_server_without_the_frame_sink_deltas_still_arrive(parts: 
     entries = [entry for _, _, chunk in deltas for entry in chunk]
     assert entries[-2:] == [(20 + 1) << 5 | 1, (20 + 2) << 5 | 2]
     assert deltas[-1][1] == second.version > first.version
+
+
+async def test_a_control_character_in_a_frame_gets_an_error_frame_naming_the_field(parts: Node):
+    canvas = await a_canvas(parts)
+    async with serving(parts) as port, websockets.connect(
+        f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live",
+        additional_headers={"X-Dev-User": "bob"},
+    ) as player:
+        await player.send('{"type": "place", "x": 1, "y": 1, "colour": 1, "op": "a\\u0000"}')
+        refused = await next_json(player)
+        await player.send('{"type": "place", "x": 1, "y": 1, "colour": 1, "op": "b"}')
+        ack = await next_json(player)
+    assert (refused["type"], refused.get("error"), refused.get("field")) == ("error", "invalid_text", "op")
+    assert (ack["type"], ack["version"]) == ("ack", 2)  # nothing was placed before it

@@ -415,3 +415,18 @@ async def test_a_socket_with_many_ops_in_flight_pauses_and_answers_them_all(part
         writer.close()
     desk_now = await asyncio.to_thread(parts["desk"].desks.get_desk, parts_desk_id(desk))
     assert desk_now.desk_seq == 300
+
+
+async def test_a_control_character_in_an_op_gets_an_error_frame_naming_the_field(parts: Node):
+    desk = await a_desk(parts)
+    async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann:
+        await hello(ann, "ann")
+        await send(ann, an_op(1, "ann", create=True, text="a\u0000b"))
+        refused = await receive(ann)
+        await send(ann, an_op(1, "ann", create=True, text="fine"))
+        ack = await receive(ann, skip=("op",))
+    assert (refused["type"], refused.get("error"), refused.get("field")) == (
+        "error", "invalid_text", "fields.text"
+    )
+    assert refused["client_seq"] == 1  # the client drops that op rather than send it again
+    assert (ack["type"], ack["desk_seq"]) == ("ack", 1)  # the refused op took no desk_seq

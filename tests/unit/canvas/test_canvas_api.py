@@ -323,3 +323,13 @@ async def test_snapshot_bodies_kept_in_memory_are_bounded_in_bytes_not_by_their_
         tracemalloc.stop()
         await site.canvas.telegram.close()
     assert held < 3 * board  # two bodies at most, not five
+
+
+async def test_a_canvas_title_with_a_nul_is_a_422_naming_the_field(site):
+    admin = {"X-Dev-User": "root", "X-Dev-Roles": "admin"}
+    body = {"width": W, "height": H, "palette": PALETTE, "title": "spring\u0000"}
+    async with site.http() as http:
+        response = await http.post("/api/canvas", json=body, headers=admin)
+    assert response.status_code == 422, response.text
+    assert (response.json()["error"], response.json()["field"]) == ("invalid_text", "title")
+    assert recorded_by(site.canvas.canvases) == []

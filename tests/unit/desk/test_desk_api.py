@@ -158,3 +158,35 @@ async def test_only_the_creator_finishes_a_session():
         read = await http.get(f"/api/desk/{made['desk_id']}")
     assert (refused.status_code, refused.json()["error"]) == (403, "not_creator")
     assert finished.json() == {"epoch": 2} and read.json()["epoch"] == 2
+
+
+async def test_a_nul_in_a_desk_name_is_a_422_naming_the_field():
+    async with serve(desk_parts(ManualClock())) as http:
+        response = await http.post("/api/desk/init", json={"name": "retro\u0000"})
+    assert response.status_code == 422, response.text
+    assert (response.json()["error"], response.json()["field"]) == ("invalid_text", "name")
+
+
+async def test_a_control_character_in_a_sticker_text_is_a_422_and_changes_nothing():
+    desk = desk_parts(ManualClock())
+    async with serve(desk) as http:
+        made = await open_desk(http)
+        headers = {"X-Desk-Session": made["session_key"]}
+        refused = await http.post(f"/api/desk/{made['desk_id']}/ops",
+                                  json=an_op(made, 1, text="a\u0000b"), headers=headers)
+        read = await http.get(f"/api/desk/{made['desk_id']}")
+    assert refused.status_code == 422, refused.text
+    assert (refused.json()["error"], refused.json()["field"]) == ("invalid_text", "fields.text")
+    assert read.json()["desk_seq"] == 0
+
+
+async def test_a_sticker_text_keeps_its_lines_and_tabs():
+    desk = desk_parts(ManualClock())
+    async with serve(desk) as http:
+        made = await open_desk(http)
+        headers = {"X-Desk-Session": made["session_key"]}
+        ack = await http.post(f"/api/desk/{made['desk_id']}/ops",
+                              json=an_op(made, 1, text="to do:\n\tmilk"), headers=headers)
+        read = await http.get(f"/api/desk/{made['desk_id']}")
+    assert ack.status_code == 200, ack.text
+    assert [s["text"] for s in read.json()["stickers"]] == ["to do:\n\tmilk"]

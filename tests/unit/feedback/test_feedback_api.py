@@ -107,3 +107,30 @@ async def test_an_unknown_field_is_a_400_json_error():
     async with serve(feedback_parts()) as http:
         response = await http.post("/api/feedback", json={"message": "hi", "admin": True})
     assert (response.status_code, response.json()["error"]) == (400, "invalid_request")
+
+
+async def test_a_nul_in_the_message_is_a_422_naming_the_field_and_stores_nothing():
+    feedback = feedback_parts()
+    async with serve(feedback) as http:
+        response = await http.post("/api/feedback", json={"message": "hi\u0000there"})
+    assert response.status_code == 422, response.text
+    assert (response.json()["error"], response.json()["field"]) == ("invalid_text", "message")
+    assert recorded_by(feedback.feedbacks) == []
+
+
+async def test_a_control_character_in_the_contact_is_a_422_naming_the_field():
+    async with serve(feedback_parts()) as http:
+        response = await http.post(
+            "/api/feedback", json={"message": "hi", "contact": "ann\u0085@example.com"}
+        )
+    assert response.status_code == 422, response.text
+    assert (response.json()["error"], response.json()["field"]) == ("invalid_text", "contact")
+
+
+async def test_a_message_keeps_its_lines_and_tabs():
+    feedback = feedback_parts()
+    async with serve(feedback) as http:
+        response = await http.post("/api/feedback", json={"message": "one\n\ttwo\r\nthree"})
+    assert response.status_code == 201, response.text
+    stored = feedback.feedbacks.get_feedback(UUID(response.json()["id"]))
+    assert stored.message == "one\n\ttwo\r\nthree"

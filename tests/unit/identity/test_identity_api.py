@@ -192,3 +192,17 @@ async def test_signing_out_ends_the_sessions_access_tokens():
         me = await http.get("/api/auth/whoami", headers=bearer(pair))
     assert signed_out.status_code == 204
     assert (me.status_code, me.json()["error"]) == (401, "session_revoked")
+
+
+async def test_a_new_name_with_a_control_character_is_a_422_naming_the_field():
+    settings = settings_for(dev_auth=True)
+    async with serve(settings, identity_parts(settings)) as http:
+        nul = await http.post("/api/me/name", json={"display_name": "ann\u0000"},
+                              headers={"X-Dev-User": "ann"})
+        newline = await http.post("/api/me/name", json={"display_name": "ann\n"},
+                                  headers={"X-Dev-User": "ann"})
+    for response in (nul, newline):
+        assert response.status_code == 422, response.text
+        assert (response.json()["error"], response.json()["field"]) == (
+            "invalid_text", "display_name"
+        )
