@@ -36,6 +36,7 @@ from domain.canvas import (
     CanvasError,
     CooldownActive,
     InvalidCanvas,
+    OpReused,
     PixelOutOfBounds,
     UnknownColour,
 )
@@ -87,6 +88,7 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     UnknownColour: UNPROCESSABLE,
     InvalidCanvas: UNPROCESSABLE,
     CanvasClosed: CONFLICT,
+    OpReused: CONFLICT,
     CooldownActive: TOO_MANY,
     CanvasError: BAD_REQUEST,
     # desk
