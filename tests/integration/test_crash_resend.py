@@ -17,7 +17,14 @@ import pytest
 import websockets
 
 from tests.integration.helpers import StoredPlacement
-from tests.support.crash import SERVER_GONE, Counter, Server, resent_after_crash
+from tests.support.crash import (
+    NOTHING_SAVED,
+    Counter,
+    HttpCommands,
+    Request,
+    Server,
+    resent_after_crash,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.crash]
 
@@ -25,8 +32,6 @@ PALETTE = ["#ffffff", "#000000", "#ff0000", "#00ff00"]
 WIDTH = 64
 ADMIN = {"X-Dev-User": "root", "X-Dev-Roles": "admin"}
 SOCKET_GONE = (websockets.ConnectionClosed, OSError)
-RETRY = ("try_again", "unavailable")
-"""Nothing was saved: the same command goes again (after `wait_ms`)."""
 
 
 def ws_url(url: str, path: str) -> str:
@@ -49,69 +54,35 @@ async def pause_for(refusal: dict[str, Any]) -> None:
 # -- clients ---------------------------------------------------------------------------------
 
 
-class Placer:
-    """One player's placements, each under its own op id: `versions` holds every answer."""
+def placements(user: str, count: int) -> dict[str, tuple[int, int, int]]:
+    """A player's placements, each under an op id of its own: op -> (x, y, colour)."""
+    return {f"{user}-{n}": (n % WIDTH, n // WIDTH, 1 + n % 3) for n in range(count)}
 
-    def __init__(self, canvas_id: str, user: str, placements: int, in_flight: int) -> None:
+
+def http_placer(canvas_id: str, user: str, count: int, in_flight: int) -> HttpCommands:
+    """A player placing over HTTP, several requests at once."""
+    return HttpCommands(
+        {
+            op: Request("POST", f"/api/canvas/{canvas_id}/pixels",
+                        {"x": x, "y": y, "colour": colour, "op": op}, {"X-Dev-User": user})
+            for op, (x, y, colour) in placements(user, count).items()
+        },
+        in_flight=in_flight,
+    )
+
+
+class SocketPlacer:
+    """A player placing over one live socket, `in_flight` placements sent ahead of their acks."""
+
+    def __init__(self, canvas_id: str, user: str, count: int, in_flight: int) -> None:
         self.path = f"/api/canvas/{canvas_id}"
         self.user = user
-        self.ops = {f"{user}-{n}": (n % WIDTH, n // WIDTH, 1 + n % 3) for n in range(placements)}
+        self.ops = placements(user, count)
         self.in_flight = in_flight
         self.versions: dict[str, int] = {}
-        self.replayed: set[str] = set()
 
     def unanswered(self) -> list[str]:
         return [op for op in self.ops if op not in self.versions]
-
-    def answer(self, op: str, version: int, replayed: bool) -> None:
-        assert op not in self.versions, f"{op} answered twice"
-        self.versions[op] = version
-        if replayed:
-            self.replayed.add(op)
-
-
-class HttpPlacer(Placer):
-    """Several requests at once, each on its own keep-alive connection."""
-
-    async def send(self, url: str, counter: Counter) -> None:
-        await self._place(url, self.unanswered(), counter.answered, retry=False)
-
-    async def resend(self, url: str) -> None:
-        await self._place(url, self.unanswered(), lambda: None, retry=True)
-
-    async def _place(self, url: str, ops: list[str], answered: Any, *, retry: bool) -> None:
-        slots = asyncio.Semaphore(self.in_flight)
-        gone = asyncio.Event()
-        headers = {"X-Dev-User": self.user}
-        async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10) as http:
-
-            async def place(op: str) -> None:
-                x, y, colour = self.ops[op]
-                async with slots:
-                    while not gone.is_set():
-                        try:
-                            response = await http.post(
-                                f"{self.path}/pixels", json={"x": x, "y": y, "colour": colour,
-                                                             "op": op})
-                        except SERVER_GONE:
-                            gone.set()
-                            return
-                        body = response.json()
-                        if response.status_code == 503 and body["error"] in RETRY:
-                            if not retry:
-                                return
-                            await pause_for(body)
-                            continue
-                        assert response.status_code == 200, body
-                        self.answer(op, body["version"], body["replayed"])
-                        answered()
-                        return
-
-            await asyncio.gather(*(place(op) for op in ops))
-
-
-class SocketPlacer(Placer):
-    """One live socket, `in_flight` placements sent ahead of their acks."""
 
     async def send(self, url: str, counter: Counter) -> None:
         try:
@@ -140,14 +111,15 @@ class SocketPlacer(Placer):
                 op = frame["op"]
                 sent.discard(op)
                 if frame["type"] == "error":
-                    assert frame["error"] in RETRY, frame
+                    assert frame["error"] in NOTHING_SAVED, frame
                     if not retry:
                         continue
                     await pause_for(frame)
                     waiting.append(op)
                     continue
                 assert frame["type"] == "ack", frame
-                self.answer(op, frame["version"], frame["replayed"])
+                assert op not in self.versions, f"{op} answered twice"
+                self.versions[op] = frame["version"]
                 answered()
 
 
@@ -204,7 +176,7 @@ class DeskClient:
                 frame = await next_text(socket)
                 sent -= 1
                 if frame["type"] == "error":
-                    assert frame["error"] in (*RETRY, "seq_gap"), frame
+                    assert frame["error"] in (*NOTHING_SAVED, "seq_gap"), frame
                     refused = frame
                     waiting.clear()  # the ops in flight are answered first
                 else:
@@ -274,12 +246,11 @@ async def test_placements_and_desk_ops_resent_after_a_kill_are_applied_once_and_
         desk = (await http.post("/api/desk/init", json={"name": "crash", "create_new": True})).json()
         sessions = [desk] + [(await http.post(f"/api/desk/{desk['desk_id']}/session")).json()
                              for _ in range(3)]
-        placers: list[Placer] = [
-            *(HttpPlacer(canvas_id, f"h{n}", placements=40, in_flight=4) for n in range(6)),
-            *(SocketPlacer(canvas_id, f"s{n}", placements=40, in_flight=4) for n in range(2)),
-        ]
+        http_placers = {f"h{n}": http_placer(canvas_id, f"h{n}", 40, in_flight=4)
+                        for n in range(6)}
+        socket_placers = [SocketPlacer(canvas_id, f"s{n}", 40, in_flight=4) for n in range(2)]
         desks = [DeskClient(desk["desk_id"], session, ops=40, in_flight=8) for session in sessions]
-        clients = [*placers, *desks]
+        clients = [*http_placers.values(), *socket_placers, *desks]
         total = 40 * len(clients)
 
         before = await resent_after_crash(server, clients, kill_after=total // 3,
@@ -289,9 +260,12 @@ async def test_placements_and_desk_ops_resent_after_a_kill_are_applied_once_and_
     # Every placement answered once, stored once, at the version its answer named.
     placed = await stored_placements(settings)
     assert len(placed) == len({(user, op) for user, op, _ in placed}), "a placement applied twice"
-    answered = {(p.user, op): version for p in placers for op, version in p.versions.items()}
+    answered = {(p.user, op): version for p in socket_placers for op, version in p.versions.items()}
+    for user, placer in http_placers.items():
+        assert {status for status, _ in placer.answers.values()} == {200}
+        answered |= {(user, op): body["version"] for op, (_, body) in placer.answers.items()}
     assert {(user, op): version for user, op, version in placed} == answered
-    assert len(answered) == sum(len(p.ops) for p in placers)
+    assert len(answered) == 40 * (len(http_placers) + len(socket_placers))
     # Every desk op answered once, stored once, with the desk_seq its ack named; no gap.
     ops = await stored_desk_ops(settings)
     assert len(ops) == len({(op.client_id, op.client_seq) for op in ops}), "a desk op applied twice"

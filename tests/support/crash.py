@@ -12,7 +12,8 @@ import asyncio
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -27,6 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SERVER_GONE = (httpx.TransportError, OSError)
 """What a client sees of a server killed under it (over HTTP; a socket's own close is the
 `websockets` library's `ConnectionClosed`)."""
+NOTHING_SAVED = ("try_again", "unavailable")
+"""The 503s after which the same command goes again (after `wait_ms`): nothing was saved."""
 
 
 def environment_of(settings: Settings) -> dict[str, str]:
@@ -191,3 +194,61 @@ async def resent_after_crash(
     await asyncio.wait_for(asyncio.gather(*(client.resend(server.url) for client in clients)),
                            timeout)
     return answered_before
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    path: str
+    json: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class HttpCommands:
+    """A client of commands over HTTP, `in_flight` at once (each on a keep-alive connection of
+    its own); `answers` maps each answered command's key to its status and JSON body. A 503 that
+    saved nothing is no answer: the command goes again with the resend."""
+
+    def __init__(self, commands: Mapping[str, Request], *, in_flight: int) -> None:
+        self.commands = dict(commands)
+        self.in_flight = in_flight
+        self.answers: dict[str, tuple[int, Any]] = {}
+
+    def unanswered(self) -> list[str]:
+        return [key for key in self.commands if key not in self.answers]
+
+    async def send(self, url: str, counter: Counter) -> None:
+        await self._send(url, counter.answered, retry=False)
+
+    async def resend(self, url: str) -> None:
+        await self._send(url, lambda: None, retry=True)
+
+    async def _send(self, url: str, answered: Any, *, retry: bool) -> None:
+        slots = asyncio.Semaphore(self.in_flight)
+        gone = asyncio.Event()
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+
+            async def one(key: str) -> None:
+                command = self.commands[key]
+                async with slots:
+                    while not gone.is_set():
+                        try:
+                            response = await http.request(
+                                command.method, command.path, json=command.json,
+                                headers=dict(command.headers),
+                            )
+                        except SERVER_GONE:
+                            gone.set()
+                            return
+                        body = response.json() if response.content else None
+                        if response.status_code == 503 and body["error"] in NOTHING_SAVED:
+                            if not retry:
+                                return
+                            await asyncio.sleep(body.get("wait_ms", 100) / 1000)
+                            continue
+                        assert key not in self.answers, f"{key} answered twice"
+                        self.answers[key] = (response.status_code, body)
+                        answered()
+                        return
+
+            await asyncio.gather(*(one(key) for key in self.unanswered()))
