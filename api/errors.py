@@ -49,7 +49,7 @@ from domain.desk import (
     TooManyStickers,
     UnknownSticker,
 )
-from domain.feedback import FeedbackError, FeedbackNotFound, InvalidFeedback
+from domain.feedback import FeedbackError, FeedbackIdReused, FeedbackNotFound, InvalidFeedback
 from infra.desk.reads import DeskBehind
 from infra.identity.google import GoogleAuthError
 from infra.identity.telegram import TelegramAuthError
@@ -116,6 +116,7 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     # feedback
     InvalidFeedback: BAD_REQUEST,
     FeedbackNotFound: NOT_FOUND,
+    FeedbackIdReused: CONFLICT,
     FeedbackError: BAD_REQUEST,
     # the spine
     RateLimited: TOO_MANY,
