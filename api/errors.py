@@ -38,6 +38,7 @@ from domain.canvas import (
     CanvasError,
     CooldownActive,
     InvalidCanvas,
+    OpReused,
     PixelOutOfBounds,
     UnknownColour,
 )
@@ -50,7 +51,7 @@ from domain.desk import (
     TooManyStickers,
     UnknownSticker,
 )
-from domain.feedback import FeedbackError, FeedbackNotFound, InvalidFeedback
+from domain.feedback import FeedbackError, FeedbackIdReused, FeedbackNotFound, InvalidFeedback
 from infra.canvas.presence import RosterUnavailable
 from infra.desk.reads import DeskBehind
 from infra.identity.google import GoogleAuthError
@@ -90,6 +91,7 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     UnknownColour: UNPROCESSABLE,
     InvalidCanvas: UNPROCESSABLE,
     CanvasClosed: CONFLICT,
+    OpReused: CONFLICT,
     CooldownActive: TOO_MANY,
     CanvasError: BAD_REQUEST,
     RosterUnavailable: UNAVAILABLE,
@@ -118,6 +120,7 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     # feedback
     InvalidFeedback: BAD_REQUEST,
     FeedbackNotFound: NOT_FOUND,
+    FeedbackIdReused: CONFLICT,
     FeedbackError: BAD_REQUEST,
     # the spine
     RateLimited: TOO_MANY,

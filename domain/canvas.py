@@ -16,6 +16,14 @@ from eventsourcing.domain import Aggregate
 MAX_SIDE = 4096
 MAX_PALETTE = 32
 MAX_FILL_AREA = 1 << 20
+OP_WINDOW = 16
+"""Op ids remembered per player, with the version and pixel each placed: a resend of any of
+them is answered again and places nothing. A resend meets at most the ops its client placed
+after it; how many that can be: the web client has one placement in flight per tab (its Place
+button waits for the answer, and a cut-off one is resent under the same op), the canvas socket
+reads a client's frames one at a time and answers them in order, and the load generator keeps
+four in flight per socket (`--inflight 4`). Sixteen is four times that; an op that has left
+the window would be placed again."""
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -41,6 +49,12 @@ class CanvasClosed(CanvasError):
     code = "canvas_closed"
 
 
+class OpReused(CanvasError):
+    """An op id the player already used for another pixel (or colour)."""
+
+    code = "op_reused"
+
+
 class CooldownActive(CanvasError):
     code = "cooldown"
 
@@ -60,6 +74,14 @@ def epoch_ms(moment: datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+OpWindow = tuple[str | int | None, ...]
+"""A player's remembered ops, oldest first, flat: `op id, version, pixel` for each, where the
+pixel is the placement as a delta entry, `(y·width + x) << 5 | colour` (None for an op known
+only from a snapshot taken before ops had one). Flat, because the event store's codec walks
+every nested tuple of a snapshot: nested, a thousand players' windows took 15 ms to encode,
+flat 4."""
+
+
 def validate_palette(palette: list[str]) -> None:
     if not 2 <= len(palette) <= MAX_PALETTE:
         raise InvalidCanvas(f"a palette has 2 to {MAX_PALETTE} colours, got {len(palette)}")
@@ -75,6 +97,9 @@ def validate_size(width: int, height: int) -> None:
 
 class Canvas(Aggregate):
     """One board. Its version is the aggregate version: every event bumps it by exactly one."""
+
+    class_version = 2
+    """Of the snapshot state: version 2 added `recent_ops` (`upcast_v1_v2`)."""
 
     class Created(Aggregate.Created):
         title: str
@@ -94,6 +119,18 @@ class Canvas(Aggregate):
         # user -> (at_ms, op, version) of their last placement; plain sequences so that
         # snapshots decode to the same shape they were taken from
         self.last_placed: dict[str, tuple[int, str | None, int]] = {}
+        # user -> their last OP_WINDOW placements that carried an op id: tuples of plain
+        # values, which the garbage collector stops tracking; a snapshot decodes lists
+        self.recent_ops: dict[str, OpWindow] = {}
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        """A snapshot from before the op window: each player's last op is all it knew."""
+        state["recent_ops"] = {
+            user: (op, version, None)
+            for user, (_, op, version) in state["last_placed"].items()
+            if op is not None
+        }
 
     @classmethod
     def create(
@@ -135,13 +172,15 @@ class Canvas(Aggregate):
         op: str | None = None,
         is_admin: bool = False,
     ) -> Placement:
-        last = self.last_placed.get(user)
-        if op is not None and last is not None and last[1] == op:
-            return Placement(last[2], replayed=True)
+        if op is not None:
+            replayed = self._replayed(user, op, x, y, colour)
+            if replayed is not None:
+                return replayed
         self._check_open()
         self._check_point(x, y)
         self._check_colour(colour)
         now_ms = epoch_ms(now)
+        last = self.last_placed.get(user)
         if not is_admin and last is not None:
             wait_ms = last[0] + self.cooldown_ms - now_ms
             if wait_ms > 0:
@@ -188,6 +227,27 @@ class Canvas(Aggregate):
             self.trigger_event(self.Reopened, timestamp=now, user=user)
         return Placement(self.version)
 
+    def _replayed(self, user: str, op: str, x: int, y: int, colour: int) -> Placement | None:
+        """The first answer to a resent op; None for an op not in the player's window."""
+        window = self.recent_ops.get(user)
+        if not window:
+            return None
+        try:
+            at = 3 * window[::3].index(op)
+        except ValueError:
+            return None
+        version, entry = window[at + 1], window[at + 2]
+        assert isinstance(version, int)
+        if entry is not None and entry != self._entry(x, y, colour):
+            raise OpReused(f"op {op!r} already placed another pixel, at version {version}")
+        return Placement(version, replayed=True)
+
+    def _entry(self, x: int, y: int, colour: int) -> int | None:
+        """The pixel as a delta entry; None off the board or the palette (never a placed one)."""
+        if 0 <= x < self.width and 0 <= y < self.height and 0 <= colour < len(self.palette):
+            return (y * self.width + x) << 5 | colour
+        return None
+
     def _check_open(self) -> None:
         if not self.is_open:
             raise CanvasClosed("the canvas is closed")
@@ -220,6 +280,11 @@ class Canvas(Aggregate):
         def apply(self, canvas: Canvas) -> None:
             at_ms = epoch_ms(self.timestamp)
             canvas.last_placed[self.user] = (at_ms, self.op, self.originator_version)
+            if self.op is not None:
+                entry = (self.y * canvas.width + self.x) << 5 | self.colour
+                window = canvas.recent_ops.get(self.user, ())
+                kept = window[3:] if len(window) >= 3 * OP_WINDOW else window
+                canvas.recent_ops[self.user] = (*kept, self.op, self.originator_version, entry)
 
     class RectangleFilled(Aggregate.Event):
         x: int

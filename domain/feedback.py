@@ -35,6 +35,12 @@ class FeedbackNotFound(FeedbackError):
     code = "feedback_not_found"
 
 
+class FeedbackIdReused(FeedbackError):
+    """A client's id for a submission, sent again with something else."""
+
+    code = "feedback_id_reused"
+
+
 def _optional(value: str | None, field: str, limit: int) -> str | None:
     if value is None:
         return None
@@ -99,6 +105,13 @@ class Feedback(Aggregate):
             page=_optional(page, "page", MAX_PAGE),
             user_agent=(user_agent or "")[:MAX_PAGE] or None,
         )
+
+    def check_resent(self, resent: Feedback) -> None:
+        """A submission sent again under this one's id says the same (whoever sends it: a
+        retry may go out signed out, after the access token expired)."""
+        said = (self.message, self.contact, self.canvas_id, self.page)
+        if (resent.message, resent.contact, resent.canvas_id, resent.page) != said:
+            raise FeedbackIdReused(f"feedback {self.id} was submitted with something else")
 
     @property
     def is_resolved(self) -> bool:

@@ -1,8 +1,11 @@
 """The canvas's live socket: binary delta frames out, JSON control messages both ways.
 
 Server → client: binary frames, each a delta as on NATS or several consecutive ones merged into
-one (16-byte `from, to` header, then u32 entries); JSON `{"type": "ack", "op", "version"}`, `{"type": "error", "op"?, "error",
-"detail", "field"?, …}` (`invalid_text` names the field that held a control character), `{"type": "resync"}` (you fell behind: reload the snapshot; the socket closes),
+one (16-byte `from, to` header, then u32 entries); JSON `{"type": "ack", "op", "version",
+"replayed"}` (`replayed`: a resend of an op placed before, `version` is what it produced then),
+`{"type": "error", "op"?, "error", "detail", "field"?, …}` (`invalid_text` names the field that
+held a control character), `{"type": "resync"}` (you fell behind: reload the snapshot; the socket
+closes),
 `{"type": "status", "state": "playing"|"queued"|"afk", "position", "queue_length", "players",
 "cap"}` (signed-in sockets, on every change; after `afk` the socket closes with 4001).
 Client → server: `{"type": "auth", "token"}` (first, optional: spectators skip it),
@@ -221,4 +224,11 @@ class _Session:
             await self.send_json(refusal(refused).frame(op=command.op))
         else:
             self.presence.acted(self.canvas, self.user)
-            await self.send_json({"type": "ack", "op": command.op, "version": placement.version})
+            await self.send_json(
+                {
+                    "type": "ack",
+                    "op": command.op,
+                    "version": placement.version,
+                    "replayed": placement.replayed,
+                }
+            )

@@ -7,7 +7,7 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import Transcoder
+from eventsourcing.persistence import IntegrityError, Transcoder
 
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
@@ -36,8 +36,10 @@ class Feedbacks(Application[UUID]):
         user_agent: str | None = None,
         feedback_id: UUID | None = None,
     ) -> Feedback:
+        """Store a submission; one sent again under its client's `id` is stored once, and the
+        stored one is answered."""
         feedback = Feedback.submit(
-            feedback_id=feedback_id or uuid4(),
+            feedback_id=command.id or feedback_id or uuid4(),
             message=command.message,
             contact=command.contact,
             account_id=account_id,
@@ -46,7 +48,14 @@ class Feedbacks(Application[UUID]):
             user_agent=printable(user_agent) if user_agent else None,  # a header, not decoded
             now=self.clock(),
         )
-        self.save(feedback)
+        try:
+            self.save(feedback)
+        except IntegrityError:
+            if command.id is None:
+                raise
+            stored = self.get_feedback(command.id)
+            stored.check_resent(feedback)
+            return stored
         return feedback
 
     def resolve_feedback(self, feedback_id: UUID, *, by: str) -> Feedback:

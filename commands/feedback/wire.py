@@ -20,3 +20,6 @@ class SubmitFeedback(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """The canvas the sender was looking at."""
     page: Annotated[Line, msgspec.Meta(max_length=MAX_PAGE)] | None = None
     """Where the sender was (a path of the web client)."""
+    id: UUID | None = None
+    """The client's id for this submission, chosen once and sent with every retry of it: the
+    submission is then stored once, and each retry answered with this id."""

@@ -12,6 +12,7 @@ from eventsourcing.persistence import IntegrityError, Transcoder
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.text import printable
+from commands.writer_thread import WriterBusy
 from domain.account import (
     Account,
     AccountNotFound,
@@ -22,6 +23,7 @@ from domain.account import (
 )
 
 _REGISTRATION_RACES = 3
+_CHANGE_RACES = 3
 
 
 class Accounts(Application[UUID]):
@@ -95,28 +97,38 @@ class Accounts(Application[UUID]):
         return account
 
     def rename(self, account_id: UUID, display_name: str) -> Account:
-        account = self.get_account(account_id)
-        account.rename(display_name=display_name, now=self.clock())
-        self.save(account)
-        return account
+        return self._changed(
+            account_id, lambda account, now: account.rename(display_name=display_name, now=now)
+        )
 
     def grant_role(self, account_id: UUID, role: str, *, by: str) -> Account:
-        account = self.get_account(account_id)
-        account.grant(role=role, by=by, now=self.clock())
-        self.save(account)
-        return account
+        return self._changed(
+            account_id, lambda account, now: account.grant(role=role, by=by, now=now)
+        )
 
     def revoke_role(self, account_id: UUID, role: str, *, by: str) -> Account:
-        account = self.get_account(account_id)
-        account.revoke(role=role, by=by, now=self.clock())
-        self.save(account)
-        return account
+        return self._changed(
+            account_id, lambda account, now: account.revoke(role=role, by=by, now=now)
+        )
 
     def ban(self, account_id: UUID, *, reason: str, by: str) -> Account:
-        account = self.get_account(account_id)
-        account.ban(reason=reason, by=by, now=self.clock())
-        self.save(account)
-        return account
+        return self._changed(
+            account_id, lambda account, now: account.ban(reason=reason, by=by, now=now)
+        )
+
+    def _changed(self, account_id: UUID, change: Callable[[Account, datetime], None]) -> Account:
+        """Load the account, change it, save it. When another command saved it first (two
+        requests at once, or a resend beside a new command), the change is decided again on
+        what that one saved: a lost race is no failure."""
+        for _ in range(_CHANGE_RACES):
+            account = self.get_account(account_id)
+            change(account, self.clock())
+            try:
+                self.save(account)
+            except IntegrityError:
+                continue
+            return account
+        raise WriterBusy(f"account {account_id} kept changing under this command: nothing saved")
 
     def get_account(self, account_id: UUID) -> Account:
         try:

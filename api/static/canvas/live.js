@@ -76,9 +76,9 @@ export class Live extends EventTarget {
     }
   }
 
-  /** Place a pixel; resolves with `{version}` once committed. Over the socket when it is open,
-   *  else over HTTP; a placement cut off by a lost socket is retried over HTTP with the same op,
-   *  which the server answers without placing twice. */
+  /** Place a pixel; resolves with `{version, replayed}` once committed. Over the socket when it
+   *  is open, else over HTTP; a placement cut off by a lost socket is retried over HTTP with the
+   *  same op, which the server answers without placing twice (`replayed`). */
   place(x, y, colour, op) {
     const placement = { type: 'place', x, y, colour, op }
     if (!this.connected) return this.#placeOverHttp(placement)
@@ -163,8 +163,10 @@ export class Live extends EventTarget {
         }
         this.#setState(message.state, true)
         break
-      case 'ack':
-        this.#settle(message.op, (pending) => pending.resolve({ version: message.version }))
+      case 'ack': // a resend's ack is `replayed`: placed before, `version` is what it made then
+        this.#settle(message.op, (pending) => pending.resolve({
+          version: message.version, replayed: message.replayed === true,
+        }))
         break
       case 'error':
         if (message.op && this.#pending.has(message.op)) {

@@ -57,10 +57,35 @@ async def test_a_pixel_placed_over_one_socket_reaches_the_other(parts: Node):
             await player.send(msgspec.json.encode({"type": "place", "x": 3, "y": 2, "colour": 2,
                                                    "op": "a"}))
             ack = await next_json(player)
-            assert ack == {"type": "ack", "op": "a", "version": 2}
+            assert ack == {"type": "ack", "op": "a", "version": 2, "replayed": False}
             deltas = await delta_reaching(spectator, 2)
             assert deltas[-1][1] == 2
             assert ((2 * 20 + 3) << 5 | 2) in deltas[-1][2]
+
+
+async def test_a_resent_placement_is_acked_with_its_first_version_as_replayed(parts: Node):
+    canvas = await a_canvas(parts)
+    async with serving(parts) as port:
+        url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
+        async with websockets.connect(url, additional_headers={"X-Dev-User": "ann"}) as player:
+            for op, x in (("a1", 1), ("a2", 2), ("a1", 1)):
+                await player.send(msgspec.json.encode({"type": "place", "x": x, "y": 0,
+                                                       "colour": 1, "op": op}))
+            acks = [await next_json(player) for _ in range(3)]
+    assert [(ack["op"], ack["version"], ack.get("replayed")) for ack in acks] == [
+        ("a1", 2, False), ("a2", 3, False), ("a1", 2, True)]
+
+
+async def test_an_op_id_reused_for_another_pixel_gets_an_op_reused_error_frame(parts: Node):
+    canvas = await a_canvas(parts)
+    async with serving(parts) as port:
+        url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
+        async with websockets.connect(url, additional_headers={"X-Dev-User": "ann"}) as player:
+            await player.send('{"type": "place", "x": 1, "y": 1, "colour": 1, "op": "a1"}')
+            assert (await next_json(player))["type"] == "ack"
+            await player.send('{"type": "place", "x": 2, "y": 2, "colour": 1, "op": "a1"}')
+            refused = await next_json(player)
+    assert (refused["type"], refused["error"], refused["op"]) == ("error", "op_reused", "a1")
 
 
 async def test_refusals_come_back_as_error_frames(parts: Node):

@@ -175,3 +175,13 @@ async def test_the_feedback_page_has_a_form_that_posts_to_the_api(client):
     page = response.text
     assert '<form id="feedback"' in page and 'id="message"' in page and 'id="contact"' in page
     assert '"/api/feedback"' in page and 'href="/"' in page
+
+
+async def test_a_submission_sent_again_under_its_id_is_stored_once(client, settings):
+    body = {"message": "The palette needs brown", "id": str(uuid.uuid4())}
+    first = await client.post("/api/feedback", json=body)
+    again = await client.post("/api/feedback", json=body)
+    assert first.json() == again.json() == {"id": body["id"]}
+    assert await stored_feedback(settings) == 1
+    reused = await client.post("/api/feedback", json=body | {"message": "Something else"})
+    assert (reused.status_code, reused.json()["error"]) == (409, "feedback_id_reused")

@@ -260,6 +260,25 @@ async def test_a_placement_sent_as_json_with_a_charset_is_taken(site):
     assert response.json() == {"version": 2, "replayed": False}
 
 
+async def test_a_resent_placement_gets_its_first_answer_after_a_later_one(site):
+    canvas_id = a_created_canvas(site)
+    url, ann = f"/api/canvas/{canvas_id}/pixels", {"X-Dev-User": "ann"}
+    async with site.http() as http:
+        await http.post(url, json={"x": 0, "y": 0, "colour": 1, "op": "a1"}, headers=ann)
+        await http.post(url, json={"x": 1, "y": 0, "colour": 1, "op": "a2"}, headers=ann)
+        again = await http.post(url, json={"x": 0, "y": 0, "colour": 1, "op": "a1"}, headers=ann)
+    assert again.json() == {"version": 2, "replayed": True}
+
+
+async def test_an_op_id_reused_for_another_pixel_is_409_op_reused(site):
+    canvas_id = a_created_canvas(site)
+    url, ann = f"/api/canvas/{canvas_id}/pixels", {"X-Dev-User": "ann"}
+    async with site.http() as http:
+        await http.post(url, json={"x": 0, "y": 0, "colour": 1, "op": "a1"}, headers=ann)
+        reused = await http.post(url, json={"x": 3, "y": 1, "colour": 2, "op": "a1"}, headers=ann)
+    assert (reused.status_code, reused.json()["error"]) == (409, "op_reused")
+
+
 async def test_placing_without_signing_in_is_401(site):
     canvas_id = a_created_canvas(site)
     async with site.http() as http:

@@ -134,3 +134,24 @@ async def test_a_message_keeps_its_lines_and_tabs():
     assert response.status_code == 201, response.text
     stored = feedback.feedbacks.get_feedback(UUID(response.json()["id"]))
     assert stored.message == "one\n\ttwo\r\nthree"
+
+
+async def test_a_submission_sent_again_under_its_id_is_stored_once_and_answered_alike():
+    feedback = feedback_parts()
+    body = {"message": "the zoom jumps", "id": "0b6f1a52-3c1e-4f43-9d1c-5a0e6c7f2b11"}
+    async with serve(feedback) as http:
+        first = await http.post("/api/feedback", json=body)
+        again = await http.post("/api/feedback", json=body)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert first.json() == again.json() == {"id": body["id"]}
+    assert len(recorded_by(feedback.feedbacks)) == 1
+
+
+async def test_an_id_sent_again_with_another_message_is_409_and_stores_nothing():
+    feedback = feedback_parts()
+    key = "0b6f1a52-3c1e-4f43-9d1c-5a0e6c7f2b11"
+    async with serve(feedback) as http:
+        await http.post("/api/feedback", json={"message": "the zoom jumps", "id": key})
+        reused = await http.post("/api/feedback", json={"message": "something else", "id": key})
+    assert (reused.status_code, reused.json()["error"]) == (409, "feedback_id_reused")
+    assert len(recorded_by(feedback.feedbacks)) == 1
