@@ -34,8 +34,12 @@ ADMIN = {"X-Dev-User": "root", "X-Dev-Roles": "admin"}
 SOCKET_GONE = (websockets.ConnectionClosed, OSError)
 
 
-def ws_url(url: str, path: str) -> str:
-    return url.replace("http://", "ws://") + path
+def live(url: str, path: str, headers: dict[str, str] | None = None) -> Any:
+    """A live socket that buffers every frame its client passes over: with the library's flow
+    control, a client that stopped reading stops noticing that the server died, and waits out
+    the closing handshake (10 s)."""
+    return websockets.connect(url.replace("http://", "ws://") + path, max_queue=None,
+                              additional_headers=headers)
 
 
 async def next_text(socket: Any) -> dict[str, Any]:
@@ -96,8 +100,7 @@ class SocketPlacer:
 
     async def _place(self, url: str, answered: Any, *, retry: bool) -> None:
         headers = {"X-Dev-User": self.user}
-        async with websockets.connect(ws_url(url, f"{self.path}/live"),
-                                      additional_headers=headers) as socket:
+        async with live(url, f"{self.path}/live", headers) as socket:
             waiting = collections.deque(self.unanswered())
             sent: set[str] = set()
             while waiting or sent:
@@ -160,7 +163,7 @@ class DeskClient:
             await self._send(url, lambda: None, retry=True)
 
     async def _send(self, url: str, answered: Any, *, retry: bool) -> None:
-        async with websockets.connect(ws_url(url, self.path)) as socket:
+        async with live(url, self.path) as socket:
             await socket.send(msgspec.json.encode({
                 "type": "hello", "client_id": self.client_id, "session_key": self.session_key,
                 "epoch": 1, "last_seq": 0}))
@@ -235,7 +238,9 @@ async def test_placements_and_desk_ops_resent_after_a_kill_are_applied_once_and_
     settings = await make_settings(
         rate_ip_per_s=0,
         identity={"rate_account_per_s": 0},
-        canvas={"aggregate_snapshot_every": 50},  # the restarted writer loads a snapshot
+        # The restarted writer loads a snapshot. A writer answers a batch once it has gathered
+        # the next one (the linger): the kill at a batch's commit lands before its answers.
+        canvas={"aggregate_snapshot_every": 50, "writer_linger_ms": 20.0},
     )
     async with Server(settings, tmp_path) as server, httpx.AsyncClient(
         base_url=server.url, timeout=10
