@@ -116,9 +116,14 @@ async def test_versions_that_left_the_ring_are_410_gone(make_settings):
             await parts["canvas"].canvases.execute(canvas.id, admin, PlacePixel(x=i % 10, y=0, colour=1))
         transport = httpx.ASGITransport(app=create_app(settings, node=parts))
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-            async def oldest_moved() -> bool:
-                return (await parts["canvas"].reads.view.oldest_version(canvas.id) or 0) > 5
-            await until(oldest_moved)
+            async def settled() -> bool:
+                """Every placement projected: the ring no longer moves under the requests."""
+                view = parts["canvas"].reads.view
+                meta = await view.find_canvas(canvas.id)
+                return meta is not None and meta.version == 61 and (
+                    await view.oldest_version(canvas.id) or 0
+                ) > 5
+            await until(settled)
             gone = await client.get(f"/api/canvas/{canvas.id}/deltas", params={"since": 2})
             assert gone.status_code == 410
             oldest = gone.json()["oldest_version"]
