@@ -7,7 +7,6 @@ import contextlib
 from typing import Annotated, Any
 from uuid import UUID
 
-import msgspec
 from litestar import Controller, WebSocket, delete, get, post, websocket
 from litestar.di import NamedDependency
 from litestar.exceptions import WebSocketDisconnect
@@ -15,13 +14,6 @@ from litestar.params import FromPath, JSONBody, Parameter
 
 from api.auth import AS_ADMIN, AS_PLAYER, Gate, account_id, authenticate_socket, origin_allowed
 from api.errors import ApiError, close_socket
-from api.identity.parts import IdentityParts
-from commands.actor import Actor
-from infra.identity.view import AccountOut
-
-Token = Annotated[str, msgspec.Meta(min_length=16, max_length=4096)]
-
-
 from api.identity.controller import (
     BanRequest,
     GoogleSignIn,
@@ -32,6 +24,9 @@ from api.identity.controller import (
     TelegramSignIn,
     telegram_user,
 )
+from api.identity.parts import IdentityParts
+from commands.actor import Actor
+from infra.identity.view import AccountOut
 
 
 class MeController(Controller):
