@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import asyncpg
 from nats.aio.client import Client as NATS
@@ -54,6 +54,9 @@ class BitmapReadModel:
 
     def apply(self, event: Recorded) -> None:
         self.projection.apply(event)
+
+    def apply_page(self, events: Sequence[Recorded]) -> None:
+        self.projection.apply_page(events)
 
     async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
         batch = self.projection.collect()

@@ -139,6 +139,31 @@ def test_live_board_deltas_and_rebuilt_board_agree(ops, batch_sizes):
     assert np.array_equal(board_at(zero, 0, chunks, board.version), board.pixels)
 
 
+@given(operations, operations, st.lists(st.integers(1, 40), min_size=1, max_size=8))
+@settings(max_examples=100, deadline=None)
+def test_a_page_at_once_changes_what_one_event_at_a_time_changes(ops_a, ops_b, page_sizes):
+    """Two canvases' events interleaved, so that runs of placements start and stop mid-page."""
+    logs = [record(ops_a), record(ops_b)]
+    events = [e for pair in zip(*(log.events for log in logs), strict=False) for e in pair]
+    events += logs[0].events[len(logs[1].events):] + logs[1].events[len(logs[0].events):]
+    one_by_one, paged = BitmapProjection(snapshot_every=5), BitmapProjection(snapshot_every=5)
+    position = 0
+    sizes = iter(page_sizes * 100)
+    while position < len(events):
+        page = events[position : position + next(sizes)]
+        for event in page:
+            one_by_one.apply(event)
+        paged.apply_page(page)
+        position += len(page)
+        got, expected = paged.collect(now=0.0), one_by_one.collect(now=0.0)
+        assert (got.chunks, got.metas, got.deltas) == (
+            expected.chunks, expected.metas, expected.deltas
+        )
+        assert [s[:4] for s in got.snapshots] == [s[:4] for s in expected.snapshots]
+    for log, ops in zip(logs, (ops_a, ops_b), strict=True):
+        assert np.array_equal(paged.boards[log.canvas_id].pixels, expected_board(ops))
+
+
 def test_placements_pack_into_four_bytes_each():
     log = EventLog()
     log.placed(3, 2, 17)
