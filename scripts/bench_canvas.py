@@ -9,7 +9,9 @@ at the end, even on failure):
 1. snapshot: encode / decode a realistic late-game 2000x2000 board (`compress_board`);
 2. HTTP end to end: `tessera serve` in a subprocess, driven by a raw-asyncio load generator in
    another subprocess (64 keep-alive connections), which also listens to the canvas's live deltas
-   on core NATS to time placement -> delta;
+   on core NATS to time placement -> delta; first, the same requests to a bare route of the same
+   server (`scripts/bench_server.py`: the same body decoded, no gate, no writer) as the web
+   layer's baseline, so `http_to_bare_ratio` and `http_ack_p99_over_bare` hold on any machine;
 3. the canvas writer in this process (`Canvases(...).writer(...)`, batched), into the same schema;
 4. the ceiling: asyncpg `copy_records_to_table` of as many same-size rows into a scratch table
    shaped like the events table, 2000 rows a transaction;
@@ -33,6 +35,7 @@ import socket
 import struct
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +66,15 @@ class _HttpStats:
     error_samples: list[str] = field(default_factory=list)
 
 
+@dataclass
+class _Phase:
+    stats: _HttpStats = field(default_factory=_HttpStats)
+    latencies: list[float] = field(default_factory=list)
+    elapsed: float = 0.0
+    cpu: list[float | None] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
 async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     import random
 
@@ -73,20 +85,24 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     connections, users, duration, warmup = p["connections"], p["users"], p["duration"], p["warmup"]
     rng = random.Random(p["seed"])
 
-    # Requests are built up front: the generator shares the cores with the server.
-    head = (
-        f"POST /api/canvas/{canvas_id}/pixels HTTP/1.1\r\nHost: {host}:{port}\r\n"
-        "Content-Type: application/json\r\nX-Dev-User: p"
-    ).encode()
+    # Requests are built up front: the generator shares the cores with the server. The bare
+    # baseline (`scripts/bench_server.py`) gets the very same requests on its own path.
     pool_size = 60_000
-    requests: list[bytes] = []
-    for i in range(pool_size):
-        body = b'{"x":%d,"y":%d,"colour":%d}' % (
-            rng.randrange(WIDTH),
-            rng.randrange(HEIGHT),
-            rng.randrange(COLOURS),
-        )
-        requests.append(head + b"%d\r\nContent-Length: %d\r\n\r\n" % (i % users, len(body)) + body)
+    bodies = [
+        b'{"x":%d,"y":%d,"colour":%d}'
+        % (rng.randrange(WIDTH), rng.randrange(HEIGHT), rng.randrange(COLOURS))
+        for _ in range(pool_size)
+    ]
+
+    def requests_to(path: str) -> list[bytes]:
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+            "Content-Type: application/json\r\nX-Dev-User: p"
+        ).encode()
+        return [
+            head + b"%d\r\nContent-Length: %d\r\n\r\n" % (i % users, len(body)) + body
+            for i, body in enumerate(bodies)
+        ]
 
     decode_body = msgspec.json.decode
     perf = time.perf_counter
@@ -131,12 +147,6 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     await nc.flush()
 
     # -- HTTP --------------------------------------------------------------------------------
-    stats = _HttpStats()
-    latencies: list[float] = []
-    counter = [0]
-    measuring = [False]
-    deadline = [0.0]
-
     async def connect() -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         reader, writer = await asyncio.open_connection(host, port)
         sock = writer.get_extra_info("socket")
@@ -144,58 +154,78 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         return reader, writer
 
-    async def worker(index: int) -> None:
-        reader, writer = await connect()
-        try:
-            while perf() < deadline[0]:
-                request = requests[counter[0] % pool_size]
-                counter[0] += 1
-                measured = measuring[0]
-                sent = perf()
-                writer.write(request)
-                head_bytes = await reader.readuntil(b"\r\n\r\n")
-                status = int(head_bytes[9:12])
-                lower = head_bytes.lower()
-                at = lower.find(b"\r\ncontent-length:")
-                if at < 0:
-                    raise RuntimeError(f"no Content-Length in {head_bytes!r}")
-                end = lower.index(b"\r\n", at + 2)
-                body = await reader.readexactly(int(lower[at + 17 : end]))
-                done = perf()
-                if measured:
-                    latencies.append(done - sent)
-                    if status == 200:
-                        stats.ok += 1
-                        acknowledged(decode_body(body)["version"], sent)
-                    else:
-                        stats.errors += 1
-                        key = str(status)
-                        stats.statuses[key] = stats.statuses.get(key, 0) + 1
-                        if len(stats.error_samples) < 5:
-                            stats.error_samples.append(body[:300].decode(errors="replace"))
-                if b"\r\nconnection: close" in lower:
-                    writer.close()
-                    stats.reconnects += 1
-                    reader, writer = await connect()
-        finally:
-            writer.close()
+    async def phase(path: str, on_ok: Callable[[bytes, float], None]) -> _Phase:
+        """`connections` keep-alive workers sending the pool's requests to `path` for the
+        warm-up, then for `duration` measured."""
+        requests = requests_to(path)
+        result = _Phase()
+        stats, latencies = result.stats, result.latencies
+        counter = [0]
+        measuring = [False]
+        deadline = [0.0]
 
-    loop_start = perf()
-    deadline[0] = loop_start + warmup + duration
-    tasks = [asyncio.create_task(worker(i)) for i in range(connections)]
-    await asyncio.sleep(warmup)
-    measuring[0] = True
-    server_pid = p.get("server_pid")
-    cpu_before = (cpu_ticks(server_pid), cpu_ticks(os.getpid()), cpu_ticks())
-    start = perf()
-    outcome = await asyncio.gather(*tasks, return_exceptions=True)
-    end = perf()
-    cpu_after = (cpu_ticks(server_pid), cpu_ticks(os.getpid()), cpu_ticks())
-    cpu = [
-        None if math.isnan(b - a) else round((b - a) / (end - start), 2)
-        for a, b in zip(cpu_before, cpu_after, strict=True)
-    ]
-    failures = [repr(x) for x in outcome if isinstance(x, BaseException)]
+        async def worker() -> None:
+            reader, writer = await connect()
+            try:
+                while perf() < deadline[0]:
+                    request = requests[counter[0] % pool_size]
+                    counter[0] += 1
+                    measured = measuring[0]
+                    sent = perf()
+                    writer.write(request)
+                    head_bytes = await reader.readuntil(b"\r\n\r\n")
+                    status = int(head_bytes[9:12])
+                    lower = head_bytes.lower()
+                    at = lower.find(b"\r\ncontent-length:")
+                    if at < 0:
+                        raise RuntimeError(f"no Content-Length in {head_bytes!r}")
+                    end = lower.index(b"\r\n", at + 2)
+                    body = await reader.readexactly(int(lower[at + 17 : end]))
+                    done = perf()
+                    if measured:
+                        latencies.append(done - sent)
+                        if status == 200:
+                            stats.ok += 1
+                            on_ok(body, sent)
+                        else:
+                            stats.errors += 1
+                            key = str(status)
+                            stats.statuses[key] = stats.statuses.get(key, 0) + 1
+                            if len(stats.error_samples) < 5:
+                                stats.error_samples.append(body[:300].decode(errors="replace"))
+                    if b"\r\nconnection: close" in lower:
+                        writer.close()
+                        stats.reconnects += 1
+                        reader, writer = await connect()
+            finally:
+                writer.close()
+
+        deadline[0] = perf() + warmup + duration
+        tasks = [asyncio.create_task(worker()) for _ in range(connections)]
+        await asyncio.sleep(warmup)
+        measuring[0] = True
+        server_pid = p.get("server_pid")
+        cpu_before = (cpu_ticks(server_pid), cpu_ticks(os.getpid()), cpu_ticks())
+        start = perf()
+        outcome = await asyncio.gather(*tasks, return_exceptions=True)
+        result.elapsed = perf() - start
+        cpu_after = (cpu_ticks(server_pid), cpu_ticks(os.getpid()), cpu_ticks())
+        result.cpu = [
+            None if math.isnan(b - a) else round((b - a) / result.elapsed, 2)
+            for a, b in zip(cpu_before, cpu_after, strict=True)
+        ]
+        result.failures = [repr(x) for x in outcome if isinstance(x, BaseException)]
+        return result
+
+    bare = await phase(f"/bench/bare/{canvas_id}/pixels", lambda body, sent: None)
+    await asyncio.sleep(0.5)
+    real = await phase(
+        f"/api/canvas/{canvas_id}/pixels",
+        lambda body, sent: acknowledged(decode_body(body)["version"], sent),
+    )
+    stats, latencies, elapsed, cpu, failures = (
+        real.stats, real.latencies, real.elapsed, real.cpu, real.failures
+    )
 
     # The last placements' deltas: wait for them a little.
     drain_until = perf() + 5.0
@@ -204,8 +234,14 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     with contextlib.suppress(Exception):
         await asyncio.wait_for(nc.drain(), 5)
 
-    elapsed = end - start
     return {
+        "bare_ok": bare.stats.ok,
+        "bare_errors": bare.stats.errors + len(bare.failures),
+        "bare_error_samples": (bare.stats.error_samples + bare.failures)[:3],
+        "bare_per_s": round(bare.stats.ok / bare.elapsed, 1) if bare.elapsed > 0 else None,
+        "bare_p50_ms": percentile_ms(bare.latencies, 50),
+        "bare_p99_ms": percentile_ms(bare.latencies, 99),
+        "bare_server_cpu_cores": bare.cpu[0],
         "ok": stats.ok,
         "errors": stats.errors,
         "statuses": stats.statuses,
@@ -296,7 +332,7 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     port = benchkit.free_port()
     say(f"starting the server on port {port} (schema {run.schema})")
     t0 = time.perf_counter()
-    await benchkit.start_server(run, port)
+    await benchkit.start_server(run, port, command=benchkit.BENCH_SERVER)
     say(f"server up in {time.perf_counter() - t0:.1f} s")
     base = f"http://127.0.0.1:{port}"
     canvas_id = await create_canvas(port, "bench")
@@ -340,8 +376,22 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         )
     if server_errors:
         say(f"server log errors: {server_errors}")
+    if result["bare_errors"]:
+        say(f"bare baseline errors: {result['bare_errors']} {result['bare_error_samples']}")
+    bare_per_s, bare_p99 = result["bare_per_s"], result["bare_p99_ms"]
     return {
         "http_placements_per_s": result["placements_per_s"],
+        "http_bare_per_s": bare_per_s,
+        "http_to_bare_ratio": round(result["placements_per_s"] / bare_per_s, 3)
+        if bare_per_s and result["placements_per_s"] is not None
+        else None,
+        "http_bare_p99_ms": bare_p99,
+        "http_ack_p99_over_bare": round(result["ack_p99_ms"] / bare_p99, 2)
+        if bare_p99 and result["ack_p99_ms"] is not None
+        else None,
+        "http_bare_p50_ms": result["bare_p50_ms"],
+        "http_bare_errors": result["bare_errors"],
+        "http_bare_server_cpu_cores": result["bare_server_cpu_cores"],
         "http_ack_p50_ms": result["ack_p50_ms"],
         "http_ack_p99_ms": result["ack_p99_ms"],
         "http_ack_max_ms": result["ack_max_ms"],
@@ -577,8 +627,12 @@ KEY_ORDER = (
     "copy_rows_per_s",
     "writer_to_copy_ratio",
     "http_placements_per_s",
+    "http_bare_per_s",
+    "http_to_bare_ratio",
     "http_ack_p50_ms",
     "http_ack_p99_ms",
+    "http_bare_p99_ms",
+    "http_ack_p99_over_bare",
     "http_errors",
     "delta_p50_ms",
     "delta_p99_ms",

@@ -309,11 +309,18 @@ async def wait_healthy(run: Run, port: int, log: Path, timeout: float) -> None:
         await asyncio.sleep(0.2)
 
 
-async def start_server(run: Run, port: int, timeout: float = 90.0) -> None:
-    """`tessera serve` (every role in one process) as `run.server`, up once /health says so."""
+BENCH_SERVER = [sys.executable, str(ROOT / "scripts" / "bench_server.py")]
+"""`tessera` with the bare baseline route beside the real ones (`scripts/bench_server.py`)."""
+
+
+async def start_server(
+    run: Run, port: int, timeout: float = 90.0, *, command: list[str] | None = None
+) -> None:
+    """`tessera serve` (every role in one process; `command` instead of `tessera`) as
+    `run.server`, up once /health says so."""
     run.server_log = run.tmp / "server.log"
     run.server = spawn(
-        [tessera_command(), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [*(command or [tessera_command()]), "serve", "--host", "127.0.0.1", "--port", str(port)],
         tessera_env(run),
         run.server_log,
     )
