@@ -15,12 +15,14 @@ from api.contexts import all_contexts
 from api.errors import CODES, EXCEPTION_HANDLERS
 from api.identity.parts import IdentityParts
 from api.node import ALL_ROLES, Node, build_node, migrate_contexts, reset_stream_of, shutdown
+from api.ops import http_metrics, ops_router, watch
 from api.ratelimit import per_ip
 from api.web import static_files
+from infra.metrics import NodeMetrics
 from infra.ratelimit import Limiter
 from infra.settings import Settings
 
-__all__ = ["build", "create_app", "migrate", "reset_stream", "shutdown"]
+__all__ = ["build", "create_app", "migrate", "ops_app", "reset_stream", "shutdown"]
 
 
 async def migrate(settings: Settings) -> None:
@@ -61,6 +63,7 @@ async def health(state: State) -> Response[dict[str, Any]]:
 def _serve(state: State, node: Node) -> None:
     """Hand the node's parts to the handlers: each context's under its name, the gate apart."""
     state.node = node
+    state.scrape = watch(state.metrics, node)
     for name, parts in node.parts.items():
         state[name] = parts
         if isinstance(parts, IdentityParts):
@@ -86,15 +89,19 @@ def create_app(
         finally:
             await shutdown(running)
 
-    state = State({"settings": settings, "gate": None})
+    metrics = NodeMetrics()
+    state = State({"settings": settings, "gate": None, "metrics": metrics})
     if node is not None:
         _serve(state, node)
     return Litestar(
-        route_handlers=[*(context.router() for context in contexts), health, static_files()],
+        route_handlers=[
+            *(context.router() for context in contexts), health, ops_router(), static_files()
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=state,
         middleware=[
+            http_metrics(metrics),
             per_ip(
                 commands=Limiter(settings.rate_ip_per_s, settings.rate_ip_burst),
                 reads=Limiter(settings.rate_read_ip_per_s, settings.rate_read_ip_burst),
@@ -103,4 +110,18 @@ def create_app(
         request_max_body_size=settings.max_body_bytes,
         request_class=JsonBodyRequest,
         openapi_config=OpenAPIConfig(title="Tessera", version="0.1.0", path="/schema"),
+    )
+
+
+def ops_app(node: Node) -> Litestar:
+    """The operators' endpoints alone (`/metrics`, `/healthz`, `/readyz`), for a node that serves
+    no web API: `tessera publish` and `tessera project` on `TESSERA_METRICS_PORT`."""
+    metrics = NodeMetrics()
+    state = State({"settings": node.settings, "metrics": metrics, "node": node})
+    state.scrape = watch(metrics, node)
+    return Litestar(
+        route_handlers=[ops_router()],
+        state=state,
+        middleware=[http_metrics(metrics)],
+        openapi_config=None,
     )

@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import logging
 import signal
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
+from infra import logs
 from infra import settings as settings_module
 from infra.settings import Settings
 from infra.tuning import tune_gc
@@ -67,11 +67,16 @@ def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         print(f"running {', '.join(sorted(roles))}", flush=True)
+        ops = _ops_server(parts, settings)
         waits: list[asyncio.Task[Any]] = [asyncio.create_task(stop.wait())]
         waits += [asyncio.create_task(publisher.halted()) for publisher in parts.publishers]
         await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
         for wait in waits:
             wait.cancel()
+        if ops is not None:
+            server, serving = ops
+            server.should_exit = True
+            await serving
         await shutdown(parts)
         halted = [str(p.stopped_by) for p in parts.publishers if p.stopped_by is not None]
         return "; ".join(halted) or None
@@ -80,6 +85,23 @@ def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
         failure = runner.run(run(_resolved(args, stack)))
     if failure is not None:
         sys.exit(failure)  # exit status 1, the reason on stderr
+
+
+def _ops_server(node: Any, settings: Settings) -> tuple[Any, asyncio.Task[None]] | None:
+    """`/metrics`, `/healthz` and `/readyz` of a background role, on `TESSERA_METRICS_PORT`."""
+    if not settings.metrics_port:
+        return None
+    import uvicorn
+
+    from api.app import ops_app
+
+    config = uvicorn.Config(
+        ops_app(node), host=settings.host, port=settings.metrics_port, log_level="warning",
+        lifespan="off",
+    )
+    server = uvicorn.Server(config)
+    print(f"metrics on http://{settings.host}:{settings.metrics_port}/metrics", flush=True)
+    return server, asyncio.create_task(server.serve(), name="ops-server")
 
 
 def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -184,7 +206,11 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = settings_module.load()
+        logs.configure(settings.log_format, access_log=settings.access_log)
+    except settings_module.SettingsError:  # told again, naming the variable, when it is read
+        logs.configure("plain")
     parser = argparse.ArgumentParser(prog="tessera")
     sub = parser.add_subparsers(dest="command", required=True)
     for name, help_text in (

@@ -176,6 +176,7 @@ CODES: dict[str, Kind] = {
     "unavailable": UNAVAILABLE,
     "internal": Kind(500, close=1011),
     "degraded": UNAVAILABLE,  # `GET /health`: a read model is stalled or far behind
+    "not_ready": UNAVAILABLE,  # `GET /readyz`: a dependency, a loop or a read model is not
 }
 """Refusals a handler or a socket names by code (`ApiError`, `close_socket`)."""
 

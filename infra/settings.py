@@ -10,7 +10,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import msgspec
 
@@ -124,6 +124,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Prefix of JetStream stream names, consumer names and subjects."""
     host: str = "127.0.0.1"
     port: int = 8000
+    metrics_port: int = 0
+    log_format: Literal["plain", "json"] = "plain"
+    """`json`: one JSON object a line (time, level, logger, message, request id, context,
+    route), for a log collector; `plain` for people."""
+    access_log: bool = False
+    """`TESSERA_ACCESS_LOG=1`: one line per answered request (method, route, status, time)."""
+    """`tessera publish` / `tessera project` serve `/metrics`, `/healthz` and `/readyz` on this
+    port (0: not at all); the web roles serve them on `port`."""
     projection_linger_ms: int = 200
     """Longest wait of the other read models (no live audience) to gather events into one
     transaction: bigger batches, and far fewer idle pull requests."""

@@ -133,6 +133,11 @@ class LogPublisher:
         await tasks.stop(self._task)
         self._task = None
 
+    @property
+    def running(self) -> bool:
+        """Started, and its loop has not ended (stopped, halted or crashed)."""
+        return self._task is not None and not self._task.done()
+
     async def halted(self) -> StoreBehindStream:
         """Returns once the publisher has stopped by itself, with the reason."""
         await self._halted.wait()

@@ -156,6 +156,11 @@ class ProjectionRunner:
         await tasks.stop(self._task)
         self._task = None
 
+    @property
+    def running(self) -> bool:
+        """Started, and its loop has not ended (stopped, halted or crashed)."""
+        return self._task is not None and not self._task.done()
+
     async def rebuild(self) -> int:
         """Start over from the first event; returns how many events were applied."""
         async with self._lock:

@@ -1,0 +1,117 @@
+"""`/metrics`, `/healthz` and `/readyz`: what Prometheus and a load balancer ask a node."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import httpx
+from prometheus_client.parser import text_string_to_metric_families
+
+from api.app import Node, migrate
+from infra.settings import Settings
+from tests.integration.conftest import until
+from tests.support import cli
+from tests.support.ports import free_port
+
+PLAYER = {"X-Dev-User": "ann"}
+ADMIN = {"X-Dev-User": "root", "X-Dev-Roles": "admin"}
+PALETTE = ["#000000", "#ffffff"]
+PLACE_ROUTE = "/api/canvas/{canvas_id}/pixels"
+
+
+def samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    return {
+        (sample.name, frozenset(sample.labels.items())): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def value(text: str, name: str, **labels: str) -> float | None:
+    return samples(text).get((name, frozenset(labels.items())))
+
+
+async def test_metrics_count_requests_refusals_and_the_spines_progress(
+    client: httpx.AsyncClient, parts: Node
+):
+    created = await client.post(
+        "/api/canvas", json={"width": 8, "height": 8, "palette": PALETTE, "cooldown_ms": 0}, headers=ADMIN
+    )
+    canvas_id = created.json()["id"]
+    for x in range(3):
+        placed = await client.post(
+            f"/api/canvas/{canvas_id}/pixels", json={"x": x, "y": 0, "colour": 1}, headers=PLAYER
+        )
+        assert placed.status_code == 200, placed.text
+    refused = await client.post(
+        f"/api/canvas/{canvas_id}/pixels", json={"x": 99, "y": 0, "colour": 1}, headers=PLAYER
+    )
+    assert refused.status_code >= 400
+    code = refused.json()["error"]
+
+    async def caught_up() -> str | None:
+        text = (await client.get("/metrics")).text
+        lag = value(text, "tessera_projection_lag_events", projection="bitmap")
+        published = value(text, "tessera_publisher_events_total", context="canvas")
+        return text if lag == 0 and published is not None and published >= 4 else None
+
+    text = await until(caught_up, timeout=30)
+    assert value(text, "tessera_http_requests_total",
+                 route=PLACE_ROUTE, method="POST", status="200") == 3
+    assert value(text, "tessera_http_request_duration_seconds_count",
+                 route=PLACE_ROUTE, method="POST") == 4
+    assert value(text, "tessera_refusals_total", context="canvas", code=code) == 1
+    assert value(text, "tessera_publisher_lag_events", context="canvas") == 0
+    applied = value(text, "tessera_projection_events_total", projection="bitmap")
+    assert applied is not None and applied >= 4
+    assert value(text, "tessera_projection_dead_letters_total", projection="bitmap") == 0
+    assert value(text, "tessera_nats_reconnects_total") == 0
+    for name, labels in samples(text):
+        assert not any("-" in v and len(v) == 36 for _, v in labels), f"an id as a label: {name}"
+
+
+async def test_healthz_lives_and_readyz_names_what_is_not_ready(
+    client: httpx.AsyncClient, parts: Node
+):
+    assert (await client.get("/healthz")).json() == {"status": "alive"}
+    ready = await client.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    checks = ready.json()["checks"]
+    assert checks["postgres"] and checks["nats"] and checks["projection:bitmap"]
+    assert checks["publisher:canvas"] and checks["read_model:bitmap"]
+
+    await parts.runner("bitmap").stop()
+    not_ready = await client.get("/readyz")
+    body = not_ready.json()
+    assert (not_ready.status_code, body["error"]) == (503, "not_ready")
+    assert body["checks"]["projection:bitmap"] is False
+    assert body["detail"] == "failing: projection:bitmap"
+
+
+async def test_a_projector_process_serves_its_metrics_on_the_metrics_port(
+    settings: Settings, tmp_path: Path
+):
+    """`tessera project` has no web API: `TESSERA_METRICS_PORT` gives operators its endpoints."""
+    await migrate(settings)
+    port = free_port()
+    environ = cli.environment(settings, tmp_path, TESSERA_METRICS_PORT=str(port))
+    process = cli.start(environ, tmp_path / "project.log", "project")
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+
+            async def ready() -> httpx.Response | None:
+                try:
+                    response = await http.get("/readyz")
+                except httpx.TransportError:
+                    return None
+                return response if response.status_code == 200 else None
+
+            checks = (await until(ready, timeout=60)).json()["checks"]
+            metrics = (await http.get("/metrics")).text
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0, (tmp_path / "project.log").read_text()
+    assert checks["projection:bitmap"] and not any(k.startswith("publisher:") for k in checks)
+    assert value(metrics, "tessera_projection_events_total", projection="bitmap") == 0
+    assert value(metrics, "tessera_publisher_events_total", context="canvas") is None
