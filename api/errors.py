@@ -302,6 +302,10 @@ def database_away(error: BaseException) -> bool:
             asyncpg.AdminShutdownError,
             asyncpg.TooManyConnectionsError,
         ),
+    ) or (
+        # A transaction ended on a connection that had just broken under it.
+        isinstance(error, asyncpg.InterfaceError)
+        and isinstance(error.__context__, asyncpg.PostgresConnectionError)
     )
 
 

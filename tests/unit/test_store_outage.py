@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import time
 
+import asyncpg
 import psycopg
 import psycopg.errors
 import psycopg_pool
 import pytest
 from eventsourcing.persistence import InfrastructureFactory, OperationalError
 
+from api.errors import handle_error
 from infra.settings import Settings
 from infra.spine.eventstore import application_env
 from infra.spine.outage import Outage, StoreAway, connection_lost
@@ -99,3 +101,20 @@ def test_a_store_nobody_answers_refuses_every_call_after_the_first_at_once():
                 pass
     finally:
         factory.close()
+
+
+def test_a_call_refused_while_the_store_is_away_is_a_503_to_send_again():
+    response = handle_error(None, StoreAway("the event store has been unreachable for 1.0 s"))  # type: ignore[arg-type]
+    assert (response.status_code, response.content["error"]) == (503, "try_again")
+    assert response.content["wait_ms"] == 2000
+
+
+def test_a_transaction_whose_connection_broke_under_it_is_a_503():
+    try:
+        try:
+            raise asyncpg.ConnectionDoesNotExistError("connection was closed in the middle")
+        except asyncpg.ConnectionDoesNotExistError:  # as asyncpg ends the transaction
+            raise asyncpg.InterfaceError("cannot call Transaction.__aexit__(): closed")
+    except asyncpg.InterfaceError as error:
+        response = handle_error(None, error)  # type: ignore[arg-type]
+    assert (response.status_code, response.content["error"]) == (503, "unavailable")
