@@ -58,6 +58,7 @@ from infra.identity.google import GoogleAuthError
 from infra.identity.telegram import TelegramAuthError
 from infra.identity.tokens import InvalidToken
 from infra.ratelimit import RateLimited
+from infra.spine.outage import StoreAway
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     WriterStopped: UNAVAILABLE,
     StoreUnavailable: UNAVAILABLE,
     WriterBusy: UNAVAILABLE,
+    StoreAway: UNAVAILABLE,
 }
 """Error classes of the contexts and the spine; a subclass not listed takes its base's kind."""
 
@@ -253,6 +255,8 @@ def _told(error: BaseException) -> tuple[str, str, dict[str, Any]]:
             return "try_again", "this node is shutting down: send it again", {"wait_ms": 1000}
         case StoreUnavailable():
             return "try_again", f"{error}: send it again", {"wait_ms": 2000}
+        case StoreAway():
+            return "try_again", f"{error}: nothing was saved, send it again", {"wait_ms": 2000}
         case DeskBehind():
             return error.code, str(error), {"wait_ms": 1000}
         case RosterUnavailable():
@@ -299,6 +303,10 @@ def database_away(error: BaseException) -> bool:
             asyncpg.AdminShutdownError,
             asyncpg.TooManyConnectionsError,
         ),
+    ) or (
+        # A transaction ended on a connection that had just broken under it.
+        isinstance(error, asyncpg.InterfaceError)
+        and isinstance(error.__context__, asyncpg.PostgresConnectionError)
     )
 
 

@@ -41,7 +41,6 @@ from commands.writer_thread import (
     answer_for,
     fail,
     resolve,
-    traceback_of,
     unavailable,
 )
 
@@ -129,8 +128,8 @@ class SharedWriter(WriterThread[A, C]):
             aggregate = self._load(aggregate_id)
         except self._domain_errors:  # unknown or gone: the writer's own load tells its callers
             pass
-        except Exception:
-            log.exception("writer %s could not load %s ahead", self.name, aggregate_id)
+        except Exception as error:  # noqa: BLE001 - reported; the writer's own load answers
+            self._report(error, "could not load %s ahead", aggregate_id)
         with self._lock:
             if aggregate is not None and aggregate_id not in self._held:
                 self._held[aggregate_id] = aggregate
@@ -201,14 +200,8 @@ class SharedWriter(WriterThread[A, C]):
                 except self._domain_errors as error:  # unknown or gone
                     answers[index] = unloadable[aggregate_id] = error
                     continue
-                except Exception as error:  # the store is away: nobody is acknowledged
-                    log.error(
-                        "writer %s cannot load %s: %r",
-                        self.name,
-                        aggregate_id,
-                        error,
-                        exc_info=traceback_of(error),
-                    )
+                except Exception as error:  # noqa: BLE001 - reported; nobody is acknowledged
+                    self._report(error, "cannot load %s", aggregate_id)
                     answers[index] = unloadable[aggregate_id] = answer_for(error)
                     continue
                 touched[aggregate_id] = aggregate
@@ -224,23 +217,17 @@ class SharedWriter(WriterThread[A, C]):
         if events:
             try:
                 self._app.events.put(events)
-            except Exception as error:
+            except Exception as error:  # noqa: BLE001 - reported, or a conflict
                 if isinstance(error, RecordConflictError):
                     self.conflicts += 1
                 else:
-                    log.error(
-                        "writer %s failed to save a batch of %d: %r",
-                        self.name,
-                        len(batch),
-                        error,
-                        exc_info=traceback_of(error),
-                    )
+                    self._report(error, "failed to save a batch of %d", len(batch))
                 with self._lock:
                     for aggregate_id in touched:
                         self._held.pop(aggregate_id, None)
                 self._split(batch)
                 return
-            self.saves += 1
+            self._saved()
         self._put_snapshots(snapshots)
         resolve(batch, answers)
 
@@ -279,14 +266,8 @@ class SharedWriter(WriterThread[A, C]):
             except self._domain_errors as failure:
                 fail(part, failure)
                 return None
-            except Exception as failure:
-                log.error(
-                    "writer %s cannot load %s: %r",
-                    self.name,
-                    aggregate_id,
-                    failure,
-                    exc_info=traceback_of(failure),
-                )
+            except Exception as failure:  # noqa: BLE001 - reported
+                self._report(failure, "cannot load %s", aggregate_id)
                 answer = answer_for(failure)
                 fail(part, answer)
                 return answer if unavailable(failure) else None
@@ -300,14 +281,8 @@ class SharedWriter(WriterThread[A, C]):
                 self.conflicts += 1
                 after_conflict(attempt)
                 continue
-            except Exception as failure:
-                log.error(
-                    "writer %s failed to save (attempt %d): %r",
-                    self.name,
-                    attempt,
-                    failure,
-                    exc_info=traceback_of(failure),
-                )
+            except Exception as failure:  # noqa: BLE001 - reported
+                self._report(failure, "failed to save (attempt %d)", attempt)
                 if unavailable(failure):
                     answer = answer_for(failure)
                     fail(part, answer)
@@ -315,7 +290,7 @@ class SharedWriter(WriterThread[A, C]):
                 error = failure
                 after_failure(attempt)
                 continue
-            self.saves += 1
+            self._saved()
             with self._lock:
                 self._held[aggregate_id] = aggregate
                 self._used[aggregate_id] = now

@@ -40,7 +40,6 @@ from commands.writer_thread import (
     answer_for,
     fail,
     resolve,
-    traceback_of,
     unavailable,
 )
 
@@ -143,13 +142,8 @@ class AggregateWriter(WriterThread[A, C]):
     def _decide_batch(self, batch: list[Item]) -> tuple[A, list[Any]] | None:
         try:
             aggregate = self._aggregate if self._aggregate is not None else self._load()
-        except Exception as error:  # the store is unreachable: nobody is acknowledged
-            log.error(
-                "writer %s cannot load its aggregate: %r",
-                self.name,
-                error,
-                exc_info=traceback_of(error),
-            )
+        except Exception as error:  # noqa: BLE001 - reported; nobody is acknowledged
+            self._report(error, "cannot load its aggregate")
             fail(batch, answer_for(error))
             return None
         self._aggregate = aggregate
@@ -169,16 +163,11 @@ class AggregateWriter(WriterThread[A, C]):
             self.conflicts += 1
             self._aggregate = None
             return False
-        except Exception as error:
-            log.error(
-                "writer %s failed to save a batch: %r",
-                self.name,
-                error,
-                exc_info=traceback_of(error),
-            )
+        except Exception as error:  # noqa: BLE001 - reported
+            self._report(error, "failed to save a batch")
             self._aggregate = None
             return False
-        self.saves += 1
+        self._saved()
         self._put_snapshots([inflight.snapshot] if inflight.snapshot else [])
         resolve(inflight.batch, inflight.answers)
         return True
@@ -201,14 +190,8 @@ class AggregateWriter(WriterThread[A, C]):
                 self.conflicts += 1
                 after_conflict(attempt)
                 continue
-            except Exception as failure:
-                log.error(
-                    "writer %s failed to save a batch (attempt %d): %r",
-                    self.name,
-                    attempt,
-                    failure,
-                    exc_info=traceback_of(failure),
-                )
+            except Exception as failure:  # noqa: BLE001 - reported
+                self._report(failure, "failed to save a batch (attempt %d)", attempt)
                 if unavailable(failure):
                     self._aggregate = None
                     fail(batch, answer_for(failure))
@@ -216,7 +199,7 @@ class AggregateWriter(WriterThread[A, C]):
                 error = failure
                 after_failure(attempt)
                 continue
-            self.saves += 1
+            self._saved()
             self._put_snapshots([snapshot] if snapshot else [])
             resolve(batch, answers)
             return

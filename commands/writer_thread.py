@@ -133,6 +133,8 @@ class WriterThread(Generic[A, C]):
         self._stopped = False
         self.saves = 0
         self.conflicts = 0
+        self.unavailable = 0
+        """Store failures in a row that said it is away; 0 once a save works again."""
 
     def start(self) -> None:
         self._thread.start()
@@ -184,6 +186,26 @@ class WriterThread(Generic[A, C]):
             log.exception("writer %s could not decide %r", self.name, command)
             return error
 
+    # -- how store failures are told --------------------------------------------------------------
+
+    def _report(self, error: BaseException, what: str, *args: Any) -> None:
+        """Log a failure of the store. While it is away every batch meets it (answered at once
+        with `StoreUnavailable`, the store saying so without trying): the first is an error,
+        the ones after it debug lines, until a save works again."""
+        if unavailable(error):
+            self.unavailable += 1
+            if self.unavailable > 1:
+                log.debug("writer %s " + what + ": %r", self.name, *args, error)
+                return
+        log.error("writer %s " + what + ": %r", self.name, *args, error,
+                  exc_info=traceback_of(error))  # fmt: skip
+
+    def _saved(self) -> None:
+        self.saves += 1
+        if self.unavailable:
+            log.warning("writer %s saves again after %d failures", self.name, self.unavailable)
+            self.unavailable = 0
+
     # -- snapshots, taken from memory rather than by replay ---------------------------------------
 
     def _capture_snapshot(self, aggregate: A, new_events: int) -> StoredEvent | None:
@@ -202,8 +224,8 @@ class WriterThread(Generic[A, C]):
         assert self._app.snapshots is not None
         try:
             self._app.snapshots.recorder.insert_events(list(snapshots))
-        except Exception:  # a missing snapshot only costs a longer load
-            log.exception("writer %s could not store snapshots", self.name)
+        except Exception as error:  # noqa: BLE001 - a missing snapshot only costs a longer load
+            self._report(error, "could not store snapshots")
 
 
 def resolve(batch: Sequence[tuple[Any, ...]], answers: Sequence[Any]) -> None:

@@ -150,24 +150,26 @@ class _Postgres:
         self.pgdata = pgdata
         self._user: pwd.struct_passwd | None = None
 
-    def start(self) -> tuple[str, bool]:
-        """The URL, and whether this call started the server (False: it was already running)."""
+    def start(self, port: int | None = None) -> tuple[str, bool]:
+        """The URL, and whether this call started the server (False: it was already running);
+        on `port` if given (a restart keeps its URL), else on a free one."""
         private_folder(self.pgdata)
         self._user = _postgres_system_user(self.pgdata)
         if not (self.pgdata / "PG_VERSION").exists():
             self._run("initdb", "--auth=trust", "--encoding=utf8", "-U", "postgres")
-        port = self._running_port()
-        if port is not None:
-            return _postgres_url(port), False
-        port = _free_port()
+        running = self._running_port()
+        if running is not None:
+            return _postgres_url(running), False
+        port = port or _free_port()
         log = self.pgdata / "server.log"
         # No Unix socket: its default directory may not be writable, and nothing uses it.
         options = f"-h {_HOST} -p {port} -k ''"
         self._run("pg_ctl", "-w", "-t", "60", "-l", str(log), "-o", options, "start", hint=log)
         return _postgres_url(port), True
 
-    def stop(self) -> None:
-        self._run("pg_ctl", "-w", "-t", "60", "-m", "fast", "stop")
+    def stop(self, mode: str = "fast") -> None:
+        """`immediate`: the server's processes quit at once, as in a crash (recovery on start)."""
+        self._run("pg_ctl", "-w", "-t", "60", "-m", mode, "stop")
 
     def _run(self, program: str, *args: str, hint: Path | None = None) -> None:
         bin_path: Path = _import_pgserver()._commands.POSTGRES_BIN_PATH

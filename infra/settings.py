@@ -146,6 +146,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     live_queue_frames: int = 256
     """Frames a live socket may fall behind by before it is told to resync and dropped."""
     writer_max_batch: int = 2000
+    store_timeout_ms: int = 2000
+    """The longest a command waits for an event store it cannot reach before it is answered
+    `503 try_again`; the store is then tried again in the background, at most half as long
+    apart (`infra.spine.eventstore.UrlPostgresFactory`)."""
     max_body_bytes: int = 64 * 1024
     dev_auth: bool = False
     """`TESSERA_DEV_AUTH=1`: trust the `X-Dev-User` / `X-Dev-Roles` headers. Never in production."""

@@ -24,6 +24,7 @@ from commands.canvas.wire import (
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.writer import AggregateWriter
+from commands.writer_thread import answer_for, unavailable
 from domain.canvas import Canvas, CanvasError, Placement
 
 
@@ -102,7 +103,12 @@ class Canvases(Application[UUID]):
         with self._writers_lock:
             writer = self._writers.get(canvas_id)
             if writer is None:
-                self.get_canvas(canvas_id)  # refuse unknown canvases before starting a thread
+                try:  # refuse unknown canvases before starting a thread
+                    self.get_canvas(canvas_id)
+                except Exception as error:
+                    if unavailable(error):
+                        raise answer_for(error) from error
+                    raise
                 writer = AggregateWriter(
                     name=str(canvas_id),
                     app=self,

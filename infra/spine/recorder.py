@@ -9,28 +9,42 @@ which spares the writer thread psycopg's pipeline machinery (a tenth of a desk n
 interpreter time) and the server three round trips' worth of messages. The lock is the library's:
 the table stays locked in EXCLUSIVE mode until the commit, so notification ids are committed in
 order and a reader following the log never skips one.
+
+Every call is tried once, not ten times as the library's are: a call that cannot reach the
+database fails at once and opens the store's outage (`infra.spine.outage`), and whoever called
+says `try again` (a writer's callers get `503 try_again` within the store timeout, not after the
+library's ~32 s of retries). The snapshots' recorder is the library's, tried once too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from inspect import unwrap
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
-from eventsourcing.utils import retry
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresDatastore,
+)
 from psycopg.sql import SQL, Identifier
 
-RECONNECT_GIVE_UP_S = 10.0
-"""How long the connection pool retries a failed connection, backing off, before it gives up and
-lets the next request start afresh. The pool's default of five minutes let the delay between tries
-grow to a minute: after a database restart, writes kept failing for that long."""
+
+class SnapshotRecorder(PostgresAggregateRecorder):
+    """The library's recorder of snapshots, each call tried once."""
+
+    insert_events = unwrap(PostgresAggregateRecorder.insert_events)
+    select_events = unwrap(PostgresAggregateRecorder.select_events)
 
 
 class ColumnarApplicationRecorder(PostgresApplicationRecorder):
+    select_events = unwrap(PostgresApplicationRecorder.select_events)
+    select_notifications = unwrap(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = unwrap(PostgresApplicationRecorder.max_notification_id)
+
     def __init__(self, datastore: PostgresDatastore, *, events_table_name: str = "stored_events"):
         super().__init__(datastore, events_table_name=events_table_name)
-        datastore.pool.reconnect_timeout = RECONNECT_GIVE_UP_S
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
         function = Identifier(f"{self.events_table_name}_insert")
@@ -66,9 +80,6 @@ class ColumnarApplicationRecorder(PostgresApplicationRecorder):
             .as_bytes(None)
         )
 
-    # Three tries, not the library's ten: enough to get past a pooled connection that died with
-    # a database restart, and a writer's callers wait for every try when the database is away.
-    @retry((InterfaceError, OperationalError), max_attempts=3, wait=0.2)
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **_: Any
     ) -> Sequence[int] | None:
