@@ -15,6 +15,7 @@ from api.contexts import all_contexts
 from api.errors import CODES, EXCEPTION_HANDLERS
 from api.identity.parts import IdentityParts
 from api.node import ALL_ROLES, Node, build_node, migrate_contexts, reset_stream_of, shutdown
+from api.openapi import SECURITY, StrictStructs, describe
 from api.ratelimit import per_ip
 from api.web import static_files
 from infra.ratelimit import Limiter
@@ -89,7 +90,7 @@ def create_app(
     state = State({"settings": settings, "gate": None})
     if node is not None:
         _serve(state, node)
-    return Litestar(
+    app = Litestar(
         route_handlers=[*(context.router() for context in contexts), health, static_files()],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
@@ -102,5 +103,10 @@ def create_app(
         ],
         request_max_body_size=settings.max_body_bytes,
         request_class=JsonBodyRequest,
-        openapi_config=OpenAPIConfig(title="Tessera", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Tessera", version="0.1.0", path="/schema", components=SECURITY
+        ),
+        plugins=[StrictStructs()],
     )
+    describe(app)
+    return app

@@ -16,7 +16,11 @@ from litestar.params import FromPath, JSONBody, Parameter
 from api.auth import AS_ADMIN, AS_PLAYER, Gate, account_id, authenticate_socket, origin_allowed
 from api.errors import ApiError, close_socket
 from api.identity.parts import IdentityParts
+from api.openapi import refusing
 from commands.actor import Actor
+from domain.account import AccountNotFound, IdentityTaken, LastIdentity, UnknownRole
+from infra.identity.google import GoogleAuthError
+from infra.identity.telegram import TelegramAuthError
 from infra.identity.view import AccountOut
 
 Token = Annotated[str, msgspec.Meta(min_length=16, max_length=4096)]
@@ -38,6 +42,7 @@ class MeController(Controller):
     path = "/api/me"
     tags = ("identity",)
     dependencies = AS_PLAYER
+    opt = refusing("account_required", AccountNotFound)  # `account_id(player)`
 
     @get("/")
     async def me(
@@ -57,7 +62,7 @@ class MeController(Controller):
         )
         return SignedInAccount(account.id, account.display_name, list(account.roles))
 
-    @post("/identities/google", status_code=200)
+    @post("/identities/google", status_code=200, refuses=(GoogleAuthError, IdentityTaken))
     async def link_google(
         self,
         data: JSONBody[GoogleSignIn],
@@ -68,7 +73,7 @@ class MeController(Controller):
         user = await identity.google.verify(data.id_token)
         return await _link(identity, player, "google", user.sub)
 
-    @post("/identities/telegram", status_code=200)
+    @post("/identities/telegram", status_code=200, refuses=(TelegramAuthError, IdentityTaken))
     async def link_telegram(
         self,
         data: JSONBody[TelegramSignIn],
@@ -79,7 +84,7 @@ class MeController(Controller):
         user = telegram_user(identity, data)
         return await _link(identity, player, "telegram", str(user.id))
 
-    @delete("/identities/{provider:str}/{subject:str}", status_code=200)
+    @delete("/identities/{provider:str}/{subject:str}", status_code=200, refuses=(LastIdentity,))
     async def unlink(
         self,
         provider: FromPath[str],
@@ -173,7 +178,7 @@ class AdminAccountsController(Controller):
         )
         return SignedInAccount(account.id, account.display_name, list(account.roles))
 
-    @delete("/{account_id:uuid}/roles/{role:str}", status_code=200)
+    @delete("/{account_id:uuid}/roles/{role:str}", status_code=200, refuses=(UnknownRole,))
     async def revoke_role(
         self,
         account_id: FromPath[UUID],
