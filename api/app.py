@@ -16,6 +16,7 @@ from api.errors import CODES, EXCEPTION_HANDLERS
 from api.identity.parts import IdentityParts
 from api.node import ALL_ROLES, Node, build_node, migrate_contexts, reset_stream_of, shutdown
 from api.openapi import SECURITY, StrictStructs, describe
+from api.options import name_every_method
 from api.ratelimit import per_ip
 from api.web import static_files
 from infra.ratelimit import Limiter
@@ -109,4 +110,5 @@ def create_app(
         plugins=[StrictStructs()],
     )
     describe(app)
+    name_every_method(app)
     return app

@@ -136,6 +136,7 @@ CODES: dict[str, Kind] = {
     "invalid_request": BAD_REQUEST,
     "invalid_message": BAD_REQUEST,
     "invalid_text": UNPROCESSABLE,
+    "invalid_sign_in": UNPROCESSABLE,  # well-formed, but not exactly one way to sign in
     "invalid_identity": BAD_REQUEST,
     "invalid_update": BAD_REQUEST,
     "hello_first": BAD_REQUEST,

@@ -30,7 +30,7 @@ from litestar import Litestar
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import Components, Reference, Schema, SecurityScheme
+from litestar.openapi.spec import Components, OpenAPIType, Reference, Schema, SecurityScheme
 from litestar.routes import HTTPRoute
 from litestar.typing import FieldDefinition
 
@@ -212,21 +212,30 @@ class StrictStructs(StructSchemaPlugin):
 
 
 def _constrain(schema: Schema, info: msgspec.inspect.Type) -> None:
-    """Copy what Litestar drops from a field's type onto its schema: list items' constraints,
-    tuple lengths (through an optional's `oneOf`)."""
+    """Copy what Litestar drops from a field's type onto its schema: the constraints of list,
+    tuple and dict items and of dict keys, tuple lengths (also through an optional's `oneOf`)."""
     if isinstance(info, msgspec.inspect.UnionType):
         for option, option_info in zip(schema.one_of or [], info.types, strict=False):
             if isinstance(option, Schema):
                 _constrain(option, option_info)
     elif isinstance(info, (msgspec.inspect.ListType, msgspec.inspect.SetType)):
         if isinstance(schema.items, Schema):
-            _scalar(schema.items, info.item_type)
+            _constrain(schema.items, info.item_type)
     elif isinstance(info, msgspec.inspect.TupleType):
         schema.min_items = schema.max_items = len(info.item_types)
-    elif isinstance(info, msgspec.inspect.DictType) and isinstance(
-        schema.additional_properties, Schema
-    ):
-        _constrain(schema.additional_properties, info.value_type)
+        for item, item_info in zip(schema.prefix_items or [], info.item_types, strict=False):
+            if isinstance(item, Schema):
+                _constrain(item, item_info)
+    elif isinstance(info, msgspec.inspect.DictType):
+        if isinstance(schema.additional_properties, Schema):
+            _constrain(schema.additional_properties, info.value_type)
+        if isinstance(info.key_type, msgspec.inspect.StrType) and info.key_type.pattern:
+            schema.property_names = Schema(type=OpenAPIType.STRING)
+            _constrain(schema.property_names, info.key_type)
+        schema.max_properties = info.max_length
+        schema.min_properties = info.min_length
+    else:
+        _scalar(schema, info)
 
 
 def _scalar(schema: Schema, info: msgspec.inspect.Type) -> None:
@@ -234,6 +243,12 @@ def _scalar(schema: Schema, info: msgspec.inspect.Type) -> None:
         schema.pattern = info.pattern or schema.pattern
         schema.min_length = info.min_length if info.min_length is not None else schema.min_length
         schema.max_length = info.max_length if info.max_length is not None else schema.max_length
-    elif isinstance(info, msgspec.inspect.IntType):
-        schema.minimum = info.ge if info.ge is not None else schema.minimum
-        schema.maximum = info.le if info.le is not None else schema.maximum
+    elif isinstance(info, (msgspec.inspect.IntType, msgspec.inspect.FloatType)):
+        for bound, attribute in _BOUNDS.items():
+            if getattr(info, bound) is not None:
+                setattr(schema, attribute, getattr(info, bound))
+
+
+_BOUNDS = {
+    "ge": "minimum", "le": "maximum", "gt": "exclusive_minimum", "lt": "exclusive_maximum"
+}

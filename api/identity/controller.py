@@ -125,7 +125,7 @@ def telegram_user(identity: IdentityParts, data: TelegramSignIn) -> TelegramUser
         raise TelegramAuthError("Telegram sign-in is not configured (TESSERA_TELEGRAM_BOT_TOKEN)")
     now = int(time.time())
     if (data.init_data is None) == (data.widget is None):
-        raise ApiError("invalid_request", "send exactly one of init_data and widget")
+        raise ApiError("invalid_sign_in", "send exactly one of init_data and widget")
     if data.init_data is not None:
         user = verify_init_data(
             data.init_data,

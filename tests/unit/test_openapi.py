@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 import textwrap
+import uuid
 from typing import Any
 
 import httpx
@@ -163,3 +165,14 @@ async def test_a_method_not_allowed_says_which_are():
     assert response.status_code == 405
     assert response.json()["error"] == "method_not_allowed"
     assert "GET" in response.headers["allow"]
+
+
+@pytest.mark.parametrize("path", sorted(SCHEMA["paths"]))
+async def test_options_names_every_method_of_its_path(path):
+    methods = {m.upper() for m in SCHEMA["paths"][path] if m in {"get", "post", "put", "delete", "patch"}}
+    url = re.sub(r"\{(\w+)\}", lambda m: str(uuid.uuid4()) if m[1].endswith("_id") else "1", path)
+    transport = httpx.ASGITransport(app=APP)
+    async with httpx.AsyncClient(transport=transport, base_url="http://tessera.test") as http:
+        response = await http.options(url)
+    assert response.status_code == 204
+    assert set(response.headers["allow"].split(", ")) == methods | {"OPTIONS"}
