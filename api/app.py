@@ -15,7 +15,9 @@ from api.contexts import all_contexts
 from api.errors import CODES, EXCEPTION_HANDLERS
 from api.identity.parts import IdentityParts
 from api.node import ALL_ROLES, Node, build_node, migrate_contexts, reset_stream_of, shutdown
+from api.openapi import SECURITY, StrictStructs, describe
 from api.ops import http_metrics, ops_router, watch
+from api.options import name_every_method
 from api.ratelimit import per_ip
 from api.web import static_files
 from infra.metrics import NodeMetrics
@@ -93,7 +95,7 @@ def create_app(
     state = State({"settings": settings, "gate": None, "metrics": metrics})
     if node is not None:
         _serve(state, node)
-    return Litestar(
+    app = Litestar(
         route_handlers=[
             *(context.router() for context in contexts), health, ops_router(), static_files()
         ],
@@ -109,8 +111,14 @@ def create_app(
         ],
         request_max_body_size=settings.max_body_bytes,
         request_class=JsonBodyRequest,
-        openapi_config=OpenAPIConfig(title="Tessera", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Tessera", version="0.1.0", path="/schema", components=SECURITY
+        ),
+        plugins=[StrictStructs()],
     )
+    describe(app)
+    name_every_method(app)
+    return app
 
 
 def ops_app(node: Node) -> Litestar:

@@ -138,6 +138,7 @@ CODES: dict[str, Kind] = {
     "invalid_request": BAD_REQUEST,
     "invalid_message": BAD_REQUEST,
     "invalid_text": UNPROCESSABLE,
+    "invalid_sign_in": UNPROCESSABLE,  # well-formed, but not exactly one way to sign in
     "invalid_identity": BAD_REQUEST,
     "invalid_update": BAD_REQUEST,
     "hello_first": BAD_REQUEST,
@@ -214,7 +215,12 @@ class Refusal:
 
 
 def kind_of(error: BaseException) -> Kind | None:
-    for cls in type(error).__mro__:
+    return kind_of_class(type(error))
+
+
+def kind_of_class(error_class: type[BaseException]) -> Kind | None:
+    """The kind of an error class: its own in the map, or its nearest mapped base's."""
+    for cls in error_class.__mro__:
         kind = ERROR_CLASSES.get(cls)
         if kind is not None:
             return kind
@@ -314,8 +320,10 @@ def error_body(code: str, detail: Any, **extra: Any) -> dict[str, Any]:
     return {"error": code, "detail": detail, **extra}
 
 
-def error_response(status: int, code: str, detail: Any, **extra: Any) -> Response[Any]:
-    headers = {}
+def error_response(
+    status: int, code: str, detail: Any, headers: dict[str, str] | None = None, **extra: Any
+) -> Response[Any]:
+    headers = dict(headers or {})
     if status in (429, 503) and "wait_ms" in extra:
         headers["Retry-After"] = str(max(1, math.ceil(extra["wait_ms"] / 1000)))
     return Response(
@@ -347,7 +355,8 @@ def handle_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
                 detail = {"message": error.detail, "problems": error.extra}
             return error_response(400, "invalid_request", detail)
         code = _STATUS_CODES.get(error.status_code, "error")
-        return error_response(error.status_code, code, error.detail)
+        # the framework's own headers go along: `Allow` with a 405
+        return error_response(error.status_code, code, error.detail, dict(error.headers or {}))
     told = refusal(error)
     return error_response(told.kind.status, told.code, told.detail, **told.extra)
 

@@ -19,6 +19,7 @@ from api.canvas.parts import CanvasParts, provide_canvas
 from api.canvas.reads import CanvasReads
 from api.conditional import unchanged
 from api.errors import ApiError
+from api.openapi import NOT_MODIFIED, REDIRECT
 from commands.actor import Actor
 from commands.canvas.canvases import Canvases
 from commands.canvas.wire import (
@@ -30,10 +31,13 @@ from commands.canvas.wire import (
     PlacePixel,
     ReopenCanvas,
 )
+from domain.canvas import CanvasClosed, OpReused
 from domain.roster import PlayerState
 from projections.canvas.bitmap import CanvasMeta, encode_delta, trim_chunk
 
 IMMUTABLE = "public, max-age=31536000, immutable"
+BYTES = "application/octet-stream"
+_LATEST = {307: REDIRECT, 304: NOT_MODIFIED}
 
 
 class PixelOut(msgspec.Struct):
@@ -121,6 +125,7 @@ class CanvasController(Controller):
         "/{canvas_id:uuid}/pixels",
         status_code=200,
         dependencies=AS_PLAYER,
+        refuses=("not_playing", CanvasClosed, OpReused),
     )
     async def place_pixel(
         self,
@@ -140,7 +145,7 @@ class CanvasController(Controller):
         canvas.presence.acted(str(canvas_id), player.user)
         return PlacementOut(placement.version, placement.replayed)
 
-    @post("/{canvas_id:uuid}/fill", status_code=200, dependencies=AS_ADMIN)
+    @post("/{canvas_id:uuid}/fill", status_code=200, dependencies=AS_ADMIN, refuses=(CanvasClosed,))
     async def fill_rectangle(
         self,
         canvas_id: FromPath[UUID],
@@ -185,7 +190,7 @@ class CanvasController(Controller):
     async def list_canvases(self, reads: NamedDependency[CanvasReads]) -> list[CanvasOut]:
         return [CanvasOut.of(meta) for meta in await reads.view.list_canvases()]
 
-    @get("/current")
+    @get("/current", refuses=("no_current_canvas",), responses={304: NOT_MODIFIED})
     async def get_current(
         self, request: Request[Any, Any, Any], reads: NamedDependency[CanvasReads]
     ) -> Response[Any]:
@@ -208,7 +213,7 @@ class CanvasController(Controller):
         """Size, palette, cooldown and the current version."""
         return CanvasOut.of(await reads.get_canvas(canvas_id, fresh=True))
 
-    @get("/{canvas_id:uuid}/snapshot/latest", status_code=307)
+    @get("/{canvas_id:uuid}/snapshot/latest", status_code=307, responses=_LATEST)
     async def latest_snapshot(
         self,
         canvas_id: FromPath[UUID],
@@ -218,7 +223,7 @@ class CanvasController(Controller):
         """Points (307) at the immutable URL of the latest version; cached one second."""
         return await _latest(canvas_id, request, reads, suffix="")
 
-    @get("/{canvas_id:uuid}/snapshot/latest/png", status_code=307)
+    @get("/{canvas_id:uuid}/snapshot/latest/png", status_code=307, responses=_LATEST)
     async def latest_png(
         self,
         canvas_id: FromPath[UUID],
@@ -227,7 +232,12 @@ class CanvasController(Controller):
     ) -> Response[Any]:
         return await _latest(canvas_id, request, reads, suffix="/png")
 
-    @get("/{canvas_id:uuid}/snapshot/{version:int}")
+    @get(
+        "/{canvas_id:uuid}/snapshot/{version:int}",
+        media_type=BYTES,
+        refuses=("gone",),
+        responses={304: NOT_MODIFIED},
+    )
     async def get_snapshot(
         self,
         canvas_id: FromPath[UUID],
@@ -247,7 +257,7 @@ class CanvasController(Controller):
             headers["Content-Encoding"] = encoding
         return Response(body, media_type="application/octet-stream", headers=headers)
 
-    @get("/{canvas_id:uuid}/snapshot/{version:int}/png")
+    @get("/{canvas_id:uuid}/snapshot/{version:int}/png", media_type="image/png", refuses=("gone",))
     async def get_png(
         self, canvas_id: FromPath[UUID], version: FromPath[int], reads: NamedDependency[CanvasReads]
     ) -> Response[bytes]:
@@ -276,7 +286,7 @@ class CanvasController(Controller):
             return PixelOut(x, y, 0)
         return PixelOut(x, y, owner.colour, owner.user, owner.name, owner.placed_at, owner.version)
 
-    @get("/{canvas_id:uuid}/deltas")
+    @get("/{canvas_id:uuid}/deltas", media_type=BYTES, refuses=("gone",))
     async def get_deltas(
         self,
         canvas_id: FromPath[UUID],

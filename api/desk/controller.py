@@ -20,7 +20,12 @@ from commands.desk.desks import desk_id_of, desk_link
 from commands.desk.wire import AckOut, ApplyStickerOp, CollisionOut, FinishSession, InitDesk
 from domain.desk import (
     Ack,
+    ClockSkew,
     Desk,
+    NotCreator,
+    SequenceGap,
+    TooManyStickers,
+    UnknownSticker,
     epoch_ms,
 )
 from infra.desk.hub import DeskHub
@@ -123,7 +128,7 @@ class DeskController(Controller):
         opened = await asyncio.to_thread(desk.desks.init_desk, data)
         return _with_session(desk.hub, opened.desk, opened.creator_token)
 
-    @post("/{desk_id:str}/session", status_code=200)
+    @post("/{desk_id:str}/session", status_code=200, refuses=("desk_gone",))
     async def new_session(
         self,
         desk_id: FromPath[str],
@@ -137,12 +142,12 @@ class DeskController(Controller):
         session_key = desk.hub.session_keys.issue(found.desk_id, client_id)
         return state_out(found, client_id=client_id, session_key=session_key)
 
-    @get("/{desk_id:str}")
+    @get("/{desk_id:str}", refuses=("desk_gone",))
     async def get_desk(self, desk_id: FromPath[str], desk: NamedDependency[DeskParts]) -> DeskOut:
         """The desk's current stickers (tombstones included); 410 once it expired."""
         return state_out(await desk.reads.get_desk(desk_id_of(desk_id)))
 
-    @get("/{desk_id:str}/export")
+    @get("/{desk_id:str}/export", refuses=("desk_gone",))
     async def export_desk(
         self, desk_id: FromPath[str], desk: NamedDependency[DeskParts]
     ) -> DeskExport:
@@ -156,7 +161,13 @@ class DeskController(Controller):
             found.stickers,
         )
 
-    @post("/{desk_id:str}/ops", status_code=200)
+    @post(
+        "/{desk_id:str}/ops",
+        status_code=200,
+        refuses=(
+            "bad_session_key", "desk_gone", SequenceGap, ClockSkew, UnknownSticker, TooManyStickers
+        ),
+    )
     async def post_op(
         self,
         desk_id: FromPath[str],
@@ -173,7 +184,7 @@ class DeskController(Controller):
         ack = await hub.apply_op(key, data)
         return ack_out(ack)
 
-    @post("/{desk_id:str}/finish", status_code=200)
+    @post("/{desk_id:str}/finish", status_code=200, refuses=(NotCreator, "desk_gone"))
     async def finish_session(
         self,
         desk_id: FromPath[str],

@@ -17,6 +17,7 @@ from api.auth import AS_ADMIN, AS_VIEWER
 from api.feedback.parts import FeedbackParts
 from commands.actor import Actor
 from commands.feedback.wire import SubmitFeedback
+from domain.feedback import FeedbackIdReused
 from infra.feedback.view import FeedbackOut
 
 _PAGE = Path(__file__).parent / "pages" / "feedback.html"
@@ -46,7 +47,7 @@ class FeedbackController(Controller):
     path = "/api/feedback"
     tags = ("feedback",)
 
-    @post("/", status_code=201, dependencies=AS_VIEWER)
+    @post("/", status_code=201, dependencies=AS_VIEWER, refuses=(FeedbackIdReused,))
     async def submit_feedback(
         self,
         data: JSONBody[SubmitFeedback],

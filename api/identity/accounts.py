@@ -25,7 +25,11 @@ from api.identity.controller import (
     telegram_user,
 )
 from api.identity.parts import IdentityParts
+from api.openapi import refusing
 from commands.actor import Actor
+from domain.account import AccountNotFound, IdentityTaken, LastIdentity, UnknownRole
+from infra.identity.google import GoogleAuthError
+from infra.identity.telegram import TelegramAuthError
 from infra.identity.view import AccountOut
 
 
@@ -33,6 +37,7 @@ class MeController(Controller):
     path = "/api/me"
     tags = ("identity",)
     dependencies = AS_PLAYER
+    opt = refusing("account_required", AccountNotFound)  # `account_id(player)`
 
     @get("/")
     async def me(
@@ -52,7 +57,7 @@ class MeController(Controller):
         )
         return SignedInAccount(account.id, account.display_name, list(account.roles))
 
-    @post("/identities/google", status_code=200)
+    @post("/identities/google", status_code=200, refuses=(GoogleAuthError, IdentityTaken))
     async def link_google(
         self,
         data: JSONBody[GoogleSignIn],
@@ -63,7 +68,7 @@ class MeController(Controller):
         user = await identity.google.verify(data.id_token)
         return await _link(identity, player, "google", user.sub)
 
-    @post("/identities/telegram", status_code=200)
+    @post("/identities/telegram", status_code=200, refuses=(TelegramAuthError, IdentityTaken))
     async def link_telegram(
         self,
         data: JSONBody[TelegramSignIn],
@@ -74,7 +79,7 @@ class MeController(Controller):
         user = telegram_user(identity, data)
         return await _link(identity, player, "telegram", str(user.id))
 
-    @delete("/identities/{provider:str}/{subject:str}", status_code=200)
+    @delete("/identities/{provider:str}/{subject:str}", status_code=200, refuses=(LastIdentity,))
     async def unlink(
         self,
         provider: FromPath[str],
@@ -168,7 +173,7 @@ class AdminAccountsController(Controller):
         )
         return SignedInAccount(account.id, account.display_name, list(account.roles))
 
-    @delete("/{account_id:uuid}/roles/{role:str}", status_code=200)
+    @delete("/{account_id:uuid}/roles/{role:str}", status_code=200, refuses=(UnknownRole,))
     async def revoke_role(
         self,
         account_id: FromPath[UUID],

@@ -17,7 +17,8 @@ from api.errors import ApiError
 from api.identity.parts import IdentityParts
 from commands.actor import Actor
 from commands.text import Line
-from domain.account import Account
+from domain.account import Account, AccountBanned, AccountNotFound
+from infra.identity.google import GoogleAuthError
 from infra.identity.refresh_sessions import RefreshTokenReused
 from infra.identity.telegram import (
     TelegramAuthError,
@@ -25,7 +26,7 @@ from infra.identity.telegram import (
     verify_init_data,
     verify_login_widget,
 )
-from infra.identity.tokens import TICKET
+from infra.identity.tokens import TICKET, InvalidToken
 
 Token = Annotated[Line, msgspec.Meta(min_length=16, max_length=4096)]
 
@@ -124,7 +125,7 @@ def telegram_user(identity: IdentityParts, data: TelegramSignIn) -> TelegramUser
         raise TelegramAuthError("Telegram sign-in is not configured (TESSERA_TELEGRAM_BOT_TOKEN)")
     now = int(time.time())
     if (data.init_data is None) == (data.widget is None):
-        raise ApiError("invalid_request", "send exactly one of init_data and widget")
+        raise ApiError("invalid_sign_in", "send exactly one of init_data and widget")
     if data.init_data is not None:
         user = verify_init_data(
             data.init_data,
@@ -148,7 +149,7 @@ class AuthController(Controller):
     path = "/api/auth"
     tags = ("identity",)
 
-    @post("/google", status_code=200)
+    @post("/google", status_code=200, refuses=(GoogleAuthError, AccountBanned))
     async def google(
         self, data: JSONBody[GoogleSignIn], identity: NamedDependency[IdentityParts]
     ) -> TokenPair:
@@ -156,7 +157,7 @@ class AuthController(Controller):
         user = await identity.google.verify(data.id_token)
         return await _sign_in(identity, "google", user.sub, user.name)
 
-    @post("/telegram", status_code=200)
+    @post("/telegram", status_code=200, refuses=(TelegramAuthError, AccountBanned))
     async def telegram(
         self, data: JSONBody[TelegramSignIn], identity: NamedDependency[IdentityParts]
     ) -> TokenPair:
@@ -164,7 +165,7 @@ class AuthController(Controller):
         user = telegram_user(identity, data)
         return await _sign_in(identity, "telegram", str(user.id), user.display_name)
 
-    @post("/refresh", status_code=200)
+    @post("/refresh", status_code=200, refuses=(InvalidToken, AccountBanned, AccountNotFound))
     async def refresh(
         self, data: JSONBody[RefreshRequest], identity: NamedDependency[IdentityParts]
     ) -> TokenPair:
@@ -190,7 +191,12 @@ class AuthController(Controller):
         if session_id is not None:
             identity.gate.revocations.add(session_id)
 
-    @post("/ticket", status_code=200, dependencies=AS_PLAYER)
+    @post(
+        "/ticket",
+        status_code=200,
+        dependencies=AS_PLAYER,
+        refuses=("account_required", AccountNotFound),
+    )
     async def ticket(
         self, player: NamedDependency[Actor], identity: NamedDependency[IdentityParts]
     ) -> Ticket:
