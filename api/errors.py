@@ -153,6 +153,7 @@ CODES: dict[str, Kind] = {
     "ticket_used": UNAUTHENTICATED,
     "forbidden": FORBIDDEN,
     "account_required": FORBIDDEN,
+    "guest_sign_in_off": FORBIDDEN,
     "origin_not_allowed": FORBIDDEN,
     "bad_session_key": FORBIDDEN,
     "rate_limited": TOO_MANY,

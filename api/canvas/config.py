@@ -9,6 +9,7 @@ from litestar import get
 from litestar.di import NamedDependency
 
 from api.canvas.parts import CanvasParts
+from api.identity.guest import guest_sign_in_on
 
 
 class ClientConfig(msgspec.Struct):
@@ -18,6 +19,8 @@ class ClientConfig(msgspec.Struct):
     google_client_id: str | None
     telegram_bot_username: str | None
     current_canvas: UUID | None
+    guest_sign_in: bool = False
+    """Whether a visitor may play under a nickname (`POST /api/auth/guest`)."""
 
 
 @get("/api/config", tags=["canvas"])
@@ -33,4 +36,5 @@ async def client_config(canvas: NamedDependency[CanvasParts]) -> ClientConfig:
         google_client_id=google[0] if google else None,
         telegram_bot_username=settings.telegram.bot_username or None,
         current_canvas=current.canvas_id if current is not None else None,
+        guest_sign_in=guest_sign_in_on(settings),
     )

@@ -223,7 +223,8 @@ class _Session:
         except (RateLimited, CanvasError, WriterBusy, WriterStopped) as refused:
             await self.send_json(refusal(refused).frame(op=command.op))
         else:
-            self.presence.acted(self.canvas, self.user)
+            cooldown_ms = 0 if self.actor.is_admin else self.canvases.cooldown_ms(self.canvas_id)
+            self.presence.acted(self.canvas, self.user, cooldown_ms)
             await self.send_json(
                 {
                     "type": "ack",

@@ -71,6 +71,7 @@ class Canvases(Application[UUID]):
         self._snapshot_every = snapshot_every
         self._writers: dict[UUID, AggregateWriter[Canvas, tuple[Actor, CanvasCommand]]] = {}
         self._writers_lock = threading.Lock()
+        self._cooldowns: dict[UUID, int] = {}
 
     def construct_transcoder(self) -> Transcoder:
         return MsgspecTranscoder()
@@ -102,7 +103,8 @@ class Canvases(Application[UUID]):
         with self._writers_lock:
             writer = self._writers.get(canvas_id)
             if writer is None:
-                self.get_canvas(canvas_id)  # refuse unknown canvases before starting a thread
+                # refuse unknown canvases before starting a thread; a cooldown never changes
+                self._cooldowns[canvas_id] = self.get_canvas(canvas_id).cooldown_ms
                 writer = AggregateWriter(
                     name=str(canvas_id),
                     app=self,
@@ -127,6 +129,10 @@ class Canvases(Application[UUID]):
         if writer is None:
             writer = await asyncio.to_thread(self.writer, canvas_id)
         return writer
+
+    def cooldown_ms(self, canvas_id: UUID) -> int:
+        """The canvas's cooldown, known here once its writer runs (0 before)."""
+        return self._cooldowns.get(canvas_id, 0)
 
     async def execute(self, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Placement:
         """Run a command through the canvas's writer; returns once it is committed."""
