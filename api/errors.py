@@ -19,6 +19,7 @@ from litestar import MediaType, Request, Response, WebSocket
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.types import ExceptionHandlersMap
 
+from api.web import not_found_page
 from commands.canvas.canvases import CanvasNotFound
 from commands.desk.desks import DeskGone, DeskNotFound
 from commands.text import refuses_control_characters
@@ -156,6 +157,7 @@ CODES: dict[str, Kind] = {
     "ticket_used": UNAUTHENTICATED,
     "forbidden": FORBIDDEN,
     "account_required": FORBIDDEN,
+    "guest_sign_in_off": FORBIDDEN,
     "origin_not_allowed": FORBIDDEN,
     "bad_session_key": FORBIDDEN,
     "rate_limited": TOO_MANY,
@@ -340,8 +342,25 @@ async def close_socket(socket: WebSocket[Any, Any, Any], code: str) -> None:
     await socket.close(code=CODES[code].close, reason=code)
 
 
-def handle_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """Litestar's one exception handler: the map for ours, the framework's own statuses for its."""
+def handle_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """Litestar's one exception handler: the map for ours, the framework's own statuses for its.
+    A browser that asks for a page outside `/api/` that does not exist gets the HTML 404 page."""
+    response = _error_response(error)
+    if response.status_code == NOT_FOUND.status and wants_page(request):
+        return Response(not_found_page(), status_code=NOT_FOUND.status, media_type=MediaType.HTML)
+    return response
+
+
+def wants_page(request: Request[Any, Any, Any]) -> bool:
+    """A browser navigating: a GET outside the API that accepts HTML."""
+    return (
+        request.method in ("GET", "HEAD")
+        and not request.url.path.startswith("/api/")
+        and "text/html" in request.headers.get("accept", "")
+    )
+
+
+def _error_response(error: Exception) -> Response[Any]:
     if isinstance(error, HTTPException) and not isinstance(error, ApiError):
         if isinstance(error, ValidationException):
             field = _refused_text(error.extra)

@@ -3,6 +3,7 @@ revalidated on every visit."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 from litestar import Router
@@ -56,6 +57,12 @@ def _if_none_match(scope: Scope) -> set[str]:
         if name == b"if-none-match":
             return wanted_tags(value.decode("latin-1"))
     return set()
+
+
+@functools.cache
+def not_found_page() -> bytes:
+    """The HTML page of an address that does not exist (`api.errors.handle_error` sends it)."""
+    return (STATIC / "404.html").read_bytes()
 
 
 def static_files() -> Router:

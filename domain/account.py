@@ -15,6 +15,9 @@ from eventsourcing.domain import Aggregate
 
 ROLES = ("admin",)
 MAX_NAME = 64
+GUEST = "guest"
+"""The provider of a guest's identity: a nickname, no outside account. A guest signs in once and
+stays signed in through its refresh tokens; linking Google or Telegram keeps the account."""
 
 
 class AccountError(Exception):
@@ -53,6 +56,12 @@ def claim_id(provider: str, subject: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"tessera:identity:{identity_key(provider, subject)}")
 
 
+def account_kind(identities: list[str]) -> str:
+    """`guest` while every way to sign in is a guest's, else `member`."""
+    guest = all(key.startswith(f"{GUEST}:") for key in identities)
+    return GUEST if guest and identities else "member"
+
+
 def clean_name(name: str) -> str:
     name = " ".join(name.split())[:MAX_NAME]
     return name or "player"
@@ -69,6 +78,10 @@ class Account(Aggregate):
         self.display_name = display_name
         self.roles: list[str] = []
         self.banned = False
+
+    @property
+    def kind(self) -> str:
+        return account_kind(self.identities)
 
     @classmethod
     def register(

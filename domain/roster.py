@@ -12,6 +12,13 @@ from enum import StrEnum
 import msgspec
 
 
+def window_start(acted_ms: int, ready_at_ms: int) -> int:
+    """When a player's AFK window starts after a game action: once they may place again, the
+    later of the action and the end of its cooldown. Waiting out a cooldown is not being away
+    (with a cooldown as long as the window, every player would go AFK between placements)."""
+    return max(acted_ms, ready_at_ms)
+
+
 class PlayerState(StrEnum):
     PLAYING = "playing"
     QUEUED = "queued"
@@ -36,7 +43,8 @@ class Standing(msgspec.Struct, frozen=True):
 
 class Roster(msgspec.Struct, kw_only=True):
     players: dict[str, int] = msgspec.field(default_factory=dict)
-    """User → time of their last game action (admission counts as one)."""
+    """User → when their AFK window started: their last game action (admission counts as one)
+    or, when later, the end of its cooldown (`window_start`)."""
     queue: list[Waiting] = msgspec.field(default_factory=list)
 
     def join(self, user: str, now_ms: int, *, cap: int, window_ms: int) -> None:

@@ -38,6 +38,9 @@ class CanvasSettings(msgspec.Struct, frozen=True, kw_only=True):
     """A player with no game action for this long is AFK (and a returning one keeps playing)."""
     spectator_poll_s: float = 5.0
     """How often the web client's spectators poll the latest snapshot."""
+    live_spectators: int = 1000
+    """Signed-out viewers one node serves live deltas over a socket; beyond that (and with 0)
+    they poll the latest snapshot every `spectator_poll_s`."""
 
 
 class DeskSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -81,6 +84,12 @@ class IdentitySettings(msgspec.Struct, frozen=True, kw_only=True):
     rate_account_per_s: float = 5.0
     rate_account_burst: int = 20
     """Token bucket per account on command endpoints; a rate of 0 turns that limit off."""
+    guest_sign_in: Literal["auto", "on", "off"] = "auto"
+    """Guest sign-in (a nickname, no outside account): `auto` turns it on only when neither
+    Google nor Telegram sign-in is configured, so a fresh server can be played at once."""
+    guest_accounts_per_ip_hour: int = 10
+    """Guest accounts one client address may create an hour (as many at once, then evenly
+    spread); 0 turns the limit off."""
 
 
 class GoogleSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -164,6 +173,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     commands'; a rate of 0 turns it off. An open page asks about once a second (the current game
     and the latest snapshot every `spectator_poll_s`, the board when it changed, the inspector),
     and a page load a dozen times: the bucket leaves room for many tabs behind one address."""
+    home: Literal["landing", "canvas"] = "landing"
+    """What `/` shows: the landing page (what is here, a click from each product) or the
+    Pixel Wars canvas itself."""
     trusted_proxies: str = ""
     """Comma-separated addresses or networks (`10.0.0.0/8`) of the reverse proxies whose
     `X-Forwarded-For` / `X-Forwarded-Proto` name the client; empty: no forwarded header is

@@ -1,4 +1,5 @@
-"""What the web client needs to know about this deployment before it draws anything."""
+"""What the web client needs to know about this deployment before it draws anything, and who is
+online on a canvas."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ from uuid import UUID
 import msgspec
 from litestar import get
 from litestar.di import NamedDependency
+from litestar.params import FromPath
 
 from api.canvas.parts import CanvasParts
+from api.identity.guest import guest_sign_in_on
 
 
 class ClientConfig(msgspec.Struct):
@@ -18,6 +21,11 @@ class ClientConfig(msgspec.Struct):
     google_client_id: str | None
     telegram_bot_username: str | None
     current_canvas: UUID | None
+    guest_sign_in: bool = False
+    """Whether a visitor may play under a nickname (`POST /api/auth/guest`)."""
+    live_spectators: bool = False
+    """Whether this node has room to send a signed-out viewer live deltas over a socket (else
+    it polls every `spectator_poll_ms`; a socket refused for want of room closes with 1013)."""
 
 
 @get("/api/config", tags=["canvas"])
@@ -33,4 +41,22 @@ async def client_config(canvas: NamedDependency[CanvasParts]) -> ClientConfig:
         google_client_id=google[0] if google else None,
         telegram_bot_username=settings.telegram.bot_username or None,
         current_canvas=current.canvas_id if current is not None else None,
+        guest_sign_in=guest_sign_in_on(settings),
+        live_spectators=canvas.spectators.room,
     )
+
+
+class Online(msgspec.Struct):
+    players: int
+    """Players placing now (a game action within the AFK window)."""
+    queued: int
+    """Signed-in users waiting for a place."""
+
+
+@get("/api/canvas/{canvas_id:uuid}/online", tags=["canvas"])
+async def players_online(
+    canvas_id: FromPath[UUID], canvas: NamedDependency[CanvasParts]
+) -> Online:
+    """Who plays on the canvas now, from the players' roster (volatile, shared over NATS)."""
+    players, queued = canvas.presence.counts(str(canvas_id))
+    return Online(players, queued)

@@ -142,7 +142,8 @@ class CanvasController(Controller):
         canvas = provide_canvas(state)
         await _seat_player(canvas, canvas_id, player)
         placement = await canvas.canvases.execute(canvas_id, player, data)
-        canvas.presence.acted(str(canvas_id), player.user)
+        cooldown_ms = 0 if player.is_admin else canvas.canvases.cooldown_ms(canvas_id)
+        canvas.presence.acted(str(canvas_id), player.user, cooldown_ms)
         return PlacementOut(placement.version, placement.replayed)
 
     @post("/{canvas_id:uuid}/fill", status_code=200, dependencies=AS_ADMIN, refuses=(CanvasClosed,))

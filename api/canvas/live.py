@@ -73,6 +73,11 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
     if await parts.reads.view.find_canvas(canvas_id) is None:
         await close_socket(socket, "canvas_not_found")
         return
+    # A signed-out viewer takes one of the node's live seats, or polls instead (told 1013).
+    watcher = not _credentials(socket)
+    if watcher and not parts.spectators.take():
+        await close_socket(socket, "unavailable")
+        return
     fanout: Fanout = parts.fanout
     listener = await fanout.listen(str(canvas_id))
     session = _Session(socket, socket.app.state.gate, parts, canvas_id)
@@ -83,8 +88,19 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
             session.forward(listener), session.serve(), session.report_standing()
         )
     finally:
+        if watcher:
+            parts.spectators.give_back()
         parts.presence.unseat(session.canvas, session)
         await fanout.leave(str(canvas_id), listener)
+
+
+def _credentials(socket: WebSocket[Any, Any, Any]) -> bool:
+    """Whether the socket came signed in (a ticket, a token, a development identity). One
+    that signs in later with an `auth` message keeps the seat it took as a viewer."""
+    headers = socket.headers
+    return bool(
+        socket.query_params.get("ticket") or "authorization" in headers or "x-dev-user" in headers
+    )
 
 
 class _Session:
@@ -223,7 +239,8 @@ class _Session:
         except (RateLimited, CanvasError, WriterBusy, WriterStopped) as refused:
             await self.send_json(refusal(refused).frame(op=command.op))
         else:
-            self.presence.acted(self.canvas, self.user)
+            cooldown_ms = 0 if self.actor.is_admin else self.canvases.cooldown_ms(self.canvas_id)
+            self.presence.acted(self.canvas, self.user, cooldown_ms)
             await self.send_json(
                 {
                     "type": "ack",

@@ -3,11 +3,12 @@ reads as `reads`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from litestar.datastructures import State
 
 from api.canvas.reads import CanvasReads
+from api.canvas.seats import SpectatorSeats
 from api.canvas.telegram_bot import TelegramBot
 from api.node import parts_provider
 from commands.canvas.canvases import Canvases
@@ -26,6 +27,8 @@ class CanvasParts:
     fanout: Fanout
     presence: Presence
     telegram: TelegramBot
+    spectators: SpectatorSeats = field(default_factory=lambda: SpectatorSeats(0))
+    """Signed-out live sockets on this node (`TESSERA_LIVE_SPECTATORS`)."""
 
 
 provide_canvas = parts_provider(NAME, CanvasParts)

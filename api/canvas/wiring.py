@@ -8,12 +8,13 @@ import asyncpg
 from litestar import Router
 from litestar.di import Provide
 
-from api.canvas.config import client_config
+from api.canvas.config import client_config, players_online
 from api.canvas.controller import CanvasController
 from api.canvas.live import canvas_live
-from api.canvas.pages import index
+from api.canvas.pages import canvas_page, canvas_worker, index
 from api.canvas.parts import NAME, CanvasParts, provide_canvas, provide_reads
 from api.canvas.reads import CanvasReads
+from api.canvas.seats import SpectatorSeats
 from api.canvas.telegram_bot import TelegramBot
 from api.canvas.webhook import telegram_webhook
 from api.node import Projection, Spine
@@ -107,6 +108,7 @@ class CanvasContext:
                 username=settings.telegram.bot_username,
                 players=presence,
             ),
+            spectators=SpectatorSeats(settings.canvas.live_spectators),
         )
         await presence.start()
         return self._parts
@@ -127,8 +129,11 @@ class CanvasContext:
                 CanvasController,
                 canvas_live,
                 client_config,
+                players_online,
                 telegram_webhook,
                 index,
+                canvas_page,
+                canvas_worker,
             ],
             dependencies={
                 "canvas": Provide(provide_canvas, sync_to_thread=False),

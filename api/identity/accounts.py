@@ -55,7 +55,9 @@ class MeController(Controller):
         account = await asyncio.to_thread(
             identity.accounts.rename, account_id(player), data.display_name
         )
-        return SignedInAccount(account.id, account.display_name, list(account.roles))
+        return SignedInAccount(
+            account.id, account.display_name, list(account.roles), account.kind
+        )
 
     @post("/identities/google", status_code=200, refuses=(GoogleAuthError, IdentityTaken))
     async def link_google(
@@ -94,7 +96,7 @@ class MeController(Controller):
             provider=provider,
             subject=subject,
         )
-        return LinkedIdentities(account.id, list(account.identities))
+        return LinkedIdentities(account.id, list(account.identities), account.kind)
 
 
 async def _link(
@@ -103,7 +105,7 @@ async def _link(
     account = await asyncio.to_thread(
         identity.accounts.link_identity, account_id(player), provider=provider, subject=subject
     )
-    return LinkedIdentities(account.id, list(account.identities))
+    return LinkedIdentities(account.id, list(account.identities), account.kind)
 
 
 async def _account(identity: IdentityParts, account_id: UUID) -> AccountOut:
@@ -171,7 +173,9 @@ class AdminAccountsController(Controller):
         account = await asyncio.to_thread(
             identity.accounts.grant_role, account_id, data.role, by=admin.user
         )
-        return SignedInAccount(account.id, account.display_name, list(account.roles))
+        return SignedInAccount(
+            account.id, account.display_name, list(account.roles), account.kind
+        )
 
     @delete("/{account_id:uuid}/roles/{role:str}", status_code=200, refuses=(UnknownRole,))
     async def revoke_role(
@@ -186,7 +190,9 @@ class AdminAccountsController(Controller):
             identity.accounts.revoke_role, account_id, role, by=admin.user
         )
         await _end_sessions(identity, account_id)
-        return SignedInAccount(account.id, account.display_name, list(account.roles))
+        return SignedInAccount(
+            account.id, account.display_name, list(account.roles), account.kind
+        )
 
     @post("/{account_id:uuid}/sessions/revoke", status_code=200)
     async def revoke_sessions(

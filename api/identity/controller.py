@@ -72,6 +72,8 @@ class SignedInAccount(msgspec.Struct):
     id: UUID
     display_name: str
     roles: list[str]
+    kind: str = "member"
+    """`guest` for a guest's account (`api/identity/guest.py`) until it links a provider."""
 
 
 class TokenPair(msgspec.Struct):
@@ -86,6 +88,7 @@ class TokenPair(msgspec.Struct):
 class LinkedIdentities(msgspec.Struct):
     id: UUID
     identities: list[str]
+    kind: str = "member"
 
 
 class Ticket(msgspec.Struct):
@@ -106,7 +109,7 @@ def _pair(
         refresh_token,
         issuer.access_ttl_s,
         settings.identity.refresh_ttl_s,
-        SignedInAccount(account.id, account.display_name, list(account.roles)),
+        SignedInAccount(account.id, account.display_name, list(account.roles), account.kind),
     )
 
 
@@ -114,6 +117,11 @@ async def _sign_in(identity: IdentityParts, provider: str, subject: str, name: s
     account = await asyncio.to_thread(
         identity.accounts.sign_in, provider=provider, subject=subject, display_name=name
     )
+    return await start_session(identity, account)
+
+
+async def start_session(identity: IdentityParts, account: Account) -> TokenPair:
+    """A new sign-in session of the account, and its first token pair."""
     session = await identity.sessions.start(account.id, identity.clock())
     return _pair(identity, account, session.session_id, session.refresh_token)
 

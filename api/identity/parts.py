@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 from uuid import UUID
@@ -14,6 +14,7 @@ from commands.identity.accounts import Accounts
 from infra.identity.google import GoogleVerifier
 from infra.identity.refresh_sessions import Rotation
 from infra.identity.view import AccountOut
+from infra.ratelimit import Limiter
 
 NAME = "identity"
 
@@ -53,6 +54,9 @@ class IdentityParts:
     gate: Gate
     clock: Callable[[], datetime]
     """Now, as refresh sessions are started, rotated and ended."""
+    guests: Limiter = field(default_factory=lambda: Limiter(0, 0))
+    """Guest accounts per client address (`api.identity.guest.guest_limiter`); no limit unless
+    the wiring sets one."""
 
 
 provide_identity = parts_provider(NAME, IdentityParts)

@@ -13,6 +13,7 @@ from litestar.di import Provide
 from api.auth import Gate
 from api.identity.accounts import AdminAccountsController, MeController, me_live
 from api.identity.controller import AuthController, whoami
+from api.identity.guest import guest_limiter, guest_sign_in
 from api.identity.parts import NAME, IdentityParts, provide_identity
 from api.node import Projection, Spine
 from commands.clock import utc_now
@@ -88,6 +89,7 @@ class IdentityContext:
                 tickets,
             ),
             clock=utc_now,
+            guests=guest_limiter(settings),
         )
         await revocations.start()
         return self._parts
@@ -102,6 +104,13 @@ class IdentityContext:
     def router(self) -> Router:
         return Router(
             "/",
-            route_handlers=[AuthController, MeController, AdminAccountsController, me_live, whoami],
+            route_handlers=[
+                AuthController,
+                MeController,
+                AdminAccountsController,
+                me_live,
+                whoami,
+                guest_sign_in,
+            ],
             dependencies={"identity": Provide(provide_identity, sync_to_thread=False)},
         )

@@ -72,6 +72,7 @@ class Canvases(Application[UUID]):
         self._snapshot_every = snapshot_every
         self._writers: dict[UUID, AggregateWriter[Canvas, tuple[Actor, CanvasCommand]]] = {}
         self._writers_lock = threading.Lock()
+        self._cooldowns: dict[UUID, int] = {}
 
     def construct_transcoder(self) -> Transcoder:
         return MsgspecTranscoder()
@@ -103,8 +104,9 @@ class Canvases(Application[UUID]):
         with self._writers_lock:
             writer = self._writers.get(canvas_id)
             if writer is None:
-                try:  # refuse unknown canvases before starting a thread
-                    self.get_canvas(canvas_id)
+                # refuse unknown canvases before starting a thread; a cooldown never changes
+                try:
+                    self._cooldowns[canvas_id] = self.get_canvas(canvas_id).cooldown_ms
                 except Exception as error:
                     if unavailable(error):
                         raise answer_for(error) from error
@@ -133,6 +135,10 @@ class Canvases(Application[UUID]):
         if writer is None:
             writer = await asyncio.to_thread(self.writer, canvas_id)
         return writer
+
+    def cooldown_ms(self, canvas_id: UUID) -> int:
+        """The canvas's cooldown, known here once its writer runs (0 before)."""
+        return self._cooldowns.get(canvas_id, 0)
 
     async def execute(self, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Placement:
         """Run a command through the canvas's writer; returns once it is committed."""

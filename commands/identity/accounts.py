@@ -14,10 +14,12 @@ from commands.codec import MsgspecTranscoder
 from commands.text import printable
 from commands.writer_thread import WriterBusy
 from domain.account import (
+    GUEST,
     Account,
     AccountNotFound,
     IdentityClaim,
     IdentityTaken,
+    InvalidName,
     claim_id,
     identity_key,
 )
@@ -71,6 +73,20 @@ class Accounts(Application[UUID]):
                 continue  # the same identity registered at the same moment: take that account
             return account
         raise IdentityTaken("the identity is being registered concurrently; try again")
+
+    def register_guest(self, *, display_name: str) -> Account:
+        """A new guest account under a nickname. Its identity is its own id: nobody signs in as
+        that guest again, it stays signed in through its refresh tokens (or links a provider)."""
+        name = printable(display_name)
+        if not name.strip():
+            raise InvalidName("a nickname needs at least one visible character")
+        account_id = uuid4()
+        account = Account.register(
+            account_id=account_id, provider=GUEST, subject=account_id.hex, display_name=name,
+            now=self.clock(),
+        )
+        self.save(account)
+        return account
 
     def link_identity(self, account_id: UUID, *, provider: str, subject: str) -> Account:
         account = self.get_account(account_id)

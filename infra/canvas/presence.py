@@ -26,7 +26,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KV_DEL, KV_PURGE, KeyValue
 
-from domain.roster import PlayerState, Roster, Standing
+from domain.roster import PlayerState, Roster, Standing, window_start
 from infra.tasks import stop_requested
 
 log = logging.getLogger(__name__)
@@ -141,10 +141,13 @@ class Presence:
             raise RosterUnavailable
         return self.standing(canvas, user)
 
-    def acted(self, canvas: str, user: str) -> None:
-        """A game action: keeps the player playing for another window."""
+    def acted(self, canvas: str, user: str, cooldown_ms: int = 0) -> None:
+        """A game action: keeps the player playing for another window, which starts once they
+        may place again (at the end of the action's cooldown)."""
         pending = self._pending.setdefault(canvas, _Pending())
-        pending.seen[user] = self.clock()
+        now = self.clock()
+        start = window_start(now, now + cooldown_ms)
+        pending.seen[user] = max(pending.seen.get(user, start), start)
 
     def standing(self, canvas: str, user: str) -> Standing:
         standing = self._roster(canvas).standings(self.clock(), self.window_ms).of(user)

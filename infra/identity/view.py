@@ -7,6 +7,7 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from domain.account import account_kind
 from infra.spine.readmodels import quote_ident
 from infra.spine.runner import AfterCommit
 from projections.identity.accounts import AccountChange, AccountsProjection
@@ -46,6 +47,8 @@ class AccountOut(msgspec.Struct):
     identities: list[str]
     roles: list[str]
     banned: bool
+    kind: str = "member"
+    """`guest` while every way to sign in is a guest's (`domain.account.account_kind`)."""
 
 
 async def migrate(conn: asyncpg.Connection, schema: str) -> None:
@@ -84,8 +87,9 @@ class AccountView:
 
 
 def _out(row: asyncpg.Record) -> AccountOut:
-    return AccountOut(row["account_id"], row["display_name"], list(row["identities"]),
-                      list(row["roles"]), row["banned"])
+    identities = list(row["identities"])
+    return AccountOut(row["account_id"], row["display_name"], identities,
+                      list(row["roles"]), row["banned"], account_kind(identities))
 
 
 class AccountsReadModel:

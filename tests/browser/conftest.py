@@ -134,7 +134,7 @@ class Site:
         page = await context.new_page()
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         query = f"?canvas={canvas_id}" if canvas_id else ""
-        await page.goto(f"{self.url}/{query}", wait_until="domcontentloaded")
+        await page.goto(f"{self.url}/canvas{query}", wait_until="domcontentloaded")
         await page.evaluate("window.tessera.ready")
         return page
 

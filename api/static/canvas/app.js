@@ -4,19 +4,23 @@
  */
 
 import { ApiFailure, getJson } from '../api.js'
+import { AccountCorner } from './account.js'
+import { Address, placeInAddress } from './address.js'
 import { Board } from './board.js'
 import { Cooldown } from './cooldown.js'
 import { CurrentGame } from './current.js'
 import { Game } from './game.js'
+import { Grid } from './grid.js'
 import { Inspector } from './inspector.js'
+import { Online } from './online.js'
 import { Palette } from './palette.js'
-import { showGoogleButton, showTelegramButton } from './providers.js'
 import { Session } from './session.js'
 import { Spectator } from './spectate.js'
-import { renderConnection, renderStatus } from './status.js'
+import { placeState, renderConnection, renderStatus } from './status.js'
 import { Sync } from './sync.js'
 import { explain, isCooldown, newGameText, showToast } from './toast.js'
 import { View } from './view.js'
+import { Watch } from './watch.js'
 
 const DEFAULT_CONFIG = {
   spectator_poll_ms: 5000,
@@ -25,10 +29,15 @@ const DEFAULT_CONFIG = {
   google_client_id: null,
   telegram_bot_username: null,
   current_canvas: null,
+  guest_sign_in: false,
+  live_spectators: false,
 }
+const HINT_KEY = 'tessera.hint'
+const ONLINE_EVERY_MS = 10_000
 
 const $ = (id) => document.getElementById(id)
 const session = new Session()
+let corner = null
 
 const tessera = {
   ready: null,
@@ -38,18 +47,26 @@ const tessera = {
   pixel: () => undefined,
   signInWithGoogle: (idToken) => told(session.signInWithGoogle(idToken)),
   signInWithTelegram: (fields) => told(session.signInWithTelegram(fields)),
+  signInAsGuest: (name) => told(session.signInAsGuest(name)),
+  linkGoogle: (idToken) => told(session.link('google', idToken)),
+  linkTelegram: (fields) => told(session.link('telegram', fields)),
+  /** The provider buttons' callbacks: a guest links the provider (and keeps its account). */
+  useGoogle: (idToken) => (session.isGuest ? tessera.linkGoogle(idToken) : tessera.signInWithGoogle(idToken)),
+  useTelegram: (fields) => (session.isGuest ? tessera.linkTelegram(fields) : tessera.signInWithTelegram(fields)),
   signOut: () => session.signOut(),
 }
 window.tessera = tessera
+registerWorker()
 tessera.ready = main().catch((error) => {
+  $('status').textContent = 'Could not load the canvas'
+  $('status').dataset.state = 'offline'
   showToast(explain(error))
   throw error
 })
 
 async function main() {
   const config = { ...DEFAULT_CONFIG, ...(await getJson('/api/config').catch(() => ({}))) }
-  showAccount(config)
-  session.addEventListener('change', () => showAccount(config))
+  corner = new AccountCorner(session, config)
   const named = new URLSearchParams(location.search).get('canvas')
   let canvas = await findCanvas(config, named)
   showTitle(canvas)
@@ -66,7 +83,7 @@ async function main() {
     render()
     inspector?.boardChanged()
   }
-  // A new game brings a board, a sync and a spectator of its own; the rest follows it.
+  // A new game brings a board, a sync and spectators of its own; the rest follows it.
   let board = new Board($('board'), canvas, boardChanged)
   let sync = syncOf(canvas, board)
   const inspector = new Inspector($('inspector'), canvas, board)
@@ -75,20 +92,34 @@ async function main() {
     canvas,
     (x, y) => {
       inspector.show(x, y)
+      hideHint()
+      showCoords({ x, y })
       render()
     },
   )
+  const address = new Address(view, $('viewport'))
+  const grid = new Grid($('grid'), $('grid-toggle'), view)
+  view.onMove = () => {
+    grid.draw()
+    address.moved()
+  }
+  view.onHover = (pixel) => showCoords(pixel ?? view.selected)
   const palette = new Palette($('palette'), canvas.palette, render)
   const cooldown = new Cooldown($('cooldown'), canvas.id, render)
+  const online = new Online($('online'), ONLINE_EVERY_MS)
+  const watchOf = (canvas, sync) => (config.live_spectators ? new Watch(canvas.id, sync) : null)
   const game = new Game({
     canvasId: canvas.id,
     session,
     sync,
     spectator: new Spectator(sync, config.spectator_poll_ms),
+    watch: watchOf(canvas, sync),
   })
   game.addEventListener('change', render)
   game.addEventListener('error', (event) => showToast(explain(event.detail)))
   session.addEventListener('change', render)
+  addEventListener('offline', render)
+  addEventListener('online', render)
   setInterval(render, 1000) // the reconnect countdown
   let placing = false
 
@@ -108,10 +139,12 @@ async function main() {
     view.setBoard(canvas)
     palette.setColours(canvas.palette)
     cooldown.setCanvas(canvas.id)
+    online.follow(canvas.id)
     game.switchTo({
       canvasId: canvas.id,
       sync,
       spectator: new Spectator(sync, config.spectator_poll_ms),
+      watch: watchOf(canvas, sync),
     })
     tessera.canvas = canvas
     render()
@@ -138,11 +171,19 @@ async function main() {
     try {
       const { version } = await game.place(x, y, colour)
       if (target === canvas) cooldown.start(target.cooldown_ms)
+      hideHint()
       return version
     } catch (error) {
-      if (target === canvas && isCooldown(error)) cooldown.start(error.waitMs)
-      if (error.code === 'canvas_closed') target.is_open = false
-      showToast(explain(error))
+      if (target === canvas && isCooldown(error)) {
+        cooldown.start(error.waitMs)
+        // The toast counts down with the timer: both read the one cooldown.
+        showToast(() => (cooldown.active
+          ? `Wait ${cooldown.text} before your next pixel.`
+          : 'Ready: place your next pixel.'))
+      } else {
+        if (error.code === 'canvas_closed') target.is_open = false
+        showToast(explain(error))
+      }
       throw error
     } finally {
       placing = false
@@ -154,12 +195,20 @@ async function main() {
     const state = game.state
     renderStatus({ status: $('status'), playAgain: $('play-again') }, game, session, canvas)
     renderConnection($('connection'), game, board.version)
+    const can = placeState({
+      game, session, canvas, selected: view.selected, colour: palette.selected, cooldown, placing,
+    })
     const button = $('place')
-    const selected = view.selected
-    button.disabled = !session.signedIn || selected === null || palette.selected === null ||
-      cooldown.active || placing || !canvas.is_open || state === 'queued' || state === 'afk'
+    button.disabled = !can.enabled
     button.textContent = session.signedIn ? 'Place' : 'Sign in to place'
-    $('cooldown').hidden = !session.signedIn
+    const reason = $('place-reason')
+    reason.textContent = can.reason
+    reason.dataset.state = can.state
+    reason.hidden = can.state === 'cooldown' || (can.reason === '' && session.signedIn && cooldown.active)
+    $('cooldown').hidden = !session.signedIn || !reason.hidden
+    const reticle = $('reticle')
+    reticle.classList.toggle('coloured', palette.hex !== null)
+    if (palette.hex !== null) reticle.style.setProperty('--colour', palette.hex)
     Object.assign(tessera, {
       version: board.version,
       state,
@@ -168,13 +217,45 @@ async function main() {
     })
   }
 
+  function showCoords(pixel) {
+    const coords = $('coords')
+    coords.hidden = pixel === null
+    if (pixel !== null) coords.textContent = `(${pixel.x}, ${pixel.y})`
+  }
+
   $('place').addEventListener('click', () => {
+    if (!session.signedIn) {
+      corner.open()
+      return
+    }
     const selected = view.selected
     if (selected === null || palette.selected === null) return
     place(selected.x, selected.y, palette.selected).catch(() => {}) // told in a toast already
   })
   $('play-again').addEventListener('click', () => game.playAgain())
-  $('sign-out').addEventListener('click', () => session.signOut())
+  $('zoom-in').addEventListener('click', () => zoomBy(1.6))
+  $('zoom-out').addEventListener('click', () => zoomBy(1 / 1.6))
+  $('fit').addEventListener('click', () => view.fit())
+  $('share').addEventListener('click', async () => {
+    const { copied, link } = await address.share()
+    showToast(copied ? 'Link copied: it opens this place at this zoom.' : `Copy this link: ${link}`)
+  })
+  $('hint-ok').addEventListener('click', hideHint)
+  $('feedback-link').addEventListener('click', (event) => {
+    event.currentTarget.href = `/feedback?canvas=${encodeURIComponent(canvas.id)}`
+  })
+
+  function zoomBy(factor) {
+    const box = $('viewport').getBoundingClientRect()
+    view.zoomAt(factor, box.width / 2, box.height / 2, { smooth: true })
+  }
+
+  const shared = placeInAddress()
+  if (shared !== null && board.contains(shared.x, shared.y)) {
+    view.centerOn(shared.x, shared.y, shared.zoom ?? 16)
+    view.select(shared.x, shared.y)
+  }
+  if (!seenHint()) $('hint').hidden = false
 
   Object.assign(tessera, {
     pixel: (x, y) => board.pixel(x, y),
@@ -183,11 +264,31 @@ async function main() {
     select: (x, y) => view.select(x, y),
     /** Page coordinates of a pixel's centre, for clicking it. */
     pointOf: (x, y) => view.pointOf(x, y),
+    view,
+    grid,
     canvas,
   })
   current.start()
+  online.follow(canvas.id)
   updatePage()
   $('viewport').classList.remove('loading')
+}
+
+function seenHint() {
+  try {
+    return localStorage.getItem(HINT_KEY) === 'seen'
+  } catch {
+    return false
+  }
+}
+
+function hideHint() {
+  $('hint').hidden = true
+  try {
+    localStorage.setItem(HINT_KEY, 'seen')
+  } catch {
+    // shown again next time
+  }
 }
 
 function showTitle(canvas) {
@@ -204,7 +305,7 @@ function offerNewGame(canvas) {
     link.className = 'new-game'
     $('status').after(link)
   }
-  link.href = '/' // the current game, followed from then on
+  link.href = '/canvas' // the current game, followed from then on
   link.textContent = 'A new game started — go to it'
   showToast(newGameText(canvas, { followed: false }))
 }
@@ -217,45 +318,26 @@ async function findCanvas(config, named) {
     try {
       const canvas = await getJson('/api/canvas/current')
       $('empty').hidden = true
+      $('viewport').classList.remove('loading')
       return canvas
     } catch (error) {
       if (!(error instanceof ApiFailure && error.status === 404)) throw error
     }
     $('empty').hidden = false
+    $('viewport').classList.add('loading', 'empty-state')
+    $('status').textContent = 'Waiting for a game'
+    $('status').dataset.state = 'spectating'
     await new Promise((resolve) => setTimeout(resolve, config.spectator_poll_ms))
   }
 }
 
-function showAccount(config) {
-  const account = session.account
-  $('signed-in').hidden = account === null
-  $('sign-in').hidden = account !== null
-  $('account-name').textContent = account?.display_name ?? ''
-  const buttons = $('sign-in')
-  if (account !== null || buttons.dataset.shown) return
-  buttons.dataset.shown = 'yes'
-  const note = $('no-sign-in')
-  const failed = () => {
-    if (buttons.querySelector('.provider') !== null) return
-    note.textContent = 'Sign-in is unavailable right now.'
-    note.hidden = false
-  }
-  if (config.google_client_id) showGoogleButton($('google-button'), config.google_client_id, failed)
-  else $('google-button').remove()
-  if (config.telegram_bot_username) {
-    showTelegramButton($('telegram-button'), config.telegram_bot_username, failed)
-  } else {
-    $('telegram-button').remove()
-  }
-  note.hidden = buttons.querySelector('.provider') !== null
-}
-
-/** A sign-in's outcome: failures are shown, and still reach the caller. */
+/** A sign-in's outcome: failures are shown (in the dialog when it is open), and still reach the
+ *  caller. */
 async function told(signingIn) {
   try {
     return await signingIn
   } catch (error) {
-    showToast(explain(error))
+    if (!corner?.tell(error)) showToast(explain(error))
     throw error
   }
 }
@@ -263,4 +345,12 @@ async function told(signingIn) {
 function report(error) {
   console.warn(error)
   if (!(error instanceof TypeError)) showToast(explain(error)) // offline is shown in the badge
+}
+
+/** The app shell works offline and the game installs as an app (scope `/canvas`, never /desk/). */
+function registerWorker() {
+  if (!('serviceWorker' in navigator)) return
+  navigator.serviceWorker.register('/canvas-sw.js', { scope: '/canvas' }).catch((error) => {
+    console.warn('the service worker did not register', error)
+  })
 }

@@ -25,6 +25,12 @@ export class Cooldown {
     return this.remainingMs > 0
   }
 
+  /** What is left, as `m:ss` (rounded up: 0:00 only once it is over), as the page shows it. */
+  get text() {
+    const seconds = Math.ceil(this.remainingMs / 1000)
+    return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`
+  }
+
   start(ms) {
     this.#until = Date.now() + ms
     try {
@@ -39,8 +45,7 @@ export class Cooldown {
     clearTimeout(this.#timer)
     const remaining = this.remainingMs
     if (remaining > 0) {
-      const seconds = Math.ceil(remaining / 1000)
-      this.element.textContent = `Next pixel in ${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, '0')}`
+      this.element.textContent = `Next pixel in ${this.text}`
       this.element.dataset.state = 'waiting'
       this.#timer = setTimeout(() => this.#tick(), remaining % 1000 || 1000)
     } else {

@@ -1,7 +1,8 @@
 /**
  * Where this page stands on the canvas: a spectator (signed out, or AFK), or a player on the live
- * socket (queued or playing). Whenever the socket is not open the board is polled instead, so it
- * keeps moving while a player reconnects.
+ * socket (queued or playing). A signed-out viewer watches over a socket of its own while the
+ * server has room (`watch`); whenever no socket is open the board is polled instead, so it keeps
+ * moving while a player reconnects.
  */
 
 import { ApiFailure } from '../api.js'
@@ -10,12 +11,14 @@ import { Live } from './live.js'
 export class Game extends EventTarget {
   #live = null
 
-  constructor({ canvasId, session, sync, spectator }) {
+  constructor({ canvasId, session, sync, spectator, watch = null }) {
     super()
     this.canvasId = canvasId
     this.session = session
     this.sync = sync
     this.spectator = spectator
+    this.watch = watch
+    watch?.addEventListener('change', () => this.#changed())
     session.addEventListener('change', () => this.#follow())
     addEventListener('online', () => this.nudge())
     addEventListener('offline', () => this.#changed())
@@ -42,9 +45,14 @@ export class Game extends EventTarget {
   /** live | reconnecting | polling | offline */
   get connection() {
     if (!navigator.onLine) return 'offline'
-    if (this.#live?.connected) return 'live'
+    if (this.#live?.connected || (this.#live === null && this.watch?.connected)) return 'live'
     if (this.#live !== null && this.#live.state === 'connecting') return 'reconnecting'
     return 'polling'
+  }
+
+  /** Whether a placement could go out now: the player's socket is open and the network up. */
+  get canReachServer() {
+    return navigator.onLine && this.#live?.connected === true
   }
 
   get retryAt() {
@@ -73,12 +81,15 @@ export class Game extends EventTarget {
 
   /** Play on another canvas (a new game): the socket moves there, a player's standing and
    *  cooldown start afresh, and the board is kept by that canvas's `sync` and `spectator`. */
-  switchTo({ canvasId, sync, spectator }) {
+  switchTo({ canvasId, sync, spectator, watch = null }) {
     const live = this.#live
     const previous = this.spectator
+    const watching = this.watch
     this.#live = null
-    Object.assign(this, { canvasId, sync, spectator })
+    Object.assign(this, { canvasId, sync, spectator, watch })
+    watch?.addEventListener('change', () => this.#changed())
     previous.stop()
+    watching?.stop()
     live?.stop()
     this.#follow()
   }
@@ -86,6 +97,7 @@ export class Game extends EventTarget {
   /** Something suggests we missed news (back online, visible again): check now. */
   nudge() {
     this.#live?.nudge()
+    this.watch?.nudge()
     this.spectator.now()
     this.#changed()
   }
@@ -107,8 +119,13 @@ export class Game extends EventTarget {
   }
 
   #changed() {
-    if (this.#live?.connected) this.spectator.stop()
-    else this.spectator.start()
+    if (this.#live === null) this.watch?.start()
+    else this.watch?.stop()
+    if (this.#live?.connected || (this.#live === null && this.watch?.connected)) {
+      this.spectator.stop()
+    } else {
+      this.spectator.start()
+    }
     this.dispatchEvent(new Event('change'))
   }
 

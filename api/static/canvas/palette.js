@@ -1,6 +1,5 @@
-/** The colour bar: one button per palette entry; the choice is remembered. */
-
-const KEY = 'tessera.colour'
+/** The colour bar: one button per palette entry. Nothing is chosen until the player picks a
+ *  colour, so a stray tap can never paint (white, say) by accident. */
 
 export class Palette {
   /** The chosen palette index, or null. */
@@ -12,7 +11,7 @@ export class Palette {
     this.setColours(colours)
   }
 
-  /** Another palette (a new game): the remembered choice is kept where the new one has it. */
+  /** Another palette (a new game): nothing chosen. */
   setColours(colours) {
     this.selected = null
     this.buttons = colours.map((hex, index) => {
@@ -27,21 +26,19 @@ export class Palette {
       button.addEventListener('click', () => this.choose(index))
       return button
     })
+    this.colours = colours
     this.root.replaceChildren(...this.buttons)
-    const remembered = Number(localStorage.getItem(KEY))
-    if (Number.isInteger(remembered) && remembered >= 0 && remembered < colours.length) {
-      this.choose(remembered)
-    }
+    this.onChange()
+  }
+
+  /** The chosen colour as `#rrggbb`, or null. */
+  get hex() {
+    return this.selected === null ? null : this.colours[this.selected]
   }
 
   choose(index) {
     this.selected = index
     this.buttons.forEach((button, i) => button.setAttribute('aria-pressed', String(i === index)))
-    try {
-      localStorage.setItem(KEY, String(index))
-    } catch {
-      // not remembered; still chosen
-    }
     this.onChange()
   }
 }

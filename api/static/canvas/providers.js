@@ -1,6 +1,7 @@
 /**
  * The sign-in buttons. Google's and Telegram's scripts load only when this server names a client
- * id or a bot; their callbacks go through `window.tessera`, which also works without them.
+ * id or a bot; their callbacks go through `window.tessera` (signing in, or a guest linking the
+ * provider to keep its account), which also works without them.
  */
 
 const GOOGLE_SCRIPT = 'https://accounts.google.com/gsi/client'
@@ -16,7 +17,7 @@ export function showGoogleButton(container, clientId, onFailed) {
     if (!google) return
     google.initialize({
       client_id: clientId,
-      callback: (answer) => window.tessera.signInWithGoogle(answer.credential).catch(() => {}),
+      callback: (answer) => window.tessera.useGoogle(answer.credential).catch(() => {}),
     })
     google.renderButton(container, { theme: 'filled_black', size: 'medium', shape: 'pill' })
   }
@@ -35,7 +36,7 @@ export function showTelegramButton(container, botUsername, onFailed) {
   script.dataset.size = 'medium'
   script.dataset.radius = '16'
   script.dataset.userpic = 'false'
-  script.dataset.onauth = 'window.tessera.signInWithTelegram(user).catch(() => {})'
+  script.dataset.onauth = 'window.tessera.useTelegram(user).catch(() => {})'
   script.onerror = () => {
     container.remove()
     onFailed()

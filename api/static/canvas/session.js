@@ -38,11 +38,32 @@ export class Session extends EventTarget {
 
   /** The Login Widget's callback fields, as it gives them. */
   signInWithTelegram(fields) {
-    const widget = {}
-    for (const name of TELEGRAM_FIELDS) {
-      if (fields?.[name] !== undefined && fields[name] !== null) widget[name] = fields[name]
+    return this.#signIn('/api/auth/telegram', { widget: widgetOf(fields) })
+  }
+
+  /** A new guest account under a nickname (when the server takes guests). */
+  signInAsGuest(name) {
+    return this.#signIn('/api/auth/guest', { name })
+  }
+
+  /** Whether the signed-in account is a guest's (no Google or Telegram linked yet). */
+  get isGuest() {
+    return this.account?.kind === 'guest'
+  }
+
+  /** Add Google or Telegram to the signed-in account: a guest keeps its account this way. */
+  async link(provider, credential) {
+    const body = provider === 'google' ? { id_token: credential } : { widget: widgetOf(credential) }
+    const response = await expectOk(
+      await this.fetch(`/api/me/identities/${provider}`, jsonRequest('POST', body)))
+    const linked = await response.json()
+    const tokens = this.#tokens
+    if (tokens !== null) {
+      this.#tokens = { ...tokens, account: { ...tokens.account, kind: linked.kind } }
+      write(this.#tokens)
+      this.dispatchEvent(new Event('change'))
     }
-    return this.#signIn('/api/auth/telegram', { widget })
+    return linked
   }
 
   async signOut() {
@@ -127,6 +148,14 @@ export class Session extends EventTarget {
       })
     }, delay)
   }
+}
+
+function widgetOf(fields) {
+  const widget = {}
+  for (const name of TELEGRAM_FIELDS) {
+    if (fields?.[name] !== undefined && fields[name] !== null) widget[name] = fields[name]
+  }
+  return widget
 }
 
 function tokensOf(pair) {

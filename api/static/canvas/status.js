@@ -1,4 +1,5 @@
-/** The status line (spectating, in queue, playing, AFK) and the version/connection badge. */
+/** The status line (spectating, in queue, playing, AFK, offline), the version/connection badge,
+ *  and why Place is disabled when it is. */
 
 const CONNECTION_TEXT = {
   live: 'live',
@@ -8,16 +9,17 @@ const CONNECTION_TEXT = {
 }
 
 export function renderStatus({ status, playAgain }, game, session, canvas) {
-  const state = game.state
+  const offline = !navigator.onLine
+  const state = offline ? 'offline' : game.state
   status.dataset.state = state
-  playAgain.hidden = state !== 'afk'
-  status.textContent = statusText(game, session, canvas)
+  playAgain.hidden = offline || game.state !== 'afk'
+  status.textContent = offline ? 'Offline — waiting for the network' : statusText(game, session, canvas)
 }
 
 function statusText(game, session, canvas) {
   switch (game.state) {
     case 'connecting':
-      return 'Connecting…'
+      return game.retryAt === null ? 'Connecting…' : 'Reconnecting…'
     case 'queued':
       return `In queue: position ${game.position ?? '?'} of ${game.queueLength ?? '?'}`
     case 'playing':
@@ -40,4 +42,29 @@ export function renderConnection(element, game, version) {
     if (seconds > 0) text = `reconnecting in ${seconds} s`
   }
   element.textContent = `${version === null ? 'v–' : `v${version}`} · ${text}`
+}
+
+/**
+ * Whether Place may be pressed, and if not, why, in a few words: `{enabled, reason, state}`.
+ * Signed out, the button opens the sign-in dialog instead.
+ */
+export function placeState({ game, session, canvas, selected, colour, cooldown, placing }) {
+  const no = (reason, state = 'waiting') => ({ enabled: false, reason, state })
+  if (!session.signedIn) return { enabled: true, reason: 'Watching: sign in to paint', state: 'signed-out' }
+  if (!navigator.onLine) return no('You are offline: placing resumes when back', 'offline')
+  if (!canvas.is_open) return no('This canvas is closed')
+  switch (game.state) {
+    case 'queued':
+      return no('Waiting for your turn in the queue')
+    case 'afk':
+      return no('Press Play again to place')
+    case 'connecting':
+      return no('Reconnecting to the server…', 'offline')
+  }
+  if (!game.canReachServer) return no('Reconnecting to the server…', 'offline')
+  if (placing) return no('Placing…')
+  if (cooldown.active) return { enabled: false, reason: '', state: 'cooldown' }
+  if (selected === null) return no('Tap a pixel to select it')
+  if (colour === null) return no('Pick a colour')
+  return { enabled: true, reason: '', state: 'ready' }
 }

@@ -2,11 +2,14 @@
 
 const SHOWN_MS = 4_000
 
-const waitText = (error) => `Wait ${Math.ceil((error.waitMs ?? 0) / 1000)} s before your next pixel.`
+const waitText = () => 'Your cooldown is still running: wait for the timer.'
 
 const MESSAGES = {
   cooldown: waitText,
   cooldown_active: waitText,
+  guest_sign_in_off: () => 'Guest sign-in is turned off on this server.',
+  invalid_name: () => 'Pick a nickname with at least one letter or digit.',
+  identity_taken: () => 'That account already belongs to another player: sign out and sign in with it.',
   not_playing: () => 'You are not playing yet: wait for your turn in the queue.',
   unauthenticated: () => 'Sign in to place pixels.',
   canvas_closed: () => 'This canvas is closed.',
@@ -21,14 +24,23 @@ const MESSAGES = {
 }
 
 let timer = 0
+let ticker = 0
 
+/** `text` is a string, or a function asked again every second while the toast shows (a
+ *  countdown that must agree with the one on the page). */
 export function showToast(text) {
   const toast = document.getElementById('toast')
-  toast.textContent = text
+  const render = () => {
+    toast.textContent = typeof text === 'function' ? text() : text
+  }
+  render()
   toast.hidden = false
   clearTimeout(timer)
+  clearInterval(ticker)
+  if (typeof text === 'function') ticker = setInterval(render, 250)
   timer = setTimeout(() => {
     toast.hidden = true
+    clearInterval(ticker)
   }, SHOWN_MS)
 }
 

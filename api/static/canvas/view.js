@@ -13,6 +13,10 @@ const KEY_ZOOM = 1.5
 export class View {
   /** The selected board pixel `{x, y}`, or null. */
   selected = null
+  /** Called with the board pixel under a hovering pointer, or null once it leaves the board. */
+  onHover = () => {}
+  /** Called after the view moved or zoomed (a frame was drawn). */
+  onMove = () => {}
   #matrix = new DOMMatrix()
   #target = new DOMMatrix()
   #frame = 0
@@ -31,6 +35,7 @@ export class View {
     viewport.addEventListener('pointermove', (event) => this.#move(event))
     viewport.addEventListener('pointerup', (event) => this.#up(event))
     viewport.addEventListener('pointercancel', (event) => this.#lift(event))
+    viewport.addEventListener('pointerleave', () => this.onHover(null))
     viewport.addEventListener('wheel', (event) => this.#wheel(event), { passive: false })
     viewport.addEventListener('keydown', (event) => this.#key(event))
     // Fit now, not when the observer first reports: a gesture made before that report would be
@@ -68,6 +73,28 @@ export class View {
     const bounded = Math.min(MAX_SCALE, Math.max(this.#minScale(), scale * factor)) / scale
     const matrix = new DOMMatrix().translate(x, y).scale(bounded).translate(-x, -y)
     this.#set(matrix.multiply(this.#target), !smooth)
+  }
+
+  /** Board pixel (x, y) in the middle of the view at `scale` screen pixels per board pixel. */
+  centerOn(x, y, scale) {
+    const { width, height } = this.#size
+    const bounded = Math.min(MAX_SCALE, Math.max(this.#minScale(), scale))
+    const matrix = new DOMMatrix()
+      .translate(width / 2 - (x + 0.5) * bounded, height / 2 - (y + 0.5) * bounded)
+      .scale(bounded)
+    this.#set(matrix, true)
+  }
+
+  /** The board point in the middle of the view, and the zoom: what a shared link keeps. */
+  get place() {
+    const { width, height } = this.#size
+    const point = this.#target.inverse().transformPoint(new DOMPoint(width / 2, height / 2))
+    return { x: Math.floor(point.x), y: Math.floor(point.y), zoom: this.scale }
+  }
+
+  /** The matrix drawn now (screen = M · board), and the viewport's size: for overlays. */
+  get drawn() {
+    return { matrix: this.#matrix, ...this.#size }
   }
 
   panBy(dx, dy) {
@@ -147,6 +174,7 @@ export class View {
     const m = this.#matrix
     this.canvas.style.transform = `matrix(${m.a}, ${m.b}, ${m.c}, ${m.d}, ${m.e}, ${m.f})`
     this.#placeReticle()
+    this.onMove()
   }
 
   #placeReticle() {
@@ -193,7 +221,13 @@ export class View {
 
   #move(event) {
     const previous = this.#pointers.get(event.pointerId)
-    if (previous === undefined || this.#gesture === null) return
+    if (previous === undefined || this.#gesture === null) {
+      if (event.pointerType === 'mouse') {
+        const point = this.#point(event)
+        this.onHover(this.pixelAt(point.x, point.y))
+      }
+      return
+    }
     const current = this.#point(event)
     if (this.#pointers.size === 1) {
       const start = this.#gesture.start

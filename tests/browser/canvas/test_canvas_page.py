@@ -43,11 +43,12 @@ async def test_a_pixel_placed_by_clicking_reaches_another_player(site: Site):
     await expect(ann.get_by_role("button", name="Place")).to_be_disabled()
 
 
-async def test_a_spectator_sees_a_placed_pixel_at_its_next_poll(site: Site):
+async def test_a_spectator_sees_a_placed_pixel_at_its_next_poll(make_site):
+    site = await make_site(canvas={"live_spectators": 0})  # no live seats here: polling
     canvas = await site.a_canvas()
     spectator = await site.page(canvas)
     await expect(spectator.get_by_role("status")).to_have_text("Spectating — sign in to play")
-    await expect(spectator.get_by_role("button", name="Sign in to place")).to_be_disabled()
+    await expect(spectator.get_by_role("button", name="Sign in to place")).to_be_enabled()
 
     await site.place(canvas, 3, 4, 5)
 

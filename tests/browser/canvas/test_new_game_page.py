@@ -126,14 +126,14 @@ async def test_a_page_opened_on_a_named_canvas_stays_and_offers_the_new_game(sit
 
     offer = page.get_by_role("link", name="A new game started — go to it")
     await expect(offer).to_be_visible()
-    await expect(offer).to_have_attribute("href", "/")
+    await expect(offer).to_have_attribute("href", "/canvas")
     assert await page.evaluate("window.tessera.canvas.id") == old
     await expect(page.locator("#board")).to_have_attribute("width", "16")
     await still_the_same_document(page)
 
     await offer.click()
 
-    await page.wait_for_url(f"{site.url}/")
+    await page.wait_for_url(f"{site.url}/canvas")
     await page.wait_for_function("window.tessera?.ready")
     await page.evaluate("window.tessera.ready")
     await shows_a_board_of(page, 30, 30)
@@ -178,7 +178,7 @@ async def test_a_page_asks_for_the_current_game_with_the_etag_it_holds(site: Sit
             revalidated.set_result(True)
 
     page.on("response", answered)
-    await page.goto(f"{site.url}/", wait_until="domcontentloaded")
+    await page.goto(f"{site.url}/canvas", wait_until="domcontentloaded")
     await asyncio.wait_for(revalidated, WAIT_MS / 1000)
     answer = await site.http.get("/api/canvas/current", headers={"If-None-Match": etag})
     assert answer.status_code == 304

@@ -1,4 +1,4 @@
-from domain.roster import PlayerState, Roster
+from domain.roster import PlayerState, Roster, window_start
 
 WINDOW = 120_000
 
@@ -73,3 +73,20 @@ def test_a_newcomer_queues_behind_waiting_users_even_when_a_place_is_free():
     roster.join("cat", 1, cap=1, window_ms=WINDOW)
     assert state_of(roster, "bob", 1)[0] is PlayerState.PLAYING
     assert state_of(roster, "cat", 1) == (PlayerState.QUEUED, 1)
+
+
+def test_a_player_waiting_out_a_long_cooldown_does_not_go_afk_before_the_window_after_it():
+    cooldown = 300_000  # r/place's five minutes, longer than the AFK window
+    roster = a_roster("ann")
+    placed_at = 10_000
+    roster.touch({"ann": window_start(placed_at, placed_at + cooldown)})
+    roster.sweep(placed_at + WINDOW + 1, cap=2, window_ms=WINDOW)
+    assert state_of(roster, "ann", placed_at + WINDOW + 1)[0] is PlayerState.PLAYING
+    gone = placed_at + cooldown + WINDOW
+    roster.sweep(gone, cap=2, window_ms=WINDOW)
+    assert state_of(roster, "ann", gone)[0] is PlayerState.AFK
+
+
+def test_the_afk_window_starts_at_the_later_of_the_action_and_the_end_of_its_cooldown():
+    assert window_start(50_000, 20_000) == 50_000
+    assert window_start(50_000, 350_000) == 350_000

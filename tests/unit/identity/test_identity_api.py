@@ -132,6 +132,7 @@ async def test_me_is_the_account_as_the_view_shows_it():
         "identities": ["telegram:42"],
         "roles": [],
         "banned": False,
+        "kind": "member",
     }
 
 

@@ -1,0 +1,74 @@
+/**
+ * Pixel Wars' service worker (scope `/canvas`: the desks have a worker of their own). The app
+ * shell is kept so that the page opens without a network, and so are the last answers about
+ * the game (config, canvas, latest board), so an offline page shows the board it last saw and
+ * says it is offline. Network first: the files revalidate on every visit anyway (no build step,
+ * no fingerprints), so a cached copy is only ever the fallback.
+ */
+
+const CACHE = 'tessera-canvas-v1'
+const SHELL = [
+  '/canvas',
+  '/static/style.css',
+  '/static/header.js',
+  '/static/api.js',
+  '/static/icon.svg',
+  '/static/canvas/manifest.webmanifest',
+  '/static/canvas/icon-192.png',
+  '/static/canvas/icon-512.png',
+  ...[
+    'account', 'address', 'app', 'board', 'cooldown', 'current', 'delta', 'game', 'grid',
+    'inspector', 'live', 'online', 'palette', 'providers', 'session', 'spectate', 'status',
+    'sync', 'toast', 'view', 'watch',
+  ].map((name) => `/static/canvas/${name}.js`),
+]
+/** Game answers kept for an offline start: the last of each. (`/api/canvas/current` is left to
+ *  the browser: its cache revalidates it, a 304 while the game stays the same.) */
+const KEPT_API = [/^\/api\/config$/, /^\/api\/canvas\/[0-9a-f-]{36}$/,
+  /^\/api\/canvas\/[0-9a-f-]{36}\/snapshot\/latest$/]
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()))
+})
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const name of await caches.keys()) {
+      if (name.startsWith('tessera-canvas-') && name !== CACHE) await caches.delete(name)
+    }
+    await self.clients.claim()
+  })())
+})
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request
+  if (request.method !== 'GET') return
+  const url = new URL(request.url)
+  if (url.origin !== location.origin) return
+  if (request.mode === 'navigate') {
+    // Every address under the scope is the one page (`?canvas=`, `?x=&y=&zoom=`).
+    event.respondWith(networkFirst(request, '/canvas'))
+  } else if (SHELL.includes(url.pathname)) {
+    event.respondWith(networkFirst(request, url.pathname))
+  } else if (KEPT_API.some((pattern) => pattern.test(url.pathname))) {
+    event.respondWith(networkFirst(request, url.pathname, { conditional: true }))
+  }
+})
+
+async function networkFirst(request, key, { conditional = false } = {}) {
+  const cache = await caches.open(CACHE)
+  try {
+    const response = await fetch(request)
+    if (response.status === 200 && !response.redirected) {
+      await cache.put(key, response.clone())
+    } else if (response.status === 200 && conditional) {
+      // the latest board arrives through a redirect: keep its bytes under the latest URL
+      await cache.put(key, new Response(await response.clone().blob(), { headers: response.headers }))
+    }
+    return response
+  } catch (error) {
+    const kept = await cache.match(key)
+    if (kept !== undefined) return kept
+    throw error
+  }
+}

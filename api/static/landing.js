@@ -1,0 +1,27 @@
+/** The landing page: the current game's board and who plays it, and what is still to come. */
+
+import { PRODUCTS } from './header.js'
+
+const $ = (id) => document.getElementById(id)
+
+const coming = PRODUCTS.filter((product) => product.hidden).map((product) => product.name)
+$('coming').textContent = coming.length ? `Coming next: ${coming.join(', ')}.` : ''
+
+async function showCurrentGame() {
+  const response = await fetch('/api/canvas/current', { headers: { Accept: 'application/json' } })
+  if (!response.ok) return // no game open: the card says so
+  const canvas = await response.json()
+  const image = document.createElement('img')
+  image.src = `/api/canvas/${canvas.id}/snapshot/latest/png`
+  image.alt = canvas.title ? `The canvas "${canvas.title}" right now` : 'The canvas right now'
+  image.width = canvas.width
+  image.height = canvas.height
+  $('canvas-preview').replaceChildren(image)
+  const online = await fetch(`/api/canvas/${canvas.id}/online`)
+  if (!online.ok) return
+  const { players } = await online.json()
+  $('canvas-live').textContent = `● ${players} ${players === 1 ? 'player' : 'players'} online · ${canvas.width}×${canvas.height}`
+  $('canvas-live').hidden = false
+}
+
+showCurrentGame().catch((error) => console.warn('the current game is not shown', error))
