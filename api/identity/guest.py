@@ -50,7 +50,9 @@ def guest_limiter(settings: Settings) -> Limiter:
     return Limiter(per_hour / 3600, max(per_hour, 1))
 
 
-@post("/api/auth/guest", status_code=200, tags=["identity"])
+@post(
+    "/api/auth/guest", status_code=200, tags=["identity"], refuses=("guest_sign_in_off", InvalidName)
+)
 async def guest_sign_in(
     data: JSONBody[GuestSignIn],
     request: Request[Any, Any, Any],
