@@ -1,7 +1,8 @@
 """Sticker desks over HTTP: create or find by name, a session from the link, state, export, and
 ops for bad connections.
 
-Desks are open to anyone holding the link: no sign-in, the link id is the secret.
+Desks are open to anyone holding the link: no sign-in, the link id is the secret. A name finds
+only a desk this browser (or signed-in account) created or opened before (`api.desk.openers`).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ import asyncio
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 
+from api.auth import AS_VIEWER
+from api.desk.openers import Openers, openers_of
 from api.desk.parts import DeskParts
 from api.errors import ApiError
+from commands.actor import Actor
 from commands.desk.desks import desk_id_of, desk_link
 from commands.desk.wire import AckOut, ApplyStickerOp, CollisionOut, FinishSession, InitDesk
 from domain.desk import (
@@ -116,31 +120,49 @@ def _with_session(hub: DeskHub, desk: Desk, creator_token: str | None = None) ->
     )
 
 
+def _answer(out: DeskOut, openers: Openers) -> Response[DeskOut]:
+    cookies = [] if openers.cookie is None else [openers.cookie]
+    return Response(out, cookies=cookies)
+
+
 class DeskController(Controller):
     path = "/api/desk"
     tags = ("desk",)
 
-    @post("/init", status_code=200)
+    @post("/init", status_code=200, dependencies=AS_VIEWER)
     async def init_desk(
-        self, data: JSONBody[InitDesk], desk: NamedDependency[DeskParts]
-    ) -> DeskOut:
-        """Create a desk, or find the live one of that name; with a session key."""
-        opened = await asyncio.to_thread(desk.desks.init_desk, data)
-        return _with_session(desk.hub, opened.desk, opened.creator_token)
+        self,
+        data: JSONBody[InitDesk],
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Actor | None],
+        desk: NamedDependency[DeskParts],
+    ) -> Response[DeskOut]:
+        """Create a desk, or find the live one of that name this browser or account created or
+        opened before (any other name: 404); with a session key."""
+        openers = openers_of(request, viewer)
+        opened = await asyncio.to_thread(desk.desks.init_desk, data, openers.ids)
+        return _answer(_with_session(desk.hub, opened.desk, opened.creator_token), openers)
 
-    @post("/{desk_id:str}/session", status_code=200, refuses=("desk_gone",))
+    @post(
+        "/{desk_id:str}/session", status_code=200, dependencies=AS_VIEWER, refuses=("desk_gone",)
+    )
     async def new_session(
         self,
         desk_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        viewer: NamedDependency[Actor | None],
         desk: NamedDependency[DeskParts],
         data: JSONBody[NewSession | None] = None,
-    ) -> DeskOut:
+    ) -> Response[DeskOut]:
         """A fresh client id and session key for the live desk of this link. Unlike init by
-        name, it cannot land on a newer desk that took the name over."""
+        name, it cannot land on a newer desk that took the name over. From now on the desk's
+        name finds it for this browser and account."""
         found = await desk.reads.get_desk(desk_id_of(desk_id))
+        openers = openers_of(request, viewer)
+        await asyncio.to_thread(desk.desks.remember_openers, found.desk_id, found.name, openers.ids)
         client_id = new_client_id()
         session_key = desk.hub.session_keys.issue(found.desk_id, client_id)
-        return state_out(found, client_id=client_id, session_key=session_key)
+        return _answer(state_out(found, client_id=client_id, session_key=session_key), openers)
 
     @get("/{desk_id:str}", refuses=("desk_gone",))
     async def get_desk(self, desk_id: FromPath[str], desk: NamedDependency[DeskParts]) -> DeskOut:

@@ -34,6 +34,8 @@ class PresenceIn(msgspec.Struct, tag="presence", forbid_unknown_fields=True):
     cursor: tuple[Number, Number] | None = None
     selection: Annotated[list[Id], msgspec.Meta(max_length=1000)] | None = None
     drag: Drag | None = None
+    name: Annotated[Line, msgspec.Meta(max_length=40)] | None = None
+    """How the others see this person (their label and the list of who is here)."""
 
 
 class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
@@ -45,6 +47,7 @@ class PresenceOut(msgspec.Struct, tag="presence"):
     cursor: tuple[float, float] | None
     selection: list[str] | None
     drag: Drag | None
+    name: str | None = None
 
 
 class AckFrame(msgspec.Struct, tag="ack"):

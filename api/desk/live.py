@@ -4,7 +4,7 @@ Client → server:
 - `hello {client_id, session_key, epoch, last_seq}`: first, and again after a gap in `desk_seq`
   (`client_id` and `session_key` as `/api/desk/init` gave them; a wrong key closes with 4403);
 - `op {client_id, client_seq, sticker, stamp, fields, create?, seen?}` (as `POST …/ops`);
-- `presence {cursor?, selection?, drag?}`: relayed to the others, at most 30 a second;
+- `presence {cursor?, selection?, drag?, name?}`: relayed to the others, at most 30 a second;
 - `ping`.
 
 Server → client: the missed `op`s, or a `snapshot {epoch, desk_seq, stickers}` then the ops
@@ -12,7 +12,7 @@ after it, then `synced {epoch, desk_seq}`; live `op {desk_seq, client_id, client
 create, stamp, fields}` of everyone else; `ack {client_seq, desk_seq, applied, superseded,
 replayed}` after commit (an author's own live ops are not echoed: their `desk_seq` is in the ack,
 so a client counts `desk_seq`s from ops and acks together); `collision {sticker, field, lost,
-winner, winner_stamp}` (to the author only); `presence {client_id, cursor, selection, drag}`,
+winner, winner_stamp}` (to the author only); `presence {client_id, cursor, selection, drag, name}`,
 `gone {client_id}`; `session_finished {epoch}`; `error {error, detail, field?, client_seq?,
 expected_seq?, server_ms?, wait_ms?}` (`try_again`: nothing was saved, send the op again after
 `wait_ms`);
@@ -279,7 +279,9 @@ class _Connection:
     # -- presence: relayed, never stored ------------------------------------------------------------
 
     def presence(self, message: PresenceIn) -> None:
-        out = PresenceOut(self.client_id, message.cursor, message.selection, message.drag)
+        out = PresenceOut(
+            self.client_id, message.cursor, message.selection, message.drag, message.name
+        )
         self._presence.offer(encode(out))
         self._present = True
         self._last_presence = time.monotonic()

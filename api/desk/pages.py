@@ -1,5 +1,6 @@
 """The sticker desks' web client: `GET /desk` (create or open by name) and `GET /desk/{id}`
-(the desk; its modules read the id from the URL). Modules under `/static/desk/`."""
+(the desk; its modules read the id from the URL), and `GET /desk/sw.js`, the service worker that
+keeps them for offline use (scope `/desk`). Modules under `/static/desk/`."""
 
 from __future__ import annotations
 
@@ -45,3 +46,17 @@ async def desk_page(desk_id: FromPath[str]) -> File:
     """A desk; an unknown or expired id is told on the page, by the API."""
     del desk_id
     return _page(_PAGES / "index.html")
+
+
+@get("/desk/sw.js", include_in_schema=False, middleware=[not_modified], cache_control=REVALIDATE)
+async def desk_worker() -> File:
+    """The desks' service worker, allowed the scope `/desk` (both pages) though it is served
+    from under `/desk/`."""
+    path = _PAGES / "sw.js"
+    return File(
+        path,
+        filename=path.name,
+        content_disposition_type="inline",
+        media_type="text/javascript",
+        headers={"Service-Worker-Allowed": "/desk", "X-Content-Type-Options": "nosniff"},
+    )

@@ -11,7 +11,7 @@ from litestar.di import Provide
 
 from api.desk.controller import DeskController
 from api.desk.live import desk_live
-from api.desk.pages import desk_page, desk_start
+from api.desk.pages import desk_page, desk_start, desk_worker
 from api.desk.parts import NAME, DeskParts, provide_desk
 from api.identity.wiring import signing_keys
 from api.node import Projection, Spine
@@ -97,6 +97,6 @@ class DeskContext:
     def router(self) -> Router:
         return Router(
             "/",
-            route_handlers=[DeskController, desk_live, desk_start, desk_page],
+            route_handlers=[DeskController, desk_live, desk_start, desk_page, desk_worker],
             dependencies={"desk": Provide(provide_desk, sync_to_thread=False)},
         )

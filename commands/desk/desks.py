@@ -9,7 +9,7 @@ import binascii
 import hashlib
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
@@ -37,7 +37,7 @@ from commands.desk.wire import (
 )
 from commands.shared_writer import SharedWriter
 from domain.desk import Ack, Desk, DeskError, validate_name
-from domain.desk_name import DeskName, desk_name_id
+from domain.desk_name import DeskName, opener_name_id
 
 DeskWriter = SharedWriter[Desk, DeskCommand]
 _CREATE_ATTEMPTS = 3
@@ -179,23 +179,66 @@ class Desks(Application[UUID]):
 
     # -- creating and finding (blocking: call from a thread) -----------------------------------
 
-    def init_desk(self, command: InitDesk) -> OpenedDesk:
-        """A new desk, or the live desk of that name (see `InitDesk.create_new`)."""
+    def init_desk(self, command: InitDesk, openers: Sequence[str] = ()) -> OpenedDesk:
+        """A new desk (`create_new`), or the live desk of that name among those `openers` (a
+        browser's and an account's opaque identities) created or opened before: any other is
+        `DeskNotFound`, the same whether the name is someone else's or nobody's."""
         name = validate_name(command.name)
+        if not command.create_new:
+            desk = self._opened_by(name, openers)
+            if desk is None:
+                raise DeskNotFound("you have not opened a desk of that name")
+            self.remember_openers(desk.id, name, openers)  # what the browser knew, the account too
+            return OpenedDesk(desk, None)
         for attempt in range(_CREATE_ATTEMPTS):
-            index = self._name_index(name)
-            if index is not None and not command.create_new:
-                desk = self._find(index.desk_id)
-                if desk is not None and not desk.is_expired(self.clock()):
-                    return OpenedDesk(desk, None)
             try:
-                return self._create(name, index)
-            except RecordConflictError:  # another node created or repointed the name meanwhile
+                return self._create(name, openers)
+            except RecordConflictError:  # the same opener created one of that name meanwhile
                 if attempt == _CREATE_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
-    def _create(self, name: str, index: DeskName | None) -> OpenedDesk:
+    def remember_openers(self, desk_id: UUID, name: str, openers: Sequence[str]) -> None:
+        """From now on `openers` find this desk by its name (the one they opened last)."""
+        for attempt in range(_CREATE_ATTEMPTS):
+            indexes = self._pointed(desk_id, name, openers, self.clock())
+            if not indexes:
+                return
+            try:
+                self.save(*indexes)
+                return
+            except RecordConflictError:  # another tab of the same opener got there first
+                if attempt == _CREATE_ATTEMPTS - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _opened_by(self, name: str, openers: Sequence[str]) -> Desk | None:
+        found = None
+        # Every opener's index is read whatever the first one holds: one path for every answer.
+        for index in [self._name_index(opener_name_id(opener, name)) for opener in openers]:
+            desk = None if index is None else self._find(index.desk_id)
+            if found is None and desk is not None and not desk.is_expired(self.clock()):
+                found = desk
+        return found
+
+    def _pointed(
+        self, desk_id: UUID, name: str, openers: Sequence[str], now: datetime
+    ) -> list[DeskName]:
+        """The indexes of `openers` for `name` that must change to point at `desk_id`."""
+        changed = []
+        for opener in openers:
+            index_id = opener_name_id(opener, name)
+            index = self._name_index(index_id)
+            if index is None:
+                index = DeskName.create(name=name, desk_id=desk_id, now=now, index_id=index_id)
+            elif index.desk_id == desk_id:
+                continue
+            else:
+                index.point_to(desk_id=desk_id, now=now)
+            changed.append(index)
+        return changed
+
+    def _create(self, name: str, openers: Sequence[str]) -> OpenedDesk:
         now = self.clock()
         token = secrets.token_urlsafe(32)
         desk = Desk.create(
@@ -205,16 +248,13 @@ class Desks(Application[UUID]):
             ttl_ms=self.ttl_ms,
             now=now,
         )
-        if index is None:
-            index = DeskName.create(name=name, desk_id=desk.id, now=now)
-        else:
-            index.point_to(desk_id=desk.id, now=now)
-        self.save(desk, index)  # one transaction: the name never points at nothing
+        # One transaction: an opener's name never points at nothing.
+        self.save(desk, *self._pointed(desk.id, name, openers, now))
         return OpenedDesk(desk, token)
 
-    def _name_index(self, name: str) -> DeskName | None:
+    def _name_index(self, index_id: UUID) -> DeskName | None:
         try:
-            index: object = self.repository.get(desk_name_id(name))
+            index: object = self.repository.get(index_id)
         except AggregateNotFoundError:
             return None
         return index if isinstance(index, DeskName) else None

@@ -24,8 +24,9 @@ Stamp = tuple[
 class InitDesk(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Annotated[Line, msgspec.Meta(min_length=1, max_length=200)]
     create_new: bool = False
-    """True: always a new desk (the name then finds it); false: the desk of that name, made
-    when there is none (or it expired)."""
+    """True: always a new desk (the name then finds it for its creator); false: the live desk
+    of that name that this browser or account created or opened before, else not found (never
+    made: the page asks before creating one)."""
 
 
 class StickerFields(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, omit_defaults=True):

@@ -55,7 +55,7 @@ def an_op(seq: int, client: str = "ann", sticker: str = "s1") -> ApplyStickerOp:
 
 
 def desks(app: Desks, n: int) -> list[UUID]:
-    return [app.init_desk(InitDesk(name=f"d{i}")).desk.id for i in range(n)]
+    return [app.init_desk(InitDesk(name=f"d{i}", create_new=True)).desk.id for i in range(n)]
 
 
 def stored_seqs(app: Desks, desk_id: UUID) -> list[int]:

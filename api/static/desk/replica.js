@@ -57,6 +57,15 @@ export class Replica {
     }
   }
 
+  /** Every sticker as a snapshot gives it (`load` takes it back): `{id, ...values, stamps}`. */
+  snapshot() {
+    return this.ids().map((id) => {
+      const stamps = {}
+      for (const [field, [, stamp]] of this.#registers.get(id)) stamps[field] = stamp
+      return { id, ...this.values(id), stamps }
+    })
+  }
+
   values(id) {
     const current = { ...DEFAULTS }
     for (const [field, [value]] of this.#registers.get(id) ?? []) current[field] = value

@@ -15,6 +15,7 @@ export function remember(opened) {
     client_id: opened.client_id ?? opened.session_key,
     session_key: opened.session_key,
     creator_token: opened.creator_token ?? null,
+    name: opened.name ?? null,
   })
   localStorage.setItem(storageKey(opened.desk_id), JSON.stringify(sessions))
 }
@@ -22,7 +23,9 @@ export function remember(opened) {
 /** A session of this desk no other tab holds: a kept one (its outbox is ours to send), or a new
  *  one asked for with the link. */
 export async function claimSession(deskId) {
-  for (const session of stored(deskId)) if (await claim(session.client_id)) return session
+  const kept = stored(deskId)
+  const name = kept.findLast((session) => session.name)?.name ?? null
+  for (const session of kept) if (await claim(session.client_id)) return { ...session, name }
   const opened = await postJson(`/api/desk/${encodeURIComponent(deskId)}/session`, {})
   remember({ ...opened, desk_id: deskId })
   const session = stored(deskId).at(-1)

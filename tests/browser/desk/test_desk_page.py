@@ -199,7 +199,7 @@ async def test_undo_reverts_only_the_fields_whose_value_is_still_your_own(site: 
     await has(bob, sticker, text="Ann text", colour="#90caf9")
 
 
-async def test_others_cursors_are_shown_with_a_label(site: Site):
+async def test_others_cursors_are_shown_with_their_name_and_listed_as_here(site: Site):
     desk_id = await a_desk(site)
     ann = await open_desk(site, desk_id)
     bob = await open_desk(site, desk_id)
@@ -207,10 +207,13 @@ async def test_others_cursors_are_shown_with_a_label(site: Site):
     await bob.mouse.move(300, 300)
     await bob.mouse.move(320, 310)
 
-    bob_id = await bob.evaluate("window.desk.clientId")
-    await expect(ann.locator(".cursor")).to_have_text(f"Guest {bob_id[:4]}")
+    bob_name = await bob.evaluate("localStorage.getItem('tessera.desk.name')")
+    assert bob_name
+    await expect(ann.locator(".cursor")).to_have_text(bob_name)
+    await expect(ann.get_by_role("list", name="Who is here")).to_contain_text(bob_name)
     await bob.close()
     await expect(ann.locator(".cursor")).to_have_count(0)
+    await expect(ann.get_by_role("list", name="Who is here")).not_to_contain_text(bob_name)
 
 
 async def test_a_drag_is_shown_to_others_while_it_lasts_and_only_the_drop_is_a_change(site: Site):

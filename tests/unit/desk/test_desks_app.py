@@ -37,18 +37,60 @@ def desks():
     app.stop_writers()
 
 
+ANN = ["browser:ann"]
+BOB = ["browser:bob"]
+
+
+def a_new(desks, name: str = "retro", openers: list[str] = ANN):
+    return desks.init_desk(InitDesk(name=name, create_new=True), openers)
+
+
 def test_init_by_name_finds_the_desk_and_shows_the_creator_token_only_once(desks):
-    made = desks.init_desk(InitDesk(name="retro"))
-    found = desks.init_desk(InitDesk(name="retro"))
+    made = a_new(desks)
+    found = desks.init_desk(InitDesk(name="retro"), ANN)
     assert made.creator_token and found.creator_token is None
     assert found.desk.id == made.desk.id
 
 
 def test_create_new_makes_another_desk_that_the_name_then_finds(desks):
-    first = desks.init_desk(InitDesk(name="retro"))
-    second = desks.init_desk(InitDesk(name="retro", create_new=True))
+    first = a_new(desks)
+    second = a_new(desks)
     assert second.desk.id != first.desk.id
-    assert desks.init_desk(InitDesk(name="retro")).desk.id == second.desk.id
+    assert desks.init_desk(InitDesk(name="retro"), ANN).desk.id == second.desk.id
+
+
+def test_a_name_someone_else_created_is_not_found(desks):
+    a_new(desks, openers=ANN)
+    with pytest.raises(DeskNotFound) as theirs:
+        desks.init_desk(InitDesk(name="retro"), BOB)
+    with pytest.raises(DeskNotFound) as nobodys:
+        desks.init_desk(InitDesk(name="never made"), BOB)
+    assert str(theirs.value) == str(nobodys.value)
+
+
+def test_an_unknown_name_creates_nothing(desks):
+    with pytest.raises(DeskNotFound):
+        desks.init_desk(InitDesk(name="retro"), ANN)
+    with pytest.raises(DeskNotFound):
+        desks.init_desk(InitDesk(name="retro"), ANN)
+
+
+def test_a_desk_opened_by_its_link_is_then_found_by_its_name(desks):
+    made = a_new(desks, openers=ANN)
+    desks.remember_openers(made.desk.id, "retro", BOB)
+    assert desks.init_desk(InitDesk(name="retro"), BOB).desk.id == made.desk.id
+
+
+def test_someone_elses_new_desk_of_the_same_name_does_not_take_yours_over(desks):
+    mine = a_new(desks, openers=ANN)
+    a_new(desks, openers=BOB)
+    assert desks.init_desk(InitDesk(name="retro"), ANN).desk.id == mine.desk.id
+
+
+def test_a_desk_found_through_the_browser_is_then_found_by_the_account_too(desks):
+    made = a_new(desks, openers=ANN)
+    desks.init_desk(InitDesk(name="retro"), [*ANN, "account:a1"])
+    assert desks.init_desk(InitDesk(name="retro"), ["account:a1"]).desk.id == made.desk.id
 
 
 def test_a_desk_link_carries_128_random_bits_and_maps_back():
@@ -62,7 +104,7 @@ def test_a_desk_link_carries_128_random_bits_and_maps_back():
 
 
 async def test_ops_through_the_writer_are_stored_and_resends_are_acknowledged_again(desks):
-    desk_id = desks.init_desk(InitDesk(name="retro")).desk.id
+    desk_id = a_new(desks).desk.id
     first = await desks.apply_op(desk_id, an_op(1, text="hi"))
     again = await desks.apply_op(desk_id, an_op(1, text="hi"))
     assert (first.desk_seq, again.desk_seq, again.replayed) == (1, 1, True)
@@ -70,16 +112,17 @@ async def test_ops_through_the_writer_are_stored_and_resends_are_acknowledged_ag
     assert desks.get_desk(desk_id).desk_seq == 1
 
 
-def test_an_expired_desk_is_gone_and_its_name_makes_a_new_one(desks):
-    made = desks.init_desk(InitDesk(name="retro"))
+def test_an_expired_desk_is_gone_and_its_name_finds_nothing(desks):
+    made = a_new(desks)
     desks.test_clock.now = T0 + timedelta(hours=1)
     with pytest.raises(DeskGone):
         desks.get_desk(made.desk.id)
-    assert desks.init_desk(InitDesk(name="retro")).desk.id != made.desk.id
+    with pytest.raises(DeskNotFound):
+        desks.init_desk(InitDesk(name="retro"), ANN)
 
 
 def test_the_desk_mapper_stores_ops_exactly_as_the_library_would(desks):
-    desk_id = desks.init_desk(InitDesk(name="retro")).desk.id
+    desk_id = a_new(desks).desk.id
     desk = desks.get_desk(desk_id)
     desk.apply_op(
         client_id="ann", client_seq=1, sticker_id="s1", create=True,

@@ -1,0 +1,57 @@
+/**
+ * The desks' service worker (scope `/desk`): keeps the app shell (the two pages and their
+ * modules) so a desk this browser opened before opens with the network off. Pages and modules go
+ * to the network first and fall back to the copy kept here; the API is never touched (the page
+ * keeps each desk's last state and pending edits itself, in localStorage and IndexedDB).
+ */
+
+const CACHE = 'tessera-desk-shell-v1'
+const DESK_PAGE = '/desk/_' // every `/desk/{id}` is the same page; kept under one key
+const SHELL = [
+  '/desk', DESK_PAGE, '/static/api.js', '/static/header.js', '/static/icon.svg',
+  ...['app', 'start', 'session', 'outbox', 'replica', 'sync', 'stickers', 'presence', 'collisions',
+    'camera', 'hlc', 'ids', 'undo', 'zorder', 'recent', 'worker', 'page', 'keys', 'marquee',
+  ].map((m) => `/static/desk/${m}.js`),
+  '/static/desk/desk.css',
+]
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(CACHE)
+    // One missing file must not keep the rest out.
+    await Promise.all(SHELL.map((url) => cache.add(url).catch(() => undefined)))
+    await self.skipWaiting()
+  })())
+})
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    for (const key of await caches.keys()) if (key !== CACHE) await caches.delete(key)
+    await self.clients.claim()
+  })())
+})
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request
+  const url = new URL(request.url)
+  if (request.method !== 'GET' || url.origin !== location.origin) return
+  if (request.mode === 'navigate' && (url.pathname === '/desk' || url.pathname.startsWith('/desk/'))) {
+    const key = url.pathname === '/desk' ? '/desk' : DESK_PAGE
+    event.respondWith(networkFirst(request, key))
+  } else if (url.pathname.startsWith('/static/')) {
+    event.respondWith(networkFirst(request, url.pathname))
+  }
+})
+
+async function networkFirst(request, key) {
+  const cache = await caches.open(CACHE)
+  try {
+    const response = await fetch(request)
+    if (response.ok) await cache.put(key, response.clone())
+    return response
+  } catch (error) {
+    const kept = await cache.match(key)
+    if (kept !== undefined) return kept
+    throw error
+  }
+}
