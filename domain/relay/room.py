@@ -28,7 +28,12 @@ class RelayRoom(Aggregate):
         at: datetime
 
     def __init__(
-        self, room_number: int, max_clients: int, protocol: str, record: bool, node: str,
+        self,
+        room_number: int,
+        max_clients: int,
+        protocol: str,
+        record: bool,
+        node: str,
         at: datetime,
     ) -> None:
         self.room_number = room_number
@@ -45,12 +50,25 @@ class RelayRoom(Aggregate):
 
     @classmethod
     def create(
-        cls, *, room_id: UUID, room_number: int, max_clients: int, protocol: str, record: bool,
-        node: str, now: datetime,
+        cls,
+        *,
+        room_id: UUID,
+        room_number: int,
+        max_clients: int,
+        protocol: str,
+        record: bool,
+        node: str,
+        now: datetime,
     ) -> RelayRoom:
         return cls._create(
-            cls.Created, id=room_id, room_number=room_number, max_clients=max_clients,
-            protocol=protocol, record=record, node=node, at=now,
+            cls.Created,
+            id=room_id,
+            room_number=room_number,
+            max_clients=max_clients,
+            protocol=protocol,
+            record=record,
+            node=node,
+            at=now,
         )
 
     def _open(self) -> None:

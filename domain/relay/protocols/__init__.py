@@ -10,8 +10,15 @@ from domain.relay.protocols.standard import Standard
 PROTOCOLS: dict[str, RoomProtocol] = {p.name: p for p in (Standard(), Mesh())}
 DEFAULT = Standard.name
 
-__all__ = ["DEFAULT", "EVERYONE_ELSE", "PROTOCOLS", "RelayType", "RoomProtocol", "RoomState",
-           "protocol_named"]
+__all__ = [
+    "DEFAULT",
+    "EVERYONE_ELSE",
+    "PROTOCOLS",
+    "RelayType",
+    "RoomProtocol",
+    "RoomState",
+    "protocol_named",
+]
 
 
 def protocol_named(name: str | None) -> RoomProtocol:

@@ -40,9 +40,7 @@ class RoomProtocol(ABC):
     name: ClassVar[str]
 
     @abstractmethod
-    def route(
-        self, room: RoomState, sender: int, kind: int, target: int | None
-    ) -> int | None:
+    def route(self, room: RoomState, sender: int, kind: int, target: int | None) -> int | None:
         """Who gets a relayed message: `EVERYONE_ELSE`, or the one client id. Raises
         `NotAllowed` or `BadRelayRequest` for a message the sender may not send."""
 

@@ -1,0 +1,93 @@
+"""The relay context (relay rooms, wire-compatible with JamJar relay v1 clients): the one place
+that builds its parts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import time
+import uuid
+
+import asyncpg
+from litestar import Router
+from litestar.di import Provide
+
+from api.node import Projection, Spine
+from api.relay.cors import relay_error
+from api.relay.parts import NAME, RelayParts, provide_relay
+from api.relay.rooms import RoomsController
+from api.relay.socket import relay_socket
+from commands.relay.rooms import RelayRooms
+from infra.relay.journal import RoomJournal
+from infra.relay.limits import AttemptLimiter
+from infra.relay.manager import RoomManager
+from infra.relay.room import Room
+from infra.spine.eventstore import application_env
+
+
+class RelayContext:
+    name = NAME
+    application = RelayRooms
+    publish_gather_s = 0.05
+
+    def __init__(self) -> None:
+        self._parts: RelayParts | None = None
+
+    async def migrate(self, conn: asyncpg.Connection, schema: str) -> None:
+        """No read model: a room's life is read by replaying its events."""
+
+    def projections(self, spine: Spine) -> list[Projection]:
+        return []
+
+    async def start(self, spine: Spine) -> RelayParts:
+        settings = spine.settings.relay
+        node = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        rooms = await asyncio.to_thread(
+            RelayRooms,
+            application_env(spine.settings),
+            linger_s=settings.writer_linger_ms / 1000,
+            max_batch=spine.settings.writer_max_batch,
+        )
+        journal = RoomJournal(rooms, node=node, record_linger_s=settings.record_linger_ms / 1000)
+
+        async def created(room: Room) -> None:
+            await asyncio.to_thread(
+                rooms.create_room,
+                room_id=room.uuid,
+                number=room.number,
+                max_clients=room.max_clients,
+                protocol=room.protocol.name,
+                record=room.record,
+                node=node,
+            )
+            journal.created(room.uuid, time.monotonic())
+
+        manager = RoomManager(settings, journal, created)
+        limiter = AttemptLimiter(
+            window_s=settings.attempt_window_s,
+            per_ip=settings.attempts_per_ip,
+            per_room=settings.attempts_per_room,
+            lockout_after=settings.lockout_after,
+            lockout_s=settings.lockout_s,
+        )
+        self._parts = RelayParts(settings, rooms, journal, manager, limiter, node)
+        manager.start()
+        return self._parts
+
+    async def stop(self) -> None:
+        parts = self._parts
+        if parts is None:
+            return
+        await parts.manager.stop()
+        parts.journal.flush()
+        await asyncio.to_thread(parts.rooms.stop_writer)
+        await asyncio.to_thread(parts.rooms.close)
+
+    def router(self) -> Router:
+        return Router(
+            "/",
+            route_handlers=[RoomsController, relay_socket],
+            dependencies={"relay": Provide(provide_relay, sync_to_thread=False)},
+            exception_handlers={Exception: relay_error},
+        )
