@@ -1,44 +1,60 @@
 """Cross-origin rules of the relay's v1 API and socket (`TESSERA_RELAY_CORS_ORIGINS`), apart from
-the rest of the service's: game pages on any origin may call a relay."""
+the rest of the service's: game pages on any origin may call a relay. A middleware of the relay's
+router, so that every answer under it carries them: handlers', errors' and Litestar's own
+preflight answers (`OPTIONS`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from litestar import Request, Response
-from litestar.connection import ASGIConnection
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import relay_v1_error
-from api.relay.parts import RelayParts, provide_relay
+from api.relay.parts import RelayParts
 from infra.settings import Settings
 
-ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
-ALLOWED_HEADERS = "Content-Type, Authorization, X-Api-Key"
+ALLOWED_METHODS = b"GET, POST, DELETE, OPTIONS"
+ALLOWED_HEADERS = b"Content-Type, Authorization, X-Api-Key"
 
 
-def origin_allowed(settings_origins: str, origin: str | None) -> bool:
+def origin_allowed(origins: str, origin: str | None) -> bool:
     if origin is None:
         return True  # not a browser
-    allowed = Settings.split(settings_origins)
+    allowed = Settings.split(origins)
     return "*" in allowed or origin in allowed
 
 
-def cors_headers(connection: ASGIConnection[Any, Any, Any, Any]) -> dict[str, str]:
-    parts: RelayParts = provide_relay(connection.app.state)
-    origin = connection.headers.get("origin")
-    if origin is None or not origin_allowed(parts.settings.cors_origins, origin):
-        return {}
-    allowed = Settings.split(parts.settings.cors_origins)
-    return {
-        "Access-Control-Allow-Origin": "*" if "*" in allowed else origin,
-        "Access-Control-Allow-Methods": ALLOWED_METHODS,
-        "Access-Control-Allow-Headers": ALLOWED_HEADERS,
-        "Vary": "Origin",
-    }
+def _header(scope: Scope, name: bytes) -> bytes | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value)
+    return None
 
 
-def relay_error(request: Request[Any, Any, Any], error: Exception) -> Response[Any]:
-    """The v1 error body (`api.errors.relay_v1_error`), with the CORS headers."""
-    response = relay_v1_error(request, error)
-    response.headers.update(cors_headers(request))
-    return response
+def cors(app: ASGIApp) -> ASGIApp:
+    async def with_cors(scope: Scope, receive: Receive, send: Send) -> None:
+        origin = _header(scope, b"origin") if scope["type"] == "http" else None
+        if origin is None:
+            await app(scope, receive, send)
+            return
+        parts: RelayParts = scope["litestar_app"].state["relay"]
+        origins = parts.settings.cors_origins
+        if not origin_allowed(origins, origin.decode("latin-1")):
+            await app(scope, receive, send)
+            return
+        allow = b"*" if "*" in Settings.split(origins) else origin
+        added: list[tuple[bytes, bytes]] = [
+            (b"access-control-allow-origin", allow),
+            (b"access-control-allow-methods", ALLOWED_METHODS),
+            (b"access-control-allow-headers", ALLOWED_HEADERS),
+            (b"vary", b"Origin"),
+        ]
+
+        async def send_with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers: Any = message.get("headers") or []
+                message["headers"] = [*headers, *added]  # type: ignore[typeddict-unknown-key]
+            await send(message)
+
+        await app(scope, receive, send_with_cors)
+
+    return with_cors

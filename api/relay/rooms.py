@@ -20,12 +20,10 @@ import hmac
 from typing import Any
 
 import msgspec
-from litestar import Controller, Request, Response, delete, get, post, route
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
-from litestar.enums import HttpMethod
 from litestar.params import FromPath
 
-from api.relay.cors import cors_headers
 from api.relay.parts import RelayParts
 from domain.relay.errors import ApiKeyRequired, BadRelayRequest
 
@@ -42,7 +40,7 @@ def _ok(request: Request[Any, Any, Any], data: Any = None) -> Response[Any]:
     body: dict[str, Any] = {"code": 200}
     if data is not None:
         body["data"] = data
-    return Response(body, status_code=200, headers=cors_headers(request))
+    return Response(body, status_code=200)
 
 
 def _room_number(room_id: str) -> int:
@@ -120,7 +118,3 @@ class RoomsController(Controller):
         relay.manager.close(_room_number(room_id))
         await asyncio.sleep(0)  # the closes are scheduled: let them start before answering
         return _ok(request)
-
-    @route(["/summary", "/rooms", "/rooms/{room_id:str}"], http_method=[HttpMethod.OPTIONS])
-    async def preflight(self, request: Request[Any, Any, Any]) -> Response[None]:
-        return Response(None, status_code=204, headers=cors_headers(request))

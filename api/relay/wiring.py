@@ -13,8 +13,9 @@ import asyncpg
 from litestar import Router
 from litestar.di import Provide
 
+from api.errors import RELAY_V1_EXCEPTION_HANDLERS
 from api.node import Projection, Spine
-from api.relay.cors import relay_error
+from api.relay.cors import cors
 from api.relay.parts import NAME, RelayParts, provide_relay
 from api.relay.rooms import RoomsController
 from api.relay.socket import relay_socket
@@ -89,5 +90,6 @@ class RelayContext:
             "/",
             route_handlers=[RoomsController, relay_socket],
             dependencies={"relay": Provide(provide_relay, sync_to_thread=False)},
-            exception_handlers={Exception: relay_error},
+            exception_handlers=RELAY_V1_EXCEPTION_HANDLERS,
+            middleware=[cors],
         )
