@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from api.node import parts_provider
 from commands.relay.rooms import RelayRooms
+from infra.relay.cluster import Cluster
 from infra.relay.journal import RoomJournal
 from infra.relay.limits import AttemptLimiter
 from infra.relay.manager import RoomManager
@@ -21,6 +22,7 @@ class RelayParts:
     journal: RoomJournal
     manager: RoomManager
     limiter: AttemptLimiter
+    cluster: Cluster
     node: str
 
 

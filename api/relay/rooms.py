@@ -72,14 +72,14 @@ class RoomsController(Controller):
     async def summary(
         self, request: Request[Any, Any, Any], relay: NamedDependency[RelayParts]
     ) -> Response[Any]:
-        return _ok(request, relay.manager.summary())
+        return _ok(request, relay.cluster.summary())
 
     @get("/rooms")
     async def list_rooms(
         self, request: Request[Any, Any, Any], relay: NamedDependency[RelayParts]
     ) -> Response[Any]:
         _require_key(request, relay)
-        return _ok(request, [room.info() for room in relay.manager.rooms.values()])
+        return _ok(request, relay.cluster.infos())
 
     @post("/rooms", status_code=200)
     async def create_room(
@@ -95,7 +95,7 @@ class RoomsController(Controller):
             raise BadRelayRequest(f"invalid room creation request provided; {error}") from None
         if not INT32_MIN <= wanted.max_clients <= INT32_MAX:
             raise BadRelayRequest("max_clients must be a 32-bit integer")
-        room = await relay.manager.create(wanted.max_clients, wanted.protocol, wanted.record)
+        room = await relay.cluster.create(wanted.max_clients, wanted.protocol, wanted.record)
         return _ok(request, room.info())
 
     @get("/rooms/{room_id:str}")
@@ -105,7 +105,7 @@ class RoomsController(Controller):
         relay: NamedDependency[RelayParts],
         room_id: FromPath[str],
     ) -> Response[Any]:
-        return _ok(request, relay.manager.get(_room_number(room_id)).info())
+        return _ok(request, relay.cluster.info(_room_number(room_id)))
 
     @delete("/rooms/{room_id:str}", status_code=200)
     async def delete_room(
@@ -115,6 +115,6 @@ class RoomsController(Controller):
         room_id: FromPath[str],
     ) -> Response[Any]:
         _require_key(request, relay)
-        relay.manager.close(_room_number(room_id))
+        await relay.cluster.close(_room_number(room_id))
         await asyncio.sleep(0)  # the closes are scheduled: let them start before answering
         return _ok(request)

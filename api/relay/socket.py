@@ -30,6 +30,11 @@ def _error_frame(told: Refusal) -> bytes:
     return frames.error(told.kind.status, told.detail)
 
 
+def error_frame(error: Exception) -> bytes:
+    """A refusal as v1 clients are told it: `RESPONSE_ERROR` with the status of the error map."""
+    return _error_frame(refusal(error))
+
+
 NOT_BINARY = _error_frame(
     Refusal.of("invalid_message", "invalid message provided, must be in binary format")
 )
@@ -61,7 +66,7 @@ async def relay_socket(socket: WebSocket[Any, Any, Any]) -> None:
 
     address = socket.client.host if socket.client else "unknown"
     session = Session(sink, close, address=address, limit_bytes=settings.send_queue_bytes)
-    connection = Connection(session, relay.manager, relay.limiter)
+    connection = Connection(session, relay.cluster)
     max_frame = settings.max_frame_bytes
     try:
         with contextlib.suppress(WebSocketDisconnect):
@@ -79,9 +84,11 @@ async def relay_socket(socket: WebSocket[Any, Any, Any]) -> None:
                     await close_socket(socket, "frame_too_large")
                     return
                 try:
-                    connection.on_frame(raw)
+                    pending = connection.on_frame(raw)
+                    if pending is not None:  # its room is looked up: the next frame waits
+                        await pending
                 except RelayError as error:
-                    session.send(_error_frame(refusal(error)))
+                    session.send(error_frame(error))
                 except Exception:  # a bug must cost this frame, never the socket
                     log.exception("a relay frame failed")
                     session.send(INTERNAL)

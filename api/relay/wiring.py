@@ -18,8 +18,12 @@ from api.node import Projection, Spine
 from api.relay.cors import cors
 from api.relay.parts import NAME, RelayParts, provide_relay
 from api.relay.rooms import RoomsController
-from api.relay.socket import relay_socket
+from api.relay.socket import error_frame, relay_socket
 from commands.relay.rooms import RelayRooms
+from infra.relay.cluster import Cluster
+from infra.relay.connection import Connection
+from infra.relay.directory import RoomDirectory
+from infra.relay.forwarding import Forwarder
 from infra.relay.journal import RoomJournal
 from infra.relay.limits import AttemptLimiter
 from infra.relay.manager import RoomManager
@@ -43,7 +47,8 @@ class RelayContext:
 
     async def start(self, spine: Spine) -> RelayParts:
         settings = spine.settings.relay
-        node = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        # a subject token and a KV key: no dots
+        node = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}".replace(".", "_")
         rooms = await asyncio.to_thread(
             RelayRooms,
             application_env(spine.settings),
@@ -64,7 +69,13 @@ class RelayContext:
             )
             journal.created(room.uuid, time.monotonic())
 
-        manager = RoomManager(settings, journal, created)
+        cluster: Cluster | None = None
+
+        def changed(room: Room) -> None:
+            if cluster is not None:
+                cluster.changed(room)
+
+        manager = RoomManager(settings, journal, created, changed=changed)
         limiter = AttemptLimiter(
             window_s=settings.attempt_window_s,
             per_ip=settings.attempts_per_ip,
@@ -72,7 +83,13 @@ class RelayContext:
             lockout_after=settings.lockout_after,
             lockout_s=settings.lockout_s,
         )
-        self._parts = RelayParts(settings, rooms, journal, manager, limiter, node)
+        directory = await RoomDirectory.open(
+            spine.js, spine.settings.stream_prefix, node=node, node_ttl_s=settings.node_ttl_s
+        )
+        forwarder = Forwarder(spine.nc, prefix=spine.settings.stream_prefix, node=node)
+        cluster = Cluster(manager, limiter, journal, directory, forwarder, error_frame)
+        await cluster.start(lambda member: Connection(member, cluster))
+        self._parts = RelayParts(settings, rooms, journal, manager, limiter, cluster, node)
         manager.start()
         return self._parts
 
@@ -80,6 +97,7 @@ class RelayContext:
         parts = self._parts
         if parts is None:
             return
+        await parts.cluster.stop()
         await parts.manager.stop()
         parts.journal.flush()
         await asyncio.to_thread(parts.rooms.stop_writer)

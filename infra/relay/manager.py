@@ -40,8 +40,10 @@ class RoomManager:
         created: Created,
         *,
         clock: Callable[[], float] = time.monotonic,
+        changed: Callable[[Room], None] = lambda room: None,
     ) -> None:
         self.settings = settings
+        self._changed = changed
         self._journal = journal
         self._created = created
         self._clock = clock
@@ -64,7 +66,9 @@ class RoomManager:
         record: bool = False,
         number: int | None = None,
         uuid: UUID | None = None,
+        committed_elsewhere: int = 0,
     ) -> Room:
+        """`committed_elsewhere`: what the other nodes' rooms commit (the directory's count)."""
         cap = self.settings.max_room_clients
         if not 1 <= max_clients <= cap:
             raise InvalidRoom(
@@ -72,7 +76,7 @@ class RoomManager:
                 f"{max_clients} is invalid"
             )
         room_protocol = protocol_named(protocol)
-        committed = self.committed_clients() + self.committed(max_clients)
+        committed = self.committed_clients() + committed_elsewhere + self.committed(max_clients)
         if committed > self.settings.max_clients:
             raise TooManyClients(
                 "cannot create this room, this would result in more committed clients than "
@@ -90,6 +94,7 @@ class RoomManager:
             journal=self._journal,
             new_secret=new_secret,
             clock=self._clock,
+            changed=self._changed,
         )
         self.rooms[number] = room  # held before the await: no other creation takes its number
         try:
@@ -97,6 +102,29 @@ class RoomManager:
         except BaseException:
             self.rooms.pop(number, None)
             raise
+        return room
+
+    def adopt(
+        self,
+        *,
+        uuid: UUID,
+        number: int,
+        secret: int,
+        max_clients: int,
+        protocol: str,
+        record: bool,
+        clients: dict[int, int],
+        banned: list[int],
+        next_id: int,
+    ) -> Room:
+        """A room whose owner died, taken over by this node as it was."""
+        room = Room(
+            uuid=uuid, number=number, secret=secret, max_clients=max_clients,
+            protocol=protocol_named(protocol), record=record, journal=self._journal,
+            new_secret=new_secret, clock=self._clock, changed=self._changed,
+        )  # fmt: skip
+        room.restore(clients, banned, next_id)
+        self.rooms[number] = room
         return room
 
     def get(self, number: int) -> Room:
@@ -157,5 +185,6 @@ class RoomManager:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
-        for number in list(self.rooms):
-            self.close(number, "shutdown")
+        for room in self.rooms.values():  # not closed: another node takes them over
+            room.evacuate()
+        self.rooms.clear()

@@ -79,6 +79,7 @@ class Room:
         journal: Journal,
         new_secret: Callable[[], int],
         clock: Callable[[], float] = time.monotonic,
+        changed: Callable[[Room], None] = lambda room: None,
     ) -> None:
         self.uuid = uuid
         self.number = number
@@ -97,6 +98,8 @@ class Room:
         self._journal = journal
         self._new_secret = new_secret
         self._clock = clock
+        self._changed = changed
+        """Told after every change of who is in the room (the directory publishes it)."""
         self.empty_since: float | None = clock()
 
     # -- what the protocol sees ---------------------------------------------------------------------
@@ -169,6 +172,7 @@ class Room:
         told = frames.client_connected(client_id, client_id == self.host)
         for other in self.protocol.told_of_membership(self, client_id):
             self._send_to(other, told)
+        self._changed(self)
 
     def leave(self, member: Member) -> None:
         """The client's connection ended: it may come back with its id and secret."""
@@ -177,6 +181,7 @@ class Room:
         self._left[member.client_id] = member.secret
         self._remove(member, announce=True)
         self._journal.left(self.uuid, member.client_id)
+        self._changed(self)
 
     def _remove(self, member: Member, *, announce: bool) -> None:
         client_id = member.client_id
@@ -206,6 +211,7 @@ class Room:
         kicked.send(frames.kicked(client_id))
         kicked.end(1000, "kicked")
         actor.send(frames.kicked(client_id))
+        self._changed(self)
 
     def grant_host(self, actor: Member, client_id: int) -> None:
         self.protocol.check_grant_host(self, actor.client_id, client_id)
@@ -269,6 +275,36 @@ class Room:
             member.end(ROOM_CLOSED, "room_closed")
         self._members.clear()
         self.host = None
+        self._changed(self)
+
+    # -- moving between nodes ---------------------------------------------------------------------
+
+    def clients(self) -> dict[int, int]:
+        """Every client that may come back or is here, with its secret (for the directory)."""
+        return {**self._left, **{c: m.secret for c, m in self._members.items()}}
+
+    @property
+    def banned(self) -> list[int]:
+        return sorted(self._banned)
+
+    @property
+    def next_id(self) -> int:
+        return self._next_id
+
+    def restore(self, clients: dict[int, int], banned: list[int], next_id: int) -> None:
+        """A room taken over from a node that died: its clients may all reconnect with their
+        ids and secrets; the first to come back becomes host."""
+        self._left = dict(clients)
+        self._banned = set(banned)
+        self._next_id = next_id
+
+    def evacuate(self) -> None:
+        """This node stops: everyone is disconnected (1012, "service restart") and may reconnect
+        with its id and secret to the node that takes the room over."""
+        self.status = CLOSING
+        for member in list(self._members.values()):
+            member.end(1012, "node_stopping")
+        self._members.clear()
 
     def info(self) -> dict[str, object]:
         """The v1 API's room info."""

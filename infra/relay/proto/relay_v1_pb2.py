@@ -6,59 +6,56 @@
 # source: relay_v1.proto
 # Protobuf Python Version: 6.33.5
 """Generated protocol buffer code."""
+
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import descriptor_pool as _descriptor_pool
 from google.protobuf import runtime_version as _runtime_version
 from google.protobuf import symbol_database as _symbol_database
 from google.protobuf.internal import builder as _builder
+
 _runtime_version.ValidateProtobufRuntimeVersion(
-    _runtime_version.Domain.PUBLIC,
-    6,
-    33,
-    5,
-    '',
-    'relay_v1.proto'
+    _runtime_version.Domain.PUBLIC, 6, 33, 5, "", "relay_v1.proto"
 )
 # @@protoc_insertion_point(imports)
 
 _sym_db = _symbol_database.Default()
 
 
-
-
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x0erelay_v1.proto\x12\x10tessera.relay.v1\"\xdf\x03\n\x07Payload\x12\x30\n\x04\x46lag\x18\x01 \x01(\x0e\x32\".tessera.relay.v1.Payload.FlagType\x12\x0c\n\x04\x44\x61ta\x18\x02 \x01(\x0c\"\x93\x03\n\x08\x46lagType\x12\x19\n\x15REQUEST_RELAY_MESSAGE\x10\x00\x12\x13\n\x0fREQUEST_CONNECT\x10\x01\x12\x15\n\x11REQUEST_RECONNECT\x10\x02\x12\x10\n\x0cREQUEST_LIST\x10\x03\x12\x10\n\x0cREQUEST_KICK\x10\x04\x12\x16\n\x12REQUEST_GRANT_HOST\x10\x05\x12\x1a\n\x16RESPONSE_RELAY_MESSAGE\x10\x06\x12\x14\n\x10RESPONSE_CONNECT\x10\x07\x12\x18\n\x14RESPONSE_ASSIGN_HOST\x10\x08\x12\x1f\n\x1bRESPONSE_BEGIN_HOST_MIGRATE\x10\t\x12 \n\x1cRESPONSE_FINISH_HOST_MIGRATE\x10\n\x12\x11\n\rRESPONSE_LIST\x10\x0b\x12\x11\n\rRESPONSE_KICK\x10\x0c\x12\x12\n\x0eRESPONSE_ERROR\x10\r\x12\x1b\n\x17RESPONSE_CLIENT_CONNECT\x10\x0e\x12\x1e\n\x1aRESPONSE_CLIENT_DISCONNECT\x10\x0f\"&\n\x05\x45rror\x12\x0c\n\x04\x43ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t\"$\n\x06\x43lient\x12\n\n\x02ID\x18\x01 \x01(\x05\x12\x0e\n\x06Secret\x18\x02 \x01(\x05\"+\n\x0fSanitisedClient\x12\n\n\x02ID\x18\x01 \x01(\x05\x12\x0c\n\x04Host\x18\x02 \x01(\x08\"=\n\nClientList\x12/\n\x04List\x18\x01 \x03(\x0b\x32!.tessera.relay.v1.SanitisedClient\"\x98\x01\n\x05Relay\x12/\n\x04Type\x18\x01 \x01(\x0e\x32!.tessera.relay.v1.Relay.RelayType\x12\x13\n\x06Target\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x0c\n\x04\x44\x61ta\x18\x03 \x01(\x0c\"0\n\tRelayType\x12\r\n\tBROADCAST\x10\x00\x12\n\n\x06TARGET\x10\x01\x12\x08\n\x04HOST\x10\x02\x42\t\n\x07_Target\"5\n\x0fJoinRoomRequest\x12\x0e\n\x06RoomID\x18\x01 \x01(\x05\x12\x12\n\nRoomSecret\x18\x02 \x01(\x05\"_\n\x11RejoinRoomRequest\x12\x0e\n\x06RoomID\x18\x01 \x01(\x05\x12\x12\n\nRoomSecret\x18\x02 \x01(\x05\x12\x10\n\x08\x43lientID\x18\x03 \x01(\x05\x12\x14\n\x0c\x43lientSecret\x18\x04 \x01(\x05\"\x1f\n\x0bKickRequest\x12\x10\n\x08\x43lientID\x18\x01 \x01(\x05\"\"\n\x10GrantHostRequest\x12\x0e\n\x06HostID\x18\x01 \x01(\x05\" \n\x0cKickResponse\x12\x10\n\x08\x43lientID\x18\x01 \x01(\x05\"-\n\x1b\x46inishHostMigrationResponse\x12\x0e\n\x06HostID\x18\x01 \x01(\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(
+    b'\n\x0erelay_v1.proto\x12\x10tessera.relay.v1"\xdf\x03\n\x07Payload\x12\x30\n\x04\x46lag\x18\x01 \x01(\x0e\x32".tessera.relay.v1.Payload.FlagType\x12\x0c\n\x04\x44\x61ta\x18\x02 \x01(\x0c"\x93\x03\n\x08\x46lagType\x12\x19\n\x15REQUEST_RELAY_MESSAGE\x10\x00\x12\x13\n\x0fREQUEST_CONNECT\x10\x01\x12\x15\n\x11REQUEST_RECONNECT\x10\x02\x12\x10\n\x0cREQUEST_LIST\x10\x03\x12\x10\n\x0cREQUEST_KICK\x10\x04\x12\x16\n\x12REQUEST_GRANT_HOST\x10\x05\x12\x1a\n\x16RESPONSE_RELAY_MESSAGE\x10\x06\x12\x14\n\x10RESPONSE_CONNECT\x10\x07\x12\x18\n\x14RESPONSE_ASSIGN_HOST\x10\x08\x12\x1f\n\x1bRESPONSE_BEGIN_HOST_MIGRATE\x10\t\x12 \n\x1cRESPONSE_FINISH_HOST_MIGRATE\x10\n\x12\x11\n\rRESPONSE_LIST\x10\x0b\x12\x11\n\rRESPONSE_KICK\x10\x0c\x12\x12\n\x0eRESPONSE_ERROR\x10\r\x12\x1b\n\x17RESPONSE_CLIENT_CONNECT\x10\x0e\x12\x1e\n\x1aRESPONSE_CLIENT_DISCONNECT\x10\x0f"&\n\x05\x45rror\x12\x0c\n\x04\x43ode\x18\x01 \x01(\x05\x12\x0f\n\x07message\x18\x02 \x01(\t"$\n\x06\x43lient\x12\n\n\x02ID\x18\x01 \x01(\x05\x12\x0e\n\x06Secret\x18\x02 \x01(\x05"+\n\x0fSanitisedClient\x12\n\n\x02ID\x18\x01 \x01(\x05\x12\x0c\n\x04Host\x18\x02 \x01(\x08"=\n\nClientList\x12/\n\x04List\x18\x01 \x03(\x0b\x32!.tessera.relay.v1.SanitisedClient"\x98\x01\n\x05Relay\x12/\n\x04Type\x18\x01 \x01(\x0e\x32!.tessera.relay.v1.Relay.RelayType\x12\x13\n\x06Target\x18\x02 \x01(\x05H\x00\x88\x01\x01\x12\x0c\n\x04\x44\x61ta\x18\x03 \x01(\x0c"0\n\tRelayType\x12\r\n\tBROADCAST\x10\x00\x12\n\n\x06TARGET\x10\x01\x12\x08\n\x04HOST\x10\x02\x42\t\n\x07_Target"5\n\x0fJoinRoomRequest\x12\x0e\n\x06RoomID\x18\x01 \x01(\x05\x12\x12\n\nRoomSecret\x18\x02 \x01(\x05"_\n\x11RejoinRoomRequest\x12\x0e\n\x06RoomID\x18\x01 \x01(\x05\x12\x12\n\nRoomSecret\x18\x02 \x01(\x05\x12\x10\n\x08\x43lientID\x18\x03 \x01(\x05\x12\x14\n\x0c\x43lientSecret\x18\x04 \x01(\x05"\x1f\n\x0bKickRequest\x12\x10\n\x08\x43lientID\x18\x01 \x01(\x05""\n\x10GrantHostRequest\x12\x0e\n\x06HostID\x18\x01 \x01(\x05" \n\x0cKickResponse\x12\x10\n\x08\x43lientID\x18\x01 \x01(\x05"-\n\x1b\x46inishHostMigrationResponse\x12\x0e\n\x06HostID\x18\x01 \x01(\x05\x62\x06proto3'
+)
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
-_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'relay_v1_pb2', _globals)
+_builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, "relay_v1_pb2", _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
-  DESCRIPTOR._loaded_options = None
-  _globals['_PAYLOAD']._serialized_start=37
-  _globals['_PAYLOAD']._serialized_end=516
-  _globals['_PAYLOAD_FLAGTYPE']._serialized_start=113
-  _globals['_PAYLOAD_FLAGTYPE']._serialized_end=516
-  _globals['_ERROR']._serialized_start=518
-  _globals['_ERROR']._serialized_end=556
-  _globals['_CLIENT']._serialized_start=558
-  _globals['_CLIENT']._serialized_end=594
-  _globals['_SANITISEDCLIENT']._serialized_start=596
-  _globals['_SANITISEDCLIENT']._serialized_end=639
-  _globals['_CLIENTLIST']._serialized_start=641
-  _globals['_CLIENTLIST']._serialized_end=702
-  _globals['_RELAY']._serialized_start=705
-  _globals['_RELAY']._serialized_end=857
-  _globals['_RELAY_RELAYTYPE']._serialized_start=798
-  _globals['_RELAY_RELAYTYPE']._serialized_end=846
-  _globals['_JOINROOMREQUEST']._serialized_start=859
-  _globals['_JOINROOMREQUEST']._serialized_end=912
-  _globals['_REJOINROOMREQUEST']._serialized_start=914
-  _globals['_REJOINROOMREQUEST']._serialized_end=1009
-  _globals['_KICKREQUEST']._serialized_start=1011
-  _globals['_KICKREQUEST']._serialized_end=1042
-  _globals['_GRANTHOSTREQUEST']._serialized_start=1044
-  _globals['_GRANTHOSTREQUEST']._serialized_end=1078
-  _globals['_KICKRESPONSE']._serialized_start=1080
-  _globals['_KICKRESPONSE']._serialized_end=1112
-  _globals['_FINISHHOSTMIGRATIONRESPONSE']._serialized_start=1114
-  _globals['_FINISHHOSTMIGRATIONRESPONSE']._serialized_end=1159
+    DESCRIPTOR._loaded_options = None
+    _globals["_PAYLOAD"]._serialized_start = 37
+    _globals["_PAYLOAD"]._serialized_end = 516
+    _globals["_PAYLOAD_FLAGTYPE"]._serialized_start = 113
+    _globals["_PAYLOAD_FLAGTYPE"]._serialized_end = 516
+    _globals["_ERROR"]._serialized_start = 518
+    _globals["_ERROR"]._serialized_end = 556
+    _globals["_CLIENT"]._serialized_start = 558
+    _globals["_CLIENT"]._serialized_end = 594
+    _globals["_SANITISEDCLIENT"]._serialized_start = 596
+    _globals["_SANITISEDCLIENT"]._serialized_end = 639
+    _globals["_CLIENTLIST"]._serialized_start = 641
+    _globals["_CLIENTLIST"]._serialized_end = 702
+    _globals["_RELAY"]._serialized_start = 705
+    _globals["_RELAY"]._serialized_end = 857
+    _globals["_RELAY_RELAYTYPE"]._serialized_start = 798
+    _globals["_RELAY_RELAYTYPE"]._serialized_end = 846
+    _globals["_JOINROOMREQUEST"]._serialized_start = 859
+    _globals["_JOINROOMREQUEST"]._serialized_end = 912
+    _globals["_REJOINROOMREQUEST"]._serialized_start = 914
+    _globals["_REJOINROOMREQUEST"]._serialized_end = 1009
+    _globals["_KICKREQUEST"]._serialized_start = 1011
+    _globals["_KICKREQUEST"]._serialized_end = 1042
+    _globals["_GRANTHOSTREQUEST"]._serialized_start = 1044
+    _globals["_GRANTHOSTREQUEST"]._serialized_end = 1078
+    _globals["_KICKRESPONSE"]._serialized_start = 1080
+    _globals["_KICKRESPONSE"]._serialized_end = 1112
+    _globals["_FINISHHOSTMIGRATIONRESPONSE"]._serialized_start = 1114
+    _globals["_FINISHHOSTMIGRATIONRESPONSE"]._serialized_end = 1159
 # @@protoc_insertion_point(module_scope)

@@ -29,6 +29,7 @@ class Payload(_message.Message):
         RESPONSE_ERROR: _ClassVar[Payload.FlagType]
         RESPONSE_CLIENT_CONNECT: _ClassVar[Payload.FlagType]
         RESPONSE_CLIENT_DISCONNECT: _ClassVar[Payload.FlagType]
+
     REQUEST_RELAY_MESSAGE: Payload.FlagType
     REQUEST_CONNECT: Payload.FlagType
     REQUEST_RECONNECT: Payload.FlagType
@@ -49,7 +50,9 @@ class Payload(_message.Message):
     DATA_FIELD_NUMBER: _ClassVar[int]
     Flag: Payload.FlagType
     Data: bytes
-    def __init__(self, Flag: _Optional[_Union[Payload.FlagType, str]] = ..., Data: _Optional[bytes] = ...) -> None: ...
+    def __init__(
+        self, Flag: _Optional[_Union[Payload.FlagType, str]] = ..., Data: _Optional[bytes] = ...
+    ) -> None: ...
 
 class Error(_message.Message):
     __slots__ = ("Code", "message")
@@ -79,7 +82,9 @@ class ClientList(_message.Message):
     __slots__ = ("List",)
     LIST_FIELD_NUMBER: _ClassVar[int]
     List: _containers.RepeatedCompositeFieldContainer[SanitisedClient]
-    def __init__(self, List: _Optional[_Iterable[_Union[SanitisedClient, _Mapping]]] = ...) -> None: ...
+    def __init__(
+        self, List: _Optional[_Iterable[_Union[SanitisedClient, _Mapping]]] = ...
+    ) -> None: ...
 
 class Relay(_message.Message):
     __slots__ = ("Type", "Target", "Data")
@@ -88,6 +93,7 @@ class Relay(_message.Message):
         BROADCAST: _ClassVar[Relay.RelayType]
         TARGET: _ClassVar[Relay.RelayType]
         HOST: _ClassVar[Relay.RelayType]
+
     BROADCAST: Relay.RelayType
     TARGET: Relay.RelayType
     HOST: Relay.RelayType
@@ -97,7 +103,12 @@ class Relay(_message.Message):
     Type: Relay.RelayType
     Target: int
     Data: bytes
-    def __init__(self, Type: _Optional[_Union[Relay.RelayType, str]] = ..., Target: _Optional[int] = ..., Data: _Optional[bytes] = ...) -> None: ...
+    def __init__(
+        self,
+        Type: _Optional[_Union[Relay.RelayType, str]] = ...,
+        Target: _Optional[int] = ...,
+        Data: _Optional[bytes] = ...,
+    ) -> None: ...
 
 class JoinRoomRequest(_message.Message):
     __slots__ = ("RoomID", "RoomSecret")
@@ -117,7 +128,13 @@ class RejoinRoomRequest(_message.Message):
     RoomSecret: int
     ClientID: int
     ClientSecret: int
-    def __init__(self, RoomID: _Optional[int] = ..., RoomSecret: _Optional[int] = ..., ClientID: _Optional[int] = ..., ClientSecret: _Optional[int] = ...) -> None: ...
+    def __init__(
+        self,
+        RoomID: _Optional[int] = ...,
+        RoomSecret: _Optional[int] = ...,
+        ClientID: _Optional[int] = ...,
+        ClientSecret: _Optional[int] = ...,
+    ) -> None: ...
 
 class KickRequest(_message.Message):
     __slots__ = ("ClientID",)
