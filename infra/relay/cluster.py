@@ -25,7 +25,9 @@ from infra.relay.room import Journal, Room
 
 log = logging.getLogger(__name__)
 
-PUBLISH_AFTER_S = 0.05
+PUBLISH_AFTER_S = 0.005
+"""Changes of who is in a room are published this soon (gathered meanwhile): a client that
+joined is known to the other nodes, and may resume there, within milliseconds."""
 WATCH_EVERY_S = 1.0
 OWNER_GONE = 1012
 """Close code for a client whose room's owner died: reconnect (with id and secret) to resume."""

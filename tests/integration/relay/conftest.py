@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NamedTuple
 
 import httpx
+import nats
+import nats.js.errors
 import pytest_asyncio
 
 from api.app import Node, build
 from infra.settings import Settings
-from tests.integration.conftest import serving, stop
+from tests.integration.conftest import NATS_URL, serving, stop
 
 
 class Served(NamedTuple):
@@ -26,8 +29,9 @@ async def serve_relay(
     """`await serve_relay(relay={...})`: a node with these relay settings, on a real server."""
     running: list[tuple[Node, Any, httpx.AsyncClient]] = []
 
-    async def start(**overrides: Any) -> Served:
-        settings = await make_settings(**overrides)
+    async def start(*, beside: Served | None = None, **overrides: Any) -> Served:
+        """`beside`: a second node of the same service (same schema, stream and buckets)."""
+        settings = beside.node.settings if beside is not None else await make_settings(**overrides)
         node = await build(settings)
         context = serving(node)
         port = await context.__aenter__()
@@ -40,6 +44,18 @@ async def serve_relay(
         await http.aclose()
         await context.__aexit__(None, None, None)
         await stop(node)
+    for prefix in {node.settings.stream_prefix for node, _, _ in running}:
+        await drop_relay_buckets(prefix)
+
+
+async def drop_relay_buckets(prefix: str) -> None:
+    """The relay's KV buckets (the room directory and the nodes), which the shared fixtures do
+    not know of."""
+    nc = await nats.connect(NATS_URL)
+    for bucket in (f"{prefix.upper()}_RELAY_ROOMS", f"{prefix.upper()}_RELAY_NODES"):
+        with contextlib.suppress(nats.js.errors.NotFoundError):
+            await nc.jetstream().delete_key_value(bucket)
+    await nc.close()
 
 
 @pytest_asyncio.fixture
