@@ -75,6 +75,7 @@ class Client(asyncio.Protocol):
     def __init__(self, gen: Gen, room: int) -> None:
         self.gen = gen
         self.room = room
+        self.port = gen.port
         self.transport: Any = None
         self.buf = bytearray()
         self.open = asyncio.get_running_loop().create_future()
@@ -82,6 +83,7 @@ class Client(asyncio.Protocol):
         self.handshaken = False
         self.closed = False
         self.seq = 0
+        self.last_seq: dict[int, int] = {}
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
@@ -132,7 +134,14 @@ class Client(asyncio.Protocol):
             if end > size:
                 break
             if buf[start] == 0x08 and buf[start + 1] == 0x06:  # RESPONSE_RELAY_MESSAGE
-                gen.relayed(buf, start, end, now)
+                sent, room, seq = STAMP.unpack_from(buf, start + 6)
+                gen.delivered += 1
+                if gen.measuring:
+                    gen.latencies.append(now - sent)
+                last = self.last_seq.get(room, -1)
+                if seq != last + 1 and last != -1:
+                    gen.lost_or_reordered += 1
+                self.last_seq[room] = seq
             elif buf[at] & 0x0F == 2:
                 gen.other(self, bytes(buf[start:end]))
             at = end
@@ -157,20 +166,7 @@ class Gen:
         self.delivered = 0
         self.lost_or_reordered = 0
         self.measuring = False
-        self.last_seq: dict[tuple[int, int], int] = {}
         self.errors = 0
-
-    def relayed(self, buf: bytearray, start: int, end: int, now: float) -> None:
-        # Payload{6, Relay{Data=field 3}}: 08 06 12 <len> 1a <len> <data>, lengths < 128
-        sent, room, seq = STAMP.unpack_from(buf, start + 6)
-        self.delivered += 1
-        if self.measuring:
-            self.latencies.append(now - sent)
-        key = (room, id(buf))
-        last = self.last_seq.get(key, -1)
-        if seq != last + 1 and last != -1:
-            self.lost_or_reordered += 1
-        self.last_seq[key] = seq
 
     def other(self, client: Client, payload: bytes) -> None:
         if payload[:2] == b"\x08\x0d":
@@ -179,12 +175,12 @@ class Gen:
             client.answer.set_result(payload)
 
 
-async def open_client(gen: Gen, room: int) -> Client:
+async def open_client(gen: Gen, room: int, port: int | None = None) -> Client:
     loop = asyncio.get_running_loop()
     for attempt in range(5):
         client = Client(gen, room)
         try:
-            await loop.create_connection(lambda c=client: c, "127.0.0.1", gen.port)  # type: ignore[misc]
+            await loop.create_connection(lambda c=client: c, "127.0.0.1", port or gen.port)  # type: ignore[misc]
             await asyncio.wait_for(client.open, 30)
             return client
         except (OSError, ConnectionError, TimeoutError):
@@ -221,9 +217,11 @@ def relay_frame(room: int, seq: int, size: int) -> bytes:
     return b"\x12" + bytes((len(relay),)) + relay  # Payload{Flag=0, Data}
 
 
-async def create_rooms(port: int, count: int, max_clients: int, **extra: Any) -> list[dict]:
+async def create_rooms(ports: list[int], count: int, max_clients: int, **extra: Any) -> list[dict]:
+    """`count` rooms, created on each node in turn (so owned by each in turn)."""
     rooms = []
-    for _ in range(count):
+    for index in range(count):
+        port = ports[index % len(ports)]
         status, body = await asyncio.to_thread(
             benchkit.http_json, "POST", f"http://127.0.0.1:{port}/v1/api/rooms",
             {"max_clients": max_clients, **extra},
@@ -234,15 +232,21 @@ async def create_rooms(port: int, count: int, max_clients: int, **extra: Any) ->
     return rooms
 
 
-async def populate(gen: Gen, rooms: list[dict], clients: int) -> tuple[list[list[Client]], float]:
-    """Every room's clients, host first; the connects per second (handshake and join)."""
+async def populate(
+    gen: Gen, rooms: list[dict], clients: int, ports: list[int]
+) -> tuple[list[list[Client]], float]:
+    """Every room's clients, host first, each on the nodes in turn (with two nodes, half of a
+    room's clients reach it through the node that does not own it); the connects per second
+    (handshake and join)."""
     started = time.perf_counter()
     members: list[list[Client]] = [[] for _ in rooms]
     semaphore = asyncio.Semaphore(64)
+    turn = [0]
 
     async def one(index: int) -> None:
         async with semaphore:
-            client = await open_client(gen, index)
+            turn[0] += 1
+            client = await open_client(gen, index, ports[(index + turn[0]) % len(ports)])
             await join(client, rooms[index])
             members[index].append(client)
 
@@ -272,12 +276,16 @@ async def drive(gen: Gen, senders: list[Client], rate: float, size: int, seconds
     return {"sent": sent}
 
 
+def cpu_of(pids: list[int]) -> float:
+    return sum(cpu_ticks(pid) for pid in pids)
+
+
 async def measure(gen: Gen, senders: list[Client], recipients: int, rate: float, size: int,
-                  seconds: float, warmup: float, server_pid: int) -> dict[str, Any]:  # fmt: skip
+                  seconds: float, warmup: float, pids: list[int]) -> dict[str, Any]:  # fmt: skip
     await drive(gen, senders, rate, size, warmup)
     gen.latencies = array("d")
     gen.measuring = True
-    delivered, lost, ticks = gen.delivered, gen.lost_or_reordered, cpu_ticks(server_pid)
+    delivered, lost, ticks = gen.delivered, gen.lost_or_reordered, cpu_of(pids)
     started = time.perf_counter()
     sent = (await drive(gen, senders, rate, size, seconds))["sent"]
     await asyncio.sleep(0.5)  # the last ones arrive
@@ -292,42 +300,45 @@ async def measure(gen: Gen, senders: list[Client], recipients: int, rate: float,
         "delivered_share": round(got / expected, 4) if expected else None,
         **pct_ms(gen.latencies, 50, 99),
         "lost_or_reordered": gen.lost_or_reordered - lost,
-        "server_cpu": round((cpu_ticks(server_pid) - ticks) / elapsed, 2),
+        "server_cpu": round((cpu_of(pids) - ticks) / elapsed, 2),
     }
 
 
 async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
-    port, pid = p["port"], p["server_pid"]
+    ports, pids = p["ports"], p["server_pids"]
     out: dict[str, Any] = {}
     size, rate, seconds, warmup = p["bytes"], p["rate"], p["seconds"], p["warmup"]
-    # 1. the bare echo baseline
-    echo = Gen(p["echo_port"], b"/", b"\x08\x06")
-    per_socket = rate * (p["clients"] - 1) / p["clients"]
-    sockets = [await open_client(echo, i) for i in range(p["rooms"] * p["clients"])]
-    say(f"echo: {len(sockets)} sockets at {per_socket:.2f}/s each")
-    out["echo_baseline"] = await measure(echo, sockets, 1, per_socket, size, seconds, warmup,
-                                         p["echo_pid"])  # fmt: skip
-    for client in sockets:
-        client.transport.close()
-    await asyncio.sleep(1)
+    one_node = len(ports) == 1
+    if one_node:  # 1. the bare echo baseline
+        echo = Gen(p["echo_port"], b"/", b"\x08\x06")
+        per_socket = rate * (p["clients"] - 1) / p["clients"]
+        sockets = [await open_client(echo, i) for i in range(p["rooms"] * p["clients"])]
+        say(f"echo: {len(sockets)} sockets at {per_socket:.2f}/s each")
+        out["echo_baseline"] = await measure(
+            echo, sockets, 1, per_socket, size, seconds, warmup, [p["echo_pid"]]
+        )
+        for client in sockets:
+            client.transport.close()
+        await asyncio.sleep(1)
     # 2. idle memory and connects per second
-    gen = Gen(port)
-    rss_before = vm_rss_kb(pid)
-    rooms = await create_rooms(port, p["rooms"], p["clients"] + 1)
-    members, connects = await populate(gen, rooms, p["clients"])
+    gen = Gen(ports[0])
+    rss_before = sum(vm_rss_kb(pid) for pid in pids)
+    rooms = await create_rooms(ports, p["rooms"], p["clients"] + 1)
+    members, connects = await populate(gen, rooms, p["clients"], ports)
     await asyncio.sleep(2)
     connections = p["rooms"] * p["clients"]
     out["connects_per_s"] = round(connects)
-    out["idle_kb_per_connection"] = round((vm_rss_kb(pid) - rss_before) / connections, 2)
+    rss_after = sum(vm_rss_kb(pid) for pid in pids)
+    out["idle_kb_per_connection"] = round((rss_after - rss_before) / connections, 2)
     say(f"{connections} connected at {connects:.0f}/s")
     hosts = [room[0] for room in members]
     recipients = p["clients"] - 1
     # 3. sustained, then stepping up
-    out["sustained"] = await measure(gen, hosts, recipients, rate, size, seconds, warmup, pid)
+    out["sustained"] = await measure(gen, hosts, recipients, rate, size, seconds, warmup, pids)
     say(f"sustained: {out['sustained']}")
     steps = []
     for factor in (1.5, 2, 3, 4, 6):
-        step = await measure(gen, hosts, recipients, rate * factor, size, seconds / 2, 1, pid)
+        step = await measure(gen, hosts, recipients, rate * factor, size, seconds / 2, 1, pids)
         steps.append(step)
         say(f"step x{factor}: {step}")
         if step["p99_ms"] is None or step["p99_ms"] > 100 or step["delivered_share"] < 0.95:
@@ -336,6 +347,8 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     held = [s for s in [out["sustained"], *steps]
             if s["p99_ms"] is not None and s["p99_ms"] <= 100 and s["delivered_share"] >= 0.95]  # fmt: skip
     out["max_delivered_per_s_at_p99_100ms"] = max((s["delivered_per_s"] for s in held), default=None)
+    if not one_node:
+        return out
     # 4. slow readers in every tenth room
     slow = []
     for index in range(0, len(rooms), 10):
@@ -343,28 +356,31 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
         await join(client, rooms[index])
         client.transport.pause_reading()
         slow.append(client)
-    out["with_slow_readers"] = await measure(gen, hosts, recipients, rate, size, seconds, warmup, pid)
-    out["with_slow_readers"]["slow_readers"] = len(slow)
-    out["with_slow_readers"]["slow_readers_dropped"] = sum(c.closed for c in slow)
-    say(f"slow readers: {out['with_slow_readers']}")
+    slowed = await measure(gen, hosts, recipients, rate, size, seconds, warmup, pids)
+    slowed["slow_readers"] = len(slow)
+    slowed["slow_readers_dropped"] = sum(c.closed for c in slow)
+    out["with_slow_readers"] = slowed
+    say(f"slow readers: {slowed}")
     for client in [c for room in members for c in room] + slow:
         client.transport.close()
     await asyncio.sleep(2)
     # 5. recording rooms
-    gen = Gen(port)
-    recorded = await create_rooms(port, p["rooms"], p["clients"], record=True)
-    members, _ = await populate(gen, recorded, p["clients"])
-    out["recording"] = await measure(gen, [r[0] for r in members], recipients, rate, size,
-                                     seconds, warmup, pid)  # fmt: skip
+    gen = Gen(ports[0])
+    recorded = await create_rooms(ports, p["rooms"], p["clients"], record=True)
+    members, _ = await populate(gen, recorded, p["clients"], ports)
+    out["recording"] = await measure(
+        gen, [r[0] for r in members], recipients, rate, size, seconds, warmup, pids
+    )
     say(f"recording: {out['recording']}")
     for client in [c for room in members for c in room]:
         client.transport.close()
     # 6. fan-out
-    gen = Gen(port)
-    big = await create_rooms(port, 1, p["fanout"])
-    members, _ = await populate(gen, big, p["fanout"])
-    out["fanout"] = await measure(gen, [members[0][0]], p["fanout"] - 1, 50, size, seconds,
-                                  warmup, pid)  # fmt: skip
+    gen = Gen(ports[0])
+    big = await create_rooms(ports, 1, p["fanout"])
+    members, _ = await populate(gen, big, p["fanout"], ports)
+    out["fanout"] = await measure(
+        gen, [members[0][0]], p["fanout"] - 1, 50, size, seconds, warmup, pids
+    )
     out["fanout"]["clients"] = p["fanout"]
     say(f"fan-out: {out['fanout']}")
     return out
@@ -388,10 +404,17 @@ async def echo_server(port: int) -> None:
 
 async def run_bench(run: benchkit.Run, args: argparse.Namespace) -> None:
     run.settings = benchkit.resolve_settings(run)
-    port, echo_port = benchkit.free_port(), benchkit.free_port()
+    ports = [benchkit.free_port() for _ in range(args.nodes)]
+    echo_port = benchkit.free_port()
     os.environ["TESSERA_RELAY_MAX_CLIENTS"] = str(args.rooms * (args.clients + 2) * 3)
     os.environ["TESSERA_RELAY_ATTEMPTS_PER_IP"] = "100000"
-    await benchkit.start_server(run, port)
+    if args.nodes == 1:
+        await benchkit.start_server(run, ports[0])
+        pids = [run.server.pid] if run.server is not None else []
+    else:  # `tessera api` nodes, the log publisher and the projections apart
+        await benchkit.start_split(run, ports)
+        assert run.server is not None
+        pids = [run.server.pid, *(h.pid for h in run.helpers[2:])]
     run.migrated = True
     assert run.server is not None
     echo = benchkit.spawn([sys.executable, __file__, "--echo", str(echo_port)], dict(os.environ),
@@ -399,7 +422,7 @@ async def run_bench(run: benchkit.Run, args: argparse.Namespace) -> None:
     run.helpers.append(echo)
     await asyncio.sleep(1.5)
     params = {
-        "port": port, "echo_port": echo_port, "server_pid": run.server.pid, "echo_pid": echo.pid,
+        "ports": ports, "echo_port": echo_port, "server_pids": pids, "echo_pid": echo.pid,
         "rooms": args.rooms, "clients": args.clients, "rate": args.rate, "bytes": args.bytes,
         "seconds": args.seconds, "warmup": args.warmup, "fanout": args.fanout,
     }  # fmt: skip
@@ -428,6 +451,10 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--warmup", type=float, default=3)
     parser.add_argument("--fanout", type=int, default=200)
+    parser.add_argument(
+        "--nodes", type=int, default=1,
+        help="API nodes: 2 spreads the rooms and each room's clients over both (phases 2, 3)",
+    )
     parser.add_argument("--timeout", type=float, default=400, help="give up after (s)")
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
     parser.add_argument("--echo", type=int, help=argparse.SUPPRESS)
@@ -451,7 +478,7 @@ def main() -> int:
     result = benchkit.report(headline(run.result), run, error)
     result["machine"] = machine
     result["params"] = {k: getattr(args, k) for k in ("rooms", "clients", "rate", "bytes",
-                                                      "seconds", "warmup", "fanout")}  # fmt: skip
+                                                      "seconds", "warmup", "fanout", "nodes")}  # fmt: skip
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result), flush=True)
     return 0 if error is None else 1

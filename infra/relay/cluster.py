@@ -175,6 +175,13 @@ class Cluster:
         room = self.manager.rooms.get(number)
         if room is not None:
             return room
+        known = self.directory.entries.get(number)  # the mirror, fresh within milliseconds
+        if (
+            known is not None
+            and known.owner != self.node
+            and await self.directory.alive(known.owner)
+        ):
+            return known.owner
         found = await self.directory.get(number)
         if found is None:
             raise RoomNotFound(f"no valid room match found for ID {number}")

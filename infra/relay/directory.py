@@ -72,6 +72,7 @@ class RoomDirectory:
         self._revisions: dict[int, int] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._watcher: KeyValue.KeyWatcher | None = None
+        self._alive_until: dict[str, float] = {}
 
     @classmethod
     async def open(
@@ -132,12 +133,19 @@ class RoomDirectory:
     # -- asking -----------------------------------------------------------------------------------
 
     async def alive(self, node: str) -> bool:
+        """Whether `node` beat within its TTL; a yes is believed for a second (connects to
+        a room of another node would otherwise each cost a round trip to NATS)."""
         if node == self.node:
+            return True
+        loop = asyncio.get_running_loop()
+        if self._alive_until.get(node, 0.0) > loop.time():
             return True
         try:
             await self._nodes.get(node)
         except nats.js.errors.KeyNotFoundError:
+            self._alive_until.pop(node, None)
             return False
+        self._alive_until[node] = loop.time() + min(1.0, self._ttl_s / 3)
         return True
 
     async def get(self, number: int) -> tuple[RoomEntry, int] | None:
