@@ -53,6 +53,18 @@ from domain.desk import (
     UnknownSticker,
 )
 from domain.feedback import FeedbackError, FeedbackIdReused, FeedbackNotFound, InvalidFeedback
+from domain.relay.errors import (
+    ApiKeyRequired,
+    BadRelayRequest,
+    InvalidRoom,
+    NotAllowed,
+    RelayError,
+    RoomClosed,
+    RoomFull,
+    RoomNotFound,
+    TooManyAttempts,
+    TooManyClients,
+)
 from infra.canvas.presence import RosterUnavailable
 from infra.desk.reads import DeskBehind
 from infra.identity.google import GoogleAuthError
@@ -124,6 +136,17 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     FeedbackNotFound: NOT_FOUND,
     FeedbackIdReused: CONFLICT,
     FeedbackError: BAD_REQUEST,
+    # relay rooms (v1 clients get the status as the `code` of an error frame or body)
+    BadRelayRequest: BAD_REQUEST,
+    NotAllowed: FORBIDDEN,
+    RoomNotFound: NOT_FOUND,
+    RoomFull: BAD_REQUEST,
+    RoomClosed: GONE,
+    TooManyClients: BAD_REQUEST,
+    InvalidRoom: BAD_REQUEST,
+    TooManyAttempts: TOO_MANY,
+    ApiKeyRequired: UNAUTHENTICATED,
+    RelayError: BAD_REQUEST,
     # the spine
     RateLimited: TOO_MANY,
     WriterStopped: UNAVAILABLE,
@@ -251,6 +274,8 @@ def refusal(error: BaseException) -> Refusal:
 def _told(error: BaseException) -> tuple[str, str, dict[str, Any]]:
     """The code, detail and extra fields of a mapped error class."""
     match error:
+        case TooManyAttempts(wait_ms=wait_ms):
+            return error.code, str(error), {"wait_ms": wait_ms}
         case CooldownActive(wait_ms=wait_ms) | RateLimited(wait_ms=wait_ms):
             return getattr(error, "code", "rate_limited"), str(error), {"wait_ms": wait_ms}
         case SequenceGap(expected=expected):
@@ -381,3 +406,21 @@ def _error_response(error: Exception) -> Response[Any]:
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {Exception: handle_error}
+
+
+def relay_v1_error(_: Request[Any, Any, Any], error: Exception) -> Response[Any]:
+    """The relay v1 API's own error body, as its clients read it: `{"message", "code"}` with the
+    HTTP status in `code` (the status itself still comes from this map)."""
+    if isinstance(error, HTTPException) and not isinstance(error, ApiError):
+        status, message, extra = error.status_code, str(error.detail), {}
+    else:
+        told = refusal(error)
+        status, message, extra = told.kind.status, told.detail, told.extra
+    headers = {}
+    if status in (429, 503) and "wait_ms" in extra:
+        headers["Retry-After"] = str(max(1, math.ceil(extra["wait_ms"] / 1000)))
+    body = {"message": message, "code": status}
+    return Response(body, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+RELAY_V1_EXCEPTION_HANDLERS: ExceptionHandlersMap = {Exception: relay_v1_error}

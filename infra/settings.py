@@ -68,6 +68,47 @@ class DeskSettings(msgspec.Struct, frozen=True, kw_only=True):
     cores and the projector from 0.17 to 0.12."""
 
 
+class RelaySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Relay rooms (`/v1/api/rooms`, `/v1/websocket`): caps, limits, the optional API key."""
+
+    env_prefix: ClassVar[str] = "RELAY_"
+
+    api_key: str = ""
+    """`TESSERA_RELAY_API_KEY`: when set, creating, listing and deleting rooms needs it (header
+    `Authorization: Bearer <key>` or `X-Api-Key`); empty: open, as the original server."""
+    cors_origins: str = "*"
+    """Comma-separated origins allowed to call `/v1/api` and open `/v1/websocket`; `*`: any."""
+    max_clients: int = 20_000
+    """Clients the whole relay commits to: rooms are refused beyond it (`committed_clients`)."""
+    max_room_clients: int = 1024
+    """The largest `max_clients` one room may ask for."""
+    committed_round_to: int = 1
+    """Each room commits its `max_clients` rounded up to a multiple of this."""
+    max_frame_bytes: int = 64 * 1024
+    """A bigger frame is refused (`RESPONSE_ERROR` 413) and the socket closed (1009)."""
+    send_queue_bytes: int = 256 * 1024
+    """What a connection may have waiting beyond its socket's buffer; a client that falls
+    further behind is disconnected with an error, and the room goes on without it."""
+    idle_room_s: float = 300.0
+    """A room nobody is connected to is closed after this long."""
+    attempt_window_s: float = 60.0
+    attempts_per_ip: int = 30
+    """Failed connects and reconnects an address may make per window before it must wait."""
+    attempts_per_room: int = 120
+    """Failed connects and reconnects to one room per window, from everyone, before the room
+    refuses any more until the window ends."""
+    lockout_after: int = 5
+    """Wrong secrets for one room from one address before that address is locked out of it."""
+    lockout_s: float = 900.0
+    writer_linger_ms: float = 20.0
+    """How long the rooms' writer gathers events into one save."""
+    record_linger_ms: float = 50.0
+    """How long a recording room gathers relayed messages into one event."""
+    node_ttl_s: float = 6.0
+    """Multi-node: a room's directory entry lives this long unless its owner renews it; an
+    owner gone this long loses its rooms to the next node that is asked for them."""
+
+
 class IdentitySettings(msgspec.Struct, frozen=True, kw_only=True):
     """Identity: signing keys, token lifetimes, admins, the per-account rate limit."""
 
@@ -186,6 +227,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     identity: IdentitySettings = msgspec.field(default_factory=IdentitySettings)
     google: GoogleSettings = msgspec.field(default_factory=GoogleSettings)
     telegram: TelegramSettings = msgspec.field(default_factory=TelegramSettings)
+    relay: RelaySettings = msgspec.field(default_factory=RelaySettings)
 
     @property
     def events_stream(self) -> str:
