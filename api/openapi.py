@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     from litestar._openapi.schema_generation import SchemaCreator
 
 REFUSES = "refuses"
+ERROR_BODY = "error_body"
+"""A layer's `opt` key naming the one body all its refusals have, when it is not the service's
+`{error, detail}`: the relay's v1 API answers `{message, code}`, as JamJar clients read it."""
 """The decorator keyword (it lands in the handler's `opt`) naming what a route refuses."""
 BEARER = "bearer"
 GUARDS = {"viewer": (400, 401), "player": (400, 401, 429), "admin": (400, 401, 403, 429)}
@@ -153,6 +156,15 @@ def error_statuses(handler: HTTPRouteHandler, route: HTTPRoute) -> set[int]:
     return statuses
 
 
+def own_error_body(handler: HTTPRouteHandler) -> type[msgspec.Struct] | None:
+    """The body a handler's layers name for its refusals (`ERROR_BODY`), if any."""
+    for layer in handler.ownership_layers:
+        body = (layer.opt or {}).get(ERROR_BODY)
+        if body is not None:
+            return body  # type: ignore[no-any-return]
+    return None
+
+
 _RESERVED = {"request", "state", "data", "headers", "cookies", "query", "scope", "socket", "body"}
 
 
@@ -172,9 +184,10 @@ def describe(app: Litestar) -> None:
             if not handler.resolve_include_in_schema():
                 continue
             statuses = error_statuses(handler, route)
+            own_body = own_error_body(handler)
             responses = {
                 status: ResponseSpec(
-                    error_body(status, by_status[status]),
+                    own_body or error_body(status, by_status[status]),
                     generate_examples=False,
                     description=DESCRIPTIONS.get(status, "Refused"),
                 )

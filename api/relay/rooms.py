@@ -24,8 +24,9 @@ from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
+from api.openapi import ERROR_BODY, REFUSES
 from api.relay.parts import RelayParts
-from domain.relay.errors import ApiKeyRequired, BadRelayRequest
+from domain.relay.errors import ApiKeyRequired, BadRelayRequest, RoomNotFound, TooManyClients
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
@@ -65,8 +66,21 @@ def _require_key(request: Request[Any, Any, Any], relay: NamedDependency[RelayPa
         raise ApiKeyRequired("this relay needs its API key for that")
 
 
+class V1Error(msgspec.Struct):
+    """The relay v1 API's refusals, as the original server writes them."""
+
+    message: str
+    code: int
+    """The HTTP status again."""
+
+
 class RoomsController(Controller):
     path = "/v1/api"
+    tags = ("relay",)
+    opt = {  # noqa: RUF012  (Litestar's layer option, read once)
+        ERROR_BODY: V1Error,
+        REFUSES: (ApiKeyRequired, BadRelayRequest, RoomNotFound, TooManyClients),
+    }
 
     @get("/summary")
     async def summary(

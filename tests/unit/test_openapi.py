@@ -20,7 +20,7 @@ from api.app import create_app
 from api.contexts import all_contexts
 from api.errors import CODES
 from api.node import Node
-from api.openapi import codes_by_status
+from api.openapi import codes_by_status, own_error_body
 from tests.support.api import unit_settings
 
 JSON = "application/json"
@@ -66,13 +66,16 @@ def test_every_context_has_routes_in_the_schema():
 
 @pytest.mark.parametrize("operation", OPERATIONS, ids=ids)
 def test_every_refusal_a_route_documents_has_the_one_error_body(operation):
-    path, method, _ = operation
+    path, method, handler = operation
     responses = documented(path, method)["responses"]
     refusals = {status: r for status, r in responses.items() if int(status) >= 400}
-    assert {"429", "503"} <= refusals.keys(), f"{ids(operation)} misses the shared refusals"
+    shared = {"429", "503"} if path.startswith("/api/") else {"503"}  # rate limits: /api/ only
+    assert shared <= refusals.keys(), f"{ids(operation)} misses the shared refusals"
+    own = own_error_body(handler)
     for status, response in refusals.items():
+        schema = own.__name__ if own is not None else f"Error{status}"
         assert response["content"] == {
-            JSON: {"schema": {"$ref": f"#/components/schemas/Error{status}"}}
+            JSON: {"schema": {"$ref": f"#/components/schemas/{schema}"}}
         }, f"{ids(operation)} documents {status} with another body"
 
 
