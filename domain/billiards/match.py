@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -18,7 +18,6 @@ from eventsourcing.domain import Aggregate
 from domain.billiards.errors import (
     DrawNotAllowed,
     InvalidMatch,
-    KeyReused,
     MatchFull,
     MatchOver,
     MatchStarted,
@@ -27,6 +26,7 @@ from domain.billiards.errors import (
     NotScorekeeper,
     WrongInvite,
 )
+from domain.billiards.keys import ClientKeys, Outcome
 from domain.billiards.play import Shot, Table, opening, play, winner_by_target
 from domain.billiards.rules import KOLKHOZ, Rules
 from domain.billiards.standings import (
@@ -40,15 +40,6 @@ from domain.billiards.standings import (
 )
 
 MAX_NAME = 64
-KEY_WINDOW = 64
-"""Client keys remembered per match: a command sent again under one of them is answered, not
-applied again."""
-
-
-class Outcome(NamedTuple):
-    version: int
-    replayed: bool = False
-
 
 def check_name(name: str) -> str:
     name = name.strip()
@@ -93,7 +84,7 @@ class BilliardsMatch(Aggregate):
         self.tables: list[Table] = [opening(self.rules, order)]
         self.shots: list[dict[str, Any]] = []
         self.finished: dict[str, Any] | None = None
-        self.keys: dict[str, list[Any]] = {}
+        self.keys = ClientKeys()
 
     @classmethod
     def create(
@@ -229,7 +220,7 @@ class BilliardsMatch(Aggregate):
         return Outcome(self.version)
 
     def record_shot(self, *, by: str, key: str, shot: Shot, now: datetime) -> Outcome:
-        replayed = self._replayed(key, "shot", shot.as_dict())
+        replayed = self.keys.replayed(key, "shot", shot.as_dict())
         if replayed is not None:
             return replayed
         self._keeper(by)
@@ -248,7 +239,7 @@ class BilliardsMatch(Aggregate):
         return Outcome(self.version)
 
     def undo(self, *, by: str, key: str, now: datetime) -> Outcome:
-        replayed = self._replayed(key, "undo", {})
+        replayed = self.keys.replayed(key, "undo", {})
         if replayed is not None:
             return replayed
         self._keeper(by)
@@ -260,7 +251,7 @@ class BilliardsMatch(Aggregate):
         return Outcome(self.version)
 
     def agree_draw(self, *, by: str, key: str, now: datetime) -> Outcome:
-        replayed = self._replayed(key, "draw", {})
+        replayed = self.keys.replayed(key, "draw", {})
         if replayed is not None:
             return replayed
         self._keeper(by)
@@ -276,7 +267,7 @@ class BilliardsMatch(Aggregate):
         """A player gives up (the scorekeeper may say so for a guest's seat)."""
         own = self.seat_of(by)
         target = own if seat is None else seat
-        replayed = self._replayed(key, "resign", {"seat": target})
+        replayed = self.keys.replayed(key, "resign", {"seat": target})
         if replayed is not None:
             return replayed
         self._player(by)
@@ -293,7 +284,7 @@ class BilliardsMatch(Aggregate):
 
     def stop(self, *, by: str, key: str, now: datetime) -> Outcome:
         """Колхоз: the players stop; the standings stand as they are."""
-        replayed = self._replayed(key, "stop", {})
+        replayed = self.keys.replayed(key, "stop", {})
         if replayed is not None:
             return replayed
         self._keeper(by)
@@ -336,21 +327,6 @@ class BilliardsMatch(Aggregate):
         if self.finished is not None:
             raise MatchOver("the match is over")
 
-    def _replayed(self, key: str, kind: str, payload: dict[str, Any]) -> Outcome | None:
-        if not 1 <= len(key) <= 64:
-            raise InvalidMatch("a key has 1 to 64 characters")
-        known = self.keys.get(key)
-        if known is None:
-            return None
-        if known[0] != kind or known[2] != payload:
-            raise KeyReused(f"key {key!r} was used for another {known[0]}")
-        return Outcome(int(known[1]), replayed=True)
-
-    def _remember(self, key: str, kind: str, payload: dict[str, Any], version: int) -> None:
-        self.keys[key] = [kind, version, payload]
-        while len(self.keys) > KEY_WINDOW:
-            del self.keys[next(iter(self.keys))]
-
     # -- events -----------------------------------------------------------------------------------
 
     class PlayerJoined(Aggregate.Event):
@@ -388,7 +364,7 @@ class BilliardsMatch(Aggregate):
             shot = Shot.from_dict(self.shot)
             match.tables.append(play(match.rules, match.table, shot))
             match.shots.append({**self.shot, "version": self.originator_version})
-            match._remember(self.key, "shot", self.shot, self.originator_version)
+            match.keys.remember(self.key, "shot", self.shot, self.originator_version)
 
     class ShotUndone(Aggregate.Event):
         key: str
@@ -398,7 +374,7 @@ class BilliardsMatch(Aggregate):
             match.tables.pop()
             match.shots.pop()
             match.finished = None
-            match._remember(self.key, "undo", {}, self.originator_version)
+            match.keys.remember(self.key, "undo", {}, self.originator_version)
 
     class Ended(Aggregate.Event):
         key: str
@@ -409,7 +385,7 @@ class BilliardsMatch(Aggregate):
         def apply(self, match: BilliardsMatch) -> None:
             payload = {"seat": self.seat} if self.reason == RESIGNED else {}
             kind = {DRAW: "draw", RESIGNED: "resign"}.get(self.reason, "stop")
-            match._remember(self.key, kind, payload, self.originator_version)
+            match.keys.remember(self.key, kind, payload, self.originator_version)
 
     class Finished(Aggregate.Event):
         reason: str
