@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.billiards.wiring import BilliardsContext
 from api.canvas.wiring import CanvasContext
 from api.desk.wiring import DeskContext
 from api.feedback.wiring import FeedbackContext
@@ -11,4 +12,6 @@ from api.node import Context
 
 def all_contexts() -> list[Context]:
     """Fresh, unstarted contexts. Identity comes first: its gate authenticates the others."""
-    return [IdentityContext(), CanvasContext(), FeedbackContext(), DeskContext()]
+    return [
+        IdentityContext(), CanvasContext(), FeedbackContext(), DeskContext(), BilliardsContext()
+    ]

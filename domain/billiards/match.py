@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from domain.billiards.board import scoreboard
 from domain.billiards.errors import (
     DrawNotAllowed,
     InvalidMatch,
@@ -148,21 +149,20 @@ class BilliardsMatch(Aggregate):
 
     def board(self) -> dict[str, Any]:
         """The scoreboard as players and spectators see it."""
-        return {
-            "id": str(self.id),
-            "version": self.version,
-            "game": self.rules.game,
-            "template_id": str(self.template_id),
-            "template_version": self.template_version,
-            "template_name": self.template_name,
-            "rules": self.rules.as_dict(),
-            "players": self.players,
-            "scorekeeper": self.scorekeeper,
-            "table_id": self.table_id,
-            **self.table.as_dict(),
-            "last_shot": self.shots[-1] if self.shots else None,
-            "finished": self.finished,
-        }
+        return scoreboard(
+            match_id=str(self.id),
+            version=self.version,
+            rules=self.rules,
+            template_id=str(self.template_id),
+            template_version=self.template_version,
+            template_name=self.template_name,
+            players=self.players,
+            scorekeeper=self.scorekeeper,
+            table_id=self.table_id,
+            table=self.table,
+            shots=self.shots,
+            finished=self.finished,
+        )
 
     # -- decisions --------------------------------------------------------------------------------
 
