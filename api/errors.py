@@ -188,6 +188,7 @@ CODES: dict[str, Kind] = {
     "canvas_not_found": NOT_FOUND,
     "desk_not_found": NOT_FOUND,
     "match_not_found": NOT_FOUND,
+    "club_not_found": NOT_FOUND,
     "no_current_canvas": NOT_FOUND,
     "version_not_found": NOT_FOUND,
     "pixel_out_of_bounds": BAD_REQUEST,

@@ -9,6 +9,7 @@ from uuid import UUID
 from api.node import parts_provider
 from commands.billiards.billiards import Billiards
 from infra.billiards.hub import MatchHub
+from infra.billiards.queues import QueueKeeper
 from infra.billiards.views import TemplateOut
 
 NAME = "billiards"
@@ -32,8 +33,7 @@ class BilliardsParts:
     hub: MatchHub
     boards: MatchBoards
     templates: TemplateList
-    queues: Any = None
-    """The club queues (`infra.billiards.queues.QueueKeeper`), once started."""
+    queues: QueueKeeper
 
 
 provide_billiards = parts_provider(NAME, BilliardsParts)

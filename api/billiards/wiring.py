@@ -9,6 +9,7 @@ import asyncpg
 from litestar import Router
 from litestar.di import Provide
 
+from api.billiards.clubs import ClubController, club_live
 from api.billiards.controller import MatchController, TemplateController
 from api.billiards.live import match_live
 from api.billiards.pages import billiards_page
@@ -17,6 +18,7 @@ from api.node import Projection, Spine
 from commands.billiards.billiards import Billiards
 from infra.billiards import views
 from infra.billiards.hub import MatchHub
+from infra.billiards.queues import QueueKeeper
 from infra.billiards.views import (
     MatchesReadModel,
     MatchesView,
@@ -63,6 +65,8 @@ class BilliardsContext:
             application_env(settings),
             linger_s=settings.billiards.writer_linger_ms / 1000,
             max_batch=settings.writer_max_batch,
+            confirm_s=settings.billiards.confirm_s,
+            match_minutes=settings.billiards.match_minutes,
         )
         hub = MatchHub(
             app,
@@ -77,6 +81,7 @@ class BilliardsContext:
             hub=hub,
             boards=MatchesView(spine.pool, settings.schema),
             templates=TemplatesView(spine.pool, settings.schema),
+            queues=QueueKeeper(app, hub),
         )
         return self._parts
 
@@ -84,6 +89,7 @@ class BilliardsContext:
         parts = self._parts
         if parts is None:
             return
+        await parts.queues.stop()
         await asyncio.to_thread(parts.app.stop_writers)
         await parts.hub.stop()
         await asyncio.to_thread(parts.app.close)
@@ -91,6 +97,9 @@ class BilliardsContext:
     def router(self) -> Router:
         return Router(
             "/",
-            route_handlers=[TemplateController, MatchController, match_live, billiards_page],
+            route_handlers=[
+                TemplateController, MatchController, ClubController, match_live, club_live,
+                billiards_page,
+            ],
             dependencies={"billiards": Provide(provide_billiards, sync_to_thread=False)},
         )

@@ -17,6 +17,7 @@ import msgspec
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import Transcoder
 
+from commands.billiards.clubs import ClubAct, ClubDecided, CreateClub, decide_club
 from commands.billiards.wire import (
     Act,
     AddGuest,
@@ -35,14 +36,22 @@ from commands.billiards.wire import (
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.shared_writer import SharedWriter
-from domain.billiards.errors import BilliardsError, InvalidMatch, MatchNotFound, TemplateNotFound
+from domain.billiards.club import Club
+from domain.billiards.errors import (
+    BilliardsError,
+    ClubNotFound,
+    InvalidMatch,
+    MatchNotFound,
+    TemplateNotFound,
+)
 from domain.billiards.keys import Outcome
 from domain.billiards.match import BilliardsMatch
 from domain.billiards.play import Shot
-from domain.billiards.rules import BUILT_IN_NAMES, Rules, built_in, built_in_game
+from domain.billiards.rules import BUILT_IN_IDS, BUILT_IN_NAMES, Rules, built_in, built_in_game
 from domain.billiards.template import RuleTemplate
 
 MatchWriter = SharedWriter[BilliardsMatch, Act]
+ClubWriter = SharedWriter[Club, ClubAct]
 MAX_RESUME_EVENTS = 1000
 _encode = msgspec.json.Encoder().encode
 
@@ -146,6 +155,8 @@ class Billiards(Application[UUID]):
         linger_s: float = 0.002,
         max_batch: int = 2000,
         shuffle: Callable[[list[int]], None] | None = None,
+        confirm_s: float = 60.0,
+        match_minutes: float = 20.0,
     ) -> None:
         super().__init__(env)
         self.clock = clock
@@ -153,7 +164,10 @@ class Billiards(Application[UUID]):
         self._max_batch = max_batch
         self._shuffle = shuffle or _system_shuffle
         self._writer: MatchWriter | None = None
+        self._club_writer: ClubWriter | None = None
         self._writer_lock = threading.Lock()
+        self.confirm_s = confirm_s
+        self.match_minutes = match_minutes
 
     def construct_transcoder(self) -> Transcoder:
         return MsgspecTranscoder()
@@ -288,8 +302,78 @@ class Billiards(Application[UUID]):
         return decided
 
     def stop_writers(self) -> None:
-        if self._writer is not None:
-            self._writer.stop()
+        for writer in (self._writer, self._club_writer):
+            if writer is not None:
+                writer.stop()
+
+    # -- clubs --------------------------------------------------------------------------------------
+
+    def create_club(self, admin: str, command: CreateClub) -> Club:
+        now = self.clock()
+        confirm_s = command.confirm_s if command.confirm_s is not None else self.confirm_s
+        club = Club.create(
+            club_id=uuid4(), name=command.name, admin=admin, confirm_ms=int(confirm_s * 1000),
+            now=now,
+        )
+        for table in command.tables:
+            club.add_table(by=admin, table_id=table.id, name=table.name, game=table.game, now=now)
+        self.save(club)
+        return club
+
+    def get_club(self, club_id: UUID) -> Club:
+        try:
+            club: object = self.repository.get(club_id)
+        except AggregateNotFoundError:
+            raise ClubNotFound(f"no club {club_id}") from None
+        if not isinstance(club, Club):
+            raise ClubNotFound(f"no club {club_id}")
+        return club
+
+    def create_table_match(
+        self, club_id: UUID, table_id: str, game: str, players: list[dict[str, Any]]
+    ) -> BilliardsMatch:
+        """The match of a table's called players, who confirmed; the first listed breaks."""
+        rules = built_in(game)
+        seats = [{"name": p["name"], "account": p["account"]} for p in players]
+        match = BilliardsMatch.create(
+            match_id=uuid4(),
+            template_id=BUILT_IN_IDS[game],
+            template_version=1,
+            template_name=BUILT_IN_NAMES[game],
+            rules=rules,
+            players=seats,
+            order=list(range(len(seats))),
+            creator=str(seats[0]["account"]),
+            invite_hash=invite_hash(secrets.token_urlsafe(16)),
+            table_id=f"{club_id}/{table_id}",
+            now=self.clock(),
+        )
+        self.save(match)
+        return match
+
+    @property
+    def club_writer(self) -> ClubWriter:
+        if self._club_writer is not None:
+            return self._club_writer
+        with self._writer_lock:
+            if self._club_writer is None:
+                writer = SharedWriter[Club, ClubAct](
+                    name="billiards-clubs",
+                    app=self,
+                    load=self.get_club,
+                    decide=lambda club, act, now: decide_club(club, act, now, self.match_minutes),
+                    clock=lambda: self.clock(),
+                    linger_s=self._linger_s,
+                    max_batch=self._max_batch,
+                    domain_errors=(BilliardsError,),
+                )
+                writer.start()
+                self._club_writer = writer
+            return self._club_writer
+
+    async def execute_club(self, club_id: UUID, act: ClubAct) -> ClubDecided:
+        decided: ClubDecided = await self.club_writer.submit(club_id, act)
+        return decided
 
 
 def _system_shuffle(order: list[int]) -> None:
