@@ -292,7 +292,7 @@ class BilliardsMatch(Aggregate):
         if self.rules.game != KOLKHOZ:
             raise InvalidMatch("only Колхоз is stopped; agree a draw or resign")
         self.trigger_event(self.Ended, timestamp=now, key=key, by=by, reason=STOPPED, seat=None)
-        self._finish(STOPPED, now)
+        self._finish(STOPPED, now, winner=self._leader())
         return Outcome(self.version)
 
     def _finish(
