@@ -8,7 +8,7 @@ one `Table` per shot played, so undoing the last shot is taking the previous one
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from domain.billiards.errors import InvalidShot, NotYourTurn, TooManyBalls
@@ -145,7 +145,6 @@ def play(rules: Rules, table: Table, shot: Shot) -> Table:
     """The table after `shot`; raises a `BilliardsError` (and changes nothing) when it cannot be."""
     check_shot(rules, table, shot)
     foul = bool(shot.fouls) or (shot.cue and rules.game == KOLKHOZ)
-    table = replace(table, shots=table.shots + 1)
     if foul:
         return _fined(rules, table, shot)
     return _scored(rules, table, shot)
@@ -170,14 +169,10 @@ def _fined(rules: Rules, table: Table, shot: Shot) -> Table:
             owed[seat] += 1
     elif rules.foul_penalty == BALL_VALUE:
         scores[seat] -= rules.value_of(shot.on_ball) if shot.on_ball is not None else 1
-    return replace(
-        table,
-        scores=tuple(scores),
-        owed=tuple(owed),
-        fouls=tuple(fouls),
-        on_table=on_table,
-        turn=(table.turn + 1) % len(table.order),
-        from_hand=False,
+    # built whole rather than by `dataclasses.replace`, which cost a fifth of a shot's time
+    return Table(
+        tuple(scores), table.order, (table.turn + 1) % len(table.order), on_table,
+        table.remaining, tuple(owed), tuple(fouls), table.shots + 1, False,
     )
 
 
@@ -204,14 +199,9 @@ def _scored(rules: Rules, table: Table, shot: Shot) -> Table:
     scores[seat] += points - pay
     on_table += pay
     potted = shot.balls > 0 or shot.cue
-    return replace(
-        table,
-        scores=tuple(scores),
-        owed=tuple(owed),
-        on_table=on_table,
-        remaining=remaining,
-        turn=table.turn if potted else (table.turn + 1) % len(table.order),
-        from_hand=from_hand,
+    return Table(
+        tuple(scores), table.order, table.turn if potted else (table.turn + 1) % len(table.order),
+        on_table, remaining, tuple(owed), table.fouls, table.shots + 1, from_hand,
     )
 
 

@@ -7,6 +7,7 @@ later edit of its template never changes an old result.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from typing import Any
@@ -55,9 +56,7 @@ class Rules:
     draw_allowed: bool
 
     def as_dict(self) -> dict[str, Any]:
-        values = asdict(self)
-        values["ball_values"] = None if self.ball_values is None else list(self.ball_values)
-        return values
+        return dict(_as_dict(self))  # every scoreboard carries it: worked out once per rules
 
     @classmethod
     def from_dict(cls, stored: Mapping[str, Any]) -> Rules:
@@ -96,6 +95,13 @@ class Rules:
         if derived.game == KOLKHOZ and derived.foul_penalty != BALL_VALUE:
             raise InvalidParameter("a foul in Колхоз costs the value of the ball in play")
         return derived
+
+
+@functools.lru_cache(maxsize=1024)
+def _as_dict(rules: Rules) -> dict[str, Any]:
+    values = asdict(rules)
+    values["ball_values"] = None if rules.ball_values is None else list(rules.ball_values)
+    return values
 
 
 def _integer(name: str, value: Any, low: int, high: int) -> int:
