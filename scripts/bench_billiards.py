@@ -356,7 +356,7 @@ async def run_bench(run: benchkit.Run, args: argparse.Namespace) -> None:
         "rate": args.matches / args.interval,
         "seconds": args.seconds,
         "warmup": args.warmup,
-        "connections": args.connections,
+        "connections": args.connections or args.matches,
         "pings": 200,
         "burst": args.burst,
         "burst_seconds": 5.0,
@@ -392,7 +392,10 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=2.0, help="s between a match's shots")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--warmup", type=float, default=5)
-    parser.add_argument("--connections", type=int, default=128, help="HTTP keep-alive sockets")
+    parser.add_argument(
+        "--connections", type=int, default=0,
+        help="HTTP keep-alive sockets (default: one a match, as each scorekeeper has his phone)",
+    )
     parser.add_argument("--burst", action="store_true", help="then rising rates to p99 > 100 ms")
     parser.add_argument("--timeout", type=float, default=600, help="give up after (s)")
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)

@@ -108,3 +108,25 @@ async def test_the_read_models_standings_are_byte_identical_to_the_live_ones(par
         assert msgspec.json.encode(folded) == msgspec.json.encode(live)
         served = (await http.get(f"/api/billiards/matches/{match_id}")).json()
         assert served["finished"] == live["finished"]
+
+
+async def test_the_scorekeeper_records_on_the_socket_and_is_answered_after_commit(parts: Node):
+    async with serving(parts) as port, httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as http:
+        match_id = (await a_match(http))["id"]
+        async with (
+            websockets.connect(live_url(port, match_id), additional_headers=as_user("ann")) as keeper,
+            websockets.connect(live_url(port, match_id)) as watcher,
+        ):
+            await until_synced(keeper)
+            await until_synced(watcher)
+            await keeper.send(msgspec.json.encode({"type": "shot", "key": "s1", "shooter": 0, "balls": 2}))
+            frames = [await receive(keeper), await receive(keeper)]
+            ack = next(f for f in frames if f["type"] == "ack")
+            assert ack == {"type": "ack", "key": "s1", "version": 2, "replayed": False}
+            assert (await receive(watcher))["board"]["scores"] == [2, 0]
+            await keeper.send(msgspec.json.encode({"type": "shot", "key": "s2", "shooter": 1}))
+            refused = await receive(keeper)
+            assert refused["type"] == "error" and refused["error"] == "not_your_turn"
+            assert refused["key"] == "s2"
+            await watcher.send(msgspec.json.encode({"type": "undo", "key": "u1"}))
+            assert (await receive(watcher))["error"] == "unauthenticated"
