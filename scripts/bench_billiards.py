@@ -2,11 +2,12 @@
 """Billiards benchmark: one JSON line on stdout, progress on stderr.
 
     .venv/bin/python scripts/bench_billiards.py [--matches 2000] [--spectators 10000]
-        [--interval 2] [--seconds 20] [--warmup 5] [--burst]
+        [--interval 2] [--seconds 20] [--warmup 5] [--burst] [--via http|socket]
 
 `tessera serve` runs in a subprocess (its own schema and stream prefix, dropped at the end, dev
 auth, rate limits off); the load generator runs in another subprocess on raw asyncio protocols
-(keep-alive HTTP/1.1 for the shots, the WebSocket client of scripts/load_canvas.py for the
+(keep-alive HTTP/1.1 for the shots, one connection a scorekeeper, or with `--via socket` each
+scorekeeper's own live socket; the WebSocket client of scripts/load_canvas.py for the
 spectators). Loopback only; every phase is bounded and the run gives up after `--timeout`.
 
 Phases:
@@ -31,6 +32,7 @@ import argparse
 import asyncio
 import heapq
 import json
+import os
 import random
 import sys
 import time
@@ -51,6 +53,8 @@ AMERICAN = "b111a2d5-0000-4000-8000-000000000001"
 class _Head(msgspec.Struct):
     type: str
     version: int = 0
+    key: str = ""
+    error: str = ""
 
 
 _head = msgspec.json.Decoder(_Head).decode
@@ -131,9 +135,12 @@ class Pool:
 
 
 class Spectator(WsClient):
-    def __init__(self, gen: Generator, index: int, request: bytes, match: int) -> None:
+    def __init__(
+        self, gen: Generator, index: int, request: bytes, match: int, keeper: bool = False
+    ) -> None:
         super().__init__(gen, index, request)
         self.match = match
+        self.keeper = keeper
         self.version = 0
         self.synced: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.gaps = 0
@@ -156,6 +163,12 @@ class Generator:
 
     def on_text(self, client: Spectator, payload: bytes, now: float) -> None:
         head = _head(payload)
+        if client.keeper:
+            if head.type in ("ack", "error") and head.key:
+                self.answered(client.match, int(head.key[1:]), head.error, now)
+            elif head.type == "synced" and not client.synced.done():
+                client.synced.set_result(None)
+            return
         if head.type == "update":
             if client.version and head.version != client.version + 1:
                 client.gaps += 1
@@ -174,6 +187,29 @@ class Generator:
                 self.pong.set_result(now)
         elif head.type == "resync":
             self.resyncs += 1
+
+    def shoot_on_socket(self, keeper: Spectator) -> None:
+        """The next shot over the scorekeeper's socket; `answered` when its ack comes."""
+        match = keeper.match
+        self.in_flight[match] = True
+        sent = self.sent_at[match]
+        k = len(sent)
+        sent.append(time.perf_counter())
+        keeper.send_text(
+            b'{"type":"shot","key":"s%d","shooter":%d,"balls":0%s}'
+            % (k, (k - 1) % 2, b',"fouls":["touch"]' if k % 10 == 0 else b"")
+        )
+
+    def answered(self, match: int, k: int, error: str, now: float) -> None:
+        self.in_flight[match] = False
+        sent = self.sent_at[match]
+        if error:
+            self.errors[error] = self.errors.get(error, 0) + 1
+            del sent[k:]
+            return
+        self.shots += 1
+        if self.measuring and k < len(sent):
+            self.acks.append(now - sent[k])
 
     async def shoot(self, pool: Pool, match: int) -> None:
         """The match's next shot: no ball (the turn passes), every tenth a foul."""
@@ -249,6 +285,26 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
 
     for start in range(0, p["spectators"], 250):
         await asyncio.gather(*(watch(i) for i in range(start, min(start + 250, p["spectators"]))))
+    keepers: list[Spectator] = []
+    if p["via"] == "socket":
+        say(f"opening {p['matches']} scorekeepers' sockets")
+
+        async def keep(match: int) -> None:
+            request = (
+                f"GET /api/billiards/matches/{gen.ids[match]}/live HTTP/1.1\r\n"
+                f"Host: {host}:{port}\r\nX-Dev-User: p{match}\r\n"
+                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
+                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+            ).encode()
+            client = await connect(
+                lambda: Spectator(gen, -1, request, match, keeper=True), host, port
+            )
+            await asyncio.wait_for(client.synced, 60)
+            keepers.append(client)
+
+        for start in range(0, p["matches"], 250):
+            await asyncio.gather(*(keep(m) for m in range(start, min(start + 250, p["matches"]))))
+        keepers.sort(key=lambda client: client.match)
 
     say("baselines")
     pings = []
@@ -280,15 +336,20 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
         ticks0 = cpu_ticks(p["server_pid"])
         shots0 = gen.shots
         measured_at = measure_from
+        own0, machine0 = cpu_ticks(os.getpid()), cpu_ticks()
         while (now := time.perf_counter()) < end:
             if not gen.measuring and now >= measure_from:
                 gen.measuring = True
                 ticks0, shots0, measured_at = cpu_ticks(p["server_pid"]), gen.shots, now
+                own0, machine0 = cpu_ticks(os.getpid()), cpu_ticks()
             while due[0][0] <= now:
                 at, match = heapq.heappop(due)
                 heapq.heappush(due, (at + period, match))
                 if gen.in_flight[match]:
                     gen.late += 1
+                    continue
+                if keepers:
+                    gen.shoot_on_socket(keepers[match])
                     continue
                 task = asyncio.get_running_loop().create_task(gen.shoot(pool, match))
                 tasks.add(task)
@@ -297,6 +358,8 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
         elapsed = time.perf_counter() - measured_at
         shots = gen.shots - shots0
         cpu = cpu_ticks(p["server_pid"]) - ticks0
+        own = cpu_ticks(os.getpid()) - own0
+        machine = cpu_ticks() - machine0
         gen.measuring = False
         if tasks:
             await asyncio.wait(tasks, timeout=15)
@@ -308,6 +371,8 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
             "shot_to_spectator": pct_ms(gen.to_spectators, 50, 99),
             "frames_measured": len(gen.to_spectators),
             "server_cores": round(cpu / elapsed, 2),
+            "loadgen_cores": round(own / elapsed, 2),
+            "machine_busy_cores": round(machine / elapsed, 2),
         }
 
     say(f"sustained: {p['rate']} shots/s for {p['warmup']} + {p['seconds']} s")
@@ -332,7 +397,7 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
             best = step["acked_per_s"]
             rate = round(rate * 1.5)
         result["burst"] = {"steps": steps, "highest_shots_per_s_p99_under_100ms": best}
-    for client in spectators:
+    for client in spectators + keepers:
         client.transport.close()
     return result
 
@@ -359,6 +424,7 @@ async def run_bench(run: benchkit.Run, args: argparse.Namespace) -> None:
         "connections": args.connections or args.matches,
         "pings": 200,
         "burst": args.burst,
+        "via": args.via,
         "burst_seconds": 5.0,
         "burst_max": 20_000,
     }
@@ -397,6 +463,10 @@ def main() -> int:
         help="HTTP keep-alive sockets (default: one a match, as each scorekeeper has his phone)",
     )
     parser.add_argument("--burst", action="store_true", help="then rising rates to p99 > 100 ms")
+    parser.add_argument(
+        "--via", choices=("http", "socket"), default="http",
+        help="shots as POST …/shots, or on each scorekeeper's live socket",
+    )
     parser.add_argument("--timeout", type=float, default=600, help="give up after (s)")
     parser.add_argument("--loadgen", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -416,6 +486,7 @@ def main() -> int:
         "seconds": args.seconds,
         "warmup_s": args.warmup,
         "burst": args.burst,
+        "via": args.via,
     }
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result), flush=True)

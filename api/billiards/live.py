@@ -3,7 +3,9 @@
 Anyone may watch (players and spectators alike). On connecting, a client at match version `V`
 (`since`, 0 or absent for a new one) gets what it missed: the `update`s after `V` from the event
 store, or the `board` as it is (new, or too far behind); then `synced {version}`, then every
-`update {version, events, board}` as it is committed. A client that sees a gap in `version`, or
+`update {version, events, board}` as it is committed (an update's board holds what changes:
+players, scorekeeper, scores, order, turn, on_table, remaining, owed, fouls, shots, from_hand,
+last_shot, finished; the rules and ids are in the first `board`). A client that sees a gap in `version`, or
 reconnects, sends `hello {since}` (or connects with `?since=`) and resumes from there.
 
 The scorekeeper may record on the same socket (signed in: `?ticket=`, an `Authorization` header,

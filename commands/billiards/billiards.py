@@ -86,13 +86,22 @@ def event_summary(event: Any) -> dict[str, Any]:
     return {"kind": type(event).__name__, "version": event.originator_version, **fields}
 
 
+LIVE_FIELDS = (
+    "version", "players", "scorekeeper", "scores", "order", "turn", "on_table", "remaining",
+    "owed", "fouls", "shots", "from_hand", "last_shot", "finished",
+)
+"""What an update's board carries: what a shot, a join or an end can change (the rules, the
+template and the ids come with the first `board` frame). Half the bytes of the whole board, and
+encoded once per shot on the writer's thread."""
+
+
 def update_frame(board: dict[str, Any], events: list[Any]) -> bytes:
     return _encode(
         {
             "type": "update",
             "version": board["version"],
             "events": [event_summary(event) for event in events],
-            "board": board,
+            "board": {name: board[name] for name in LIVE_FIELDS},
         }
     )
 

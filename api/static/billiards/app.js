@@ -146,7 +146,9 @@ async function openMatch(id) {
   show('match')
   render(await (await fetch(`/api/billiards/matches/${id}`)).json())
   state.live = new Live(`/api/billiards/matches/${id}/live`, (frame) => {
-    if (frame.board) render(frame.board)
+    // an update carries what changes; the rules and ids stay as the first board gave them
+    if (frame.type === 'board') render(frame.board)
+    else if (frame.board && state.board?.id === id) render({ ...state.board, ...frame.board })
   })
 }
 
