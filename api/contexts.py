@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from api.billiards.wiring import BilliardsContext
 from api.canvas.wiring import CanvasContext
 from api.desk.wiring import DeskContext
 from api.feedback.wiring import FeedbackContext
@@ -12,4 +13,11 @@ from api.relay.wiring import RelayContext
 
 def all_contexts() -> list[Context]:
     """Fresh, unstarted contexts. Identity comes first: its gate authenticates the others."""
-    return [IdentityContext(), CanvasContext(), FeedbackContext(), DeskContext(), RelayContext()]
+    return [
+        IdentityContext(),
+        CanvasContext(),
+        FeedbackContext(),
+        DeskContext(),
+        RelayContext(),
+        BilliardsContext(),
+    ]

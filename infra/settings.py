@@ -109,6 +109,19 @@ class RelaySettings(msgspec.Struct, frozen=True, kw_only=True):
     owner gone this long loses its rooms to the next node that is asked for them."""
 
 
+class BilliardsSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Artel Billiards: its matches' shared writer and the club queues."""
+
+    env_prefix: ClassVar[str] = "BILLIARDS_"
+
+    writer_linger_ms: float = 2.0
+    """How long the matches' shared writer waits to gather more commands into one save."""
+    confirm_s: float = 60.0
+    """How long players called to a free table have to confirm before they lose their turn."""
+    match_minutes: float = 20.0
+    """A match's usual length, for the queue's waiting estimates."""
+
+
 class IdentitySettings(msgspec.Struct, frozen=True, kw_only=True):
     """Identity: signing keys, token lifetimes, admins, the per-account rate limit."""
 
@@ -224,6 +237,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     canvas: CanvasSettings = msgspec.field(default_factory=CanvasSettings)
     desk: DeskSettings = msgspec.field(default_factory=DeskSettings)
+    billiards: BilliardsSettings = msgspec.field(default_factory=BilliardsSettings)
     identity: IdentitySettings = msgspec.field(default_factory=IdentitySettings)
     google: GoogleSettings = msgspec.field(default_factory=GoogleSettings)
     telegram: TelegramSettings = msgspec.field(default_factory=TelegramSettings)

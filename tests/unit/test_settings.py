@@ -41,6 +41,8 @@ VARIABLES = {
     "TESSERA_RELAY_WRITER_LINGER_MS",
     "TESSERA_RELAY_RECORD_LINGER_MS",
     "TESSERA_RELAY_NODE_TTL_S",
+    "TESSERA_BILLIARDS_WRITER_LINGER_MS", "TESSERA_BILLIARDS_CONFIRM_S",
+    "TESSERA_BILLIARDS_MATCH_MINUTES",
 }  # fmt: skip
 """The names deployments use (README's Configuration table): grouping must not change them."""
 

@@ -66,6 +66,11 @@ export class Session extends EventTarget {
     return linked
   }
 
+  /** A Telegram Mini App's `initData`, as `window.Telegram.WebApp` gives it. */
+  signInWithTelegramMiniApp(initData) {
+    return this.#signIn('/api/auth/telegram', { init_data: initData })
+  }
+
   async signOut() {
     const tokens = this.#tokens
     this.#adopt(null, { store: true })
