@@ -18,7 +18,7 @@ Name = Annotated[Line, msgspec.Meta(min_length=1, max_length=64)]
 Key = Annotated[Line, msgspec.Meta(min_length=1, max_length=64)]
 Seat = Annotated[int, msgspec.Meta(ge=0, lt=MAX_PLAYERS)]
 Ball = Annotated[int, msgspec.Meta(ge=1, le=OBJECT_BALLS)]
-Foul = Annotated[str, msgspec.Meta(pattern="^(" + "|".join(FOUL_KINDS) + ")$")]
+Foul = Annotated[str, msgspec.Meta(pattern="^(" + "|".join(FOUL_KINDS) + r")$(?!\n)")]
 
 
 class CreateTemplate(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
