@@ -188,6 +188,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     metrics_port: int = 0
+    shutdown_timeout_s: float = 10.0
+    """On SIGTERM a web node stops accepting, tells its live sockets to reconnect elsewhere
+    (close 1012), and gives the requests in flight this long to finish before it stops."""
     log_format: Literal["plain", "json"] = "plain"
     """`json`: one JSON object a line (time, level, logger, message, request id, context,
     route), for a log collector; `plain` for people."""

@@ -305,8 +305,13 @@ UVICORN_OPTIONS: dict[str, Any] = {
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
-    """`UVICORN_OPTIONS`, and whose forwarded headers to believe: only the configured proxies'.
+    """`UVICORN_OPTIONS`, how long a graceful shutdown waits for requests in flight, and whose
+    forwarded headers to believe: only the configured proxies'.
     uvicorn's own default believes any client on loopback, which could then name its own
     address, and so take a fresh per-IP rate-limit bucket with every request."""
     proxies = settings.split(settings.trusted_proxies)
-    return UVICORN_OPTIONS | {"proxy_headers": bool(proxies), "forwarded_allow_ips": proxies}
+    return UVICORN_OPTIONS | {
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies,
+        "timeout_graceful_shutdown": settings.shutdown_timeout_s,
+    }
