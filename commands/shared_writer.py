@@ -227,7 +227,7 @@ class SharedWriter(WriterThread[A, C]):
                         self._held.pop(aggregate_id, None)
                 self._split(batch)
                 return
-            self._saved()
+            self._saved(len(batch))
         self._put_snapshots(snapshots)
         resolve(batch, answers)
 
@@ -290,7 +290,7 @@ class SharedWriter(WriterThread[A, C]):
                 error = failure
                 after_failure(attempt)
                 continue
-            self._saved()
+            self._saved(len(part))
             with self._lock:
                 self._held[aggregate_id] = aggregate
                 self._used[aggregate_id] = now

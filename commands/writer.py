@@ -167,7 +167,7 @@ class AggregateWriter(WriterThread[A, C]):
             self._report(error, "failed to save a batch")
             self._aggregate = None
             return False
-        self._saved()
+        self._saved(len(inflight.batch))
         self._put_snapshots([inflight.snapshot] if inflight.snapshot else [])
         resolve(inflight.batch, inflight.answers)
         return True
@@ -199,7 +199,7 @@ class AggregateWriter(WriterThread[A, C]):
                 error = failure
                 after_failure(attempt)
                 continue
-            self._saved()
+            self._saved(len(batch))
             self._put_snapshots([snapshot] if snapshot else [])
             resolve(batch, answers)
             return

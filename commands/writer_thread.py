@@ -15,7 +15,9 @@ import queue
 import secrets
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 
@@ -93,6 +95,19 @@ def after_failure(attempt: int) -> None:
     time.sleep(0.05 * (attempt + 1))
 
 
+@dataclass
+class WriterTotals:
+    """What every writer of one Application class saved in this process (`/metrics`)."""
+
+    saves: int = 0
+    commands: int = 0
+    """Commands decided in the saved batches (accepted or refused with a domain error)."""
+
+
+WRITER_TOTALS: defaultdict[str, WriterTotals] = defaultdict(WriterTotals)
+"""Per Application class (`Canvases`, `Desks`, …): a bounded set, unlike the writers' names."""
+
+
 class WriterOptions(TypedDict, total=False):
     """How a writer batches and snapshots, and which errors are answers rather than bugs."""
 
@@ -133,6 +148,7 @@ class WriterThread(Generic[A, C]):
         self._stopped = False
         self.saves = 0
         self.conflicts = 0
+        self._totals_key = type(app).__name__
         self.unavailable = 0
         """Store failures in a row that said it is away; 0 once a save works again."""
 
@@ -200,8 +216,11 @@ class WriterThread(Generic[A, C]):
         log.error("writer %s " + what + ": %r", self.name, *args, error,
                   exc_info=traceback_of(error))  # fmt: skip
 
-    def _saved(self) -> None:
+    def _saved(self, commands: int) -> None:
         self.saves += 1
+        totals = WRITER_TOTALS[self._totals_key]
+        totals.saves += 1
+        totals.commands += commands
         if self.unavailable:
             log.warning("writer %s saves again after %d failures", self.name, self.unavailable)
             self.unavailable = 0

@@ -15,6 +15,7 @@ PLAIN = "%(asctime)s %(levelname)s %(name)s %(message)s"
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 route: contextvars.ContextVar[str | None] = contextvars.ContextVar("route", default=None)
 access = logging.getLogger("tessera.access")
+access.disabled = True  # until `configure` says otherwise
 
 
 class JsonFormatter(logging.Formatter):

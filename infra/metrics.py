@@ -23,6 +23,9 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from commands.writer_thread import WRITER_TOTALS
+from infra.live.socket import LIVE_SOCKETS
+
 disable_created_metrics()  # a `_created` series beside every counter doubles the scrape for nothing
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -111,6 +114,8 @@ class _SpineCollector(Collector):
             return
         yield from _publishers(watched.publishers, watched.store_heads())
         yield from _projections(watched.runners, watched.lags())
+        yield from _writers()
+        yield from _live_sockets()
         reconnects = CounterMetricFamily(
             "tessera_nats_reconnects", "Times this node's NATS connection reconnected."
         )
@@ -177,3 +182,33 @@ def _projections(
         stalled.add_metric([name], lag.stalled_for_s)
     yield behind
     yield stalled
+
+
+def _writers() -> Iterable[CounterMetricFamily]:
+    saves = CounterMetricFamily(
+        "tessera_writer_saves", "Batches the writers of an Application saved (one transaction "
+        "each).", labels=["application"],
+    )
+    commands = CounterMetricFamily(
+        "tessera_writer_commands", "Commands decided in the saved batches; over saves, the mean "
+        "batch size.", labels=["application"],
+    )
+    for application, totals in sorted(WRITER_TOTALS.items()):
+        saves.add_metric([application], totals.saves)
+        commands.add_metric([application], totals.commands)
+    yield saves
+    yield commands
+
+
+def _live_sockets() -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+    open_now = GaugeMetricFamily(
+        "tessera_live_sockets", "Live WebSockets open, by context.", labels=["context"]
+    )
+    opened = CounterMetricFamily(
+        "tessera_live_sockets_opened", "Live WebSockets accepted, by context.", labels=["context"]
+    )
+    for context in sorted(LIVE_SOCKETS.opened):
+        open_now.add_metric([context], LIVE_SOCKETS.open[context])
+        opened.add_metric([context], LIVE_SOCKETS.opened[context])
+    yield open_now
+    yield opened

@@ -15,6 +15,7 @@ import logging
 import math
 import struct
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -157,6 +158,25 @@ instead (and with it every message after it, until the handler is given again). 
 not checked for UTF-8 on the way: msgspec's JSON decoding refuses what is not (then False)."""
 
 
+class LiveSockets:
+    """Live sockets open, and opened, per context in this process (`/metrics`)."""
+
+    def __init__(self) -> None:
+        self.open: Counter[str] = Counter()
+        self.opened: Counter[str] = Counter()
+
+
+LIVE_SOCKETS = LiveSockets()
+
+
+def socket_context(path: str) -> str:
+    """A socket's context, from its path: `/api/<context>/…`, the relay's `/v1/websocket`."""
+    parts = path.split("/")
+    if len(parts) > 2 and parts[1] == "api" and parts[2]:
+        return parts[2]
+    return "relay" if path.startswith("/v1/") else "web"
+
+
 class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
     """uvicorn's `websockets-sansio` protocol that can also take encoded frames synchronously,
     hand received text messages straight to a handler, and holds less per idle socket: lighter
@@ -172,6 +192,7 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         self.writable = _Flag()  # type: ignore[assignment]
         self.writable.set()
         self._handler: MessageHandler | None = None
+        self._counted_as: str | None = None
 
     def deliver_to(self, handler: MessageHandler | None) -> None:
         """From now on, text messages go to `handler` as they are parsed (None: to `receive`).
@@ -254,6 +275,9 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         super().handle_connect(event)
         if self.response.status_code == 101:
             self.scope["extensions"][FRAMES_EXTENSION] = self  # type: ignore[assignment]
+            context = self._counted_as = socket_context(self.scope["path"])
+            LIVE_SOCKETS.open[context] += 1
+            LIVE_SOCKETS.opened[context] += 1
         # The scope has its own copy; the parser's generator would keep these alive for good.
         event.headers.clear()
 
@@ -261,6 +285,12 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         await super().send(message)
         if message["type"] == "websocket.accept":
             self.response = None  # type: ignore[assignment]  # sent; only the handshake reads it
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._counted_as is not None:
+            LIVE_SOCKETS.open[self._counted_as] -= 1
+            self._counted_as = None
+        super().connection_lost(exc)
 
     def frames_ready(self) -> bool:
         """Open, accepted, not closing, and the transport's buffer below its high-water mark."""

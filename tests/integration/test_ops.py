@@ -6,11 +6,12 @@ import signal
 from pathlib import Path
 
 import httpx
+import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import Node, migrate
 from infra.settings import Settings
-from tests.integration.conftest import until
+from tests.integration.conftest import serving, until
 from tests.support import cli
 from tests.support.ports import free_port
 
@@ -67,6 +68,9 @@ async def test_metrics_count_requests_refusals_and_the_spines_progress(
     assert applied is not None and applied >= 4
     assert value(text, "tessera_projection_dead_letters_total", projection="bitmap") == 0
     assert value(text, "tessera_nats_reconnects_total") == 0
+    saves = value(text, "tessera_writer_saves_total", application="Canvases")
+    decided = value(text, "tessera_writer_commands_total", application="Canvases")
+    assert saves is not None and decided is not None and decided >= saves >= 1  # per process
     for name, labels in samples(text):
         assert not any("-" in v and len(v) == 36 for _, v in labels), f"an id as a label: {name}"
 
@@ -115,3 +119,31 @@ async def test_a_projector_process_serves_its_metrics_on_the_metrics_port(
     assert checks["projection:bitmap"] and not any(k.startswith("publisher:") for k in checks)
     assert value(metrics, "tessera_projection_events_total", projection="bitmap") == 0
     assert value(metrics, "tessera_publisher_events_total", context="canvas") is None
+
+
+async def test_live_sockets_are_counted_by_context_while_open(parts: Node, client: httpx.AsyncClient):
+    created = await client.post(
+        "/api/canvas", json={"width": 8, "height": 8, "palette": PALETTE}, headers=ADMIN
+    )
+    canvas_id = created.json()["id"]
+
+    async def projected() -> bool:
+        return (await client.get(f"/api/canvas/{canvas_id}")).status_code == 200
+
+    await until(projected, timeout=30)
+
+    def open_sockets(text: str) -> float:
+        return value(text, "tessera_live_sockets", context="canvas") or 0.0
+
+    before = open_sockets((await client.get("/metrics")).text)
+    async with serving(parts) as port:
+        url = f"ws://127.0.0.1:{port}/api/canvas/{canvas_id}/live"
+        async with websockets.connect(url, additional_headers=PLAYER) as socket:
+            await socket.recv()
+            during = open_sockets((await client.get("/metrics")).text)
+
+        async def closed() -> bool:
+            return open_sockets((await client.get("/metrics")).text) == before
+
+        await until(closed, timeout=10)
+    assert during == before + 1
