@@ -138,6 +138,25 @@ async def text_frame(socket: Any) -> dict[str, Any]:
             return decoded
 
 
+async def rejoin(url: str, path: str, load: Load, kind: str, hello: dict[str, Any], done: str) -> None:
+    """Open a live socket again and again, saying `hello` each time, until the load stops: each
+    join is answered with `done`, or closed with 1013 (the database is away: try again later)."""
+    while not load.stopping.is_set():
+        sent = time.monotonic()
+        async with live(url, path) as socket:
+            try:
+                await socket.send(msgspec.json.encode(hello))
+                while (await text_frame(socket)).get("type") != done:
+                    pass
+                outcome = done
+            except websockets.ConnectionClosed as closed:
+                outcome = f"close {closed.rcvd.code if closed.rcvd else None}"
+        load.told(kind, sent, outcome)
+        if outcome != done:
+            load.failures += [] if outcome == "close 1013" else [(kind, path, 0, outcome)]
+        await asyncio.sleep(10 * PAUSE_S)
+
+
 def placements(user: str, canvas_id: str) -> Iterator[tuple[str, Request]]:
     for n in itertools.count():
         yield f"{user}-{n}", Request("POST", f"/api/canvas/{canvas_id}/pixels", {
@@ -271,6 +290,11 @@ async def outage_under_load(make_settings: Callable[..., Any], postgres: Private
             over_http(http, load, "feedback", notes(), feedback),
             over_http(http, load, "identity", renames(), renamed),
             over_http(http, load, "identity", sign_ins(), signed_in),
+            rejoin(server.url, f"/api/desk/{desk['desk_id']}/live", load, "desk join", {
+                "type": "hello", "client_id": other["client_id"], "epoch": 1, "last_seq": 0,
+                "session_key": other["session_key"]}, "synced"),
+            rejoin(server.url, f"/api/canvas/{canvas}/live", load, "canvas join",
+                   {"type": "ping"}, "pong"),
         ]  # fmt: skip
         running = asyncio.gather(*clients)
         await asyncio.sleep(WARM_S)
@@ -296,7 +320,8 @@ async def outage_under_load(make_settings: Callable[..., Any], postgres: Private
     # store was not tried), or `unavailable` for the few that were in hand as it went away.
     for kind in ("placement", "desk op", "feedback", "identity"):
         assert kinds[(kind, "try_again")] > 0, kinds
-    assert all(outcome in (*NOTHING_SAVED, "ack", "200", "201") for _, outcome in kinds), kinds
+    assert all(outcome in (*NOTHING_SAVED, "ack", "200", "201", "synced", "pong", "close 1013")
+               for _, outcome in kinds), kinds  # fmt: skip
     # And once it was back, every client went on.
     after = Counter(kind for kind, sent, _, outcome in load.tries
                     if sent > up and outcome in ("ack", "200", "201"))  # fmt: skip
