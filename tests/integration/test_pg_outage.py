@@ -5,7 +5,11 @@ stopped as in a crash (`pg_ctl stop -m immediate`) for `OUTAGE_S`, then started 
 
 Every command sent while it is away is answered (a success, or a 503 that saved nothing) within
 the store timeout at the 99th percentile; each client sends what got a 503 again, and afterwards
-every acknowledged command is in the event store, none twice."""
+every acknowledged command is in the event store, none twice. Live sockets opened meanwhile are
+closed with 1013 (try again later), never left waiting or closed as an internal error.
+
+On the code before the outage (issue 15, 3) this saw 14 commands in a 12.6 s outage, p50 13.1 s:
+each waited for the database to come back."""
 
 from __future__ import annotations
 
@@ -152,8 +156,8 @@ async def rejoin(url: str, path: str, load: Load, kind: str, hello: dict[str, An
             except websockets.ConnectionClosed as closed:
                 outcome = f"close {closed.rcvd.code if closed.rcvd else None}"
         load.told(kind, sent, outcome)
-        if outcome != done:
-            load.failures += [] if outcome == "close 1013" else [(kind, path, 0, outcome)]
+        if outcome not in (done, "close 1013"):
+            load.failures.append((kind, path, 0, outcome))
         await asyncio.sleep(10 * PAUSE_S)
 
 
