@@ -25,7 +25,7 @@ from litestar.params import FromPath
 
 from api.auth import Gate, origin_allowed
 from api.canvas.parts import CanvasParts, provide_canvas
-from api.errors import ApiError, Refusal, close_socket, decode_refusal, refusal
+from api.errors import ApiError, Refusal, close_socket, database_away, decode_refusal, refusal
 from api.live import receive_frames
 from commands.actor import Actor
 from commands.canvas.wire import ColourIndex, Coordinate, OpId, PlacePixel
@@ -70,7 +70,14 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
         return
     parts = provide_canvas(socket.app.state)
     await socket.accept()
-    if await parts.reads.view.find_canvas(canvas_id) is None:
+    try:
+        found = await parts.reads.view.find_canvas(canvas_id)
+    except Exception as error:
+        if not database_away(error):
+            raise
+        await close_socket(socket, "unavailable")  # 1013: try again later
+        return
+    if found is None:
         await close_socket(socket, "canvas_not_found")
         return
     # A signed-out viewer takes one of the node's live seats, or polls instead (told 1013).

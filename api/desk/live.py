@@ -50,7 +50,7 @@ from api.desk.frames import (
     error_frame,
 )
 from api.desk.parts import provide_desk
-from api.errors import GONE, close_socket, decode_refusal, kind_of, refusal
+from api.errors import GONE, close_socket, database_away, decode_refusal, kind_of, refusal
 from api.live import receive_frames
 from commands.desk.desks import DeskGone, DeskNotFound, desk_id_of
 from domain.desk import Ack
@@ -83,6 +83,11 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
         return
     except DeskGone:
         await close_socket(socket, "desk_gone")
+        return
+    except Exception as error:
+        if not database_away(error):
+            raise
+        await close_socket(socket, "unavailable")  # 1013: try again later
         return
     key = str(desk)
     listener = await hub.fanout.listen(key)
@@ -219,6 +224,11 @@ class _Connection:
             return False
         except DeskGone:
             await close_socket(self.socket, "desk_gone")
+            return False
+        except Exception as error:
+            if not database_away(error):
+                raise
+            await close_socket(self.socket, "unavailable")  # 1013: try again later
             return False
         if self.client_id and self.client_id != hello.client_id and self._present:
             self._announce_gone()

@@ -9,6 +9,10 @@ connection to be had, or the one in hand broke) opens an `Outage`: until a probe
 every call is refused with `StoreAway` before it touches the pool, so each command is answered
 `503 try_again` at once. The first probe runs at once (a restart that is already over costs one
 refused call), then after `first_delay_s`, doubling up to `max_delay_s`.
+
+A pool that gave no connection within its wait counts as away too, whether the database is gone
+or only out of connections ("too many clients") or slots: either way the callers are better told
+at once. When it was only busy, the first probe connects and ends the outage in milliseconds.
 """
 
 from __future__ import annotations

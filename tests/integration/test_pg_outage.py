@@ -5,7 +5,11 @@ stopped as in a crash (`pg_ctl stop -m immediate`) for `OUTAGE_S`, then started 
 
 Every command sent while it is away is answered (a success, or a 503 that saved nothing) within
 the store timeout at the 99th percentile; each client sends what got a 503 again, and afterwards
-every acknowledged command is in the event store, none twice."""
+every acknowledged command is in the event store, none twice. Live sockets opened meanwhile are
+closed with 1013 (try again later), never left waiting or closed as an internal error.
+
+On the code before the outage (issue 15, 3) this saw 14 commands in a 12.6 s outage, p50 13.1 s:
+each waited for the database to come back."""
 
 from __future__ import annotations
 
@@ -136,6 +140,25 @@ async def text_frame(socket: Any) -> dict[str, Any]:
         if isinstance(frame, str):
             decoded: dict[str, Any] = msgspec.json.decode(frame)
             return decoded
+
+
+async def rejoin(url: str, path: str, load: Load, kind: str, hello: dict[str, Any], done: str) -> None:
+    """Open a live socket again and again, saying `hello` each time, until the load stops: each
+    join is answered with `done`, or closed with 1013 (the database is away: try again later)."""
+    while not load.stopping.is_set():
+        sent = time.monotonic()
+        async with live(url, path) as socket:
+            try:
+                await socket.send(msgspec.json.encode(hello))
+                while (await text_frame(socket)).get("type") != done:
+                    pass
+                outcome = done
+            except websockets.ConnectionClosed as closed:
+                outcome = f"close {closed.rcvd.code if closed.rcvd else None}"
+        load.told(kind, sent, outcome)
+        if outcome not in (done, "close 1013"):
+            load.failures.append((kind, path, 0, outcome))
+        await asyncio.sleep(10 * PAUSE_S)
 
 
 def placements(user: str, canvas_id: str) -> Iterator[tuple[str, Request]]:
@@ -271,6 +294,11 @@ async def outage_under_load(make_settings: Callable[..., Any], postgres: Private
             over_http(http, load, "feedback", notes(), feedback),
             over_http(http, load, "identity", renames(), renamed),
             over_http(http, load, "identity", sign_ins(), signed_in),
+            rejoin(server.url, f"/api/desk/{desk['desk_id']}/live", load, "desk join", {
+                "type": "hello", "client_id": other["client_id"], "epoch": 1, "last_seq": 0,
+                "session_key": other["session_key"]}, "synced"),
+            rejoin(server.url, f"/api/canvas/{canvas}/live", load, "canvas join",
+                   {"type": "ping"}, "pong"),
         ]  # fmt: skip
         running = asyncio.gather(*clients)
         await asyncio.sleep(WARM_S)
@@ -296,7 +324,8 @@ async def outage_under_load(make_settings: Callable[..., Any], postgres: Private
     # store was not tried), or `unavailable` for the few that were in hand as it went away.
     for kind in ("placement", "desk op", "feedback", "identity"):
         assert kinds[(kind, "try_again")] > 0, kinds
-    assert all(outcome in (*NOTHING_SAVED, "ack", "200", "201") for _, outcome in kinds), kinds
+    assert all(outcome in (*NOTHING_SAVED, "ack", "200", "201", "synced", "pong", "close 1013")
+               for _, outcome in kinds), kinds  # fmt: skip
     # And once it was back, every client went on.
     after = Counter(kind for kind, sent, _, outcome in load.tries
                     if sent > up and outcome in ("ack", "200", "201"))  # fmt: skip

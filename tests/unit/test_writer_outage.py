@@ -160,3 +160,21 @@ def test_the_desks_writer_tells_every_queued_and_new_op_to_try_again_and_applies
     writer.stop()
     assert [ack.desk_seq for ack in acks] == [2] * len(ids)
     assert all(stored_seqs(app, desk_id) == [1, 2] for desk_id in ids)
+
+
+def test_a_canvas_writer_opened_while_the_store_is_away_tells_its_caller_to_try_again():
+    app: Canvases = an_app()
+    canvas = app.create_canvas(CreateCanvas(width=64, height=1, palette=PALETTE, cooldown_ms=0))
+    database = Database()
+    outage = behind(app, database)
+    database.down = True
+    database.release.set()
+    for _ in range(2):  # the first finds it away, the second is refused without trying
+        with pytest.raises(StoreUnavailable):
+            app.writer(canvas.id)
+    assert database.calls_while_down == 1
+    database.down = False
+    until_back(outage)
+    placed = app.writer(canvas.id).submit_threadsafe(place("ann", op="a")).result(5)
+    app.stop_writers()
+    assert placed.version == 2
