@@ -203,8 +203,8 @@ CODES: dict[str, Kind] = {
     "club_not_found": NOT_FOUND,
     "no_current_canvas": NOT_FOUND,
     "version_not_found": NOT_FOUND,
-    "pixel_out_of_bounds": BAD_REQUEST,
-    "version_in_future": BAD_REQUEST,
+    "pixel_out_of_bounds": UNPROCESSABLE,  # well-formed, outside this canvas (as a placement)
+    "version_in_future": UNPROCESSABLE,
     "gone": GONE,
     "desk_gone": GONE,
     "conflict": CONFLICT,

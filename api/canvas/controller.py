@@ -267,7 +267,7 @@ class CanvasController(Controller):
         body = await reads.get_body(meta, version, "png")
         return Response(body, media_type="image/png", headers=_board_headers(meta, version))
 
-    @get("/{canvas_id:uuid}/pixels/{x:int}/{y:int}")
+    @get("/{canvas_id:uuid}/pixels/{x:int}/{y:int}", refuses=("pixel_out_of_bounds",))
     async def get_pixel(
         self,
         canvas_id: FromPath[UUID],
@@ -287,7 +287,9 @@ class CanvasController(Controller):
             return PixelOut(x, y, 0)
         return PixelOut(x, y, owner.colour, owner.user, owner.name, owner.placed_at, owner.version)
 
-    @get("/{canvas_id:uuid}/deltas", media_type=BYTES, refuses=("gone",))
+    @get(
+        "/{canvas_id:uuid}/deltas", media_type=BYTES, refuses=("version_in_future", "gone")
+    )
     async def get_deltas(
         self,
         canvas_id: FromPath[UUID],

@@ -20,7 +20,7 @@ from api.app import create_app
 from api.contexts import all_contexts
 from api.errors import CODES
 from api.node import Node
-from api.openapi import codes_by_status, own_error_body
+from api.openapi import codes_by_status, own_error_body, status_of
 from tests.support.api import unit_settings
 
 JSON = "application/json"
@@ -179,3 +179,14 @@ async def test_options_names_every_method_of_its_path(path):
         response = await http.options(url)
     assert response.status_code == 204
     assert set(response.headers["allow"].split(", ")) == methods | {"OPTIONS"}
+
+
+def test_a_route_that_refuses_what_the_map_does_not_know_fails_to_compose():
+    class Unmapped(Exception):
+        pass
+
+    assert status_of("canvas_not_found") == 404
+    with pytest.raises(KeyError):
+        status_of("no_such_code")
+    with pytest.raises(KeyError):
+        status_of(Unmapped)

@@ -69,7 +69,7 @@ async def _forgotten(http, canvas_id):
 async def test_inspecting_outside_the_canvas_is_a_clear_error(client, parts: Node):
     canvas = await a_canvas(parts)
     response = await client.get(f"/api/canvas/{canvas.id}/pixels/8/0")
-    assert (response.status_code, response.json()["error"]) == (400, "pixel_out_of_bounds")
+    assert (response.status_code, response.json()["error"]) == (422, "pixel_out_of_bounds")
 
 
 async def test_the_current_canvas_is_the_newest_open_one(client, parts: Node):
