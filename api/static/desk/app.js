@@ -413,7 +413,11 @@ async function main() {
   }
   if (navigator.onLine) await sync.firstSync
   loaded()
-  if (cached === null && live().length > 0) fit()
+  if (cached === null && live().length > 0) {
+    renderNow()
+    fit()
+  }
+  desk.readyAt = performance.now()
 }
 
 function fetchName() {

@@ -1,11 +1,13 @@
 /**
  * The desks' service worker (scope `/desk`): keeps the app shell (the two pages and their
- * modules) so a desk this browser opened before opens with the network off. Pages and modules go
- * to the network first and fall back to the copy kept here; the API is never touched (the page
- * keeps each desk's last state and pending edits itself, in localStorage and IndexedDB).
+ * modules) so a desk this browser opened before opens with the network off. Pages go to the
+ * network first and fall back to the copy kept here; modules and styles come from the copy kept
+ * here and are refreshed behind it (a new version takes effect on the next visit). The API is
+ * never touched: the page keeps each desk's last state (localStorage) and its pending edits
+ * (IndexedDB) itself.
  */
 
-const CACHE = 'tessera-desk-shell-v1'
+const CACHE = 'tessera-desk-shell-v2'
 const DESK_PAGE = '/desk/_' // every `/desk/{id}` is the same page; kept under one key
 const SHELL = [
   '/desk', DESK_PAGE, '/static/api.js', '/static/header.js', '/static/icon.svg',
@@ -39,9 +41,23 @@ self.addEventListener('fetch', (event) => {
     const key = url.pathname === '/desk' ? '/desk' : DESK_PAGE
     event.respondWith(networkFirst(request, key))
   } else if (url.pathname.startsWith('/static/')) {
-    event.respondWith(networkFirst(request, url.pathname))
+    event.respondWith(keptThenRefreshed(event, request, url.pathname))
   }
 })
+
+/** Modules and styles: the kept copy at once (a page opens without waiting on the network),
+ *  refreshed behind it for the next visit; the network when nothing is kept. */
+async function keptThenRefreshed(event, request, key) {
+  const cache = await caches.open(CACHE)
+  const kept = await cache.match(key)
+  const fresh = fetch(request).then(async (response) => {
+    if (response.ok) await cache.put(key, response.clone())
+    return response
+  })
+  if (kept === undefined) return fresh
+  event.waitUntil(fresh.catch(() => undefined))
+  return kept
+}
 
 async function networkFirst(request, key) {
   const cache = await caches.open(CACHE)
