@@ -300,7 +300,10 @@ async def measure(gen: Gen, senders: list[Client], recipients: int, rate: float,
         "delivered_share": round(got / expected, 4) if expected else None,
         **pct_ms(gen.latencies, 50, 99),
         "lost_or_reordered": gen.lost_or_reordered - lost,
-        "server_cpu": round((cpu_of(pids) - ticks) / elapsed, 2),
+        "server_cpu": round(cpu := (cpu_of(pids) - ticks) / elapsed, 2),
+        # what one delivery costs the server (its share of the inbound message included): the
+        # figure that holds when the machine is shared and the server gets a fraction of a core
+        "server_us_per_delivery": round(cpu / got * elapsed * 1e6, 2) if got else None,
     }
 
 

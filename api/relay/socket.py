@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from litestar import WebSocket, websocket
@@ -42,6 +43,13 @@ NOT_BINARY = _error_frame(
 INTERNAL = _error_frame(Refusal.of("internal", "internal error"))
 
 
+async def _settle(pending: Awaitable[None], session: Session) -> None:
+    try:
+        await pending
+    except RelayError as error:
+        session.send(error_frame(error))
+
+
 @websocket("/v1/websocket")
 async def relay_socket(socket: WebSocket[Any, Any, Any]) -> None:
     relay = provide_relay(socket.app.state)
@@ -68,6 +76,25 @@ async def relay_socket(socket: WebSocket[Any, Any, Any]) -> None:
     session = Session(sink, close, address=address, limit_bytes=settings.send_queue_bytes)
     connection = Connection(session, relay.cluster)
     max_frame = settings.max_frame_bytes
+
+    def take(raw: bytes) -> bool:
+        """A binary message straight from the protocol, once the client is in a room: dealt
+        with on the spot, without a trip through ASGI (False: `receive` gets it instead)."""
+        if len(raw) > max_frame or session.closed:
+            return False
+        try:
+            pending = connection.on_frame(raw)
+        except RelayError as error:
+            session.send(error_frame(error))
+            return True
+        except Exception:  # a bug must cost this frame, never the socket
+            log.exception("a relay frame failed")
+            session.send(INTERNAL)
+            return True
+        if pending is not None:  # never once in a room (a second connect is refused at once)
+            loop.create_task(_settle(pending, session))
+        return True
+
     try:
         with contextlib.suppress(WebSocketDisconnect):
             while not session.closed:
@@ -92,6 +119,9 @@ async def relay_socket(socket: WebSocket[Any, Any, Any]) -> None:
                 except Exception:  # a bug must cost this frame, never the socket
                     log.exception("a relay frame failed")
                     session.send(INTERNAL)
+                joined = connection.room is not None or connection.owner is not None
+                if joined and sink.queue.empty():  # nothing waits in `receive`: none overtaken
+                    sink.deliver_to(take, binary=True)
     finally:
         connection.closed()
         session.closed = True

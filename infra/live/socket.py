@@ -193,15 +193,19 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         self.writable.set()
         self._handler: MessageHandler | None = None
         self._counted_as: str | None = None
+        self._first_byte = 0x81
+        """The first byte of the frames the handler takes: FIN and TEXT, or FIN and BINARY."""
 
-    def deliver_to(self, handler: MessageHandler | None) -> None:
+    def deliver_to(self, handler: MessageHandler | None, *, binary: bool = False) -> None:
         """From now on, text messages go to `handler` as they are parsed (None: to `receive`).
 
         Through ASGI, each message costs a queued event, a task switch, uvicorn's pause and
         resume of reading (two system calls) and Litestar's receive layers; a handler takes it
         in the protocol's own callback. Call it only while `receive` has nothing queued, so
-        that no message overtakes an earlier one."""
+        that no message overtakes an earlier one. `binary`: the handler takes binary messages
+        instead (the relay's protobuf frames); text ones then go to `receive`."""
         self._handler = handler
+        self._first_byte = 0x82 if binary else 0x81
 
     def data_received(self, data: bytes) -> None:
         """With a handler, whole text frames are unmasked and handed over here; the websockets
@@ -226,7 +230,7 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         handler from the start of `data`."""
         position, end = 0, len(data)
         while self._handler is not None and end - position >= 6:
-            if data[position] != 0x81:  # FIN and TEXT, no extension bits
+            if data[position] != self._first_byte:  # FIN and TEXT (or BINARY), no extensions
                 break
             length = data[position + 1]
             if not length & 0x80:  # a client's frames are masked, or refused by the parser
@@ -249,26 +253,28 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         return position
 
     def send_receive_event_to_app(self) -> None:
-        if self.close_sent or self.curr_msg_data_type != "text":
+        if self.close_sent:
             super().send_receive_event_to_app()
             return
+        text = self.curr_msg_data_type == "text"
         frames = self.frames
         data = frames[0] if len(frames) == 1 else b"".join(frames)
         handler = self._handler
-        if handler is not None:
+        if handler is not None and text == (self._first_byte == 0x81):
             if handler(data):
                 self.frames = []
                 return
             self._handler = None
-        try:
-            data.decode()
-        except UnicodeDecodeError:
-            # uvicorn closes with 1007 too, but logs an error with its traceback every time.
-            self.frames = []
-            INVALID_TEXT.log()
-            self.conn.send_close(1007)
-            self.handle_parser_exception()
-            return
+        if text:
+            try:
+                data.decode()
+            except UnicodeDecodeError:
+                # uvicorn closes with 1007 too, but logs an error with its traceback every time.
+                self.frames = []
+                INVALID_TEXT.log()
+                self.conn.send_close(1007)
+                self.handle_parser_exception()
+                return
         super().send_receive_event_to_app()  # the frames are still there for it
 
     def handle_connect(self, event: Any) -> None:
