@@ -17,7 +17,7 @@ _encode = msgspec.json.Encoder().encode
 
 
 class TableIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,20}$")]
+    id: Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9_-]{1,20}$(?!\n)")]
     name: Name
     game: Annotated[Line, msgspec.Meta(max_length=20)]
 
