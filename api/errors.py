@@ -52,6 +52,7 @@ from domain.desk import (
     UnknownSticker,
 )
 from domain.feedback import FeedbackError, FeedbackIdReused, FeedbackNotFound, InvalidFeedback
+from domain.quiz import errors as quiz
 from infra.canvas.presence import RosterUnavailable
 from infra.desk.reads import DeskBehind
 from infra.identity.google import GoogleAuthError
@@ -122,6 +123,26 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     FeedbackNotFound: NOT_FOUND,
     FeedbackIdReused: CONFLICT,
     FeedbackError: BAD_REQUEST,
+    # quiz
+    quiz.NotAllowed: FORBIDDEN,
+    quiz.GameNotFound: NOT_FOUND,
+    quiz.TaskNotFound: NOT_FOUND,
+    quiz.SessionNotFound: NOT_FOUND,
+    quiz.WrongCode: NOT_FOUND,
+    quiz.ImageNotFound: UNPROCESSABLE,
+    quiz.BadPlayerToken: FORBIDDEN,
+    quiz.PlayerKicked: FORBIDDEN,
+    quiz.GameStarted: CONFLICT,
+    quiz.NicknameTaken: CONFLICT,
+    quiz.AlreadyAnswered: CONFLICT,
+    quiz.DeadlinePassed: CONFLICT,
+    quiz.TaskNotCurrent: CONFLICT,
+    quiz.SessionPaused: CONFLICT,
+    quiz.WrongPhase: CONFLICT,
+    quiz.SessionEnded: GONE,
+    quiz.NoTasks: UNPROCESSABLE,
+    quiz.ImageTooLarge: _kind(413),
+    quiz.QuizError: UNPROCESSABLE,
     # the spine
     RateLimited: TOO_MANY,
     WriterStopped: UNAVAILABLE,
