@@ -7,8 +7,9 @@ from api.desk.wiring import DeskContext
 from api.feedback.wiring import FeedbackContext
 from api.identity.wiring import IdentityContext
 from api.node import Context
+from api.quiz.wiring import QuizContext
 
 
 def all_contexts() -> list[Context]:
     """Fresh, unstarted contexts. Identity comes first: its gate authenticates the others."""
-    return [IdentityContext(), CanvasContext(), FeedbackContext(), DeskContext()]
+    return [IdentityContext(), CanvasContext(), FeedbackContext(), DeskContext(), QuizContext()]

@@ -190,6 +190,11 @@ CODES: dict[str, Kind] = {
     "desk_gone": GONE,
     "conflict": CONFLICT,
     "not_playing": CONFLICT,
+    "session_not_found": NOT_FOUND,
+    "image_not_found": NOT_FOUND,
+    "bad_player_token": FORBIDDEN,
+    "player_kicked": FORBIDDEN,
+    "not_allowed": FORBIDDEN,
     # the socket's own life (a socket that falls behind closes in the live layer: 4408 too_slow)
     "afk": Kind(409, close=4001),
     # the service
