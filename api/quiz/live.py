@@ -39,7 +39,7 @@ from commands.text import Line
 from domain.quiz.errors import QuizError
 from infra.live.sender import Sender
 from infra.live.socket import frame_sink
-from infra.quiz.hub import Seat, seq_of
+from infra.quiz.hub import Seat, now_ms, seq_of
 from infra.tasks import until_first_ends
 
 MAX_FRAME = 16 * 1024
@@ -121,7 +121,7 @@ class _Connection:
             state = outcome.reply
             seat.floor = state["seq"]
             seat.on_kicked = self._kicked
-            await self.out.send(_encode(state))
+            await self.out.send(_encode({**state, "server_ms": now_ms()}))
             self._ready.set()
             if self.out.sink is not None:
                 seat.listener.attach(self.out.sink)

@@ -56,12 +56,19 @@ class Seat:
 
     def offer(self, seq: int, message: bytes) -> None:
         if seq > self.floor:
-            self.listener.offer(str(seq).encode(), text_frame(message))
+            self.listener.offer(message, text_frame(message))
+
+
+class _Numbered(msgspec.Struct):
+    seq: int = 0
+
+
+_numbered = msgspec.json.Decoder(_Numbered)
 
 
 def seq_of(queued: bytes) -> int:
-    """The version of a frame a seat's queue holds (its `message` part)."""
-    return int(queued)
+    """The version of a frame a seat's queue holds."""
+    return _numbered.decode(queued).seq
 
 
 Close = Callable[[UUID, int], Awaitable[Any]]
