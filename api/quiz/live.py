@@ -61,6 +61,7 @@ class AnswerIn(msgspec.Struct, tag="answer", forbid_unknown_fields=True):
 
 class HostIn(msgspec.Struct, tag="host", forbid_unknown_fields=True):
     action: Literal["next", "skip", "pause", "resume", "end"]
+    index: Annotated[int, msgspec.Meta(ge=0, le=1000)] | None = None
 
 
 class KickIn(msgspec.Struct, tag="kick", forbid_unknown_fields=True):
@@ -195,7 +196,7 @@ class _Connection:
                     index=message.index,
                 )
             case HostIn() if self.user:
-                await self._command(HostAction(self.user, message.action))
+                await self._command(HostAction(self.user, message.action, message.index))
             case KickIn() if self.user:
                 await self._command(Kick(self.user, message.player_id))
             case _:

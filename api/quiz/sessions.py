@@ -66,12 +66,14 @@ class SessionsController(Controller):
     async def host_action(
         self, session_id: FromPath[UUID], action: FromPath[str],
         player: NamedDependency[Actor], quiz: NamedDependency[QuizParts],
+        index: Annotated[int | None, Parameter(ge=0, le=1000)] = None,
     ) -> dict[str, Any]:
         """`next` (start the next task, or end after the last), `skip`, `pause`, `resume`,
-        `end`."""
+        `end`. With `index` (the task meant: for `next`, the task count to end), `next` and
+        `skip` sent again do nothing more."""
         if action not in ("next", "skip", "pause", "resume", "end"):
             raise ApiError("not_found", "actions: next, skip, pause, resume, end, kick")
-        outcome = await quiz.runtime.run(session_id, HostAction(player.user, action))
+        outcome = await quiz.runtime.run(session_id, HostAction(player.user, action, index))
         return {"frames": [frame["type"] for frame in outcome.frames]}
 
     @post("/{session_id:uuid}/kick", status_code=200)

@@ -94,15 +94,18 @@ def decide(session: QuizSession, command: SessionCommand, now: datetime) -> Outc
 
 def _host_action(session: QuizSession, command: HostAction, now: datetime) -> list[dict[str, Any]]:
     user = command.user
+    version = session.version
     match command.action:
         case "next":
-            phase = session.next(user=user, now=now)
+            phase = session.next(user=user, now=now, index=command.index)
+            if session.version == version:
+                return []  # sent again: it had moved on already
             if phase == QUESTION:
                 return [task_frame(session)]
             return [ended_frame(session, "finished")]
         case "skip":
-            session.skip(user=user, now=now)
-            return [results_frame(session)]
+            session.skip(user=user, now=now, index=command.index)
+            return [] if session.version == version else [results_frame(session)]
         case "pause":
             session.pause(user=user, now=now)
             return [{"type": "paused", "seq": session.version, "index": session.current,

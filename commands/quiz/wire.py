@@ -142,6 +142,8 @@ class HostAction(msgspec.Struct, frozen=True):
     user: str
     action: str
     """next, skip, pause, resume, end"""
+    index: int | None = None
+    """For next and skip: the task meant, so that sending it again does nothing more."""
 
 
 class Kick(msgspec.Struct, frozen=True):

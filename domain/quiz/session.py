@@ -196,8 +196,14 @@ class QuizSession(Aggregate):
             self.trigger_event(self.TaskClosed, timestamp=now, index=self.current,
                                reason="all_answered")
 
-    def next(self, *, user: str, now: datetime) -> str:
-        """From the lobby or a task's results: the next task, or the end after the last."""
+    def next(self, *, user: str, now: datetime, index: int | None = None) -> str:
+        """From the lobby or a task's results: the next task, or the end after the last.
+        `index`: the task the host means to start (the end: the task count); sent again once
+        it started, nothing happens."""
+        if index is not None and self.is_host(user) and (
+            index <= self.current or (self.phase == ENDED and index >= len(self.tasks))
+        ):
+            return self.phase
         self._host(user)
         if self.phase == QUESTION:
             raise WrongPhase("a task is running: skip it or wait for it to close")
@@ -212,8 +218,13 @@ class QuizSession(Aggregate):
         )
         return QUESTION
 
-    def skip(self, *, user: str, now: datetime) -> None:
-        """Close the running task without crediting anyone."""
+    def skip(self, *, user: str, now: datetime, index: int | None = None) -> None:
+        """Close the running task without crediting anyone (`index`: the task meant; sent
+        again once it closed, nothing happens)."""
+        if index is not None and self.is_host(user) and (
+            index < self.current or (index == self.current and self.phase != QUESTION)
+        ):
+            return
         self._host(user)
         if self.phase != QUESTION:
             raise WrongPhase("no task is running")

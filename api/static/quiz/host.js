@@ -44,12 +44,15 @@ async function connect() {
   }
 }
 
-function act(action) {
-  socket?.send(JSON.stringify({ type: 'host', action }))
+let current = -1
+
+function act(action, index) {
+  socket?.send(JSON.stringify({ type: 'host', action, index }))
 }
 
-$('next').addEventListener('click', () => act('next'))
-$('skip').addEventListener('click', () => act('skip'))
+// With the task meant: a double click (or a resend) moves on once.
+$('next').addEventListener('click', () => act('next', current + 1))
+$('skip').addEventListener('click', () => act('skip', current))
 $('end').addEventListener('click', () => act('end'))
 $('pause').addEventListener('click', () => act(state?.paused ? 'resume' : 'pause'))
 
@@ -99,6 +102,7 @@ function buttons() {
 
 function restore(frame) {
   state = frame
+  if (frame.results) current = frame.results.index
   host.code = frame.code
   host.players = frame.players.map((p) => ({ id: p.id, nickname: p.nickname }))
   $('title').textContent = frame.title
@@ -133,6 +137,7 @@ function tick(deadlineMs) {
 
 function showTask(frame, answered = 0) {
   phase = 'question'
+  current = frame.index
   task = frame.task
   buttons()
   const options = task.options ?? []

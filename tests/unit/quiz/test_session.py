@@ -245,3 +245,15 @@ def test_a_session_keeps_the_tasks_it_started_with():
                                 invite_code="ABCDEF", now=T0)
     tasks[0]["text"] = "changed later"
     assert session.tasks[0]["text"] == "Which?"
+
+
+def test_next_and_skip_sent_again_with_their_task_do_nothing_more():
+    session = with_players(a_session(), "ann")
+    session.next(user="host", now=at(1000), index=0)
+    session.next(user="host", now=at(1001), index=0)
+    assert (session.current, session.phase) == (0, QUESTION)
+    session.skip(user="host", now=at(1002), index=0)
+    version = session.version
+    session.skip(user="host", now=at(1003), index=0)
+    session.next(user="host", now=at(1004), index=0)
+    assert session.version == version and session.phase == RESULTS
