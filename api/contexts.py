@@ -8,6 +8,7 @@ from api.desk.wiring import DeskContext
 from api.feedback.wiring import FeedbackContext
 from api.identity.wiring import IdentityContext
 from api.node import Context
+from api.quiz.wiring import QuizContext
 from api.relay.wiring import RelayContext
 
 
@@ -18,6 +19,7 @@ def all_contexts() -> list[Context]:
         CanvasContext(),
         FeedbackContext(),
         DeskContext(),
+        QuizContext(),
         RelayContext(),
         BilliardsContext(),
     ]

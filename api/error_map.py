@@ -40,6 +40,7 @@ from domain.desk import (
     UnknownSticker,
 )
 from domain.feedback import FeedbackError, FeedbackIdReused, FeedbackNotFound, InvalidFeedback
+from domain.quiz import errors as quiz
 from domain.relay.errors import (
     ApiKeyRequired,
     BadRelayRequest,
@@ -121,6 +122,26 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     FeedbackNotFound: NOT_FOUND,
     FeedbackIdReused: CONFLICT,
     FeedbackError: BAD_REQUEST,
+    # quiz
+    quiz.NotAllowed: FORBIDDEN,
+    quiz.GameNotFound: NOT_FOUND,
+    quiz.TaskNotFound: NOT_FOUND,
+    quiz.SessionNotFound: NOT_FOUND,
+    quiz.WrongCode: NOT_FOUND,
+    quiz.ImageNotFound: UNPROCESSABLE,
+    quiz.BadPlayerToken: FORBIDDEN,
+    quiz.PlayerKicked: FORBIDDEN,
+    quiz.GameStarted: CONFLICT,
+    quiz.NicknameTaken: CONFLICT,
+    quiz.AlreadyAnswered: CONFLICT,
+    quiz.DeadlinePassed: CONFLICT,
+    quiz.TaskNotCurrent: CONFLICT,
+    quiz.SessionPaused: CONFLICT,
+    quiz.WrongPhase: CONFLICT,
+    quiz.SessionEnded: GONE,
+    quiz.NoTasks: UNPROCESSABLE,
+    quiz.ImageTooLarge: _kind(413),
+    quiz.QuizError: UNPROCESSABLE,
     # relay rooms (v1 clients get the status as the `code` of an error frame or body)
     BadRelayRequest: BAD_REQUEST,
     NotAllowed: FORBIDDEN,
@@ -209,6 +230,11 @@ CODES: dict[str, Kind] = {
     "desk_gone": GONE,
     "conflict": CONFLICT,
     "not_playing": CONFLICT,
+    "session_not_found": NOT_FOUND,
+    "image_not_found": NOT_FOUND,
+    "bad_player_token": FORBIDDEN,
+    "player_kicked": FORBIDDEN,
+    "not_allowed": FORBIDDEN,
     # the socket's own life (a socket that falls behind closes in the live layer: 4408 too_slow)
     "afk": Kind(409, close=4001),
     # the service

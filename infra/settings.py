@@ -122,6 +122,27 @@ class BilliardsSettings(msgspec.Struct, frozen=True, kw_only=True):
     """A match's usual length, for the queue's waiting estimates."""
 
 
+class QuizSettings(msgspec.Struct, frozen=True, kw_only=True):
+    """Live quiz sessions: the session writer, the read models, images and their collector."""
+
+    env_prefix: ClassVar[str] = "QUIZ_"
+
+    writer_linger_ms: float = 5.0
+    """How long the sessions' shared writer waits to gather more commands into one save."""
+    view_linger_ms: int = 20
+    """Longest wait of the quiz read models to gather events (who takes part in a session is
+    read by every image request of its players)."""
+    image_max_bytes: int = 5 * 1024 * 1024
+    image_max_side: int = 4096
+    image_grace_s: int = 24 * 3600
+    """An image nothing references is collected this long after its last upload or reference;
+    a session's references count this long after it ended."""
+    gc_interval_s: int = 3600
+    """How often a node runs the image collector (0: never; `POST /api/quiz/images/gc`)."""
+    blob_dir: str = ""
+    """Where images are stored (empty: `<data_dir>/quiz-images`)."""
+
+
 class IdentitySettings(msgspec.Struct, frozen=True, kw_only=True):
     """Identity: signing keys, token lifetimes, admins, the per-account rate limit."""
 
@@ -241,6 +262,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     canvas: CanvasSettings = msgspec.field(default_factory=CanvasSettings)
     desk: DeskSettings = msgspec.field(default_factory=DeskSettings)
     billiards: BilliardsSettings = msgspec.field(default_factory=BilliardsSettings)
+    quiz: QuizSettings = msgspec.field(default_factory=QuizSettings)
     identity: IdentitySettings = msgspec.field(default_factory=IdentitySettings)
     google: GoogleSettings = msgspec.field(default_factory=GoogleSettings)
     telegram: TelegramSettings = msgspec.field(default_factory=TelegramSettings)

@@ -13,7 +13,7 @@ from commands.feedback.wire import SubmitFeedback
 from infra.settings import Settings
 from tests.integration.conftest import stop, until
 
-READ_MODELS = {"accounts", "bitmap", "pixel_owners", "feedback", "desks"}
+READ_MODELS = {"accounts", "bitmap", "pixel_owners", "feedback", "desks", "quiz_games", "quiz_sessions"}
 
 
 def submitted(parts: Node, message: str):
