@@ -13,7 +13,10 @@ from commands.feedback.wire import SubmitFeedback
 from infra.settings import Settings
 from tests.integration.conftest import stop, until
 
-READ_MODELS = {"accounts", "bitmap", "pixel_owners", "feedback", "desks"}
+READ_MODELS = {
+    "accounts", "bitmap", "pixel_owners", "feedback", "desks", "billiards_matches",
+    "billiards_templates",
+}
 
 
 def submitted(parts: Node, message: str):
