@@ -13,7 +13,10 @@ from commands.feedback.wire import SubmitFeedback
 from infra.settings import Settings
 from tests.integration.conftest import stop, until
 
-READ_MODELS = {"accounts", "bitmap", "pixel_owners", "feedback", "desks", "quiz_games", "quiz_sessions"}
+READ_MODELS = {
+    "accounts", "bitmap", "pixel_owners", "feedback", "desks", "quiz_games", "quiz_sessions",
+    "billiards_matches", "billiards_templates",
+}
 
 
 def submitted(parts: Node, message: str):

@@ -311,6 +311,7 @@ function renderClub(club) {
         link.href = `/billiards/match/${table.match_id}`
         link.textContent = ' →'
         item.append(link)
+        showScore(item, table.match_id)
       }
       return item
     }),
@@ -343,6 +344,19 @@ function renderClub(club) {
     (table) => table.state === 'playing' && table.called.some((entry) => entry.account === me),
   )
   if (mine && state.screen === 'club' && state.confirmedAt === club.id) go(`/billiards/match/${mine.match_id}`)
+}
+
+/** The current match's score beside its table, as the scoreboard reads it. */
+async function showScore(item, matchId) {
+  try {
+    const board = await (await fetch(`/api/billiards/matches/${matchId}`)).json()
+    const score = document.createElement('span')
+    score.className = 'muted'
+    score.textContent = ` ${board.order.map((seat) => `${board.players[seat].name} ${board.scores[seat]}`).join(' : ')}`
+    item.append(score)
+  } catch {
+    // the score is extra: the table's line stands without it
+  }
 }
 
 async function clubAct(method, path, body) {
