@@ -42,7 +42,7 @@ class Ping(msgspec.Struct, tag="ping", forbid_unknown_fields=True):
     pass
 
 
-class PresenceOut(msgspec.Struct, tag="presence"):
+class PresenceOut(msgspec.Struct, tag="presence", omit_defaults=True):
     client_id: str
     cursor: tuple[float, float] | None
     selection: list[str] | None

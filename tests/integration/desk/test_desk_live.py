@@ -430,3 +430,11 @@ async def test_a_control_character_in_an_op_gets_an_error_frame_naming_the_field
     )
     assert refused["client_seq"] == 1  # the client drops that op rather than send it again
     assert (ack["type"], ack["desk_seq"]) == ("ack", 1)  # the refused op took no desk_seq
+
+
+async def test_presence_carries_the_name_its_sender_goes_by(parts: Node):
+    desk = await a_desk(parts)
+    async with ann_and_bob(parts, desk) as (ann, bob):
+        await send(ann, {"type": "presence", "cursor": [4, 2], "name": "Calm Otter"})
+        heard = await receive(bob, skip=())
+    assert (heard["type"], heard["cursor"], heard["name"]) == ("presence", [4, 2], "Calm Otter")
