@@ -35,6 +35,21 @@ def now_ms() -> float:
     return time.time() * 1000
 
 
+async def post(http: Any, url: str, **options: Any) -> Any:
+    """A POST, sent again after a broken keep-alive connection (the server under load closes
+    idle ones); a join sent again may find its nickname taken (409), which the caller skips."""
+    import httpx
+
+    for attempt in range(3):
+        try:
+            return await http.post(url, **options)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 def tasks(count: int, limit_s: int) -> list[dict[str, Any]]:
     return [
         {"kind": "single", "text": f"Task {n}", "time_limit_s": limit_s,
@@ -92,16 +107,19 @@ async def a_session(http: Any, players: int, task_count: int, limit_s: int, imag
                               headers=OWNER)
     started.raise_for_status()
     sid, code = started.json()["session_id"], started.json()["code"]
-    async def join(n: int) -> dict[str, Any]:
-        answer = await http.post("/api/quiz/join", json={"code": code, "nickname": f"p{n}"})
+    async def join(n: int) -> dict[str, Any] | None:
+        answer = await post(http, "/api/quiz/join", json={"code": code, "nickname": f"p{n}"})
+        if answer.status_code == 409:
+            return None  # a join sent again after a broken connection: the first one counts
         answer.raise_for_status()
         joined: dict[str, Any] = answer.json()
         return joined
 
     joined: list[dict[str, Any]] = []
     for start in range(0, players + 1, 50):  # the last one stays silent
-        joined += await asyncio.gather(*(join(n) for n in range(start, min(players + 1,
-                                                                            start + 50))))
+        batch = await asyncio.gather(*(join(n) for n in range(start, min(players + 1,
+                                                                          start + 50))))
+        joined += [one for one in batch if one is not None]
     return sid, code, joined
 
 
@@ -124,7 +142,8 @@ async def play(port: int, http: Any, sessions: int, players: int, task_count: in
     """Each task's first answer sent to its last acknowledged, summed: the rate's window."""
     for index in range(task_count):
         first_send = last_ack = 0.0
-        await asyncio.gather(*(http.post(f"/api/quiz/sessions/{sid}/next", headers=OWNER)
+        await asyncio.gather(*(post(http, f"/api/quiz/sessions/{sid}/next",
+                                    params={"index": index}, headers=OWNER)
                                for sid, _, _ in made))
 
         async def one(player: Player, silent: bool, index: int = index) -> None:
