@@ -123,12 +123,18 @@ async def a_session(http: Any, players: int, task_count: int, limit_s: int, imag
     return sid, code, joined
 
 
+STEP: dict[str, Any] = {}
+"""Where `play` is, for the report of a run that failed."""
+
+
 async def play(port: int, http: Any, sessions: int, players: int, task_count: int, limit_s: int,
                window_s: float) -> dict[str, Any]:
     """`sessions` sessions of `players` answering players (and one silent one) each, at once."""
+    STEP.update(step="joining", tasks={})
     made = await asyncio.gather(*(a_session(http, players, task_count, limit_s)
                                   for _ in range(sessions)))
     everyone: list[list[Player]] = []
+    STEP["step"] = "connecting"
     for sid, _, joined in made:
         sockets = []
         for start in range(0, len(joined), 200):
@@ -137,18 +143,24 @@ async def play(port: int, http: Any, sessions: int, players: int, task_count: in
                                     "player_id": p["player_id"], "token": p["token"]})
                 for p in joined[start:start + 200]))
         everyone.append(sockets)
+        STEP["connected"] = sum(len(ps) for ps in everyone)
     answered = 0
     answering_s = 0.0
     """Each task's first answer sent to its last acknowledged, summed: the rate's window."""
     for index in range(task_count):
+        STEP["step"] = f"task {index}"
+        progress = STEP["tasks"].setdefault(index, {"task": 0, "ack": 0, "error": 0, "results": 0})
         first_send = last_ack = 0.0
         await asyncio.gather(*(post(http, f"/api/quiz/sessions/{sid}/next",
                                     params={"index": index}, headers=OWNER)
                                for sid, _, _ in made))
 
-        async def one(player: Player, silent: bool, index: int = index) -> None:
+        async def one(
+            player: Player, silent: bool, index: int = index, progress: dict = progress
+        ) -> None:
             nonlocal answered, first_send, last_ack
             task = await player.next("task")
+            progress["task"] += 1
             player.task_lag.append(task["_at"] - task["started_ms"])
             if not silent:
                 await asyncio.sleep(random.uniform(0, window_s))
@@ -157,11 +169,13 @@ async def play(port: int, http: Any, sessions: int, players: int, task_count: in
                 await player.socket.send(json.dumps(
                     {"type": "answer", "index": index, "answer": random.randrange(4)}))
                 ack = await player.next("ack", "error")
+                progress[ack["type"]] += 1
                 if ack["type"] == "ack":
                     answered += 1
                     player.acks.append(ack["_at"] - sent)
                     last_ack = max(last_ack, ack["_at"])
             results = await player.next("results", timeout=limit_s + 60)
+            progress["results"] += 1
             player.result_lag.append(results["_at"] - task["deadline_ms"])
 
         await asyncio.gather(*(one(p, n == len(ps) - 1) for ps in everyone
@@ -289,6 +303,14 @@ async def run_bench(run: benchkit.Run, args: argparse.Namespace) -> None:
     run.result["server_errors"] = benchkit.server_log_errors(run.server_log)
 
 
+async def run_reporting(run: benchkit.Run, args: argparse.Namespace) -> None:
+    try:
+        await run_bench(run, args)
+    finally:
+        if "phase" in run.result:
+            run.result["where"] = STEP
+
+
 def headline(result: dict[str, Any]) -> dict[str, Any]:
     one = result.get("one_session", {})
     many = result.get("many_sessions", {})
@@ -333,7 +355,7 @@ def main() -> int:
     run = benchkit.new_run("bench_quiz", "bench_quiz")
     started = time.perf_counter()
     machine = benchkit.machine()
-    error = benchkit.run_guarded(run, run_bench(run, args), alarm_s=args.timeout)
+    error = benchkit.run_guarded(run, run_reporting(run, args), alarm_s=args.timeout)
     result = benchkit.report(headline(run.result), run, error)
     result["machine"] = machine
     result["params"] = {k: v for k, v in vars(args).items()}
