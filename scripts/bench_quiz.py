@@ -35,6 +35,21 @@ def now_ms() -> float:
     return time.time() * 1000
 
 
+async def post(http: Any, url: str, **options: Any) -> Any:
+    """A POST, sent again after a broken keep-alive connection (the server under load closes
+    idle ones); a join sent again may find its nickname taken (409), which the caller skips."""
+    import httpx
+
+    for attempt in range(3):
+        try:
+            return await http.post(url, **options)
+        except httpx.TransportError:
+            if attempt == 2:
+                raise
+            await asyncio.sleep(0.5)
+    raise AssertionError("unreachable")
+
+
 def tasks(count: int, limit_s: int) -> list[dict[str, Any]]:
     return [
         {"kind": "single", "text": f"Task {n}", "time_limit_s": limit_s,
@@ -92,20 +107,34 @@ async def a_session(http: Any, players: int, task_count: int, limit_s: int, imag
                               headers=OWNER)
     started.raise_for_status()
     sid, code = started.json()["session_id"], started.json()["code"]
-    joined = []
-    for n in range(players + 1):  # the last one stays silent
-        answer = await http.post("/api/quiz/join", json={"code": code, "nickname": f"p{n}"})
+    async def join(n: int) -> dict[str, Any] | None:
+        answer = await post(http, "/api/quiz/join", json={"code": code, "nickname": f"p{n}"})
+        if answer.status_code == 409:
+            return None  # a join sent again after a broken connection: the first one counts
         answer.raise_for_status()
-        joined.append(answer.json())
+        joined: dict[str, Any] = answer.json()
+        return joined
+
+    joined: list[dict[str, Any]] = []
+    for start in range(0, players + 1, 50):  # the last one stays silent
+        batch = await asyncio.gather(*(join(n) for n in range(start, min(players + 1,
+                                                                          start + 50))))
+        joined += [one for one in batch if one is not None]
     return sid, code, joined
+
+
+STEP: dict[str, Any] = {}
+"""Where `play` is, for the report of a run that failed."""
 
 
 async def play(port: int, http: Any, sessions: int, players: int, task_count: int, limit_s: int,
                window_s: float) -> dict[str, Any]:
     """`sessions` sessions of `players` answering players (and one silent one) each, at once."""
+    STEP.update(step="joining", tasks={})
     made = await asyncio.gather(*(a_session(http, players, task_count, limit_s)
                                   for _ in range(sessions)))
     everyone: list[list[Player]] = []
+    STEP["step"] = "connecting"
     for sid, _, joined in made:
         sockets = []
         for start in range(0, len(joined), 200):
@@ -114,15 +143,24 @@ async def play(port: int, http: Any, sessions: int, players: int, task_count: in
                                     "player_id": p["player_id"], "token": p["token"]})
                 for p in joined[start:start + 200]))
         everyone.append(sockets)
+        STEP["connected"] = sum(len(ps) for ps in everyone)
     answered = 0
-    first_send = last_ack = 0.0
+    answering_s = 0.0
+    """Each task's first answer sent to its last acknowledged, summed: the rate's window."""
     for index in range(task_count):
-        await asyncio.gather(*(http.post(f"/api/quiz/sessions/{sid}/next", headers=OWNER)
+        STEP["step"] = f"task {index}"
+        progress = STEP["tasks"].setdefault(index, {"task": 0, "ack": 0, "error": 0, "results": 0})
+        first_send = last_ack = 0.0
+        await asyncio.gather(*(post(http, f"/api/quiz/sessions/{sid}/next",
+                                    params={"index": index}, headers=OWNER)
                                for sid, _, _ in made))
 
-        async def one(player: Player, silent: bool, index: int = index) -> None:
+        async def one(
+            player: Player, silent: bool, index: int = index, progress: dict = progress
+        ) -> None:
             nonlocal answered, first_send, last_ack
             task = await player.next("task")
+            progress["task"] += 1
             player.task_lag.append(task["_at"] - task["started_ms"])
             if not silent:
                 await asyncio.sleep(random.uniform(0, window_s))
@@ -131,15 +169,18 @@ async def play(port: int, http: Any, sessions: int, players: int, task_count: in
                 await player.socket.send(json.dumps(
                     {"type": "answer", "index": index, "answer": random.randrange(4)}))
                 ack = await player.next("ack", "error")
+                progress[ack["type"]] += 1
                 if ack["type"] == "ack":
                     answered += 1
                     player.acks.append(ack["_at"] - sent)
                     last_ack = max(last_ack, ack["_at"])
             results = await player.next("results", timeout=limit_s + 60)
+            progress["results"] += 1
             player.result_lag.append(results["_at"] - task["deadline_ms"])
 
         await asyncio.gather(*(one(p, n == len(ps) - 1) for ps in everyone
                                for n, p in enumerate(ps)))
+        answering_s += max(0.001, (last_ack - first_send) / 1000)
     players_all = [p for ps in everyone for p in ps]
     for player in players_all:
         await player.socket.close()
@@ -149,7 +190,7 @@ async def play(port: int, http: Any, sessions: int, players: int, task_count: in
     return {
         "sessions": sessions, "players_per_session": players, "tasks": task_count,
         "answers": answered,
-        "answers_per_s": round(answered / max(0.001, (last_ack - first_send) / 1000), 1),
+        "answers_per_s": round(answered / max(0.001, answering_s), 1),
         "task_start_p50_ms": benchkit.percentile_ms(task_lag, 50),
         "task_start_p99_ms": benchkit.percentile_ms(task_lag, 99),
         "answer_ack_p50_ms": benchkit.percentile_ms(acks, 50),
@@ -245,17 +286,29 @@ async def run_bench(run: benchkit.Run, args: argparse.Namespace) -> None:
                                  limits=limits) as http:
         if args.players:
             benchkit.say(f"one session of {args.players} players")
+            run.result["phase"] = "one_session"
             run.result["one_session"] = await asyncio.wait_for(
                 play(port, http, 1, args.players, args.tasks, args.limit, args.window), 600)
         if args.sessions:
             benchkit.say(f"{args.sessions} sessions of {args.session_players} players")
+            run.result["phase"] = "many_sessions"
             run.result["many_sessions"] = await asyncio.wait_for(
                 play(port, http, args.sessions, args.session_players, args.tasks, args.limit,
                      args.window), 900)
+        run.result["phase"] = "images"
         benchkit.say("image GET against a static file")
         run.result["images"] = await asyncio.wait_for(
             images(port, http, run, args.http_seconds, args.connections, args.image_side), 300)
+        del run.result["phase"]
     run.result["server_errors"] = benchkit.server_log_errors(run.server_log)
+
+
+async def run_reporting(run: benchkit.Run, args: argparse.Namespace) -> None:
+    try:
+        await run_bench(run, args)
+    finally:
+        if "phase" in run.result:
+            run.result["where"] = STEP
 
 
 def headline(result: dict[str, Any]) -> dict[str, Any]:
@@ -302,7 +355,7 @@ def main() -> int:
     run = benchkit.new_run("bench_quiz", "bench_quiz")
     started = time.perf_counter()
     machine = benchkit.machine()
-    error = benchkit.run_guarded(run, run_bench(run, args), alarm_s=args.timeout)
+    error = benchkit.run_guarded(run, run_reporting(run, args), alarm_s=args.timeout)
     result = benchkit.report(headline(run.result), run, error)
     result["machine"] = machine
     result["params"] = {k: v for k, v in vars(args).items()}

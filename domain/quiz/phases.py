@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from domain.quiz.errors import InvalidNickname
 from domain.quiz.scoring import Judged
@@ -37,3 +37,14 @@ class Standing(NamedTuple):
     score: int
     time_ms: int
     rank: int
+
+
+def ranked(players: dict[str, dict[str, Any]]) -> list[Standing]:
+    """Players not kicked, best first: by score, then by total answer time."""
+    active = [pid for pid, player in players.items() if not player["kicked"]]
+    ordered = sorted(active, key=lambda pid: (-players[pid]["score"], players[pid]["time_ms"]))
+    return [
+        Standing(pid, players[pid]["nickname"], players[pid]["score"], players[pid]["time_ms"],
+                 rank)
+        for rank, pid in enumerate(ordered, start=1)
+    ]

@@ -43,6 +43,7 @@ from domain.quiz.phases import (
     Standing,
     check_nickname,
     epoch_ms,
+    ranked,
 )
 from domain.quiz.scoring import Scoring, judge, next_streak
 
@@ -150,15 +151,7 @@ class QuizSession(Aggregate):
 
     def standings(self) -> list[Standing]:
         """Active players, best first: by score, then by total answer time."""
-        ordered = sorted(
-            self.active(),
-            key=lambda pid: (-self.players[pid]["score"], self.players[pid]["time_ms"]),
-        )
-        return [
-            Standing(pid, self.players[pid]["nickname"], self.players[pid]["score"],
-                     self.players[pid]["time_ms"], rank)
-            for rank, pid in enumerate(ordered, start=1)
-        ]
+        return ranked(self.players)
 
     # -- decisions ----------------------------------------------------------------------------
 
@@ -197,9 +190,8 @@ class QuizSession(Aggregate):
                                reason="all_answered")
 
     def next(self, *, user: str, now: datetime, index: int | None = None) -> str:
-        """From the lobby or a task's results: the next task, or the end after the last.
-        `index`: the task the host means to start (the end: the task count); sent again once
-        it started, nothing happens."""
+        """The next task, or the end after the last. `index`: the task the host means (the
+        end: the task count); sent again once it started, nothing happens."""
         if index is not None and self.is_host(user) and (
             index <= self.current or (self.phase == ENDED and index >= len(self.tasks))
         ):
