@@ -169,6 +169,10 @@ CODES: dict[str, Kind] = {
     "desk_gone": GONE,
     "conflict": CONFLICT,
     "not_playing": CONFLICT,
+    # the canvas's history
+    "invalid_time": BAD_REQUEST,
+    "time_in_future": BAD_REQUEST,
+    "before_canvas": NOT_FOUND,
     # the socket's own life (a socket that falls behind closes in the live layer: 4408 too_slow)
     "afk": Kind(409, close=4001),
     # the service

@@ -10,6 +10,7 @@ from litestar.di import Provide
 
 from api.canvas.config import client_config
 from api.canvas.controller import CanvasController
+from api.canvas.history import HistoricalBoards, HistoryController
 from api.canvas.live import canvas_live
 from api.canvas.pages import index
 from api.canvas.parts import NAME, CanvasParts, provide_canvas, provide_reads
@@ -19,10 +20,12 @@ from api.canvas.webhook import telegram_webhook
 from api.node import Projection, Spine
 from commands.canvas.canvases import Canvases
 from infra.botapi import BotApi
-from infra.canvas import pixel_view
+from infra.canvas import history_view, pixel_view
 from infra.canvas import view as canvas_view
 from infra.canvas.bitmap_model import BitmapReadModel
 from infra.canvas.deltas import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, coalesce
+from infra.canvas.history_model import HistoryReadModel
+from infra.canvas.history_view import HistoryView
 from infra.canvas.pixel_view import PixelOwnersReadModel, PixelView
 from infra.canvas.presence import Presence
 from infra.canvas.view import CanvasView
@@ -42,6 +45,7 @@ class CanvasContext:
     async def migrate(self, conn: asyncpg.Connection, schema: str) -> None:
         await canvas_view.migrate(conn, schema)
         await pixel_view.migrate(conn, schema)
+        await history_view.migrate(conn, schema)
 
     def projections(self, spine: Spine) -> list[Projection]:
         settings = spine.settings
@@ -60,6 +64,14 @@ class CanvasContext:
             ),
             Projection(
                 PixelOwnersReadModel(PixelView(spine.pool, settings.schema)),
+                linger_s=linger_s,
+                fetch_timeout_s=linger_s,
+            ),
+            Projection(
+                HistoryReadModel(
+                    HistoryView(spine.pool, settings.schema),
+                    every=settings.history.keyframe_every,
+                ),
                 linger_s=linger_s,
                 fetch_timeout_s=linger_s,
             ),
@@ -86,7 +98,7 @@ class CanvasContext:
             settings=settings,
             canvases=canvases,
             reads=CanvasReads(
-                view,
+                HistoricalBoards(view, HistoryView(spine.pool, settings.schema)),
                 PixelView(spine.pool, settings.schema),
                 latest_ttl=settings.canvas.latest_cache_seconds,
             ),
@@ -125,6 +137,7 @@ class CanvasContext:
             "/",
             route_handlers=[
                 CanvasController,
+                HistoryController,
                 canvas_live,
                 client_config,
                 telegram_webhook,

@@ -13,7 +13,7 @@ from commands.feedback.wire import SubmitFeedback
 from infra.settings import Settings
 from tests.integration.conftest import stop, until
 
-READ_MODELS = {"accounts", "bitmap", "pixel_owners", "feedback", "desks"}
+READ_MODELS = {"accounts", "bitmap", "pixel_owners", "history", "feedback", "desks"}
 
 
 def submitted(parts: Node, message: str):
