@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from api.bodies import JsonBodyRequest
 from api.contexts import all_contexts
 from api.errors import CODES, EXCEPTION_HANDLERS
+from api.export import export_events
 from api.identity.parts import IdentityParts
 from api.node import ALL_ROLES, Node, build_node, migrate_contexts, reset_stream_of, shutdown
 from api.ratelimit import per_ip
@@ -90,7 +91,8 @@ def create_app(
     if node is not None:
         _serve(state, node)
     return Litestar(
-        route_handlers=[*(context.router() for context in contexts), health, static_files()],
+        route_handlers=[*(context.router() for context in contexts), health, export_events,
+                        static_files()],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],
         state=state,

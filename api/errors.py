@@ -173,6 +173,7 @@ CODES: dict[str, Kind] = {
     "invalid_time": BAD_REQUEST,
     "time_in_future": BAD_REQUEST,
     "before_canvas": NOT_FOUND,
+    "invalid_export": BAD_REQUEST,
     # the socket's own life (a socket that falls behind closes in the live layer: 4408 too_slow)
     "afk": Kind(409, close=4001),
     # the service
