@@ -7,7 +7,9 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import signal
 import sys
+import uuid
 from collections.abc import Iterator
 from typing import IO
 
@@ -16,7 +18,7 @@ from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("export",)
+COMMANDS = ("export", "stream")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,6 +31,20 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     export.add_argument("--format", dest="form", default="parquet",
                         choices=("parquet", "csv", "ndjson"))
     export.add_argument("--out", required=True, help="the file to write (- for stdout)")
+    stream = sub.add_parser(
+        "stream", help="the live stream renderer: a canvas as H.264/AAC video over RTMP"
+    )
+    stream.add_argument("--canvas", required=True, type=uuid.UUID)
+    stream.add_argument(
+        "--output", required=True,
+        help="rtmp://host/app/KEY (ending in / takes TESSERA_HISTORY_STREAM_KEY), "
+        "a file.flv, or hls:DIR",
+    )
+    stream.add_argument("--width", type=int, default=1280)
+    stream.add_argument("--height", type=int, default=720)
+    stream.add_argument("--fps", type=int, default=30)
+    stream.add_argument("--preset", default="veryfast", help="x264 preset")
+    stream.add_argument("--seconds", type=float, help="stop after this long")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -40,7 +56,32 @@ def run(args: argparse.Namespace) -> int:
         match args.command:
             case "export":
                 return _export(settings, args)
+            case "stream":
+                return _stream(settings, args)
     return 2
+
+
+def _stream(settings: Settings, args: argparse.Namespace) -> int:
+    from infra.canvas.board_follower import CanvasMissing
+    from infra.canvas.stream_role import stream_canvas
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            stats = await stream_canvas(
+                settings, args.canvas, args.output, stop, width=args.width, height=args.height,
+                fps=args.fps, preset=args.preset, seconds=args.seconds)
+        except (CanvasMissing, ValueError) as error:
+            print(f"tessera stream: {error}", file=sys.stderr)
+            return 2
+        print(f"streamed {stats.frames} frames ({stats.late} late, {stats.failures} "
+              "reconnects)", file=sys.stderr)
+        return 0
+
+    return asyncio.run(main())
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
