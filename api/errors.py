@@ -174,6 +174,8 @@ CODES: dict[str, Kind] = {
     "time_in_future": BAD_REQUEST,
     "before_canvas": NOT_FOUND,
     "invalid_export": BAD_REQUEST,
+    "invalid_timelapse": UNPROCESSABLE,
+    "range_not_satisfiable": _kind(416),
     # the socket's own life (a socket that falls behind closes in the live layer: 4408 too_slow)
     "afk": Kind(409, close=4001),
     # the service

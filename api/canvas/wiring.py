@@ -16,11 +16,13 @@ from api.canvas.pages import index
 from api.canvas.parts import NAME, CanvasParts, provide_canvas, provide_reads
 from api.canvas.reads import CanvasReads
 from api.canvas.telegram_bot import TelegramBot
+from api.canvas.timelapse import TimelapseController
 from api.canvas.webhook import telegram_webhook
 from api.node import Projection, Spine
 from commands.canvas.canvases import Canvases
+from infra.blobs import BlobStore
 from infra.botapi import BotApi
-from infra.canvas import history_view, pixel_view
+from infra.canvas import history_view, pixel_view, timelapse
 from infra.canvas import view as canvas_view
 from infra.canvas.bitmap_model import BitmapReadModel
 from infra.canvas.deltas import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, coalesce
@@ -28,6 +30,7 @@ from infra.canvas.history_model import HistoryReadModel
 from infra.canvas.history_view import HistoryView
 from infra.canvas.pixel_view import PixelOwnersReadModel, PixelView
 from infra.canvas.presence import Presence
+from infra.canvas.timelapse import Timelapses
 from infra.canvas.view import CanvasView
 from infra.live.fanout import Fanout
 from infra.spine.eventstore import application_env
@@ -46,6 +49,7 @@ class CanvasContext:
         await canvas_view.migrate(conn, schema)
         await pixel_view.migrate(conn, schema)
         await history_view.migrate(conn, schema)
+        await timelapse.migrate(conn, schema)
 
     def projections(self, spine: Spine) -> list[Projection]:
         settings = spine.settings
@@ -87,6 +91,7 @@ class CanvasContext:
             snapshot_every=settings.canvas.aggregate_snapshot_every,
         )
         view = CanvasView(spine.pool, settings.schema, ring=settings.canvas.delta_ring)
+        history = HistoryView(spine.pool, settings.schema)
         presence = await Presence.open(
             spine.js,
             settings.presence_bucket,
@@ -98,7 +103,7 @@ class CanvasContext:
             settings=settings,
             canvases=canvases,
             reads=CanvasReads(
-                HistoricalBoards(view, HistoryView(spine.pool, settings.schema)),
+                HistoricalBoards(view, history),
                 PixelView(spine.pool, settings.schema),
                 latest_ttl=settings.canvas.latest_cache_seconds,
             ),
@@ -119,6 +124,8 @@ class CanvasContext:
                 username=settings.telegram.bot_username,
                 players=presence,
             ),
+            timelapses=Timelapses(spine.pool, settings.schema, history,
+                                  BlobStore(settings.data_dir / "blobs" / settings.schema)),
         )
         await presence.start()
         return self._parts
@@ -127,6 +134,8 @@ class CanvasContext:
         parts = self._parts
         if parts is None:
             return
+        if parts.timelapses is not None:
+            await parts.timelapses.stop()
         await asyncio.to_thread(parts.canvases.stop_writers)
         await parts.presence.stop()
         await asyncio.to_thread(parts.canvases.close)
@@ -138,6 +147,7 @@ class CanvasContext:
             route_handlers=[
                 CanvasController,
                 HistoryController,
+                TimelapseController,
                 canvas_live,
                 client_config,
                 telegram_webhook,
