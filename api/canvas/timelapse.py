@@ -35,7 +35,8 @@ class TimelapseIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, rena
     fps: int = 30
     seconds: float | None = None
     versions_per_frame: Annotated[int, msgspec.Meta(ge=1)] | None = None
-    scale: int = 1
+    scale: float = 1.0
+    """Output pixels per board pixel (below 1 shrinks), nearest neighbour."""
     region: Region | None = None
     format: str = "mp4"
 
@@ -98,9 +99,9 @@ async def plan_of(timelapses: Timelapses, canvas: CanvasParts, canvas_id: UUID,
     if (region.width < 1 or region.height < 1 or region.x < 0 or region.y < 0
             or region.x + region.width > meta.width or region.y + region.height > meta.height):
         raise _refuse(f"the region is not inside the {meta.width}×{meta.height} board")
-    if not (1 <= asked.scale <= 64 and region.width * asked.scale <= MAX_SIZE[0]
-            and region.height * asked.scale <= MAX_SIZE[1]):
-        raise _refuse(f"scale {asked.scale} is not 1 to 64 within {MAX_SIZE[0]}×{MAX_SIZE[1]}")
+    if not (0 < asked.scale <= 64 and 2 <= region.width * asked.scale <= MAX_SIZE[0]
+            and 2 <= region.height * asked.scale <= MAX_SIZE[1]):
+        raise _refuse(f"scale {asked.scale} does not give 2×2 to {MAX_SIZE[0]}×{MAX_SIZE[1]}")
     if asked.versions_per_frame is not None:
         frames = math.ceil((last - first) / asked.versions_per_frame) + 1
     else:

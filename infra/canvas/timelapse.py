@@ -72,7 +72,7 @@ class Plan(msgspec.Struct, frozen=True):
     to_version: int
     frames: int
     fps: int
-    scale: int
+    scale: float
     region: Region
     format: str
 
@@ -84,7 +84,8 @@ class Plan(msgspec.Struct, frozen=True):
     @property
     def size(self) -> tuple[int, int]:
         """The frame's width and height (even, as H.264 and VP9 in 4:2:0 want)."""
-        width, height = self.region.width * self.scale, self.region.height * self.scale
+        width = max(1, round(self.region.width * self.scale))
+        height = max(1, round(self.region.height * self.scale))
         return width + width % 2, height + height % 2
 
     def version_of(self, frame: int) -> int:
@@ -130,17 +131,20 @@ class FrameEncoder:
         argb[:, 0] = 255
         argb[:, 1:] = self.colours
         self._argb = argb
+        width, height = plan.size
+        region = plan.region
+        # nearest neighbour, up or down: the board pixel under each output pixel's centre
+        self._rows = (plan.region.y + np.minimum(
+            ((np.arange(height) + 0.5) * region.height / height).astype(np.intp),
+            region.height - 1))
+        self._cols = (plan.region.x + np.minimum(
+            ((np.arange(width) + 0.5) * region.width / width).astype(np.intp),
+            region.width - 1))
 
     def write(self, board: np.ndarray) -> None:
-        plan, region = self.plan, self.plan.region
+        plan = self.plan
         grid = board.reshape(plan.board_height, plan.board_width)
-        cut = grid[region.y : region.y + region.height, region.x : region.x + region.width]
-        if plan.scale > 1:
-            cut = cut.repeat(plan.scale, axis=0).repeat(plan.scale, axis=1)
-        width, height = plan.size
-        if cut.shape != (height, width):
-            cut = np.pad(cut, ((0, height - cut.shape[0]), (0, width - cut.shape[1])),
-                         mode="edge")
+        cut = grid[self._rows[:, None], self._cols[None, :]]
         if plan.format == "gif":
             pair = (np.ascontiguousarray(cut), self._argb)
             frame = av.VideoFrame.from_ndarray(pair, format="pal8")  # type: ignore[arg-type]
