@@ -175,6 +175,7 @@ CODES: dict[str, Kind] = {
     "before_canvas": NOT_FOUND,
     "invalid_export": BAD_REQUEST,
     "invalid_timelapse": UNPROCESSABLE,
+    "invalid_map": UNPROCESSABLE,
     "range_not_satisfiable": _kind(416),
     # the socket's own life (a socket that falls behind closes in the live layer: 4408 too_slow)
     "afk": Kind(409, close=4001),

@@ -12,6 +12,7 @@ from api.canvas.config import client_config
 from api.canvas.controller import CanvasController
 from api.canvas.history import HistoricalBoards, HistoryController
 from api.canvas.live import canvas_live
+from api.canvas.maps import MapsController
 from api.canvas.pages import index
 from api.canvas.parts import NAME, CanvasParts, provide_canvas, provide_reads
 from api.canvas.reads import CanvasReads
@@ -148,6 +149,7 @@ class CanvasContext:
                 CanvasController,
                 HistoryController,
                 TimelapseController,
+                MapsController,
                 canvas_live,
                 client_config,
                 telegram_webhook,

@@ -15,12 +15,14 @@ from typing import NamedTuple
 from uuid import UUID
 
 import asyncpg
+import blosc2
 import numpy as np
 
 from infra.canvas.view import CODEC, compress_board, decompress_board
 from infra.spine.eventstore import events_table
 from infra.spine.readmodels import quote_ident
-from projections.canvas.history import HistoryBatch, Tracked, event_time, paint
+from projections.canvas.history import HistoryBatch, Maps, Tracked, event_time, paint, tally
+from projections.canvas.history import Keyframe as Keyframe_
 from projections.recorded import Recorded
 
 _DDL = """
@@ -40,6 +42,9 @@ CREATE TABLE IF NOT EXISTS {s}.canvas_keyframes (
     PRIMARY KEY (canvas_id, version)
 );
 CREATE INDEX IF NOT EXISTS canvas_keyframes_at ON {s}.canvas_keyframes (canvas_id, at);
+-- the maps at the keyframe: paintings of each pixel, and the version that painted it last
+ALTER TABLE {s}.canvas_keyframes ADD COLUMN IF NOT EXISTS heat bytea;
+ALTER TABLE {s}.canvas_keyframes ADD COLUMN IF NOT EXISTS touched bytea;
 """
 
 PAGE = 10_000
@@ -70,13 +75,30 @@ class EncodedKeyframe(NamedTuple):
     version: int
     at: datetime
     data: bytes
+    heat: bytes
+    touched: bytes
+
+
+def compress_counts(values: np.ndarray) -> bytes:
+    params = blosc2.CParams(codec=blosc2.Codec.ZSTD, clevel=1, typesize=4)
+    return bytes(blosc2.compress2(values.astype("<u4"), cparams=params))
+
+
+def decompress_counts(data: bytes) -> np.ndarray:
+    return np.frombuffer(blosc2.decompress2(data), dtype="<u4").astype(np.uint32)
+
+
+def _encode(keyframe: Keyframe_) -> tuple[bytes, bytes, bytes]:
+    return (compress_board(keyframe.pixels), compress_counts(keyframe.maps.heat),
+            compress_counts(keyframe.maps.touched))
 
 
 async def encode_keyframes(batch: HistoryBatch) -> list[EncodedKeyframe]:
-    return [
-        EncodedKeyframe(k.canvas_id, k.version, k.at, await asyncio.to_thread(compress_board, k.pixels))
-        for k in batch.keyframes
-    ]
+    encoded = []
+    for k in batch.keyframes:
+        data, heat, touched = await asyncio.to_thread(_encode, k)
+        encoded.append(EncodedKeyframe(k.canvas_id, k.version, k.at, data, heat, touched))
+    return encoded
 
 
 class HistoryView:
@@ -99,9 +121,10 @@ class HistoryView:
             )
         if keyframes:
             await conn.executemany(
-                f"INSERT INTO {self._s}.canvas_keyframes (canvas_id, version, at, codec, data) "
-                "VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-                [(k.canvas_id, k.version, k.at, CODEC, k.data) for k in keyframes],
+                f"INSERT INTO {self._s}.canvas_keyframes (canvas_id, version, at, codec, data, "
+                "heat, touched) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+                [(k.canvas_id, k.version, k.at, CODEC, k.data, k.heat, k.touched)
+                 for k in keyframes],
             )
 
     async def reset(self, conn: asyncpg.Connection) -> None:
@@ -194,8 +217,33 @@ class HistoryView:
             yield events
             after = events[-1].originator_version
 
+    async def maps_at(self, canvas_id: UUID, width: int, height: int, version: int) -> Maps:
+        """Each pixel's paintings since creation and the version that painted it last, right
+        after `version`: the maps of the keyframe before it and the events after that."""
+        row = await self._pool.fetchrow(
+            f"SELECT version, heat, touched FROM {self._s}.canvas_keyframes "
+            "WHERE canvas_id = $1 AND version <= $2 AND heat IS NOT NULL "
+            "ORDER BY version DESC LIMIT 1",
+            canvas_id,
+            version,
+        )
+        if row is None:
+            after = 0
+            maps = Maps(np.zeros(width * height, dtype=np.uint32),
+                        np.zeros(width * height, dtype=np.uint32))
+        else:
+            after = row["version"]
+            maps = Maps(*await asyncio.gather(asyncio.to_thread(decompress_counts, row["heat"]),
+                                              asyncio.to_thread(decompress_counts,
+                                                                row["touched"])))
+        if after < version:
+            events = await self.list_events(canvas_id, after, version)
+            await asyncio.to_thread(tally, maps.heat, maps.touched, width, events)
+        return maps
+
     async def load(self, canvas: HistoryCanvas) -> Tracked:
-        """A canvas as the projection last left it, its board rebuilt."""
-        pixels = await self.board_at(canvas.canvas_id, canvas.width, canvas.height, canvas.version)
+        """A canvas as the projection last left it, its board and maps rebuilt."""
+        args = (canvas.canvas_id, canvas.width, canvas.height, canvas.version)
+        pixels = await self.board_at(*args)
         return Tracked(canvas.canvas_id, canvas.width, canvas.height, canvas.created_at,
-                       canvas.version, pixels)
+                       canvas.version, pixels, await self.maps_at(*args))

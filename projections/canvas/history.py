@@ -104,6 +104,40 @@ def paint(pixels: np.ndarray, width: int, events: Sequence[Recorded]) -> None:
         start += 1
 
 
+def tally(heat: np.ndarray, touched: np.ndarray, width: int, events: Sequence[Recorded]) -> None:
+    """Count each pixel's paintings (`heat`) and note the version that painted it last
+    (`touched`), for one canvas's events in version order. A clear paints nothing."""
+    start, end = 0, len(events)
+    while start < end:
+        event = events[start]
+        if event.topic == TOPIC_PLACED:
+            stop = start + 1
+            while stop < end and events[stop].topic == TOPIC_PLACED:
+                stop += 1
+            run = events[start:stop]
+            xyc = placements(run)
+            indices = xyc[:, 1] * width + xyc[:, 0]
+            np.add.at(heat, indices, 1)
+            versions = np.fromiter((e.originator_version for e in run), dtype=np.uint32,
+                                   count=len(run))
+            np.maximum.at(touched, indices, versions)  # versions grow: the last one wins
+            start = stop
+            continue
+        if event.topic == TOPIC_FILLED:
+            f = _decode_filled(event.state)
+            heat.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] += 1
+            touched.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] = (
+                event.originator_version)
+        start += 1
+
+
+class Maps(NamedTuple):
+    heat: np.ndarray
+    """Paintings of each pixel since creation (uint32)."""
+    touched: np.ndarray
+    """The version that last painted each pixel, 0 for never (uint32)."""
+
+
 class Keyframe(NamedTuple):
     canvas_id: UUID
     version: int
@@ -111,6 +145,7 @@ class Keyframe(NamedTuple):
     width: int
     height: int
     pixels: np.ndarray
+    maps: Maps
 
 
 @dataclass
@@ -123,11 +158,18 @@ class Tracked:
     created_at: datetime
     version: int
     pixels: np.ndarray | None = None
+    maps: Maps | None = None
 
     def board(self) -> np.ndarray:
         if self.pixels is None:
             self.pixels = np.zeros(self.width * self.height, dtype=np.uint8)
         return self.pixels
+
+    def counted(self) -> Maps:
+        if self.maps is None:
+            size = self.width * self.height
+            self.maps = Maps(np.zeros(size, dtype=np.uint32), np.zeros(size, dtype=np.uint32))
+        return self.maps
 
 
 class HistoryBatch(NamedTuple):
@@ -186,11 +228,14 @@ class HistoryProjection:
                 cut += 1
             part, run = run[:cut], run[cut:]
             paint(canvas.board(), canvas.width, part)
+            maps = canvas.counted()
+            tally(maps.heat, maps.touched, canvas.width, part)
             canvas.version = part[-1].originator_version
             if canvas.version == due:
                 self._keyframes.append(
                     Keyframe(canvas.canvas_id, due, event_time(part[-1].state), canvas.width,
-                             canvas.height, canvas.board().copy())
+                             canvas.height, canvas.board().copy(),
+                             Maps(maps.heat.copy(), maps.touched.copy()))
                 )
 
     def collect(self) -> HistoryBatch:

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 import msgspec
+import numpy as np
 import pytest
 
 from api.app import build, create_app
@@ -168,3 +169,62 @@ async def test_unknown_canvases_and_future_versions_are_404(history):
     assert (future.status_code, future.json()["error"]) == (404, "version_not_found")
     missing = await client.get(f"/api/canvas/{canvas_id}/at")
     assert missing.status_code == 400 and "error" in missing.json()
+
+
+def maps_from(rows, start: int, end: int):
+    """Paintings per pixel in (start, end], and the last painting version up to `end`."""
+    heat, touched = [0] * (W * H), [0] * (W * H)
+    for row in rows:
+        version = row["originator_version"]
+        if version > end:
+            break
+        state = msgspec.msgpack.decode(row["state"])
+        match row["topic"].rpartition(".")[2]:
+            case "PixelPlaced":
+                cells = [state["y"] * W + state["x"]]
+            case "RectangleFilled":
+                cells = [y * W + x for y in range(state["y"], state["y"] + state["height"])
+                         for x in range(state["x"], state["x"] + state["width"])]
+            case _:
+                cells = []
+        for cell in cells:
+            if version > start:
+                heat[cell] += 1
+            touched[cell] = version
+    return heat, touched
+
+
+async def test_maps_over_any_range_equal_the_events_counted(history):
+    node, client = history
+    canvas_id = await a_history(node, seed=5, count=45)
+    rows = await stored_events(node.settings, canvas_id)
+    last = rows[-1]["originator_version"]
+    await settled(node, canvas_id, last)
+    await keyframe_versions(node, canvas_id)
+    for start, end in ((0, last), (3, 17), (7, 14), (15, last), (20, 20)):
+        heat, touched = maps_from(rows, start, end)
+        raw = await client.get(f"/api/canvas/{canvas_id}/maps/heat",
+                               params={"from": start, "to": end, "format": "raw"})
+        assert raw.status_code == 200, raw.text
+        served = np.frombuffer(raw.content, dtype="<u4")
+        assert served.tolist() == heat, (start, end)
+        in_range = [r for r in rows if start < r["originator_version"] <= end]
+        placed = sum(r["topic"].endswith("PixelPlaced") for r in in_range)
+        filled = sum(s["width"] * s["height"] for s in (
+            msgspec.msgpack.decode(r["state"]) for r in in_range
+            if r["topic"].endswith("RectangleFilled")))
+        assert int(served.sum()) == placed + filled  # one a placement, a fill its area
+        virgin = await client.get(f"/api/canvas/{canvas_id}/maps/virgin",
+                                  params={"to": end, "format": "raw"})
+        assert list(virgin.content) == [int(t == 0) for t in touched]
+        age = await client.get(f"/api/canvas/{canvas_id}/maps/age",
+                               params={"to": end, "format": "raw"})
+        assert np.frombuffer(age.content, dtype="<u4").tolist() == [
+            end - t if t else 0xFFFFFFFF for t in touched]
+    for kind in ("heat", "virgin", "age"):
+        png = await client.get(f"/api/canvas/{canvas_id}/maps/{kind}")
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG")
+    for path, params in (("heat", {"from": 30, "to": 10}), ("heat", {"to": last + 1}),
+                         ("nope", {}), ("heat", {"format": "tiff"})):
+        bad = await client.get(f"/api/canvas/{canvas_id}/maps/{path}", params=params)
+        assert (bad.status_code, bad.json()["error"]) == (422, "invalid_map"), (path, params)

@@ -8,7 +8,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.canvas.history import HistoryProjection, event_time, paint
+from projections.canvas.history import HistoryProjection, event_time, paint, tally
 from projections.recorded import Recorded
 from tests.unit.canvas.test_bitmap import H, W, operations, record
 
@@ -75,3 +75,46 @@ def test_a_replayed_page_changes_nothing():
     assert [k.version for k in first.keyframes] == [2, 4]
     assert again.keyframes == []
     assert projection.canvases[log.canvas_id].board().tolist() == naive_boards(log.events)[5]
+
+
+def naive_maps(events: list[Recorded]) -> dict[int, tuple[list[int], list[int]]]:
+    """Each version's paintings per pixel and last painting version, one pixel at a time."""
+    heat, touched = [0] * (W * H), [0] * (W * H)
+    maps = {0: (list(heat), list(touched))}
+    for event in events:
+        state = msgspec.msgpack.decode(event.state)
+        match event.topic.rpartition(".")[2]:
+            case "PixelPlaced":
+                cells = [state["y"] * W + state["x"]]
+            case "RectangleFilled":
+                cells = [y * W + x for y in range(state["y"], state["y"] + state["height"])
+                         for x in range(state["x"], state["x"] + state["width"])]
+            case _:
+                cells = []
+        for cell in cells:
+            heat[cell] += 1
+            touched[cell] = event.originator_version
+        maps[event.originator_version] = (list(heat), list(touched))
+    return maps
+
+
+@given(operations, st.sampled_from([1, 3, 7]))
+@settings(max_examples=80, deadline=None)
+def test_keyframe_maps_and_maps_tallied_from_them_equal_the_events_counted(ops, every):
+    log = record(ops)
+    events = log.events
+    projection = HistoryProjection(every=every)
+    projection.apply_page(events)
+    keyframes = projection.collect().keyframes
+    expected = naive_maps(events)
+    for keyframe in keyframes:
+        heat, touched = expected[keyframe.version]
+        assert keyframe.maps.heat.tolist() == heat
+        assert keyframe.maps.touched.tolist() == touched
+    bases = {0: (np.zeros(W * H, np.uint32), np.zeros(W * H, np.uint32))} | {
+        k.version: (k.maps.heat, k.maps.touched) for k in keyframes}
+    for version in range(1, len(events) + 1):
+        base = max(v for v in bases if v <= version)
+        heat, touched = (a.copy() for a in bases[base])
+        tally(heat, touched, W, events[base:version])
+        assert (heat.tolist(), touched.tolist()) == expected[version]
