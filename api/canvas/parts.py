@@ -12,6 +12,7 @@ from api.canvas.telegram_bot import TelegramBot
 from api.node import parts_provider
 from commands.canvas.canvases import Canvases
 from infra.canvas.presence import Presence
+from infra.canvas.stats_view import StatsView
 from infra.canvas.timelapse import Timelapses
 from infra.live.fanout import Fanout
 from infra.settings import Settings
@@ -28,6 +29,7 @@ class CanvasParts:
     presence: Presence
     telegram: TelegramBot
     timelapses: Timelapses | None = None
+    stats: StatsView | None = None
 
 
 provide_canvas = parts_provider(NAME, CanvasParts)

@@ -16,6 +16,7 @@ from api.canvas.maps import MapsController
 from api.canvas.pages import index
 from api.canvas.parts import NAME, CanvasParts, provide_canvas, provide_reads
 from api.canvas.reads import CanvasReads
+from api.canvas.stats import StatsController
 from api.canvas.telegram_bot import TelegramBot
 from api.canvas.timelapse import TimelapseController
 from api.canvas.webhook import telegram_webhook
@@ -23,7 +24,7 @@ from api.node import Projection, Spine
 from commands.canvas.canvases import Canvases
 from infra.blobs import BlobStore
 from infra.botapi import BotApi
-from infra.canvas import history_view, pixel_view, timelapse
+from infra.canvas import history_view, pixel_view, stats_view, timelapse
 from infra.canvas import view as canvas_view
 from infra.canvas.bitmap_model import BitmapReadModel
 from infra.canvas.deltas import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, coalesce
@@ -31,6 +32,7 @@ from infra.canvas.history_model import HistoryReadModel
 from infra.canvas.history_view import HistoryView
 from infra.canvas.pixel_view import PixelOwnersReadModel, PixelView
 from infra.canvas.presence import Presence
+from infra.canvas.stats_view import PlacementStatsReadModel, StatsView
 from infra.canvas.timelapse import Timelapses
 from infra.canvas.view import CanvasView
 from infra.live.fanout import Fanout
@@ -51,6 +53,7 @@ class CanvasContext:
         await pixel_view.migrate(conn, schema)
         await history_view.migrate(conn, schema)
         await timelapse.migrate(conn, schema)
+        await stats_view.migrate(conn, schema)
 
     def projections(self, spine: Spine) -> list[Projection]:
         settings = spine.settings
@@ -77,6 +80,11 @@ class CanvasContext:
                     HistoryView(spine.pool, settings.schema),
                     every=settings.history.keyframe_every,
                 ),
+                linger_s=linger_s,
+                fetch_timeout_s=linger_s,
+            ),
+            Projection(
+                PlacementStatsReadModel(spine.pool, settings.schema),
                 linger_s=linger_s,
                 fetch_timeout_s=linger_s,
             ),
@@ -127,6 +135,7 @@ class CanvasContext:
             ),
             timelapses=Timelapses(spine.pool, settings.schema, history,
                                   BlobStore(settings.data_dir / "blobs" / settings.schema)),
+            stats=StatsView(spine.pool, settings.schema),
         )
         await presence.start()
         return self._parts
@@ -150,6 +159,7 @@ class CanvasContext:
                 HistoryController,
                 TimelapseController,
                 MapsController,
+                StatsController,
                 canvas_live,
                 client_config,
                 telegram_webhook,

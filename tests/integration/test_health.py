@@ -13,7 +13,8 @@ from commands.feedback.wire import SubmitFeedback
 from infra.settings import Settings
 from tests.integration.conftest import stop, until
 
-READ_MODELS = {"accounts", "bitmap", "pixel_owners", "history", "feedback", "desks"}
+READ_MODELS = {"accounts", "bitmap", "pixel_owners", "history", "placement_stats", "feedback",
+               "desks"}
 
 
 def submitted(parts: Node, message: str):

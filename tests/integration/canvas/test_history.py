@@ -228,3 +228,29 @@ async def test_maps_over_any_range_equal_the_events_counted(history):
                          ("nope", {}), ("heat", {"format": "tiff"})):
         bad = await client.get(f"/api/canvas/{canvas_id}/maps/{path}", params=params)
         assert (bad.status_code, bad.json()["error"]) == (422, "invalid_map"), (path, params)
+
+
+async def test_placement_counts_per_colour_hour_and_user_equal_the_events(history):
+    node, client = history
+    canvas_id = await a_history(node, seed=6, count=40)
+    rows = await stored_events(node.settings, canvas_id)
+    placed = [msgspec.msgpack.decode(r["state"]) for r in rows
+              if r["topic"].endswith("PixelPlaced")]
+
+    async def counted():
+        body = (await client.get(f"/api/canvas/{canvas_id}/stats", params={"top": 3})).json()
+        return body if body["placements"] == len(placed) else None
+    stats = await until(counted)
+    by_colour = {}
+    for p in placed:
+        by_colour[p["colour"]] = by_colour.get(p["colour"], 0) + 1
+    assert {c["colour"]: c["placements"] for c in stats["colours"]} == by_colour
+    assert sum(h["placements"] for h in stats["hours"]) == len(placed)
+    assert stats["top_placers"] == [{"user": "root", "placements": len(placed)}]
+    mine = (await client.get(f"/api/canvas/{canvas_id}/stats/users/root")).json()
+    assert mine["placements"] == len(placed)
+    later = await client.get(f"/api/canvas/{canvas_id}/stats",
+                             params={"from": "2999-01-01T00:00:00Z"})
+    assert later.json()["placements"] == 0
+    bad = await client.get(f"/api/canvas/{canvas_id}/stats", params={"from": "soon"})
+    assert (bad.status_code, bad.json()["error"]) == (400, "invalid_time")
