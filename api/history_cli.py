@@ -18,7 +18,7 @@ from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
-COMMANDS = ("export", "stream")
+COMMANDS = ("export", "stream", "replay")
 
 
 def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,6 +45,15 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     stream.add_argument("--fps", type=int, default=30)
     stream.add_argument("--preset", default="veryfast", help="x264 preset")
     stream.add_argument("--seconds", type=float, help="stop after this long")
+    again = sub.add_parser("replay", help="a canvas's history played back as video")
+    again.add_argument("--canvas", required=True, type=uuid.UUID)
+    again.add_argument("--from", dest="start", default="0", help="version or ISO time (0)")
+    again.add_argument("--until", required=True, help="version or ISO time")
+    again.add_argument("--speed", type=float, default=60.0, help="times real pace (60)")
+    again.add_argument("--output", required=True, help="a file.flv, hls:DIR or rtmp://…")
+    again.add_argument("--width", type=int, default=1280)
+    again.add_argument("--height", type=int, default=720)
+    again.add_argument("--fps", type=int, default=30)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -58,6 +67,8 @@ def run(args: argparse.Namespace) -> int:
                 return _export(settings, args)
             case "stream":
                 return _stream(settings, args)
+            case "replay":
+                return asyncio.run(replay_canvas(settings, args))
     return 2
 
 
@@ -82,6 +93,48 @@ def _stream(settings: Settings, args: argparse.Namespace) -> int:
         return 0
 
     return asyncio.run(main())
+
+
+async def replay_canvas(settings: Settings, args: argparse.Namespace) -> int:
+    """`tessera replay`: versions or times resolved, then the history played into the output."""
+    import asyncpg
+
+    from api.export import bound
+    from infra.canvas.history_view import HistoryView
+    from infra.canvas.replay import replay
+    from infra.canvas.stream import Output
+    from infra.canvas.view import CanvasView
+
+    pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=2)
+    try:
+        meta = await CanvasView(pool, settings.schema, ring=1).find_canvas(args.canvas)
+        if meta is None:
+            print(f"tessera replay: no canvas {args.canvas}", file=sys.stderr)
+            return 2
+        history = HistoryView(pool, settings.schema)
+        versions = []
+        for text in (args.start, args.until):
+            try:
+                value = bound(text, "version")
+            except ApiError as error:
+                print(f"tessera replay: {error.detail}", file=sys.stderr)
+                return 2
+            versions.append(value if isinstance(value, int) or value is None
+                            else await history.version_at(args.canvas, value))
+        start, until = versions[0] or 0, min(versions[1] or meta.version, meta.version)
+        try:
+            output = Output.parse(args.output, key=settings.history.stream_key)
+            done = await replay(history, meta, output, start=start, until=until,
+                                speed=args.speed, fps=args.fps, width=args.width,
+                                height=args.height)
+        except ValueError as error:
+            print(f"tessera replay: {error}", file=sys.stderr)
+            return 2
+        print(f"replayed versions {start} to {done.version} in {done.frames} frames",
+              file=sys.stderr)
+        return 0
+    finally:
+        await pool.close()
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:

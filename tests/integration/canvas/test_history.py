@@ -9,6 +9,7 @@ import random
 import uuid
 from datetime import timedelta
 
+import av
 import httpx
 import msgspec
 import numpy as np
@@ -18,9 +19,11 @@ from api.app import build, create_app
 from commands.actor import Actor
 from commands.canvas.wire import ClearCanvas, CreateCanvas, FillRectangle, PlacePixel
 from commands.clock import utc_now
+from infra.canvas.stream_frames import FrameRenderer
 from projections.canvas.history import event_time
 from tests.integration.conftest import stop, until
 from tests.integration.helpers import stored_events
+from tests.support.cli import run
 
 PALETTE = ["#ffffff", "#000000", "#ff0000", "#00ff00", "#0000ff"]
 W, H = 9, 6
@@ -254,3 +257,27 @@ async def test_placement_counts_per_colour_hour_and_user_equal_the_events(histor
     assert later.json()["placements"] == 0
     bad = await client.get(f"/api/canvas/{canvas_id}/stats", params={"from": "soon"})
     assert (bad.status_code, bad.json()["error"]) == (400, "invalid_time")
+
+
+async def test_a_replay_ends_on_the_board_of_the_version_asked_for(history, tmp_path):
+    node, _ = history
+    canvas_id = await a_history(node, seed=8, count=40)
+    rows = await stored_events(node.settings, canvas_id)
+    expected = boards_from(rows)
+    until = 25
+    out = tmp_path / "replay.flv"
+    done = await asyncio.to_thread(
+        run, node.settings, tmp_path, "replay", "--canvas", str(canvas_id), "--from", "3",
+        "--until", str(until), "--speed", "1000", "--output", str(out), "--width", "640",
+        "--height", "360", "--fps", "10")
+    assert done.returncode == 0, done.stdout
+    assert f"replayed versions 3 to {until}" in done.stdout
+    with av.open(str(out)) as container:
+        assert [s.codec_context.name for s in container.streams] == ["h264", "aac"]
+        frames = [f.to_ndarray(format="rgb24") for f in container.decode(video=0)]
+    assert len(frames) >= 10
+    shown = FrameRenderer(W, H, PALETTE, width=640, height=360).expected_board(frames[-1])
+    assert shown.tolist() == expected[until]
+    bad = await asyncio.to_thread(run, node.settings, tmp_path, "replay", "--canvas",
+                                  str(canvas_id), "--until", "soon", "--output", str(out))
+    assert bad.returncode == 2 and "notification id or an ISO time" in bad.stdout
