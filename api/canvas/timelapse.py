@@ -19,8 +19,11 @@ from litestar.response import Stream
 from api.canvas.history import parse_moment
 from api.canvas.parts import CanvasParts
 from api.errors import ApiError
+from commands.text import Line
 from infra.canvas.timelapse import FORMATS, MEDIA_TYPES, Job, Plan, Region, Timelapses
 
+Moment = Annotated[Line, msgspec.Meta(max_length=64)]
+"""A short text from the client: an ISO time, a format."""
 MAX_FRAMES = 36_000
 MAX_SIZE = (3840, 2160)
 CHUNK = 1 << 20
@@ -28,9 +31,9 @@ CHUNK = 1 << 20
 
 class TimelapseIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, rename={
         "start": "from", "end": "to"}):
-    start: int | str | None = None
+    start: int | Moment | None = None
     """The first version, or an ISO time (the version current then); default 1."""
-    end: int | str | None = None
+    end: int | Moment | None = None
     """The last version or time; default the current version."""
     fps: int = 30
     seconds: float | None = None
@@ -38,7 +41,7 @@ class TimelapseIn(msgspec.Struct, forbid_unknown_fields=True, kw_only=True, rena
     scale: float = 1.0
     """Output pixels per board pixel (below 1 shrinks), nearest neighbour."""
     region: Region | None = None
-    format: str = "mp4"
+    format: Moment = "mp4"
 
 
 class JobOut(msgspec.Struct):
