@@ -13,6 +13,7 @@ from litestar.openapi import OpenAPIConfig
 from api.bodies import JsonBodyRequest
 from api.contexts import all_contexts
 from api.errors import CODES, EXCEPTION_HANDLERS
+from api.export import export_events
 from api.identity.parts import IdentityParts
 from api.node import ALL_ROLES, Node, build_node, migrate_contexts, reset_stream_of, shutdown
 from api.openapi import SECURITY, StrictStructs, describe
@@ -97,7 +98,11 @@ def create_app(
         _serve(state, node)
     app = Litestar(
         route_handlers=[
-            *(context.router() for context in contexts), health, ops_router(), static_files()
+            *(context.router() for context in contexts),
+            health,
+            ops_router(),
+            export_events,
+            static_files(),
         ],
         exception_handlers=EXCEPTION_HANDLERS,
         lifespan=[lifespan],

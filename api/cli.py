@@ -11,6 +11,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from api.history_cli import COMMANDS as HISTORY_COMMANDS
+from api.history_cli import add_commands as add_history_commands
+from api.history_cli import run as run_history_command
 from infra import logs
 from infra import settings as settings_module
 from infra.settings import Settings
@@ -245,6 +248,7 @@ def main(argv: list[str] | None = None) -> None:
     letters.add_argument(
         "--wait", type=float, default=60.0, help="seconds to wait for the replays (default 60)"
     )
+    add_history_commands(sub)
     args = parser.parse_args(argv)
     args.rebuild = getattr(args, "rebuild", False)
     args.reset_stream = getattr(args, "reset_stream", False)
@@ -261,6 +265,8 @@ def main(argv: list[str] | None = None) -> None:
             _migrate(args)
         case "dead-letters":
             sys.exit(_dead_letters(args))
+        case command if command in HISTORY_COMMANDS:
+            sys.exit(run_history_command(args))
 
 
 if __name__ == "__main__":

@@ -194,6 +194,19 @@ class TelegramSettings(msgspec.Struct, frozen=True, kw_only=True):
     """Comma-separated chat ids allowed to run `/clear` and `/newgame`."""
 
 
+class HistorySettings(msgspec.Struct, frozen=True, kw_only=True):
+    """The canvas's history: keyframes, exports and the live video stream."""
+
+    env_prefix: ClassVar[str] = "HISTORY_"
+
+    keyframe_every: int = 10_000
+    """A durable keyframe of each board every N versions: any past board costs one keyframe
+    and at most N - 1 events read from the event store."""
+    stream_key: str = ""
+    """The RTMP stream key `tessera stream` appends to an output URL ending in `/`. A secret:
+    never logged."""
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True):
     env_prefix: ClassVar[str] = ""
 
@@ -267,6 +280,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     google: GoogleSettings = msgspec.field(default_factory=GoogleSettings)
     telegram: TelegramSettings = msgspec.field(default_factory=TelegramSettings)
     relay: RelaySettings = msgspec.field(default_factory=RelaySettings)
+    history: HistorySettings = msgspec.field(default_factory=HistorySettings)
 
     @property
     def events_stream(self) -> str:

@@ -13,6 +13,8 @@ from api.canvas.telegram_bot import TelegramBot
 from api.node import parts_provider
 from commands.canvas.canvases import Canvases
 from infra.canvas.presence import Presence
+from infra.canvas.stats_view import StatsView
+from infra.canvas.timelapse import Timelapses
 from infra.live.fanout import Fanout
 from infra.settings import Settings
 
@@ -29,6 +31,8 @@ class CanvasParts:
     telegram: TelegramBot
     spectators: SpectatorSeats = field(default_factory=lambda: SpectatorSeats(0))
     """Signed-out live sockets on this node (`TESSERA_LIVE_SPECTATORS`)."""
+    timelapses: Timelapses | None = None
+    stats: StatsView | None = None
 
 
 provide_canvas = parts_provider(NAME, CanvasParts)

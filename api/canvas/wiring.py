@@ -10,22 +10,31 @@ from litestar.di import Provide
 
 from api.canvas.config import client_config, players_online
 from api.canvas.controller import CanvasController
+from api.canvas.history import HistoricalBoards, HistoryController
 from api.canvas.live import canvas_live
+from api.canvas.maps import MapsController
 from api.canvas.pages import canvas_page, canvas_worker, index
 from api.canvas.parts import NAME, CanvasParts, provide_canvas, provide_reads
 from api.canvas.reads import CanvasReads
 from api.canvas.seats import SpectatorSeats
+from api.canvas.stats import StatsController
 from api.canvas.telegram_bot import TelegramBot
+from api.canvas.timelapse import TimelapseController
 from api.canvas.webhook import telegram_webhook
 from api.node import Projection, Spine
 from commands.canvas.canvases import Canvases
+from infra.blobs import BlobStore
 from infra.botapi import BotApi
-from infra.canvas import pixel_view
+from infra.canvas import history_view, pixel_view, stats_view, timelapse
 from infra.canvas import view as canvas_view
 from infra.canvas.bitmap_model import BitmapReadModel
 from infra.canvas.deltas import LIVE_DELTA_BUSY_SHARE, LIVE_DELTA_INTERVAL_S, coalesce
+from infra.canvas.history_model import HistoryReadModel
+from infra.canvas.history_view import HistoryView
 from infra.canvas.pixel_view import PixelOwnersReadModel, PixelView
 from infra.canvas.presence import Presence
+from infra.canvas.stats_view import PlacementStatsReadModel, StatsView
+from infra.canvas.timelapse import Timelapses
 from infra.canvas.view import CanvasView
 from infra.live.fanout import Fanout
 from infra.spine.eventstore import application_env
@@ -43,6 +52,9 @@ class CanvasContext:
     async def migrate(self, conn: asyncpg.Connection, schema: str) -> None:
         await canvas_view.migrate(conn, schema)
         await pixel_view.migrate(conn, schema)
+        await history_view.migrate(conn, schema)
+        await timelapse.migrate(conn, schema)
+        await stats_view.migrate(conn, schema)
 
     def projections(self, spine: Spine) -> list[Projection]:
         settings = spine.settings
@@ -64,6 +76,19 @@ class CanvasContext:
                 linger_s=linger_s,
                 fetch_timeout_s=linger_s,
             ),
+            Projection(
+                HistoryReadModel(
+                    HistoryView(spine.pool, settings.schema),
+                    every=settings.history.keyframe_every,
+                ),
+                linger_s=linger_s,
+                fetch_timeout_s=linger_s,
+            ),
+            Projection(
+                PlacementStatsReadModel(spine.pool, settings.schema),
+                linger_s=linger_s,
+                fetch_timeout_s=linger_s,
+            ),
         ]
 
     async def start(self, spine: Spine) -> CanvasParts:
@@ -76,6 +101,7 @@ class CanvasContext:
             snapshot_every=settings.canvas.aggregate_snapshot_every,
         )
         view = CanvasView(spine.pool, settings.schema, ring=settings.canvas.delta_ring)
+        history = HistoryView(spine.pool, settings.schema)
         presence = await Presence.open(
             spine.js,
             settings.presence_bucket,
@@ -87,7 +113,7 @@ class CanvasContext:
             settings=settings,
             canvases=canvases,
             reads=CanvasReads(
-                view,
+                HistoricalBoards(view, history),
                 PixelView(spine.pool, settings.schema),
                 latest_ttl=settings.canvas.latest_cache_seconds,
             ),
@@ -109,6 +135,9 @@ class CanvasContext:
                 players=presence,
             ),
             spectators=SpectatorSeats(settings.canvas.live_spectators),
+            timelapses=Timelapses(spine.pool, settings.schema, history,
+                                  BlobStore(settings.data_dir / "blobs" / settings.schema)),
+            stats=StatsView(spine.pool, settings.schema),
         )
         await presence.start()
         return self._parts
@@ -117,6 +146,8 @@ class CanvasContext:
         parts = self._parts
         if parts is None:
             return
+        if parts.timelapses is not None:
+            await parts.timelapses.stop()
         await asyncio.to_thread(parts.canvases.stop_writers)
         await parts.presence.stop()
         await asyncio.to_thread(parts.canvases.close)
@@ -127,6 +158,10 @@ class CanvasContext:
             "/",
             route_handlers=[
                 CanvasController,
+                HistoryController,
+                TimelapseController,
+                MapsController,
+                StatsController,
                 canvas_live,
                 client_config,
                 players_online,

@@ -14,8 +14,8 @@ from infra.settings import Settings
 from tests.integration.conftest import stop, until
 
 READ_MODELS = {
-    "accounts", "bitmap", "pixel_owners", "feedback", "desks", "quiz_games", "quiz_sessions",
-    "billiards_matches", "billiards_templates",
+    "accounts", "bitmap", "pixel_owners", "history", "placement_stats", "feedback", "desks",
+    "quiz_games", "quiz_sessions", "billiards_matches", "billiards_templates",
 }
 
 

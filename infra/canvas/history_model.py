@@ -1,0 +1,42 @@
+"""The history read model: the pure keyframe projection and its PostgreSQL view."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import asyncpg
+
+from infra.canvas.history_view import HistoryView, encode_keyframes
+from infra.spine.runner import AfterCommit
+from projections.canvas.history import HistoryProjection
+from projections.recorded import Recorded
+
+
+class HistoryReadModel:
+    name = "history"
+
+    def __init__(self, view: HistoryView, *, every: int) -> None:
+        self.view = view
+        self._every = every
+        self.projection = HistoryProjection(every=every)
+        self.topics = self.projection.topics
+
+    async def load(self) -> None:
+        self.projection = HistoryProjection(every=self._every)
+        for canvas in await self.view.list_canvases():
+            self.projection.restore(await self.view.load(canvas))
+
+    async def reset(self, conn: asyncpg.Connection) -> None:
+        await self.view.reset(conn)
+        self.projection = HistoryProjection(every=self._every)
+
+    def apply(self, event: Recorded) -> None:
+        self.projection.apply(event)
+
+    def apply_page(self, events: Sequence[Recorded]) -> None:
+        self.projection.apply_page(events)
+
+    async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
+        batch = self.projection.collect()
+        await self.view.write(conn, batch, await encode_keyframes(batch))
+        return None

@@ -1,0 +1,244 @@
+"""The history projection: durable keyframes of every canvas, for the board at any moment.
+
+Pure: canvas events in, keyframes out. A keyframe is the whole board at a version that is a
+multiple of `every`, with the time of the event that made that version; it is kept for the
+canvas's life, so any past board costs one keyframe plus at most `every - 1` events after it.
+`paint` is the one way both the projection and the readers apply events to a board.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+from uuid import UUID
+
+import msgspec
+import numpy as np
+
+from projections.canvas.bitmap import (
+    TOPIC_CLEARED,
+    TOPIC_CREATED,
+    TOPIC_FILLED,
+    TOPIC_PLACED,
+    TOPICS,
+)
+from projections.recorded import Recorded
+
+
+class _Created(msgspec.Struct):
+    width: int
+    height: int
+    timestamp: datetime
+
+
+class _Placed(msgspec.Struct, gc=False):
+    x: int
+    y: int
+    colour: int
+
+
+class _Filled(msgspec.Struct):
+    x: int
+    y: int
+    width: int
+    height: int
+    colour: int
+
+
+class _Stamped(msgspec.Struct):
+    timestamp: datetime
+
+
+_decode_created = msgspec.msgpack.Decoder(_Created).decode
+_decode_filled = msgspec.msgpack.Decoder(_Filled).decode
+_decode_placed_list = msgspec.msgpack.Decoder(list[_Placed]).decode
+_decode_stamped = msgspec.msgpack.Decoder(_Stamped).decode
+
+
+def event_time(state: bytes) -> datetime:
+    """When an event of any canvas topic happened (its stored `timestamp`)."""
+    return _decode_stamped(state).timestamp
+
+
+def placements(run: Sequence[Recorded]) -> np.ndarray:
+    """The placements of a run of placement events, decoded in one call: an (n, 3) array of
+    x, y and colour."""
+    header = b"\xdd" + len(run).to_bytes(4, "big")  # a msgpack array32 of the states that follow
+    placed = _decode_placed_list(header + b"".join([event.state for event in run]))
+    return np.fromiter(
+        (value for p in placed for value in (p.x, p.y, p.colour)), dtype=np.int64,
+        count=3 * len(run),
+    ).reshape(len(run), 3)
+
+
+def _paint_run(pixels: np.ndarray, width: int, run: Sequence[Recorded]) -> None:
+    xyc = placements(run)
+    indices = xyc[:, 1] * width + xyc[:, 0]
+    # Later placements win: keep the last one of each pixel (fancy assignment has no order).
+    reversed_indices = indices[::-1]
+    _, first_in_reversed = np.unique(reversed_indices, return_index=True)
+    last = len(indices) - 1 - first_in_reversed
+    pixels[indices[last]] = xyc[last, 2].astype(np.uint8)
+
+
+def paint(pixels: np.ndarray, width: int, events: Sequence[Recorded]) -> None:
+    """Apply one canvas's events, in version order, to its flat board (one byte per pixel)."""
+    start, end = 0, len(events)
+    while start < end:
+        event = events[start]
+        if event.topic == TOPIC_PLACED:
+            stop = start + 1
+            while stop < end and events[stop].topic == TOPIC_PLACED:
+                stop += 1
+            _paint_run(pixels, width, events[start:stop])
+            start = stop
+            continue
+        if event.topic == TOPIC_FILLED:
+            f = _decode_filled(event.state)
+            grid = pixels.reshape(-1, width)
+            grid[f.y : f.y + f.height, f.x : f.x + f.width] = f.colour
+        elif event.topic == TOPIC_CLEARED:
+            pixels[:] = 0
+        start += 1
+
+
+def tally(heat: np.ndarray, touched: np.ndarray, width: int, events: Sequence[Recorded]) -> None:
+    """Count each pixel's paintings (`heat`) and note the version that painted it last
+    (`touched`), for one canvas's events in version order. A clear paints nothing."""
+    start, end = 0, len(events)
+    while start < end:
+        event = events[start]
+        if event.topic == TOPIC_PLACED:
+            stop = start + 1
+            while stop < end and events[stop].topic == TOPIC_PLACED:
+                stop += 1
+            run = events[start:stop]
+            xyc = placements(run)
+            indices = xyc[:, 1] * width + xyc[:, 0]
+            np.add.at(heat, indices, 1)
+            versions = np.fromiter((e.originator_version for e in run), dtype=np.uint32,
+                                   count=len(run))
+            np.maximum.at(touched, indices, versions)  # versions grow: the last one wins
+            start = stop
+            continue
+        if event.topic == TOPIC_FILLED:
+            f = _decode_filled(event.state)
+            heat.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] += 1
+            touched.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] = (
+                event.originator_version)
+        start += 1
+
+
+class Maps(NamedTuple):
+    heat: np.ndarray
+    """Paintings of each pixel since creation (uint32)."""
+    touched: np.ndarray
+    """The version that last painted each pixel, 0 for never (uint32)."""
+
+
+class Keyframe(NamedTuple):
+    canvas_id: UUID
+    version: int
+    at: datetime
+    width: int
+    height: int
+    pixels: np.ndarray
+    maps: Maps
+
+
+@dataclass
+class Tracked:
+    """A canvas as the history follows it: its size, when it was created, its board now."""
+
+    canvas_id: UUID
+    width: int
+    height: int
+    created_at: datetime
+    version: int
+    pixels: np.ndarray | None = None
+    maps: Maps | None = None
+
+    def board(self) -> np.ndarray:
+        if self.pixels is None:
+            self.pixels = np.zeros(self.width * self.height, dtype=np.uint8)
+        return self.pixels
+
+    def counted(self) -> Maps:
+        if self.maps is None:
+            size = self.width * self.height
+            self.maps = Maps(np.zeros(size, dtype=np.uint32), np.zeros(size, dtype=np.uint32))
+        return self.maps
+
+
+class HistoryBatch(NamedTuple):
+    canvases: list[Tracked]
+    """Every canvas the batch touched, as of its end (rows of the history's canvas table)."""
+    keyframes: list[Keyframe]
+
+
+class HistoryProjection:
+    name = "history"
+    topics = TOPICS
+
+    def __init__(self, *, every: int) -> None:
+        if every < 1:
+            raise ValueError("a keyframe every N versions needs N ≥ 1")
+        self.every = every
+        self.canvases: dict[UUID, Tracked] = {}
+        self._touched: dict[UUID, Tracked] = {}
+        self._keyframes: list[Keyframe] = []
+
+    def restore(self, canvas: Tracked) -> None:
+        self.canvases[canvas.canvas_id] = canvas
+
+    def apply(self, event: Recorded) -> None:
+        self.apply_page([event])
+
+    def apply_page(self, events: Sequence[Recorded]) -> None:
+        """Consecutive events of the log: each canvas's run is painted at once, cut where a
+        version falls on a keyframe."""
+        start, end = 0, len(events)
+        while start < end:
+            canvas_id = events[start].originator_id
+            stop = start + 1
+            while stop < end and events[stop].originator_id == canvas_id:
+                stop += 1
+            self._apply_run(events[start:stop])
+            start = stop
+
+    def _apply_run(self, run: Sequence[Recorded]) -> None:
+        first = run[0]
+        canvas = self.canvases.get(first.originator_id)
+        if first.topic == TOPIC_CREATED and canvas is None:
+            created = _decode_created(first.state)
+            canvas = Tracked(first.originator_id, created.width, created.height,
+                             created.timestamp, first.originator_version - 1)
+            self.canvases[canvas.canvas_id] = canvas
+        if canvas is None:
+            return  # an event of a canvas this store never created: nothing to show
+        self._touched[canvas.canvas_id] = canvas
+        # Already applied (a replayed message): skip what the board has.
+        run = [event for event in run if event.originator_version > canvas.version]
+        while run:
+            due = (canvas.version // self.every + 1) * self.every
+            cut = 0
+            while cut < len(run) and run[cut].originator_version <= due:
+                cut += 1
+            part, run = run[:cut], run[cut:]
+            paint(canvas.board(), canvas.width, part)
+            maps = canvas.counted()
+            tally(maps.heat, maps.touched, canvas.width, part)
+            canvas.version = part[-1].originator_version
+            if canvas.version == due:
+                self._keyframes.append(
+                    Keyframe(canvas.canvas_id, due, event_time(part[-1].state), canvas.width,
+                             canvas.height, canvas.board().copy(),
+                             Maps(maps.heat.copy(), maps.touched.copy()))
+                )
+
+    def collect(self) -> HistoryBatch:
+        batch = HistoryBatch(list(self._touched.values()), self._keyframes)
+        self._touched, self._keyframes = {}, []
+        return batch
