@@ -212,5 +212,6 @@ async def test_pixel_wars_installs_and_its_page_opens_offline(site: Site):
 
     await page.evaluate("window.tessera.ready")
     await expect(page.get_by_role("status")).to_have_text("Offline — waiting for the network")
-    await has_pixel(page, 2, 2, 4)
+    await expect(page.get_by_role("button", name="Sign in to place")).to_be_visible()
     await page.context.set_offline(False)
+    await has_pixel(page, 2, 2, 4)  # back online, the board comes by itself
