@@ -204,8 +204,9 @@ async function main() {
     const reason = $('place-reason')
     reason.textContent = can.reason
     reason.dataset.state = can.state
-    reason.hidden = can.state === 'cooldown' || (can.reason === '' && session.signedIn && cooldown.active)
-    $('cooldown').hidden = !session.signedIn || !reason.hidden
+    // One line under the button, of a fixed height: the reason, else the timer (or "Ready").
+    reason.hidden = can.reason === ''
+    $('cooldown').hidden = !reason.hidden
     const reticle = $('reticle')
     reticle.classList.toggle('coloured', palette.hex !== null)
     if (palette.hex !== null) reticle.style.setProperty('--colour', palette.hex)

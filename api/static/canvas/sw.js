@@ -63,7 +63,11 @@ async function networkFirst(request, key, { conditional = false } = {}) {
       await cache.put(key, response.clone())
     } else if (response.status === 200 && conditional) {
       // the latest board arrives through a redirect: keep its bytes under the latest URL
-      await cache.put(key, new Response(await response.clone().blob(), { headers: response.headers }))
+      // (its bytes are decoded already: the encoding and length headers would lie)
+      const headers = new Headers(response.headers)
+      headers.delete('content-encoding')
+      headers.delete('content-length')
+      await cache.put(key, new Response(await response.clone().blob(), { headers }))
     }
     return response
   } catch (error) {
