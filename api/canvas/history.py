@@ -14,6 +14,7 @@ from litestar.params import FromPath, Parameter
 
 from api.canvas.reads import CanvasBoards, CanvasReads
 from api.errors import ApiError
+from api.openapi import REDIRECT
 from commands.clock import utc_now
 from projections.canvas.bitmap import CanvasMeta, Chunk
 
@@ -71,7 +72,7 @@ class HistoryController(Controller):
     path = "/api/canvas"
     tags = ("canvas history",)
 
-    @get("/{canvas_id:uuid}/at", status_code=307)
+    @get("/{canvas_id:uuid}/at", status_code=307, responses={307: REDIRECT})
     async def get_at(
         self,
         canvas_id: FromPath[UUID],

@@ -69,7 +69,11 @@ class MapsController(Controller):
     path = "/api/canvas"
     tags = ("canvas history",)
 
-    @get("/{canvas_id:uuid}/maps/{kind:str}")
+    @get(
+        "/{canvas_id:uuid}/maps/{kind:str}",
+        media_type="application/octet-stream",
+        refuses=("invalid_map", "not_found"),
+    )
     async def get_map(
         self,
         canvas_id: FromPath[UUID],

@@ -63,7 +63,7 @@ class ImagesController(Controller):
             f"/api/quiz/images/{checked.sha}",
         )
 
-    @get("/{sha:str}")
+    @get("/{sha:str}", media_type="application/octet-stream", refuses=("image_not_found",))
     async def get_image(
         self, sha: FromPath[str], request: Request[Any, Any, Any],
         quiz: NamedDependency[QuizParts],

@@ -84,7 +84,7 @@ class SessionsController(Controller):
         await quiz.runtime.run(session_id, Kick(player.user, data.player_id))
         return {"kicked": data.player_id}
 
-    @get("/{session_id:uuid}/report")
+    @get("/{session_id:uuid}/report", refuses=("session_not_found", "not_allowed"))
     async def get_report(
         self, session_id: FromPath[UUID], player: NamedDependency[Actor],
         quiz: NamedDependency[QuizParts],
