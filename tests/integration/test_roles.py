@@ -33,7 +33,7 @@ async def test_a_background_role_starts_no_writer_and_no_context(settings: Setti
 async def test_an_api_node_runs_every_context_and_no_background_role(settings: Settings):
     node = await build(settings, roles={"api"})
     try:
-        assert set(node.parts) == {"identity", "canvas", "feedback", "desk"}
+        assert set(node.parts) == {"identity", "canvas", "feedback", "desk", "relay"}
         assert (node.publishers, node.runners) == ([], [])
     finally:
         await stop(node)
