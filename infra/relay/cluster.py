@@ -10,7 +10,6 @@ was: its clients reconnect with their ids and secrets and resume, the first one 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -69,8 +68,7 @@ class Cluster:
     async def stop(self) -> None:
         if self._watcher is not None:
             self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
+            await asyncio.wait([self._watcher], timeout=2.0)
         self._publish_now()
         await self.forwarder.stop()
         await self.directory.stop()

@@ -93,14 +93,14 @@ class RoomDirectory:
     async def stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        if self._tasks:  # never held up by a NATS call that does not end at once
+            await asyncio.wait(self._tasks, timeout=2.0)
         if self._watcher is not None:
             with contextlib.suppress(Exception):
                 await self._watcher.stop()
         with contextlib.suppress(Exception):  # a clean stop: the others need not wait for it
-            await self._nodes.delete(self.node)
+            async with asyncio.timeout(2.0):
+                await self._nodes.delete(self.node)
 
     async def _follow(self, watcher: KeyValue.KeyWatcher) -> None:
         async for entry in watcher:

@@ -262,3 +262,22 @@ async def test_an_oversize_frame_is_an_error_and_closes_the_socket(serve_relay):
     assert (await host.error()).Code == 413
     assert await host.closed() == 1009
     await asyncio.sleep(0)
+
+
+async def test_in_a_mesh_room_anyone_broadcasts_and_targets_and_nobody_hosts(relay: Served):
+    room = await create_room(relay.http, protocol="mesh")
+    a = await joined(relay.port, room)
+    b = await joined(relay.port, room)
+    c = await joined(relay.port, room)
+    assert (await a.client_event(F.RESPONSE_CLIENT_CONNECT)).ID == b.id  # everyone hears
+    assert (await a.client_event(F.RESPONSE_CLIENT_CONNECT)).ID == c.id
+    assert (await b.client_event(F.RESPONSE_CLIENT_CONNECT)).ID == c.id
+    await c.broadcast(b"from c")
+    for client in (a, b):
+        assert (await client.relayed()).Data == b"from c"
+    await b.target(a.id, b"b to a")
+    assert (await a.relayed()).Data == b"b to a"
+    await a.to_host(b"no host")
+    assert (await a.error()).Code == 400
+    await a.kick(b.id)
+    assert (await a.error()).Code == 403
