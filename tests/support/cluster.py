@@ -140,7 +140,7 @@ class Cluster:
             "TESSERA_STREAM_PREFIX": self.stream_prefix,
             "TESSERA_STREAM_REPLICAS": "3",
             "TESSERA_DATA_DIR": str(self.workdir / "data"),
-            "TESSERA_TRUSTED_PROXIES": "127.0.0.1/32",
+            "TESSERA_TRUSTED_PROXIES": "127.0.0.1/32",  # HAProxy
             "TESSERA_JWT_KEYS": self._jwt_keys,
             **self.extra_env,
             **extra,
