@@ -9,12 +9,14 @@ desk op: both are idempotent). Asserted: no acknowledged command is lost (every 
 placement's version is a `PixelPlaced` of the event store), none is applied twice (as many
 placements in the store as distinct ops, each acknowledged version once), and the read models
 converge (the canvas version and the desks' `desk_seq` served through HAProxy equal the store's).
+A live canvas socket through HAProxy is closed with 1012 by a restarting node and reconnects.
 Loopback only, bounded: 65-80 s on the shared 2-core machine; at most 60 s to start, 95 s of
 load and faults, 20 s to converge."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import time
@@ -28,6 +30,7 @@ import asyncpg
 import httpx
 import nats
 import pytest
+import websockets
 
 from infra.retry import servers_of
 from infra.settings import load
@@ -129,6 +132,27 @@ async def edit(http: httpx.AsyncClient, tally: Tally, stop: asyncio.Event, deadl
         await asyncio.sleep(0.02)
 
 
+async def watch(url: str, closes: list[int | None], stop: asyncio.Event, deadline: float
+                ) -> None:
+    """A live canvas socket through HAProxy: each time it is closed (a node restarting closes
+    its sockets with 1012), note the code and connect again."""
+    while not stop.is_set():
+        try:
+            async with websockets.connect(url, additional_headers={"X-Dev-User": "w"}) as socket:
+                await socket.recv()  # served
+                while not stop.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(0.5):
+                            await socket.recv()
+                return
+        except websockets.ConnectionClosed as closed:
+            closes.append(closed.rcvd.code if closed.rcvd is not None else None)
+        except (OSError, websockets.InvalidStatus):
+            pass
+        assert time.monotonic() < deadline, "the live socket never came back"
+        await asyncio.sleep(0.2)
+
+
 async def stream_info(cluster: Cluster) -> Any:
     nc = await nats.connect(servers=servers_of(cluster.nats_url))
     try:
@@ -164,6 +188,9 @@ async def test_no_acknowledged_command_is_lost_or_doubled_through_nats_and_api_f
         load = [asyncio.create_task(place(http, tally, canvas_id, p, stop, deadline))
                 for p in range(PLAYERS)]
         load += [asyncio.create_task(edit(http, tally, stop, deadline)) for _ in range(DESKS)]
+        closes: list[int | None] = []
+        live = cluster.url.replace("http://", "ws://") + f"/api/canvas/{canvas_id}/live"
+        load.append(asyncio.create_task(watch(live, closes, stop, deadline)))
 
         async def faults() -> list[str]:
             timeline: list[str] = []
@@ -218,6 +245,8 @@ async def test_no_acknowledged_command_is_lost_or_doubled_through_nats_and_api_f
 
         for desk_id, seqs in tally.desk_acks.items():
             assert seqs == list(range(1, len(seqs) + 1)), (desk_id, seqs)
+        # Both nodes restarted: the live socket was told to reconnect, and did, through HAProxy.
+        assert 1012 in closes, closes
 
         async def converged() -> bool:
             canvas = await http.get(f"/api/canvas/{canvas_id}")
@@ -239,4 +268,5 @@ async def test_no_acknowledged_command_is_lost_or_doubled_through_nats_and_api_f
     print(f"\ncluster: {len(acked)} placements, "
           f"{sum(len(s) for s in tally.desk_acks.values())} desk ops acknowledged in "
           f"{elapsed:.0f}s; {tally.resends} resends; answers {tally.answers}; "
+          f"live socket closed with {closes} and reconnected; "
           + "; ".join(timeline))
