@@ -141,7 +141,10 @@ async def migrate_contexts(settings: Settings, contexts: Sequence[Context]) -> N
     await asyncio.to_thread(_create_event_stores, settings, contexts)
     nc = await connect_nats(settings.nats_url, "tessera-migrate", log)
     try:
-        await ensure_stream(nc.jetstream(), settings.events_stream, _stream_subjects(settings))
+        await ensure_stream(
+            nc.jetstream(), settings.events_stream, _stream_subjects(settings),
+            replicas=settings.stream_replicas,
+        )
     finally:
         await nc.close()
     conn = await asyncpg.connect(settings.database_url)
@@ -169,7 +172,10 @@ async def reset_stream_of(settings: Settings, contexts: Sequence[Context]) -> di
         # (`<context>:<last notification id>`) for pages it already has.
         with contextlib.suppress(nats.js.errors.NotFoundError):
             await spine.js.delete_stream(settings.events_stream)
-        await ensure_stream(spine.js, settings.events_stream, _stream_subjects(settings))
+        await ensure_stream(
+            spine.js, settings.events_stream, _stream_subjects(settings),
+            replicas=settings.stream_replicas,
+        )
         rebuilt: dict[str, int] = {}
         for context in contexts:
             for runner in _runners(spine, context, context.projections(spine)):
@@ -255,7 +261,10 @@ async def build_node(
     settings: Settings, contexts: Sequence[Context], roles: Collection[str] = ALL_ROLES
 ) -> Node:
     spine = await _open_spine(settings)
-    await ensure_stream(spine.js, settings.events_stream, _stream_subjects(settings))
+    await ensure_stream(
+        spine.js, settings.events_stream, _stream_subjects(settings),
+        replicas=settings.stream_replicas,
+    )
     node = Node(spine, contexts)
     followed: list[Followed] = []
     for context in contexts:

@@ -125,12 +125,19 @@ class NatsConnectionLog:
         self._log.warning("NATS connection %s is back", self._name)
 
 
+def servers_of(url: str) -> list[str]:
+    """The servers of a comma-separated NATS URL."""
+    return [server.strip() for server in url.split(",") if server.strip()]
+
+
 async def connect_nats(url: str, name: str, log: logging.Logger, **options: Any) -> NATS:
-    """A NATS connection that reconnects for ever and reports its outages through `log`."""
+    """A NATS connection that reconnects for ever and reports its outages through `log`. `url`
+    may list the servers of a cluster, comma-separated (`nats://a:4222,nats://b:4222`): the
+    client starts from any one that answers."""
     client = NATS()
     report = NatsConnectionLog(log, name, client)
     await client.connect(
-        url,
+        servers_of(url),
         name=name,
         max_reconnect_attempts=-1,
         error_cb=report.error,

@@ -219,6 +219,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """PostgreSQL schema holding the event store and the read models."""
     stream_prefix: str = "tessera"
     """Prefix of JetStream stream names, consumer names and subjects."""
+    stream_replicas: int = 1
+    """Replicas of the events stream (JetStream clustering: 3 on a three-node NATS cluster, as
+    `deploy/compose.yaml` and `scripts/cluster` run it)."""
     host: str = "127.0.0.1"
     port: int = 8000
     metrics_port: int = 0

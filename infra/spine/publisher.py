@@ -69,9 +69,18 @@ class StoreBehindStream(Exception):
 
 
 async def ensure_stream(
-    js: JetStreamContext, name: str, subjects: list[str], *, duplicate_window: float = 120.0
+    js: JetStreamContext,
+    name: str,
+    subjects: list[str],
+    *,
+    duplicate_window: float = 120.0,
+    replicas: int = 1,
 ) -> None:
-    config = StreamConfig(name=name, subjects=subjects, duplicate_window=duplicate_window)
+    """Create the stream, or bring an existing one to this configuration (JetStream can raise
+    the replicas of a clustered stream in place)."""
+    config = StreamConfig(
+        name=name, subjects=subjects, duplicate_window=duplicate_window, num_replicas=replicas
+    )
     try:
         await js.add_stream(config)
     except nats.js.errors.BadRequestError:
