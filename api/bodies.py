@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 from typing import Any
 
 import msgspec
@@ -48,7 +49,7 @@ class JsonBodyRequest(Request[Any, Any, Any]):
         try:
             return _decoder(data_type).decode(body)
         except msgspec.ValidationError as error:
-            if _INTEGRAL_FLOAT in str(error):
+            if _INTEGRAL_FLOAT.search(str(error)):
                 with contextlib.suppress(msgspec.ValidationError):
                     return _integral_numbers_as_ints(body, data_type)
             raise ValidationException(
@@ -58,7 +59,7 @@ class JsonBodyRequest(Request[Any, Any, Any]):
             raise ApiError("bad_request", str(error)) from None
 
 
-_INTEGRAL_FLOAT = "Expected `int`, got `float`"
+_INTEGRAL_FLOAT = re.compile(r"Expected `int( \| null)?`, got `float`")
 
 
 def _integral_numbers_as_ints(body: bytes, data_type: Any) -> Any:

@@ -231,10 +231,10 @@ CODES: dict[str, Kind] = {
     "conflict": CONFLICT,
     "not_playing": CONFLICT,
     # the canvas's history
-    "invalid_time": BAD_REQUEST,
-    "time_in_future": BAD_REQUEST,
+    "invalid_time": UNPROCESSABLE,  # a string, but not a time: well-formed, refused for what it says
+    "time_in_future": UNPROCESSABLE,
     "before_canvas": NOT_FOUND,
-    "invalid_export": BAD_REQUEST,
+    "invalid_export": UNPROCESSABLE,
     "invalid_timelapse": UNPROCESSABLE,
     "invalid_map": UNPROCESSABLE,
     "range_not_satisfiable": _kind(416),

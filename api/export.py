@@ -63,7 +63,13 @@ def span_of(start: str | None, end: str | None) -> Span:
     )
 
 
-@get("/api/admin/export", dependencies=AS_ADMIN, tags=("history",))
+@get(
+    "/api/admin/export",
+    dependencies=AS_ADMIN,
+    tags=("history",),
+    media_type="application/octet-stream",
+    refuses=("invalid_export",),
+)
 async def export_events(
     state: State,
     request: Request[Any, Any, Any],

@@ -32,6 +32,7 @@ from commands.billiards.wire import (
     TakeOver,
     Undo,
 )
+from domain.billiards import errors as billiards_errors
 from domain.billiards.errors import MatchNotFound
 from domain.billiards.rules import BUILT_IN, BUILT_IN_IDS, BUILT_IN_NAMES
 from domain.billiards.template import RuleTemplate
@@ -130,7 +131,12 @@ class MatchController(Controller):
     path = "/api/billiards/matches"
     tags = ("billiards",)
 
-    @post("/", status_code=201, dependencies=AS_PLAYER)
+    @post(
+        "/",
+        status_code=201,
+        dependencies=AS_PLAYER,
+        refuses=(billiards_errors.TemplateNotFound, billiards_errors.InvalidMatch),
+    )
     async def create_match(
         self,
         data: JSONBody[CreateMatch],

@@ -72,7 +72,12 @@ class HistoryController(Controller):
     path = "/api/canvas"
     tags = ("canvas history",)
 
-    @get("/{canvas_id:uuid}/at", status_code=307, responses={307: REDIRECT})
+    @get(
+        "/{canvas_id:uuid}/at",
+        status_code=307,
+        responses={307: REDIRECT},
+        refuses=("invalid_time", "time_in_future", "before_canvas", "unavailable"),
+    )
     async def get_at(
         self,
         canvas_id: FromPath[UUID],

@@ -25,7 +25,7 @@ class StatsController(Controller):
     path = "/api/canvas"
     tags = ("canvas history",)
 
-    @get("/{canvas_id:uuid}/stats")
+    @get("/{canvas_id:uuid}/stats", refuses=("invalid_time",))
     async def get_stats(
         self,
         canvas_id: FromPath[UUID],

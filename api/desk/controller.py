@@ -20,7 +20,7 @@ from api.desk.openers import Openers, openers_of
 from api.desk.parts import DeskParts
 from api.errors import ApiError
 from commands.actor import Actor
-from commands.desk.desks import desk_id_of, desk_link
+from commands.desk.desks import DeskNotFound, desk_id_of, desk_link
 from commands.desk.wire import AckOut, ApplyStickerOp, CollisionOut, FinishSession, InitDesk
 from domain.desk import (
     Ack,
@@ -129,7 +129,7 @@ class DeskController(Controller):
     path = "/api/desk"
     tags = ("desk",)
 
-    @post("/init", status_code=200, dependencies=AS_VIEWER)
+    @post("/init", status_code=200, dependencies=AS_VIEWER, refuses=(DeskNotFound,))
     async def init_desk(
         self,
         data: JSONBody[InitDesk],

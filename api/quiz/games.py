@@ -99,7 +99,8 @@ class GamesController(Controller):
     async def add_task(
         self, game_id: FromPath[UUID], data: JSONBody[TaskIn], player: NamedDependency[Actor],
         quiz: NamedDependency[QuizParts],
-        position: Annotated[int | None, Parameter(ge=0, le=1000)] = None,
+        # gt=-1, not ge=0: Litestar leaves a zero minimum out of the schema
+        position: Annotated[int | None, Parameter(gt=-1, le=1000)] = None,
     ) -> GameOut:
         task_id = new_task_id()
         raw = data.raw()

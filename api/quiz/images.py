@@ -22,6 +22,7 @@ from api.errors import ApiError
 from api.quiz.parts import QuizParts
 from commands.actor import Actor
 from commands.quiz.quizzes import token_hash
+from domain.quiz.errors import ImageTooLarge, InvalidImage
 
 PLAYER_HEADER = "x-quiz-player"
 MAX_UPLOAD = 6 * 1024 * 1024
@@ -50,7 +51,13 @@ class ImagesController(Controller):
     path = "/api/quiz/images"
     tags = ("quiz",)
 
-    @put("/", status_code=201, dependencies=AS_PLAYER, request_max_body_size=MAX_UPLOAD)
+    @put(
+        "/",
+        status_code=201,
+        dependencies=AS_PLAYER,
+        request_max_body_size=MAX_UPLOAD,
+        refuses=(InvalidImage, ImageTooLarge),
+    )
     async def upload_image(
         self, request: Request[Any, Any, Any], player: NamedDependency[Actor],
         quiz: NamedDependency[QuizParts],

@@ -18,6 +18,7 @@ from api.quiz.parts import QuizParts
 from api.quiz.report import build_report, report_csv
 from commands.actor import Actor
 from commands.quiz.wire import HostAction, JoinSession, Kick, KickPlayer, StartSession
+from domain.quiz import errors as quiz_errors
 
 
 class SessionStarted(msgspec.Struct):
@@ -38,7 +39,12 @@ class JoinController(Controller):
     path = "/api/quiz/join"
     tags = ("quiz",)
 
-    @post("/", status_code=201)
+    @post(
+        "/",
+        status_code=201,
+        refuses=(quiz_errors.WrongCode, quiz_errors.GameStarted, quiz_errors.NicknameTaken,
+                 quiz_errors.InvalidNickname, quiz_errors.SessionEnded),
+    )
     async def join_session(
         self, data: JSONBody[JoinSession], quiz: NamedDependency[QuizParts]
     ) -> Joined:
@@ -52,7 +58,11 @@ class SessionsController(Controller):
     tags = ("quiz",)
     dependencies = AS_PLAYER
 
-    @post("/", status_code=201)
+    @post(
+        "/",
+        status_code=201,
+        refuses=(quiz_errors.GameNotFound, quiz_errors.NotAllowed, quiz_errors.NoTasks),
+    )
     async def start_session(
         self, data: JSONBody[StartSession], player: NamedDependency[Actor],
         quiz: NamedDependency[QuizParts],

@@ -116,4 +116,4 @@ async def test_admins_download_an_export_and_others_cannot(node, settings):
                        {"from": "soon"}):
             bad = await client.get("/api/admin/export", params=params,
                                    headers={"X-Dev-User": "root", "X-Dev-Roles": "admin"})
-            assert (bad.status_code, bad.json()["error"]) == (400, "invalid_export"), params
+            assert (bad.status_code, bad.json()["error"]) == (422, "invalid_export"), params

@@ -154,7 +154,7 @@ def known_ids(url: str, admin: dict[str, str], player: dict[str, str]) -> dict[s
     """A canvas, a desk, the player's account and a feedback item, to name in paths."""
     canvas = httpx.post(f"{url}/api/canvas", headers=admin,
                         json={"width": 8, "height": 8, "palette": ["#ffffff", "#000000"]})
-    desk = httpx.post(f"{url}/api/desk/init", json={"name": "fuzzed"})
+    desk = httpx.post(f"{url}/api/desk/init", json={"name": "fuzzed", "create_new": True})
     feedback = httpx.post(f"{url}/api/feedback", json={"message": "fuzz me"})
     me = httpx.get(f"{url}/api/auth/whoami", headers=player)
     for response in (canvas, desk, feedback, me):
@@ -241,6 +241,10 @@ def composed_schema() -> dict[str, Any]:
 def schema_for(**phases: Any) -> Any:
     config = SchemathesisConfig.from_dict(CONFIG | {"phases": phases})
     fuzzed = schemathesis.openapi.from_dict(copy.deepcopy(composed_schema()), config=config)
+    # The relay's v1 API keeps the JamJar server's answers, which its clients rely on (400 for a
+    # room id that is no int32 or a missing body, where the schema can only say "a string"); its
+    # wire is checked by tests/integration/relay instead.
+    fuzzed = fuzzed.exclude(path_regex=r"^/v1/")
     fuzzed.hook("map_case")(with_known_ids)
     return fuzzed
 
