@@ -56,6 +56,9 @@ async def make_settings() -> AsyncIterator[Callable[..., Awaitable[Settings]]]:
             stream_prefix=f"test{run}",
             dev_auth=True,
             canvas=CanvasSettings(writer_linger_ms=1.0),
+            # A test machine runs many nodes at once: a pooled connection may take longer than
+            # the fail-fast default's 1 s to come. The budget itself is tested by test_pg_outage.
+            store_timeout_ms=10_000,
         )
         settings = overridden(settings, **overrides)
         await migrate(settings)

@@ -85,7 +85,11 @@ async def test_text_frames_that_are_not_utf8_are_closed_with_1007_and_logged_onc
     assert codes == [1007] * 5
     told = [r for r in caplog.records if "utf-8" in r.getMessage().lower()]
     assert [(r.levelno, r.exc_info) for r in told] == [(logging.WARNING, None)]
-    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    # (the socket's and the server's own records: another test's node may still be logging)
+    assert not [
+        r for r in caplog.records
+        if r.levelno >= logging.ERROR and r.name.startswith(("infra.live", "uvicorn"))
+    ]
 
 
 def test_a_repeated_warning_is_logged_once_an_interval_with_the_count_held_back(caplog):
