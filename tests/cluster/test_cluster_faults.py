@@ -52,7 +52,7 @@ async def cluster() -> AsyncIterator[Cluster]:
     try:
         haproxy_binary()
     except RuntimeError as missing:
-        pytest.skip(str(missing))
+        pytest.fail(f"{missing} (scripts/test installs it)")
     topology = Cluster(database_url=DATABASE_URL, extra_env={
         "TESSERA_DEV_AUTH": "1",
         "TESSERA_SHUTDOWN_TIMEOUT_S": "5",
