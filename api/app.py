@@ -120,6 +120,7 @@ def create_app(
             title="Tessera", version="0.1.0", path="/schema", components=SECURITY
         ),
         plugins=[StrictStructs()],
+        logging_config=None,  # infra.logs configures logging; errors are logged by api.errors
     )
     describe(app)
     name_every_method(app)
@@ -137,4 +138,5 @@ def ops_app(node: Node) -> Litestar:
         state=state,
         middleware=[http_metrics(metrics)],
         openapi_config=None,
+        logging_config=None,
     )

@@ -6,6 +6,7 @@ project` on `TESSERA_METRICS_PORT`."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import secrets
 import time
@@ -184,7 +185,7 @@ def http_metrics(metrics: NodeMetrics) -> Callable[[ASGIApp], ASGIApp]:
                 counter.inc()
                 if refusal:
                     _count_refusal(metrics, route, refusal[0])
-                if not logs.access.disabled:
+                if logs.access_on:
                     logs.access.info("%s %s %d %.1f ms", method, route, status, elapsed * 1000)
 
         return measured
@@ -192,14 +193,19 @@ def http_metrics(metrics: NodeMetrics) -> Callable[[ASGIApp], ASGIApp]:
     return middleware
 
 
+_NODE_PREFIX = secrets.token_hex(4)
+_numbers = itertools.count(1)
+
+
 def _request_id(scope: HTTPScope) -> str:
-    """The caller's `X-Request-Id` when it sent a sane one (a proxy's), else a new one."""
+    """The caller's `X-Request-Id` when it sent a sane one (a proxy's), else a new one: this
+    process's random prefix and a counter (unique across nodes, and no system call a request)."""
     for name, value in scope["headers"]:
         if name == b"x-request-id":
             if 0 < len(value) <= 64 and value.isascii() and value.decode().isprintable():
                 return value.decode()
             break
-    return secrets.token_hex(8)
+    return f"{_NODE_PREFIX}-{next(_numbers):x}"
 
 
 def _count_refusal(metrics: NodeMetrics, route: str, body: bytes) -> None:

@@ -15,7 +15,9 @@ PLAIN = "%(asctime)s %(levelname)s %(name)s %(message)s"
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 route: contextvars.ContextVar[str | None] = contextvars.ContextVar("route", default=None)
 access = logging.getLogger("tessera.access")
-access.disabled = True  # until `configure` says otherwise
+access_on = False
+"""Whether the access log writes: a switch of its own, not `access.disabled`, which any
+`logging.config.dictConfig` (uvicorn's, Litestar's) resets on every logger it does not name."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,4 +56,5 @@ def configure(log_format: str, *, access_log: bool = False) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
-    access.disabled = not access_log
+    global access_on
+    access_on = access_log
