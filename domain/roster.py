@@ -7,6 +7,7 @@ and the time."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 import msgspec
@@ -50,17 +51,24 @@ class Roster(msgspec.Struct, kw_only=True):
     def join(self, user: str, now_ms: int, *, cap: int, window_ms: int) -> None:
         """A signed-in user asks to play: they keep playing if they still are (a reload, a lost
         connection), keep their place if they wait, else play at once or join the queue's end."""
+        self.join_all((user,), now_ms, cap=cap, window_ms=window_ms)
+
+    def join_all(self, users: Iterable[str], now_ms: int, *, cap: int, window_ms: int) -> None:
+        """`join` for many users at once, in their order: one sweep and one look at the queue
+        for all of them (a node commits the joins of a whole flush together)."""
         self.sweep(now_ms, cap=cap, window_ms=window_ms)
-        if user in self.players:
-            return
-        for waiting in self.queue:
-            if waiting.user == user:
+        queued = {waiting.user: waiting for waiting in self.queue}
+        for user in users:
+            if user in self.players:
+                continue
+            waiting = queued.get(user)
+            if waiting is not None:
                 waiting.seen_ms = max(waiting.seen_ms, now_ms)
-                return
-        if len(self.players) < cap and not self.queue:
-            self.players[user] = now_ms
-        else:
-            self.queue.append(Waiting(user, now_ms))
+            elif len(self.players) < cap and not self.queue:
+                self.players[user] = now_ms
+            else:
+                queued[user] = Waiting(user, now_ms)
+                self.queue.append(queued[user])
 
     def touch(self, seen: dict[str, int]) -> None:
         """Record game actions of players and signs of life of waiting users. A player who
@@ -76,8 +84,11 @@ class Roster(msgspec.Struct, kw_only=True):
         """Players with no action within the window go AFK, waiting users not seen within it
         leave the queue, and the queue's head is admitted while there is room: returns who."""
         cutoff = now_ms - window_ms
-        self.players = {user: at for user, at in self.players.items() if at > cutoff}
-        self.queue = [waiting for waiting in self.queue if waiting.seen_ms > cutoff]
+        # Most sweeps find nobody to drop: `min` looks at every entry without a Python loop.
+        if self.players and min(self.players.values()) <= cutoff:
+            self.players = {user: at for user, at in self.players.items() if at > cutoff}
+        if self.queue and min(waiting.seen_ms for waiting in self.queue) <= cutoff:
+            self.queue = [waiting for waiting in self.queue if waiting.seen_ms > cutoff]
         admitted = []
         while self.queue and len(self.players) < cap:
             user = self.queue.pop(0).user

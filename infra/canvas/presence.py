@@ -233,9 +233,7 @@ class Presence:
                 roster = _decode(data) if data else Roster()
                 now = self.clock()
                 roster.touch(pending.seen | self._waiting_here(canvas, roster, now))
-                for user in pending.joins:
-                    roster.join(user, now, cap=self.cap, window_ms=self.window_ms)
-                roster.sweep(now, cap=self.cap, window_ms=self.window_ms)
+                roster.join_all(pending.joins, now, cap=self.cap, window_ms=self.window_ms)
                 changed = _encode(roster)
                 if changed == data:
                     break

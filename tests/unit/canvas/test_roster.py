@@ -90,3 +90,12 @@ def test_a_player_waiting_out_a_long_cooldown_does_not_go_afk_before_the_window_
 def test_the_afk_window_starts_at_the_later_of_the_action_and_the_end_of_its_cooldown():
     assert window_start(50_000, 20_000) == 50_000
     assert window_start(50_000, 350_000) == 350_000
+
+
+def test_joining_together_is_joining_one_after_another():
+    one_by_one, together = a_roster("ann", "bob", cap=2), a_roster("ann", "bob", cap=2)
+    for user in ("cat", "ann", "dan", "cat"):
+        one_by_one.join(user, 5, cap=2, window_ms=WINDOW)
+    together.join_all(["cat", "ann", "dan", "cat"], 5, cap=2, window_ms=WINDOW)
+    assert together == one_by_one
+    assert [waiting.user for waiting in together.queue] == ["cat", "dan"]
