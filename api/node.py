@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar, runtime_checkable
 
 import asyncpg
 import nats.js.errors
@@ -86,6 +86,20 @@ class Context(Protocol):
 
     def router(self) -> Router:
         """Its controllers and sockets, with typed dependencies on its parts."""
+
+
+class Gauge(NamedTuple):
+    help: str
+    value: float
+
+
+@runtime_checkable
+class Gauged(Protocol):
+    """A context whose running parts have sizes operators watch (queues, rooms): `/metrics`
+    shows each as the gauge `tessera_<name>`."""
+
+    def gauges(self) -> Mapping[str, Gauge]:
+        """Name → its help and its value now, as this node sees it (empty when not running)."""
 
 
 P = TypeVar("P")

@@ -20,7 +20,7 @@ from litestar.datastructures import State
 from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from api.errors import CODES
-from api.node import Node
+from api.node import Gauged, Node
 from infra import logs
 from infra.logs import context_of
 from infra.metrics import CONTENT_TYPE, Lag, NodeMetrics, Watched
@@ -74,6 +74,11 @@ def watch(metrics: NodeMetrics, node: Node) -> _Scrape:
             nats_stats=lambda: node.nc.stats,
             lags=lambda: scrape.lags,
             store_heads=lambda: scrape.heads,
+            gauges=lambda: {
+                name: gauge
+                for context in node.contexts if isinstance(context, Gauged)
+                for name, gauge in context.gauges().items()
+            },
         )
     )
     return scrape

@@ -216,7 +216,7 @@ class SharedWriter(WriterThread[A, C]):
                 snapshots.append(snapshot)
         if events:
             try:
-                self._app.events.put(events)
+                self._put(events)
             except Exception as error:  # noqa: BLE001 - reported, or a conflict
                 if isinstance(error, RecordConflictError):
                     self.conflicts += 1
@@ -276,7 +276,7 @@ class SharedWriter(WriterThread[A, C]):
             snapshot = self._capture_snapshot(aggregate, len(events))
             try:
                 if events:
-                    self._app.events.put(events)
+                    self._put(events)
             except RecordConflictError:
                 self.conflicts += 1
                 after_conflict(attempt)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, NamedTuple, Unpack
@@ -128,7 +128,7 @@ class AggregateWriter(WriterThread[A, C]):
                 resolve(batch, answers)
                 continue
             snapshot = self._capture_snapshot(aggregate, len(events))
-            inflight = _InFlight(self._saver.submit(self._save, events), batch, answers, snapshot)
+            inflight = _InFlight(self._saver.submit(self._put, events), batch, answers, snapshot)
 
     def _next_batch(self, *, block: bool) -> list[Item] | None:
         try:
@@ -150,10 +150,6 @@ class AggregateWriter(WriterThread[A, C]):
         now = self._clock()  # one authoritative time per batch: a batch spans a few ms
         return aggregate, [self._decide_one(aggregate, command, now) for command, _ in batch]
 
-    def _save(self, events: Sequence[Any]) -> None:
-        # `Application.save` checks every object against a runtime Protocol (≈10 µs each); the
-        # events here are known to be this aggregate's, so they go to the event store directly.
-        self._app.events.put(events)
 
     def _settle(self, inflight: _InFlight) -> bool:
         """Wait for an in-flight save; acknowledge its batch if it committed."""
@@ -185,7 +181,7 @@ class AggregateWriter(WriterThread[A, C]):
             snapshot = self._capture_snapshot(aggregate, len(events))
             try:
                 if events:
-                    self._save(events)
+                    self._put(events)
             except RecordConflictError:
                 self.conflicts += 1
                 after_conflict(attempt)

@@ -9,6 +9,8 @@ process never see each other's series.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -20,10 +22,11 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from commands.writer_thread import WRITER_TOTALS
+from commands.writer_thread import COMMIT_BUCKETS_S, WRITER_TOTALS
+from infra.live.fanout import LIVE_FRAMES
 from infra.live.socket import LIVE_SOCKETS
 
 disable_created_metrics()  # a `_created` series beside every counter doubles the scrape for nothing
@@ -70,6 +73,8 @@ class Watched:
     """The last health report's view of every read model (refreshed before each scrape)."""
     store_heads: Callable[[], Mapping[str, int]]
     """Each context's newest notification id in its event store (refreshed likewise)."""
+    gauges: Callable[[], Mapping[str, tuple[str, float]]] = dict
+    """Sizes the contexts report (queues, rooms): name → (help, value)."""
 
 
 class NodeMetrics:
@@ -108,7 +113,7 @@ class _SpineCollector(Collector):
     def __init__(self) -> None:
         self.watched: Watched | None = None
 
-    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
+    def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
         watched = self.watched
         if watched is None:
             return
@@ -116,6 +121,10 @@ class _SpineCollector(Collector):
         yield from _projections(watched.runners, watched.lags())
         yield from _writers()
         yield from _live_sockets()
+        for name, (text, value) in sorted(watched.gauges().items()):
+            gauge = GaugeMetricFamily(f"tessera_{name}", text)
+            gauge.add_metric([], value)
+            yield gauge
         reconnects = CounterMetricFamily(
             "tessera_nats_reconnects", "Times this node's NATS connection reconnected."
         )
@@ -184,7 +193,7 @@ def _projections(
     yield stalled
 
 
-def _writers() -> Iterable[CounterMetricFamily]:
+def _writers() -> Iterable[CounterMetricFamily | HistogramMetricFamily]:
     saves = CounterMetricFamily(
         "tessera_writer_saves", "Batches the writers of an Application saved (one transaction "
         "each).", labels=["application"],
@@ -193,11 +202,26 @@ def _writers() -> Iterable[CounterMetricFamily]:
         "tessera_writer_commands", "Commands decided in the saved batches; over saves, the mean "
         "batch size.", labels=["application"],
     )
+    commit = HistogramMetricFamily(
+        "tessera_writer_commit_seconds", "How long a writer's transaction took to append a "
+        "batch to the event store.", labels=["application"],
+    )
     for application, totals in sorted(WRITER_TOTALS.items()):
         saves.add_metric([application], totals.saves)
         commands.add_metric([application], totals.commands)
+        cumulative = itertools.accumulate(totals.commit_buckets)
+        commit.add_metric(
+            [application],
+            [(_bound(le), count) for le, count in zip(COMMIT_BUCKETS_S, cumulative, strict=True)],
+            sum_value=totals.commit_seconds,
+        )
     yield saves
     yield commands
+    yield commit
+
+
+def _bound(seconds: float) -> str:
+    return "+Inf" if math.isinf(seconds) else repr(seconds)
 
 
 def _live_sockets() -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
@@ -207,8 +231,21 @@ def _live_sockets() -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
     opened = CounterMetricFamily(
         "tessera_live_sockets_opened", "Live WebSockets accepted, by context.", labels=["context"]
     )
+    sent = CounterMetricFamily(
+        "tessera_live_frames_sent", "Frames broadcast to live sockets, by context.",
+        labels=["context"],
+    )
+    dropped = CounterMetricFamily(
+        "tessera_live_slow_clients_dropped", "Live listeners dropped for falling behind (each "
+        "then resyncs from a snapshot), by context.", labels=["context"],
+    )
     for context in sorted(LIVE_SOCKETS.opened):
         open_now.add_metric([context], LIVE_SOCKETS.open[context])
         opened.add_metric([context], LIVE_SOCKETS.opened[context])
+    for context in sorted(LIVE_FRAMES.sent):
+        sent.add_metric([context], LIVE_FRAMES.sent[context])
+        dropped.add_metric([context], LIVE_FRAMES.dropped[context])
     yield open_now
     yield opened
+    yield sent
+    yield dropped

@@ -21,7 +21,7 @@ from api.canvas.stats import StatsController
 from api.canvas.telegram_bot import TelegramBot
 from api.canvas.timelapse import TimelapseController
 from api.canvas.webhook import telegram_webhook
-from api.node import Projection, Spine
+from api.node import Gauge, Projection, Spine
 from commands.canvas.canvases import Canvases
 from infra.blobs import BlobStore
 from infra.botapi import BotApi
@@ -120,6 +120,7 @@ class CanvasContext:
             fanout=Fanout(
                 spine.nc,
                 settings.delta_subject,
+                context=NAME,
                 capacity=settings.live_queue_frames,
                 interval_s=LIVE_DELTA_INTERVAL_S,
                 busy_share=LIVE_DELTA_BUSY_SHARE,
@@ -152,6 +153,15 @@ class CanvasContext:
         await parts.presence.stop()
         await asyncio.to_thread(parts.canvases.close)
         await parts.telegram.close()
+
+    def gauges(self) -> dict[str, Gauge]:
+        if self._parts is None:
+            return {}
+        players, waiting = self._parts.presence.totals()
+        return {
+            "canvas_players": Gauge("Players on the canvases this node follows.", players),
+            "canvas_queue_length": Gauge("Users waiting for a place on those canvases.", waiting),
+        }
 
     def router(self) -> Router:
         return Router(

@@ -14,7 +14,7 @@ from litestar import Router
 from litestar.di import Provide
 
 from api.errors import RELAY_V1_EXCEPTION_HANDLERS
-from api.node import Projection, Spine
+from api.node import Gauge, Projection, Spine
 from api.relay.cors import cors
 from api.relay.parts import NAME, RelayParts, provide_relay
 from api.relay.rooms import RoomsController
@@ -92,6 +92,15 @@ class RelayContext:
         self._parts = RelayParts(settings, rooms, journal, manager, limiter, cluster, node)
         manager.start()
         return self._parts
+
+    def gauges(self) -> dict[str, Gauge]:
+        if self._parts is None:
+            return {}
+        summary = self._parts.cluster.summary()
+        return {
+            "relay_rooms": Gauge("Relay rooms open on every node.", summary["number_of_rooms"]),
+            "relay_clients": Gauge("Clients in those rooms.", summary["current_clients"]),
+        }
 
     async def stop(self) -> None:
         parts = self._parts

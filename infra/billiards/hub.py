@@ -47,7 +47,8 @@ class MatchHub:
         self.frames_nc = frames_nc
         self._prefix = prefix
         self.fanout = Fanout(
-            frames_nc, self.subject, capacity=capacity, encode=text_frame, describe=head_of
+            frames_nc, self.subject, context="billiards", capacity=capacity, encode=text_frame,
+            describe=head_of,
         )
         self._outgoing: list[tuple[str, bytes]] = []
         self._sender: asyncio.Task[None] | None = None

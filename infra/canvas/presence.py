@@ -166,6 +166,11 @@ class Presence:
             last = max(last, pending.seen.get(user, last))
         return last > self.clock() - self.window_ms
 
+    def totals(self) -> tuple[int, int]:
+        """Players and waiting users on every canvas this node mirrors (`/metrics`)."""
+        rosters = [roster for _, _, roster in self._rosters.values()]
+        return sum(len(r.players) for r in rosters), sum(len(r.queue) for r in rosters)
+
     def counts(self, canvas: str) -> tuple[int, int]:
         """Players and waiting users on a canvas."""
         roster = self._roster(canvas)

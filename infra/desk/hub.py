@@ -136,7 +136,8 @@ class DeskHub:
         self.session_keys = session_keys
         self._prefix = prefix
         self.fanout = Fanout(
-            frames_nc, self.subject, capacity=capacity, encode=text_frame, describe=head_of
+            frames_nc, self.subject, context="desk", capacity=capacity, encode=text_frame,
+            describe=head_of,
         )
         self._ttl = timedelta(seconds=ttl_s)
         self._sockets: dict[UUID, int] = {}

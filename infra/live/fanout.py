@@ -21,6 +21,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -120,12 +121,25 @@ class _Channel:
         self.timer: asyncio.TimerHandle | None = None
 
 
+class LiveFrames:
+    """Frames broadcast to live sockets, and slow listeners dropped, per context in this process
+    (`/metrics`): counted once a broadcast, not once a listener."""
+
+    def __init__(self) -> None:
+        self.sent: Counter[str] = Counter()
+        self.dropped: Counter[str] = Counter()
+
+
+LIVE_FRAMES = LiveFrames()
+
+
 class Fanout:
     def __init__(
         self,
         nc: NATS,
         subject: Callable[[str], str],
         *,
+        context: str = "live",
         capacity: int = 256,
         interval_s: float = 0.0,
         busy_share: float = 1.0,
@@ -135,13 +149,15 @@ class Fanout:
         clock: Callable[[], float] = time.monotonic,
         cpu_clock: Callable[[], float] = time.thread_time,
     ) -> None:
-        """`interval_s` and `busy_share`: see above (by default, every message at once);
+        """`context`: whose frames these are in `/metrics`;
+        `interval_s` and `busy_share`: see above (by default, every message at once);
         `merge`: what becomes of messages that waited for a broadcast (by default they go one by
         one); `encode`: a message as its connections' sinks take it; `describe`: what a
         listener's `admit` is given, worked out once a message."""
         self._nc = nc
         self._subject = subject
         self._capacity = capacity
+        self._context = context
         self._interval_s = interval_s
         self._busy_share = busy_share
         self._merge = merge
@@ -209,13 +225,20 @@ class Fanout:
         cpu_started = self._cpu_clock() if paced else 0.0
         if self._merge is not None and len(messages) > 1:
             messages = self._merge(messages)
+        offered = dropped = 0
         for message in messages:
             wire = self._encode(message)
             about = None if self._describe is None else self._describe(message)
             self.broadcasts += 1
             for listener in tuple(channel.listeners):
+                if listener.dropped:  # until its connection leaves
+                    continue
+                offered += 1
                 if listener.offer(message, wire, about):
-                    self.slow_dropped += 1
+                    dropped += 1
+        self.slow_dropped += dropped
+        LIVE_FRAMES.sent[self._context] += offered - dropped
+        LIVE_FRAMES.dropped[self._context] += dropped
         # CPU time, not wall time: waiting for the GIL or a core is not what the share limits.
         took = self._cpu_clock() - cpu_started if paced else 0.0
         channel.next_broadcast = started + max(self._interval_s, took / self._busy_share)

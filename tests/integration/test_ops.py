@@ -71,6 +71,14 @@ async def test_metrics_count_requests_refusals_and_the_spines_progress(
     saves = value(text, "tessera_writer_saves_total", application="Canvases")
     decided = value(text, "tessera_writer_commands_total", application="Canvases")
     assert saves is not None and decided is not None and decided >= saves >= 1  # per process
+    commits = value(text, "tessera_writer_commit_seconds_count", application="Canvases")
+    under_inf = value(text, "tessera_writer_commit_seconds_bucket", application="Canvases",
+                      le="+Inf")
+    took = value(text, "tessera_writer_commit_seconds_sum", application="Canvases")
+    assert commits == under_inf == saves and took is not None and took > 0
+    assert value(text, "tessera_canvas_players") == 1  # the one player, admitted on placing
+    assert value(text, "tessera_canvas_queue_length") == 0
+    assert value(text, "tessera_relay_rooms") == 0
     for name, labels in samples(text):
         assert not any("-" in v and len(v) == 36 for _, v in labels), f"an id as a label: {name}"
 

@@ -4,7 +4,7 @@ from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
 from infra.canvas.deltas import coalesce
-from infra.live.fanout import Fanout, Listener
+from infra.live.fanout import LIVE_FRAMES, Fanout, Listener
 from infra.live.socket import binary_frame, text_frame
 from projections.canvas.bitmap import RELOAD, decode_delta, encode_delta
 from tests.support.fakes import FakeNats
@@ -195,3 +195,16 @@ def test_encoded_frames_are_what_a_websocket_client_reads():
         except StopIteration as done:
             frame = done.value
         assert (frame.opcode, frame.fin, frame.data) == (opcode, True, payload)
+
+
+async def test_frames_sent_and_slow_listeners_dropped_are_counted_by_context():
+    nats = FakeNats()
+    fanout = Fanout(nats, lambda key: f"delta.{key}", context="fanout-test", capacity=1)
+    keeping_up, falling_behind = await fanout.listen("c"), await fanout.listen("c")
+    keeping_up.attach(FakeSink())
+    sent, dropped = LIVE_FRAMES.sent["fanout-test"], LIVE_FRAMES.dropped["fanout-test"]
+    for n in range(1, 4):  # the listener without a socket holds one frame, then is dropped
+        await nats.publish("delta.c", a_delta(n, n + 1))
+    assert falling_behind.dropped
+    assert LIVE_FRAMES.dropped["fanout-test"] - dropped == 1
+    assert LIVE_FRAMES.sent["fanout-test"] - sent == 3 + 1
