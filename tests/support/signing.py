@@ -12,10 +12,11 @@ from urllib.parse import urlencode
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.logged_secrets import secret
 from tests.support.loopback import JsonHandler, LoopbackServer
 
 CLIENT_ID = "tessera-test.apps.googleusercontent.com"
-BOT_TOKEN = "123456:TEST-bot-token-abcdefghijklmnopqrstuv"
+BOT_TOKEN = secret("123456:TEST-bot-token-abcdefghijklmnopqrstuv")
 
 
 class GoogleStandIn:

@@ -23,12 +23,13 @@ from infra.canvas.stream_frames import FrameRenderer
 from infra.canvas.stream_role import stream_canvas
 from infra.settings import HistorySettings
 from tests.integration.conftest import stop, until
+from tests.support.logged_secrets import secret
 from tests.support.ports import free_port
 
 PALETTE = ["#ffffff", "#000000", "#e50000", "#02be01", "#0000ea", "#ffd635"]
 W, H = 64, 36
 ADMIN = Actor("root", is_admin=True)
-KEY = "live-key-do-not-log-7f3a"
+KEY = secret("live-key-do-not-log-7f3a")
 
 
 class Ingest:

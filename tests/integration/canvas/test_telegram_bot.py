@@ -13,10 +13,11 @@ from api.canvas.telegram_bot import NEWGAME_USAGE
 from commands.canvas.wire import CreateCanvas
 from domain.canvas import Canvas
 from tests.integration.conftest import stop, until
+from tests.support.logged_secrets import secret
 from tests.support.signing import BOT_TOKEN
 from tests.support.telegram_bot_api import BotApiStandIn
 
-SECRET = "webhook-secret-0123456789"
+SECRET = secret("webhook-secret-0123456789")
 ADMIN_CHAT = -1001234567890
 PLAYER_CHAT = 555
 BOT_NAME = "PixelWarsBot"
@@ -117,8 +118,8 @@ async def canvas_events(settings, event_class) -> int:
 async def test_a_wrong_or_missing_secret_is_refused_and_changes_nothing(http, running, bot_api):
     await a_current_canvas(running, http)
     clear = an_update("/clear", chat_id=ADMIN_CHAT)
-    for secret in ("not-the-secret", SECRET + "x", "", None):
-        response = await post_update(http, clear, secret=secret)
+    for presented in ("not-the-secret", SECRET + "x", "", None):
+        response = await post_update(http, clear, secret=presented)
         assert response.status_code == 401, response.text
         assert response.json()["error"] == "invalid_secret"
     assert bot_api.sent == []
