@@ -14,9 +14,10 @@ from typing import Any, NamedTuple
 from uuid import UUID, uuid4
 
 import msgspec
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import Transcoder
 
+from commands import stored
 from commands.billiards.clubs import ClubAct, ClubDecided, CreateClub, decide_club
 from commands.billiards.wire import (
     Act,
@@ -207,13 +208,7 @@ class Billiards(Application[UUID]):
         self.save(template)
 
     def get_template(self, template_id: UUID) -> RuleTemplate:
-        try:
-            template: object = self.repository.get(template_id)
-        except AggregateNotFoundError:
-            raise TemplateNotFound(f"no template {template_id}") from None
-        if not isinstance(template, RuleTemplate):
-            raise TemplateNotFound(f"no template {template_id}")
-        return template
+        return stored.get(self, template_id, RuleTemplate, TemplateNotFound(f"no template {template_id}"))
 
     def rules_of(self, template_id: UUID, version: int | None) -> tuple[Rules, int, str]:
         """The rules of a template version (the latest by default), that version and its name."""
@@ -259,21 +254,15 @@ class Billiards(Application[UUID]):
         return CreatedMatch(match, invite)
 
     def get_match(self, match_id: UUID) -> BilliardsMatch:
-        try:
-            match: object = self.repository.get(match_id)
-        except AggregateNotFoundError:
-            raise MatchNotFound(f"no match {match_id}") from None
-        if not isinstance(match, BilliardsMatch):
-            raise MatchNotFound(f"no match {match_id}")
-        return match
+        return stored.get(self, match_id, BilliardsMatch, MatchNotFound(f"no match {match_id}"))
 
     def frames_since(self, match_id: UUID, version: int) -> tuple[list[bytes], int]:
         """The live frames a client at `version` missed, from the store, and the version they
         bring it to. A client at 0, or too far behind, gets the board as it is."""
         match: Any = None
         frames: list[bytes] = []
-        for stored in self.events.get(match_id):
-            event: Any = stored
+        for recorded in self.events.get(match_id):
+            event: Any = recorded
             match = event.mutate(match)
             if 0 < version < event.originator_version:
                 frames.append(update_frame(match.board(), [event]))
@@ -330,13 +319,7 @@ class Billiards(Application[UUID]):
         return club
 
     def get_club(self, club_id: UUID) -> Club:
-        try:
-            club: object = self.repository.get(club_id)
-        except AggregateNotFoundError:
-            raise ClubNotFound(f"no club {club_id}") from None
-        if not isinstance(club, Club):
-            raise ClubNotFound(f"no club {club_id}")
-        return club
+        return stored.get(self, club_id, Club, ClubNotFound(f"no club {club_id}"))
 
     def create_table_match(
         self, club_id: UUID, table_id: str, game: str, players: list[dict[str, Any]]

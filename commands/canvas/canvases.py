@@ -8,9 +8,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import Transcoder
 
+from commands import stored
 from commands.actor import Actor
 from commands.canvas.wire import (
     CanvasCommand,
@@ -91,13 +92,7 @@ class Canvases(Application[UUID]):
         return canvas
 
     def get_canvas(self, canvas_id: UUID) -> Canvas:
-        try:
-            canvas: object = self.repository.get(canvas_id)
-        except AggregateNotFoundError:
-            raise CanvasNotFound(f"no canvas {canvas_id}") from None
-        if not isinstance(canvas, Canvas):
-            raise CanvasNotFound(f"no canvas {canvas_id}")
-        return canvas
+        return stored.get(self, canvas_id, Canvas, CanvasNotFound(f"no canvas {canvas_id}"))
 
     def writer(self, canvas_id: UUID) -> AggregateWriter[Canvas, tuple[Actor, CanvasCommand]]:
         """The one writer of this canvas in this process, started on first use."""

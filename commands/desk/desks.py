@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import (
     Cipher,
     Compressor,
@@ -25,6 +25,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import get_topic
 
+from commands import stored
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.desk.wire import (
@@ -253,18 +254,10 @@ class Desks(Application[UUID]):
         return OpenedDesk(desk, token)
 
     def _name_index(self, index_id: UUID) -> DeskName | None:
-        try:
-            index: object = self.repository.get(index_id)
-        except AggregateNotFoundError:
-            return None
-        return index if isinstance(index, DeskName) else None
+        return stored.find(self, index_id, DeskName)
 
     def _find(self, desk_id: UUID) -> Desk | None:
-        try:
-            desk: object = self.repository.get(desk_id)
-        except AggregateNotFoundError:
-            return None
-        return desk if isinstance(desk, Desk) else None
+        return stored.find(self, desk_id, Desk)
 
     def get_desk(self, desk_id: UUID) -> Desk:
         """The desk as stored; raises `DeskNotFound`, or `DeskGone` once it expired."""

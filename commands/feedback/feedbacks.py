@@ -6,9 +6,10 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
+from commands import stored
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.feedback.wire import SubmitFeedback
@@ -65,10 +66,4 @@ class Feedbacks(Application[UUID]):
         return feedback
 
     def get_feedback(self, feedback_id: UUID) -> Feedback:
-        try:
-            feedback: object = self.repository.get(feedback_id)
-        except AggregateNotFoundError:
-            raise FeedbackNotFound(f"no feedback {feedback_id}") from None
-        if not isinstance(feedback, Feedback):
-            raise FeedbackNotFound(f"no feedback {feedback_id}")
-        return feedback
+        return stored.get(self, feedback_id, Feedback, FeedbackNotFound(f"no feedback {feedback_id}"))

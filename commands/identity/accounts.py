@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
+from commands import stored
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.text import printable
@@ -147,13 +148,7 @@ class Accounts(Application[UUID]):
         raise WriterBusy(f"account {account_id} kept changing under this command: nothing saved")
 
     def get_account(self, account_id: UUID) -> Account:
-        try:
-            account: object = self.repository.get(account_id)
-        except AggregateNotFoundError:
-            raise AccountNotFound(f"no account {account_id}") from None
-        if not isinstance(account, Account):
-            raise AccountNotFound(f"no account {account_id}")
-        return account
+        return stored.get(self, account_id, Account, AccountNotFound(f"no account {account_id}"))
 
     def _find_claim(self, provider: str, subject: str) -> IdentityClaim | None:
         try:

@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, Transcoder
 
+from commands import stored
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.quiz.decide import Outcome, decide
@@ -75,27 +76,20 @@ class Quizzes(Application[UUID]):
 
     # -- reading aggregates (commands only: handlers read the read models) ----------------------
 
-    def _find(self, aggregate_id: UUID, kind: type[T]) -> T | None:
-        try:
-            found: object = self.repository.get(aggregate_id)
-        except AggregateNotFoundError:
-            return None
-        return found if isinstance(found, kind) else None
-
     def get_game(self, game_id: UUID) -> Game:
-        game = self._find(game_id, Game)
+        game = stored.find(self, game_id, Game)
         if game is None or game.deleted:
             raise GameNotFound("no such game")
         return game
 
     def get_session(self, session_id: UUID) -> QuizSession:
-        session = self._find(session_id, QuizSession)
+        session = stored.find(self, session_id, QuizSession)
         if session is None:
             raise SessionNotFound("no such session")
         return session
 
     def get_image(self, sha: str) -> QuizImage | None:
-        return self._find(image_id(sha), QuizImage)
+        return stored.find(self, image_id(sha), QuizImage)
 
     # -- games (blocking) ---------------------------------------------------------------------
 
@@ -237,17 +231,17 @@ class Quizzes(Application[UUID]):
 
     def _invite_for(self, code: str, session_id: UUID, now: datetime) -> Aggregate | None:
         """A claim of `code` for the session, or None while it opens another session."""
-        invite = self._find(invite_id(code), InviteCode)
+        invite = stored.find(self, invite_id(code), InviteCode)
         if invite is None:
             return InviteCode.claim(code=code, session_id=session_id, now=now)
-        holder = self._find(invite.session_id, QuizSession)
+        holder = stored.find(self, invite.session_id, QuizSession)
         if holder is not None and holder.joinable():
             return None
         invite.point_to(session_id=session_id, now=now)
         return invite
 
     def session_of_code(self, code: str) -> UUID:
-        invite = self._find(invite_id(normalise_code(code)), InviteCode)
+        invite = stored.find(self, invite_id(normalise_code(code)), InviteCode)
         if invite is None:
             raise WrongCode("no open session has that code")
         return invite.session_id

@@ -12,9 +12,10 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import Transcoder
 
+from commands import stored
 from commands.clock import utc_now
 from commands.codec import MsgspecTranscoder
 from commands.relay.wire import (
@@ -108,13 +109,7 @@ class RelayRooms(Application[UUID]):
         return room
 
     def get_room(self, room_id: UUID) -> RelayRoom:
-        try:
-            room: object = self.repository.get(room_id)
-        except AggregateNotFoundError:
-            raise RoomNotFound(f"no relay room {room_id}") from None
-        if not isinstance(room, RelayRoom):
-            raise RoomNotFound(f"no relay room {room_id}")
-        return room
+        return stored.get(self, room_id, RelayRoom, RoomNotFound(f"no relay room {room_id}"))
 
     @property
     def writer(self) -> RoomWriter:
