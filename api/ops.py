@@ -23,7 +23,7 @@ from api.errors import CODES
 from api.node import Gauged, Node
 from infra import logs
 from infra.logs import context_of
-from infra.metrics import CONTENT_TYPE, Lag, NodeMetrics, Watched
+from infra.metrics import CONTENT_TYPE, HttpTally, Lag, NodeMetrics, Watched
 from infra.spine.eventstore import events_table
 from infra.spine.store_reader import StoreReader
 
@@ -150,8 +150,7 @@ def http_metrics(metrics: NodeMetrics) -> Callable[[ASGIApp], ASGIApp]:
     timed; each refusal counted by its context and error code. Outermost, so it sees what the
     other middleware refuses (429); a path no route matches is not counted (its label would be
     the raw path, unbounded)."""
-    counted: dict[tuple[str, str, int], Any] = {}
-    timed: dict[tuple[str, str], Any] = {}
+    tally = metrics.http
 
     def middleware(app: ASGIApp) -> ASGIApp:
         async def measured(scope: Scope, receive: Receive, send: Send) -> None:
@@ -178,18 +177,9 @@ def http_metrics(metrics: NodeMetrics) -> Callable[[ASGIApp], ASGIApp]:
                 await app(scope, receive, sending)
             finally:
                 elapsed = time.perf_counter() - started
-                key = (route, method)
-                timer = timed.get(key)
-                if timer is None:
-                    timer = timed[key] = metrics.http_duration.labels(route, method)
-                timer.observe(elapsed)
-                counter = counted.get((route, method, status))
-                if counter is None:
-                    counter = metrics.http_requests.labels(route, method, str(status))
-                    counted[(route, method, status)] = counter
-                counter.inc()
+                tally.answer(route, method, status, elapsed)
                 if refusal:
-                    _count_refusal(metrics, route, refusal[0])
+                    _count_refusal(tally, route, refusal[0])
                 if logs.access_on:
                     logs.access.info("%s %s %d %.1f ms", method, route, status, elapsed * 1000)
 
@@ -213,12 +203,12 @@ def _request_id(scope: HTTPScope) -> str:
     return f"{_NODE_PREFIX}-{next(_numbers):x}"
 
 
-def _count_refusal(metrics: NodeMetrics, route: str, body: bytes) -> None:
+def _count_refusal(tally: HttpTally, route: str, body: bytes) -> None:
     try:
         code = _decode_error(body).get("error")
     except msgspec.DecodeError:
         return
     if isinstance(code, str):
-        metrics.refusals.labels(context_of(route), code).inc()
+        tally.refusals[context_of(route), code] += 1
 
 

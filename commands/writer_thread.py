@@ -10,9 +10,7 @@ A queued item is a tuple whose last element is the caller's future, or a `Reply`
 from __future__ import annotations
 
 import asyncio
-import bisect
 import logging
-import math
 import queue
 import secrets
 import threading
@@ -26,6 +24,8 @@ from typing import Any, Generic, NamedTuple, TypedDict, TypeVar
 from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+
+from infra.timings import Timings
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +97,6 @@ def after_failure(attempt: int) -> None:
     time.sleep(0.05 * (attempt + 1))
 
 
-COMMIT_BUCKETS_S: tuple[float, ...] = (
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, math.inf
-)
-"""The upper bounds of `tessera_writer_commit_seconds`'s buckets."""
-
-
 @dataclass
 class WriterTotals:
     """What every writer of one Application class saved in this process (`/metrics`)."""
@@ -110,14 +104,8 @@ class WriterTotals:
     saves: int = 0
     commands: int = 0
     """Commands decided in the saved batches (accepted or refused with a domain error)."""
-    commit_buckets: list[int] = field(default_factory=lambda: [0] * len(COMMIT_BUCKETS_S))
-    """Saves by how long their transaction took: index i counts those within
-    `COMMIT_BUCKETS_S[i]` and above the bucket before (the last is everything longer)."""
-    commit_seconds: float = 0.0
-
-    def committed_in(self, seconds: float) -> None:
-        self.commit_buckets[bisect.bisect_left(COMMIT_BUCKETS_S, seconds)] += 1
-        self.commit_seconds += seconds
+    commits: Timings = field(default_factory=Timings)
+    """How long the saves' transactions took."""
 
 
 WRITER_TOTALS: defaultdict[str, WriterTotals] = defaultdict(WriterTotals)
@@ -238,7 +226,7 @@ class WriterThread(Generic[A, C]):
         the events here are known to be this Application's, so they go to the store directly."""
         started = time.perf_counter()
         self._app.events.put(events)
-        WRITER_TOTALS[self._totals_key].committed_in(time.perf_counter() - started)
+        WRITER_TOTALS[self._totals_key].commits.add(time.perf_counter() - started)
 
     def _saved(self, commands: int) -> None:
         self.saves += 1

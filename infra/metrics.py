@@ -11,27 +11,26 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter as CounterOf
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
-    Counter,
-    Histogram,
     disable_created_metrics,
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
-from commands.writer_thread import COMMIT_BUCKETS_S, WRITER_TOTALS
+from commands.writer_thread import WRITER_TOTALS
 from infra.live.fanout import LIVE_FRAMES
 from infra.live.socket import LIVE_SOCKETS
+from infra.timings import BUCKETS_S, Timings
 
 disable_created_metrics()  # a `_created` series beside every counter doubles the scrape for nothing
 
-LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
@@ -77,29 +76,30 @@ class Watched:
     """Sizes the contexts report (queues, rooms): name → (help, value)."""
 
 
+class HttpTally:
+    """The HTTP layer's counts, kept by the event loop's thread alone: a request costs a few
+    dictionary updates (`scripts/bench_metrics.py`), the metric families are made at scrape."""
+
+    def __init__(self) -> None:
+        self.answered: CounterOf[tuple[str, str, int]] = CounterOf()
+        """(route template, method, status) → requests answered."""
+        self.durations: dict[tuple[str, str], Timings] = {}
+        self.refusals: CounterOf[tuple[str, str]] = CounterOf()
+        """(context, error code) → requests refused with it."""
+
+    def answer(self, route: str, method: str, status: int, seconds: float) -> None:
+        self.answered[route, method, status] += 1
+        timings = self.durations.get((route, method))
+        if timings is None:
+            timings = self.durations[route, method] = Timings()
+        timings.add(seconds)
+
+
 class NodeMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
-        self.http_requests = Counter(
-            "tessera_http_requests",
-            "HTTP requests answered, by route template, method and status.",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.http_duration = Histogram(
-            "tessera_http_request_duration_seconds",
-            "Time to answer an HTTP request, by route template and method.",
-            ["route", "method"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
-        self.refusals = Counter(
-            "tessera_refusals",
-            "Requests refused with an error code (the JSON body's `error`), by context and code.",
-            ["context", "code"],
-            registry=self.registry,
-        )
-        self._spine = _SpineCollector()
+        self.http = HttpTally()
+        self._spine = _SpineCollector(self.http)
         self.registry.register(self._spine)
 
     def watch(self, watched: Watched) -> None:
@@ -110,10 +110,12 @@ class NodeMetrics:
 
 
 class _SpineCollector(Collector):
-    def __init__(self) -> None:
+    def __init__(self, http: HttpTally) -> None:
+        self.http = http
         self.watched: Watched | None = None
 
     def collect(self) -> Iterable[CounterMetricFamily | GaugeMetricFamily | HistogramMetricFamily]:
+        yield from _http(self.http)
         watched = self.watched
         if watched is None:
             return
@@ -193,6 +195,41 @@ def _projections(
     yield stalled
 
 
+def _http(tally: HttpTally) -> Iterable[CounterMetricFamily | HistogramMetricFamily]:
+    answered = CounterMetricFamily(
+        "tessera_http_requests", "HTTP requests answered, by route template, method and status.",
+        labels=["route", "method", "status"],
+    )
+    for (route, method, status), count in sorted(tally.answered.items()):
+        answered.add_metric([route, method, str(status)], count)
+    durations = HistogramMetricFamily(
+        "tessera_http_request_duration_seconds",
+        "Time to answer an HTTP request, by route template and method.",
+        labels=["route", "method"],
+    )
+    for (route, method), timings in sorted(tally.durations.items()):
+        _add_timings(durations, [route, method], timings)
+    refusals = CounterMetricFamily(
+        "tessera_refusals",
+        "Requests refused with an error code (the JSON body's `error`), by context and code.",
+        labels=["context", "code"],
+    )
+    for (context, code), count in sorted(tally.refusals.items()):
+        refusals.add_metric([context, code], count)
+    yield answered
+    yield durations
+    yield refusals
+
+
+def _add_timings(family: HistogramMetricFamily, labels: list[str], timings: Timings) -> None:
+    cumulative = itertools.accumulate(timings.counts)
+    family.add_metric(
+        labels,
+        [(_bound(le), count) for le, count in zip(BUCKETS_S, cumulative, strict=True)],
+        sum_value=timings.total_s,
+    )
+
+
 def _writers() -> Iterable[CounterMetricFamily | HistogramMetricFamily]:
     saves = CounterMetricFamily(
         "tessera_writer_saves", "Batches the writers of an Application saved (one transaction "
@@ -209,12 +246,7 @@ def _writers() -> Iterable[CounterMetricFamily | HistogramMetricFamily]:
     for application, totals in sorted(WRITER_TOTALS.items()):
         saves.add_metric([application], totals.saves)
         commands.add_metric([application], totals.commands)
-        cumulative = itertools.accumulate(totals.commit_buckets)
-        commit.add_metric(
-            [application],
-            [(_bound(le), count) for le, count in zip(COMMIT_BUCKETS_S, cumulative, strict=True)],
-            sum_value=totals.commit_seconds,
-        )
+        _add_timings(commit, [application], totals.commits)
     yield saves
     yield commands
     yield commit

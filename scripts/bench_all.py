@@ -62,6 +62,11 @@ QUICK = (
         ),
     ),
     Bench(
+        "metrics",
+        ["scripts/bench_metrics.py", "--requests", "5000", "--rounds", "3"],
+        ("metrics_cost_us", "metrics_cost_share_of_bare_request"),
+    ),
+    Bench(
         "live_canvas",
         [
             "scripts/load_canvas.py",
