@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 import time
@@ -16,8 +17,11 @@ from api.history_cli import add_commands as add_history_commands
 from api.history_cli import run as run_history_command
 from infra import logs
 from infra import settings as settings_module
+from infra.progress import on_stderr
 from infra.settings import Settings
 from infra.tuning import tune_gc
+
+log = logging.getLogger(__name__)
 
 
 def _resolved(args: argparse.Namespace, stack: contextlib.ExitStack) -> Settings:
@@ -64,7 +68,12 @@ def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
         tune_gc()
         if args.rebuild:
             for runner in parts.runners:
-                print(f"rebuilt {runner.model.name}: {await runner.rebuild()} events", flush=True)
+                progress, end = on_stderr(f"rebuild {runner.model.name}", log)
+                try:
+                    applied = await runner.rebuild(progress=progress)
+                finally:
+                    end()
+                print(f"rebuilt {runner.model.name}: {applied} events", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

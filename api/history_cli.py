@@ -156,28 +156,20 @@ async def export_to(
 
     from api.contexts import all_contexts
     from api.export import sources_of, span_of
-    from infra.spine.export import Sink, export, reporter
+    from infra.progress import on_stderr
+    from infra.spine.export import Sink, export
 
     sources = sources_of(all_contexts(), what)
     span = span_of(start, end)
-    tty = sys.stderr.isatty()
-
-    def say(text: str) -> None:
-        if tty:
-            sys.stderr.write(text)
-            sys.stderr.flush()
-        else:
-            log.info("%s", text)
-
+    progress, end_progress = on_stderr("export", log)
     pool = await asyncpg.create_pool(settings.database_url, min_size=1, max_size=1)
     try:
         with _opened(out) as file:
             rows = await export(pool, settings.schema, sources, span, Sink(file, form),
-                                progress=reporter(say, tty=tty))
+                                progress=progress)
     finally:
         await pool.close()
-    if tty:
-        sys.stderr.write("\n")
+        end_progress()
     return rows
 
 

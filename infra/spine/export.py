@@ -9,11 +9,10 @@ group (or a CSV or NDJSON slice) each, so an export of any length holds one page
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 import asyncpg
 import msgspec
@@ -23,6 +22,7 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from commands.codec import MsgspecTranscoder
+from infra.progress import Progress
 from infra.spine.readmodels import quote_ident
 
 FORMATS = ("parquet", "csv", "ndjson")
@@ -145,10 +145,6 @@ def _in_time(table: pa.Table, span: Span) -> pa.Table:
         upper = pc.less_equal(table["time"], pa.scalar(span.until, SCHEMA.field("time").type))
         mask = upper if mask is None else pc.and_(mask, upper)
     return table.filter(mask)
-
-
-class Progress(Protocol):
-    def __call__(self, done: int, total: int) -> None: ...
 
 
 async def pages(
@@ -278,22 +274,3 @@ class Chunks:
     def take(self) -> bytes:
         data, self._parts = b"".join(self._parts), []
         return data
-
-
-def reporter(say: Callable[[str], None], *, tty: bool, every_s: float = 5.0) -> Progress:
-    """A progress bar on a terminal (redrawn in place), else a line every `every_s` seconds."""
-    started = time.monotonic()
-    shown = [0.0]
-
-    def report(done: int, total: int) -> None:
-        now = time.monotonic()
-        rate = done / max(now - started, 1e-9)
-        share = done / total if total else 1.0
-        if tty:
-            bar = "#" * int(share * 30)
-            say(f"\r[{bar:<30}] {share:6.1%} {done:,}/{total:,} events {rate:,.0f}/s")
-        elif now - shown[0] >= every_s or done >= total:
-            shown[0] = now
-            say(f"export: {done:,} of {total:,} events ({share:.1%}), {rate:,.0f} events/s")
-
-    return report

@@ -29,6 +29,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from infra import tasks
+from infra.progress import Progress
 from infra.retry import Retry
 from infra.spine.dead_letters import DeadLetter, DeadLetters, describe, poisonous
 from infra.spine.readmodels import get_position, set_position
@@ -161,8 +162,9 @@ class ProjectionRunner:
         """Started, and its loop has not ended (stopped, halted or crashed)."""
         return self._task is not None and not self._task.done()
 
-    async def rebuild(self) -> int:
-        """Start over from the first event; returns how many events were applied."""
+    async def rebuild(self, progress: Progress | None = None) -> int:
+        """Start over from the first event; returns how many events were applied. `progress`
+        is told the position reached of the log's newest notification id, a page at a time."""
         async with self._lock:
             async with self._pool.acquire() as conn, conn.transaction():
                 await self.model.reset(conn)
@@ -171,7 +173,7 @@ class ProjectionRunner:
             before = self.applied
             while True:
                 try:
-                    await self._catch_up()
+                    await self._catch_up(progress)
                     return self.applied - before
                 except Exception as error:
                     upto, self._attempt = self._attempt, None
@@ -190,7 +192,8 @@ class ProjectionRunner:
             self._failures = 0
         await self._catch_up()
 
-    async def _catch_up(self) -> None:
+    async def _catch_up(self, progress: Progress | None = None) -> None:
+        newest = await self._store.max_notification_id() if progress is not None else 0
         # `aclosing`: when this task is cancelled mid-page, the reader gives its connection back.
         pages = self._store.read(self.position, topics=self.model.topics)
         async with contextlib.aclosing(pages):
@@ -198,6 +201,8 @@ class ProjectionRunner:
                 self._attempt = page[-1].notification_id
                 self._apply_page(page)
                 await self._commit(page[-1].notification_id, len(page))
+                if progress is not None:
+                    progress(self.position, max(newest, self.position))
 
     async def _commit(self, position: int, count: int) -> None:
         after_commit = await self._write(position, count)

@@ -71,7 +71,10 @@ async def test_the_live_board_equals_a_rebuild_from_the_event_store(parts: Node)
     for canvas_id, _, board in canvases:
         assert np.array_equal(live[canvas_id], board)
 
-    await runner.rebuild()
+    reported: list[tuple[int, int]] = []
+    await runner.rebuild(progress=lambda done, total: reported.append((done, total)))
+    assert reported and reported[-1][0] == reported[-1][1] >= len(outcomes)  # the log's end
+    assert [done for done, _ in reported] == sorted(done for done, _ in reported)
     rebuilt = runner.model.projection.boards
     for canvas_id, version, _ in canvases:
         assert rebuilt[canvas_id].version == version
