@@ -238,6 +238,7 @@ CODES: dict[str, Kind] = {
     "invalid_export": UNPROCESSABLE,
     "invalid_timelapse": UNPROCESSABLE,
     "invalid_map": UNPROCESSABLE,
+    "invalid_replay": UNPROCESSABLE,
     "range_not_satisfiable": _kind(416),
     "session_not_found": NOT_FOUND,
     "image_not_found": NOT_FOUND,
