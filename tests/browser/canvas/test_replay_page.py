@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from playwright.async_api import Page
 
+from tests.browser.canvas.test_product_pages import PHONE, TOO_SMALL
 from tests.browser.conftest import PALETTE, WAIT_MS, Site
 
 RAW = {"Accept-Encoding": "identity"}
@@ -106,3 +107,20 @@ async def test_an_unknown_canvas_says_so(site: Site):
     status = page.locator("#status")
     await status.filter(has_text="Could not load").wait_for()
     assert await status.get_attribute("data-state") == "offline"
+
+
+async def test_the_replay_page_fits_a_phone(site: Site, tmp_path):
+    canvas_id, _ = await a_painted_canvas(site)
+    context = await site.browser.new_context(**PHONE)
+    context.set_default_timeout(WAIT_MS)
+    site.contexts.append(context)
+    page = await context.new_page()
+    page.on("pageerror", lambda error: site.page_errors.append(str(error)))
+    await page.goto(f"{site.url}/replay?canvas={canvas_id}", wait_until="domcontentloaded")
+    await page.evaluate("window.tessera.ready")
+    overflow = await page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert overflow <= 0
+    assert await page.evaluate(TOO_SMALL) == []
+    assert await page.locator("#board").bounding_box() is not None
+    await page.screenshot(path=str(tmp_path / "replay-phone.png"))
