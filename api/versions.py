@@ -17,3 +17,11 @@ def parse_seq(text: str | None, name: str = "at_seq") -> int | None:
     if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) > MAX_SEQ:
         raise ApiError("invalid_version", f"{name}={text!r} is not a version (0, 1, 2, …)")
     return int(value)
+
+
+def required_seq(text: str, name: str) -> int:
+    """`parse_seq` of a parameter that is always there."""
+    value = parse_seq(text, name)
+    if value is None:
+        raise ApiError("invalid_version", f"{name} is missing")
+    return value

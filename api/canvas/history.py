@@ -15,7 +15,7 @@ from litestar.params import FromPath, Parameter
 from api.canvas.reads import CanvasBoards, CanvasReads
 from api.errors import ApiError
 from api.openapi import REDIRECT
-from api.versions import parse_seq
+from api.versions import required_seq
 from commands.clock import utc_now
 from projections.canvas.bitmap import CanvasMeta, Chunk, encode_delta
 from projections.canvas.history import delta_entries
@@ -131,9 +131,7 @@ class HistoryController(Controller):
         format of `GET …/deltas` (a 16-byte header, then a little-endian u32 per repainted
         pixel, 0xFFFFFFFF for a clear): a player of history loads the snapshot at `since` (a
         keyframe plus events) and applies these, a page of versions at a time."""
-        first = parse_seq(since, "since")
-        last = parse_seq(until, "until")
-        assert first is not None and last is not None
+        first, last = required_seq(since, "since"), required_seq(until, "until")
         if first > last or last - first > MAX_REPLAY_SPAN:
             raise ApiError("invalid_replay",
                            f"since ({first}) to until ({last}): 0 to {MAX_REPLAY_SPAN:,} versions")
