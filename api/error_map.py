@@ -226,6 +226,7 @@ CODES: dict[str, Kind] = {
     "version_not_found": NOT_FOUND,
     "pixel_out_of_bounds": UNPROCESSABLE,  # well-formed, outside this canvas (as a placement)
     "version_in_future": UNPROCESSABLE,
+    "invalid_version": UNPROCESSABLE,  # `?at_seq=` that is not a whole number from 0 up
     "gone": GONE,
     "desk_gone": GONE,
     "conflict": CONFLICT,
@@ -237,6 +238,7 @@ CODES: dict[str, Kind] = {
     "invalid_export": UNPROCESSABLE,
     "invalid_timelapse": UNPROCESSABLE,
     "invalid_map": UNPROCESSABLE,
+    "invalid_replay": UNPROCESSABLE,
     "range_not_satisfiable": _kind(416),
     "session_not_found": NOT_FOUND,
     "image_not_found": NOT_FOUND,

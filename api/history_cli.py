@@ -25,7 +25,8 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     export = sub.add_parser(
         "export", help="every event of a context (or all) as Parquet, CSV or NDJSON"
     )
-    export.add_argument("what", help="canvas, desk, feedback, identity or all")
+    export.add_argument(
+        "what", help="a context (identity, canvas, feedback, desk, quiz, relay, billiards) or all")
     export.add_argument("--from", dest="start", help="first notification id or ISO time")
     export.add_argument("--to", dest="end", help="last notification id or ISO time")
     export.add_argument("--format", dest="form", default="parquet",

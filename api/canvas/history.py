@@ -15,8 +15,14 @@ from litestar.params import FromPath, Parameter
 from api.canvas.reads import CanvasBoards, CanvasReads
 from api.errors import ApiError
 from api.openapi import REDIRECT
+from api.versions import required_seq
 from commands.clock import utc_now
-from projections.canvas.bitmap import CanvasMeta, Chunk
+from projections.canvas.bitmap import CanvasMeta, Chunk, encode_delta
+from projections.canvas.history import delta_entries
+from projections.recorded import Recorded
+
+MAX_REPLAY_SPAN = 100_000
+"""Versions one `GET …/history` answers at most: a player of history asks again for more."""
 
 
 class History(Protocol):
@@ -27,6 +33,8 @@ class History(Protocol):
     ) -> np.ndarray: ...
 
     async def version_at(self, canvas_id: UUID, moment: datetime) -> int: ...
+
+    async def list_events(self, canvas_id: UUID, after: int, upto: int) -> list[Recorded]: ...
 
 
 class HistoricalBoards:
@@ -105,3 +113,40 @@ class HistoryController(Controller):
         location = f"/api/canvas/{canvas_id}/snapshot/{version}" + ("/png" if png else "")
         return Response(b"", status_code=307, headers={"Location": location,
                                                         "X-Canvas-Version": str(version)})
+
+    @get(
+        "/{canvas_id:uuid}/history",
+        media_type="application/octet-stream",
+        refuses=("invalid_version", "invalid_replay", "version_not_found"),
+    )
+    async def get_history(
+        self,
+        canvas_id: FromPath[UUID],
+        reads: NamedDependency[CanvasReads],
+        since: Annotated[str, Parameter(description="the version the player holds (0 up)")],
+        until: Annotated[str, Parameter(
+            description=f"the last version wanted; at most {MAX_REPLAY_SPAN:,} after `since`")],
+    ) -> Response[bytes]:
+        """What happened in the versions (since, until], read from the event store, in the
+        format of `GET …/deltas` (a 16-byte header, then a little-endian u32 per repainted
+        pixel, 0xFFFFFFFF for a clear): a player of history loads the snapshot at `since` (a
+        keyframe plus events) and applies these, a page of versions at a time."""
+        first, last = required_seq(since, "since"), required_seq(until, "until")
+        if first > last or last - first > MAX_REPLAY_SPAN:
+            raise ApiError("invalid_replay",
+                           f"since ({first}) to until ({last}): 0 to {MAX_REPLAY_SPAN:,} versions")
+        meta = await reads.get_canvas(canvas_id)
+        if last > meta.version:
+            meta = await reads.get_canvas(canvas_id, fresh=True)
+            if last > meta.version:
+                raise ApiError("version_not_found",
+                               f"canvas {canvas_id} has versions 1 to {meta.version}",
+                               last=meta.version)
+        history = reads.view
+        if not isinstance(history, HistoricalBoards):
+            raise ApiError("not_found", "this node keeps no history")
+        events = await history.history.list_events(canvas_id, first, last)
+        entries = delta_entries(meta.width, events)
+        return Response(encode_delta(first, last, entries.tobytes()),
+                        media_type="application/octet-stream",
+                        headers={"Cache-Control": "public, max-age=31536000, immutable"})

@@ -46,6 +46,13 @@ async def canvas_page() -> File:
     return _page(STATIC / "canvas" / "index.html")
 
 
+@get("/replay", include_in_schema=False, middleware=[not_modified], cache_control=REVALIDATE)
+async def replay_page() -> File:
+    """A canvas's history played back (`?canvas=<id>`, else the current game; `&version=`). Not
+    under `/canvas`: the canvas's service worker answers every page of its scope with the game."""
+    return _page(STATIC / "replay" / "index.html")
+
+
 @get(
     "/canvas-sw.js", include_in_schema=False, middleware=[not_modified], cache_control=REVALIDATE
 )

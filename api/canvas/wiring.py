@@ -13,7 +13,7 @@ from api.canvas.controller import CanvasController
 from api.canvas.history import HistoricalBoards, HistoryController
 from api.canvas.live import canvas_live
 from api.canvas.maps import MapsController
-from api.canvas.pages import canvas_page, canvas_worker, index
+from api.canvas.pages import canvas_page, canvas_worker, index, replay_page
 from api.canvas.parts import NAME, CanvasParts, provide_canvas, provide_reads
 from api.canvas.reads import CanvasReads
 from api.canvas.seats import SpectatorSeats
@@ -179,6 +179,7 @@ class CanvasContext:
                 index,
                 canvas_page,
                 canvas_worker,
+                replay_page,
             ],
             dependencies={
                 "canvas": Provide(provide_canvas, sync_to_thread=False),

@@ -8,17 +8,18 @@ only a desk this browser (or signed-in account) created or opened before (`api.d
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, Parameter
 
 from api.auth import AS_VIEWER
 from api.desk.openers import Openers, openers_of
 from api.desk.parts import DeskParts
 from api.errors import ApiError
+from api.versions import parse_seq
 from commands.actor import Actor
 from commands.desk.desks import DeskNotFound, desk_id_of, desk_link
 from commands.desk.wire import AckOut, ApplyStickerOp, CollisionOut, FinishSession, InitDesk
@@ -164,10 +165,26 @@ class DeskController(Controller):
         session_key = desk.hub.session_keys.issue(found.desk_id, client_id)
         return _answer(state_out(found, client_id=client_id, session_key=session_key), openers)
 
-    @get("/{desk_id:str}", refuses=("desk_gone",))
-    async def get_desk(self, desk_id: FromPath[str], desk: NamedDependency[DeskParts]) -> DeskOut:
-        """The desk's current stickers (tombstones included); 410 once it expired."""
-        return state_out(await desk.reads.get_desk(desk_id_of(desk_id)))
+    @get("/{desk_id:str}", refuses=("desk_gone", "invalid_version", "version_not_found"))
+    async def get_desk(
+        self,
+        desk_id: FromPath[str],
+        desk: NamedDependency[DeskParts],
+        at_seq: Annotated[str | None, Parameter(
+            description="a past version: the desk as it was at its op "
+            "`desk_seq` (0 as created); 422 if not a whole number, 404 past the last op",
+        )] = None,
+    ) -> DeskOut:
+        """The desk's current stickers (tombstones included), or as they were at `at_seq`;
+        410 once it expired."""
+        seq = parse_seq(at_seq)
+        current = await desk.reads.get_desk(desk_id_of(desk_id))
+        if seq is None or seq == current.desk_seq:
+            return state_out(current)
+        if seq > current.desk_seq:
+            raise ApiError("version_not_found",
+                           f"the desk has versions 0 to {current.desk_seq}", last=current.desk_seq)
+        return state_out(await desk.reads.get_desk_at(current.desk_id, seq))
 
     @get("/{desk_id:str}/export", refuses=("desk_gone",))
     async def export_desk(

@@ -16,9 +16,12 @@ from api.auth import AS_PLAYER
 from api.errors import ApiError
 from api.quiz.parts import QuizParts
 from api.quiz.report import build_report, report_csv
+from api.versions import parse_seq
 from commands.actor import Actor
 from commands.quiz.wire import HostAction, JoinSession, Kick, KickPlayer, StartSession
 from domain.quiz import errors as quiz_errors
+from infra.quiz.session_history import session_at
+from infra.quiz.sessions_view import SessionRow
 
 
 class SessionStarted(msgspec.Struct):
@@ -94,19 +97,42 @@ class SessionsController(Controller):
         await quiz.runtime.run(session_id, Kick(player.user, data.player_id))
         return {"kicked": data.player_id}
 
-    @get("/{session_id:uuid}/report", refuses=("session_not_found", "not_allowed"))
+    @get(
+        "/{session_id:uuid}/report",
+        refuses=("session_not_found", "not_allowed", "invalid_version", "version_not_found"),
+    )
     async def get_report(
         self, session_id: FromPath[UUID], player: NamedDependency[Actor],
         quiz: NamedDependency[QuizParts],
         format: Annotated[Literal["json", "csv"], Parameter(description="json or csv")] = "json",
+        at_seq: Annotated[str | None, Parameter(
+            description="a past version of the session (1: as started): the "
+            "report as it was then; 422 if not a whole number, 404 past the last version",
+        )] = None,
     ) -> Response[Any]:
-        """For the game's owner and admins (and whoever hosted it)."""
-        session = await quiz.sessions.find_session(session_id)
-        if session is None:
-            raise ApiError("session_not_found", "no such session")
-        if player.user != session.host and player.user not in session.admins:
-            raise ApiError("not_allowed", "only the game's owner and its admins see reports")
-        report = build_report(session, *await quiz.sessions.report_rows(session_id))
+        """For the game's owner and admins (and whoever hosted it); with `at_seq`, as it was
+        at that version of the session (folded from its events in the store)."""
+        seq = parse_seq(at_seq)
+        if seq is None:
+            session = await quiz.sessions.find_session(session_id)
+            if session is None:
+                raise ApiError("session_not_found", "no such session")
+            _may_see(player, session)
+            report = build_report(session, *await quiz.sessions.report_rows(session_id))
+        else:
+            past = await asyncio.to_thread(session_at, quiz.quizzes.events, session_id,
+                                           max(seq, 1))
+            if past is None:
+                raise ApiError("session_not_found", "no such session")
+            _may_see(player, past.session)
+            if seq < 1:
+                raise ApiError("version_not_found", "a session's versions start at 1 (started)")
+            if seq > past.version:
+                raise ApiError("version_not_found",
+                               f"the session has versions 1 to {past.version} so far",
+                               last=past.version)
+            report = build_report(past.session, past.players, past.answers, past.closed)
+            report["at_seq"] = seq
         if format == "csv":
             return Response(
                 report_csv(report),
@@ -114,3 +140,8 @@ class SessionsController(Controller):
                 headers={"Content-Disposition": f'attachment; filename="quiz-{session_id}.csv"'},
             )
         return Response(report, media_type=MediaType.JSON)
+
+
+def _may_see(player: Actor, session: SessionRow) -> None:
+    if player.user != session.host and player.user not in session.admins:
+        raise ApiError("not_allowed", "only the game's owner and its admins see reports")

@@ -4,15 +4,17 @@ store (the view lingers up to a second to batch its writes). No aggregate is loa
 from __future__ import annotations
 
 import asyncio
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 from uuid import UUID
 
 from commands.desk.desks import DeskGone, DeskNotFound, Desks
 from domain import lww
-from domain.desk import epoch_ms
+from domain.desk import Desk, epoch_ms
 from infra.desk.view import DeskBoard, StickerOut, sticker_out
 
 MAX_TAIL = 1000
+PAGE = 1000
+"""Events a historical read takes from the store at a time."""
 """Ops a read folds onto the view at most; beyond that the view is far behind (`try_again`)."""
 
 
@@ -75,3 +77,44 @@ class DeskReads:
             last_edit_ms + ttl_ms,
             [sticker_out(key, registers) for key, registers in sorted(stickers.items())],
         )
+
+    async def get_desk_at(self, desk_id: UUID, desk_seq: int) -> DeskState:
+        """The desk as it was at its op `desk_seq` (0: as created), folded from its events in
+        the store up to that op (and what else happened before the next one, as a finished
+        session). The caller checks that the desk has come that far (`get_desk`)."""
+        events = await asyncio.to_thread(self._events_until, desk_id, desk_seq)
+        created = events[0] if events else None
+        if not isinstance(created, Desk.Created):
+            raise DeskNotFound("no such desk")
+        stickers: lww.Board = {}
+        epoch, seq, last_edit_ms = 1, 0, created.created_ms
+        for event in events[1:]:
+            match event:
+                case Desk.StickerChanged():
+                    lww.merge(stickers, event.sticker_id, event.changes, lww.as_stamp(event.stamp))
+                    seq, last_edit_ms = event.desk_seq, epoch_ms(event.timestamp)
+                case Desk.SessionFinished():
+                    epoch += 1
+        return DeskState(
+            desk_id,
+            created.name,
+            epoch,
+            seq,
+            last_edit_ms + created.ttl_ms,
+            [sticker_out(key, registers) for key, registers in sorted(stickers.items())],
+        )
+
+    def _events_until(self, desk_id: UUID, desk_seq: int) -> list[Any]:
+        """The desk's events, oldest first, up to (not including) its op `desk_seq + 1`, read a
+        page at a time so that an early version does not read the whole desk."""
+        found: list[Any] = []
+        after = 0
+        while True:
+            page = list(self.desks.events.get(desk_id, gt=after, limit=PAGE))
+            for event in page:
+                if isinstance(event, Desk.StickerChanged) and event.desk_seq > desk_seq:
+                    return found
+                found.append(event)
+            if len(page) < PAGE:
+                return found
+            after = page[-1].originator_version

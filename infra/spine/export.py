@@ -3,7 +3,7 @@
 A row: `notification_id`, `context`, `aggregate`, `version`, `type` (the event class, as
 `Canvas.PixelPlaced`), `time`, the fields most events share as columns (`x`, `y`, `colour`,
 `user`, `width`, `height`; null where an event has none) and the rest of its fields as JSON
-in `data`. Pages of `page` events are read by notification id and written as one Parquet row
+in `data` (JSON: times in RFC 3339, bytes in base64). Pages of `page` events are read by notification id and written as one Parquet row
 group (or a CSV or NDJSON slice) each, so an export of any length holds one page at a time.
 """
 
@@ -79,12 +79,8 @@ class _Placed(msgspec.Struct, gc=False):
 
 _placed_list = msgspec.msgpack.Decoder(list[_Placed]).decode
 _transcoder = MsgspecTranscoder()
-_json = msgspec.json.Encoder()
-
-
-def _plain(value: Any) -> Any:
-    return str(value) if not isinstance(value, (str, int, float, bool, list, dict, type(None))) \
-        else value
+_json = msgspec.json.Encoder(enc_hook=str)
+"""Fields as JSON: times in RFC 3339, UUIDs as text, bytes (a relayed message) in base64."""
 
 
 def _columns(context: str, rows: Sequence[asyncpg.Record]) -> pa.Table:
@@ -125,8 +121,7 @@ def _columns(context: str, rows: Sequence[asyncpg.Record]) -> pa.Table:
                 isinstance(value, int) and not isinstance(value, bool) and -2**31 <= value < 2**31)
             shared[name].append(state.pop(name) if fits else None)
         state.pop("originator_topic", None)
-        rest = {key: _plain(value) for key, value in state.items()}
-        data.append(_json.encode(rest).decode() if rest else None)
+        data.append(_json.encode(state).decode() if state else None)
     rest_columns: dict[str, Any] = {
         "type": [topic.rpartition(":")[2] for topic in topics], "time": times, **shared,
         "data": data}

@@ -18,6 +18,7 @@ import msgspec
 import numpy as np
 
 from projections.canvas.bitmap import (
+    RESET,
     TOPIC_CLEARED,
     TOPIC_CREATED,
     TOPIC_FILLED,
@@ -242,3 +243,29 @@ class HistoryProjection:
         batch = HistoryBatch(list(self._touched.values()), self._keyframes)
         self._touched, self._keyframes = {}, []
         return batch
+
+
+def delta_entries(width: int, events: Sequence[Recorded]) -> np.ndarray:
+    """A canvas's events in version order as the entries of a delta (`bitmap.encode_delta`):
+    one `(y·width + x) << 5 | colour` per placement, every pixel of a fill, RESET for a clear."""
+    parts: list[np.ndarray] = []
+    start, end = 0, len(events)
+    while start < end:
+        event = events[start]
+        if event.topic == TOPIC_PLACED:
+            stop = start + 1
+            while stop < end and events[stop].topic == TOPIC_PLACED:
+                stop += 1
+            xyc = placements(events[start:stop])
+            parts.append(((xyc[:, 1] * width + xyc[:, 0]) << 5 | xyc[:, 2]).astype("<u4"))
+            start = stop
+            continue
+        if event.topic == TOPIC_FILLED:
+            f = _decode_filled(event.state)
+            rows = np.arange(f.y, f.y + f.height, dtype=np.int64)[:, None] * width
+            indices = (rows + np.arange(f.x, f.x + f.width, dtype=np.int64)).ravel()
+            parts.append(((indices << 5) | f.colour).astype("<u4"))
+        elif event.topic == TOPIC_CLEARED:
+            parts.append(np.array([RESET], dtype="<u4"))
+        start += 1
+    return np.concatenate(parts) if parts else np.zeros(0, dtype="<u4")

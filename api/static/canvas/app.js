@@ -18,6 +18,7 @@ import { Session } from './session.js'
 import { Spectator } from './spectate.js'
 import { placeState, renderConnection, renderStatus } from './status.js'
 import { Sync } from './sync.js'
+import { Timelapse } from './timelapse.js'
 import { explain, isCooldown, newGameText, showToast } from './toast.js'
 import { View } from './view.js'
 import { Watch } from './watch.js'
@@ -107,6 +108,8 @@ async function main() {
   const palette = new Palette($('palette'), canvas.palette, render)
   const cooldown = new Cooldown($('cooldown'), canvas.id, render)
   const online = new Online($('online'), ONLINE_EVERY_MS)
+  const timelapse = new Timelapse($('timelapse-dialog'), $('timelapse'))
+  timelapse.setCanvas(canvas)
   const watchOf = (canvas, sync) => (config.live_spectators ? new Watch(canvas.id, sync) : null)
   const game = new Game({
     canvasId: canvas.id,
@@ -140,6 +143,7 @@ async function main() {
     palette.setColours(canvas.palette)
     cooldown.setCanvas(canvas.id)
     online.follow(canvas.id)
+    timelapse.setCanvas(canvas)
     game.switchTo({
       canvasId: canvas.id,
       sync,
@@ -242,6 +246,9 @@ async function main() {
     showToast(copied ? 'Link copied: it opens this place at this zoom.' : `Copy this link: ${link}`)
   })
   $('hint-ok').addEventListener('click', hideHint)
+  $('replay-link').addEventListener('click', (event) => {
+    event.currentTarget.href = `/replay?canvas=${encodeURIComponent(canvas.id)}`
+  })
   $('feedback-link').addEventListener('click', (event) => {
     event.currentTarget.href = `/feedback?canvas=${encodeURIComponent(canvas.id)}`
   })
@@ -268,6 +275,7 @@ async function main() {
     view,
     grid,
     canvas,
+    timelapse,
   })
   current.start()
   online.follow(canvas.id)

@@ -19,7 +19,7 @@ const SHELL = [
   ...[
     'account', 'address', 'app', 'board', 'cooldown', 'current', 'delta', 'game', 'grid',
     'inspector', 'live', 'online', 'palette', 'providers', 'session', 'spectate', 'status',
-    'sync', 'toast', 'view', 'watch',
+    'sync', 'timelapse', 'toast', 'view', 'watch',
   ].map((name) => `/static/canvas/${name}.js`),
 ]
 /** Game answers kept for an offline start: the last of each. (`/api/canvas/current` is left to
