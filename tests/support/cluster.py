@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import base64
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.embedded import EmbeddedServices
+from tests.support.logged_secrets import secret
 
 ROOT = Path(__file__).resolve().parents[2]
 HAPROXY_CFG = ROOT / "deploy" / "haproxy.cfg"
@@ -112,7 +114,9 @@ class Cluster:
         self.ports = Ports.allocate(self.base_port)
         # One signing key for every node (else each would generate its own into data_dir, and
         # a desk session key or token issued by one node would not verify on the other).
-        self._jwt_keys = "k1:" + base64.urlsafe_b64encode(os.urandom(32)).rstrip(b"=").decode()
+        self._jwt_keys = "k1:" + secret(
+            base64.urlsafe_b64encode(secrets.token_bytes(32)).rstrip(b"=").decode()
+        )
         self.nats: list[subprocess.Popen[bytes] | None] = [None, None, None]
         self.api: list[subprocess.Popen[bytes] | None] = [None, None]
         self.others: dict[str, subprocess.Popen[bytes]] = {}
