@@ -151,9 +151,13 @@ async def play(port: int, http: Any, sessions: int, players: int, task_count: in
         STEP["step"] = f"task {index}"
         progress = STEP["tasks"].setdefault(index, {"task": 0, "ack": 0, "error": 0, "results": 0})
         first_send = last_ack = 0.0
-        await asyncio.gather(*(post(http, f"/api/quiz/sessions/{sid}/next",
-                                    params={"index": index}, headers=OWNER)
-                               for sid, _, _ in made))
+        started = await asyncio.gather(*(post(http, f"/api/quiz/sessions/{sid}/next",
+                                              params={"index": index}, headers=OWNER)
+                                         for sid, _, _ in made))
+        for response in started:
+            if not response.is_success:
+                refused = progress.setdefault("next_refused", {})
+                refused[response.text[:120]] = refused.get(response.text[:120], 0) + 1
 
         async def one(
             player: Player, silent: bool, index: int = index, progress: dict = progress
@@ -170,6 +174,9 @@ async def play(port: int, http: Any, sessions: int, players: int, task_count: in
                     {"type": "answer", "index": index, "answer": random.randrange(4)}))
                 ack = await player.next("ack", "error")
                 progress[ack["type"]] += 1
+                if ack["type"] == "error":  # what went wrong, by code, for the report
+                    codes = progress.setdefault("errors", {})
+                    codes[ack.get("error")] = codes.get(ack.get("error"), 0) + 1
                 if ack["type"] == "ack":
                     answered += 1
                     player.acks.append(ack["_at"] - sent)
