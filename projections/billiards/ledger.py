@@ -1,0 +1,158 @@
+"""The matches the stats follow: each open match's game, seats and standing shots, and the last
+`WINDOW` finished ones, so that undoing a finishing shot takes the result back. Pure.
+
+A shot is kept as what the stats need of it: who shot, the balls it scored (none on a foul) and
+whether it was a foul. A finished match older than the window is forgotten: an undo of it then
+changes no stats (deterministically, so a rebuild agrees with the live values).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from datetime import datetime
+from typing import Any, NamedTuple
+from uuid import UUID
+
+import msgspec
+
+from commands.codec import MsgspecTranscoder
+from domain.billiards.rules import AMERICAN, KOLKHOZ, MOSCOW
+from projections.recorded import Recorded
+
+WINDOW = 1000
+"""Finished matches remembered, newest first, for an undo of their last shot."""
+
+_M = "domain.billiards.match:BilliardsMatch."
+TOPIC_CREATED = _M + "Created"
+TOPIC_JOINED = _M + "PlayerJoined"
+TOPIC_SHOT = _M + "ShotRecorded"
+TOPIC_UNDONE = _M + "ShotUndone"
+TOPIC_FINISHED = _M + "Finished"
+TOPICS = (TOPIC_CREATED, TOPIC_JOINED, TOPIC_SHOT, TOPIC_UNDONE, TOPIC_FINISHED)
+
+
+class Finish(msgspec.Struct):
+    seq: int
+    """The notification id of the `Finished` event: the order results count in."""
+    at: datetime
+    places: list[int]
+    """Per seat, its place in the final standings (equal places: a draw between them)."""
+    undo: dict[str, Any] = msgspec.field(default_factory=dict)
+    """What counting the match changed that a subtraction cannot take back (set by the books)."""
+
+
+class Followed(msgspec.Struct):
+    kind: str
+    seats: list[tuple[str | None, str]]
+    """Per seat: (account or None for a guest, name)."""
+    shots: list[tuple[int, int, bool]] = msgspec.field(default_factory=list)
+    """(seat, balls scored, foul) per standing shot."""
+    finish: Finish | None = None
+
+    def accounts(self) -> list[tuple[int, str, str]]:
+        """(seat, account, name) of the seats a player took, guests left out."""
+        return [(seat, a, name) for seat, (a, name) in enumerate(self.seats) if a is not None]
+
+
+class Counted(NamedTuple):
+    match_id: UUID
+    match: Followed
+
+
+class Uncounted(NamedTuple):
+    match_id: UUID
+    match: Followed
+    finish: Finish
+
+
+Outcome = Counted | Uncounted
+
+_state = MsgspecTranscoder()
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder(Followed).decode
+
+
+def scored(kind: str, shot: dict[str, Any]) -> tuple[int, bool]:
+    """The balls a shot scored and whether it was a foul (then it scores none: they are
+    re-spotted). The cue ball counts as a ball in Американка and (свояк) in Московская."""
+    cue = bool(shot.get("cue"))
+    if shot.get("fouls") or (cue and kind == KOLKHOZ):
+        return 0, True
+    return int(shot["balls"]) + (1 if cue and kind in (AMERICAN, MOSCOW) else 0), False
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.matches: dict[UUID, Followed] = {}
+        self.finished: OrderedDict[UUID, None] = OrderedDict()
+        self.touched: set[UUID] = set()
+        self.forgotten: set[UUID] = set()
+
+    def apply(self, event: Recorded) -> Outcome | None:
+        topic = event.topic
+        if topic not in TOPICS:
+            return None
+        match_id = event.originator_id
+        state = _state.decode(event.state)
+        if topic == TOPIC_CREATED:
+            seats = [(p.get("account"), str(p["name"])) for p in state["players"]]
+            self.matches[match_id] = Followed(str(state["rules"]["game"]), seats)
+            self._touch(match_id)
+            return None
+        match = self.matches.get(match_id)
+        if match is None:
+            return None  # forgotten: finished before the window
+        self._touch(match_id)
+        if topic == TOPIC_SHOT:
+            balls, foul = scored(match.kind, state["shot"])
+            match.shots.append((int(state["shot"]["shooter"]), balls, foul))
+        elif topic == TOPIC_JOINED:
+            seat = (state["account"], str(state["name"]))
+            if state["seat"] is None:
+                match.seats.append(seat)
+            else:
+                match.seats[state["seat"]] = seat
+        elif topic == TOPIC_UNDONE:
+            if match.shots:
+                match.shots.pop()
+            finish, match.finish = match.finish, None
+            if finish is not None:
+                self.finished.pop(match_id, None)
+                return Uncounted(match_id, match, finish)
+        elif topic == TOPIC_FINISHED:
+            places = [0] * len(match.seats)
+            for entry in state["standings"]:
+                places[int(entry["seat"])] = int(entry["place"])
+            match.finish = Finish(event.notification_id, state["timestamp"], places)
+            self.finished[match_id] = None
+            while len(self.finished) > WINDOW:
+                old, _ = self.finished.popitem(last=False)
+                del self.matches[old]
+                self.touched.discard(old)
+                self.forgotten.add(old)
+            return Counted(match_id, match)
+        return None
+
+    def _touch(self, match_id: UUID) -> None:
+        self.touched.add(match_id)
+        self.forgotten.discard(match_id)
+
+    def collect(self) -> tuple[list[tuple[UUID, int | None, bytes]], list[UUID]]:
+        """Rows to keep (match, finishing position or None while open, state) and matches to
+        forget, since the last collect."""
+        rows = []
+        for match_id in self.touched:
+            match = self.matches[match_id]
+            rows.append((match_id, None if match.finish is None else match.finish.seq,
+                         _encode(match)))
+        forgotten = list(self.forgotten)
+        self.touched, self.forgotten = set(), set()
+        return rows, forgotten
+
+    def restore(self, rows: list[tuple[UUID, int | None, bytes]]) -> None:
+        """From the kept rows: open matches, then finished ones in their finishing order."""
+        for match_id, _, state in sorted(rows, key=lambda r: (r[1] is not None, r[1] or 0)):
+            match = _decode(state)
+            self.matches[match_id] = match
+            if match.finish is not None:
+                self.finished[match_id] = None
