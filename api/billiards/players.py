@@ -50,7 +50,6 @@ class BoardPlace(msgspec.Struct):
 class RatingHistory(msgspec.Struct):
     player: str
     kind: str
-    season: str
     points: list[RatingPoint]
 
 
@@ -84,20 +83,16 @@ class PlayersController(Controller):
         """The player's finished matches, newest first (`before`: an earlier page)."""
         return await billiards.stats.players.list_history(player, limit, before)
 
-    @get("/{player:str}/ratings/{kind:str}", refuses=(UnknownGame, InvalidSeason))
+    @get("/{player:str}/ratings/{kind:str}", refuses=(UnknownGame,))
     async def list_rating_points(
         self,
         player: FromPath[str],
         kind: FromPath[str],
         billiards: NamedDependency[BilliardsParts],
-        season: Season = ALL,
     ) -> RatingHistory:
-        """The player's rating (ordinal) after each match of the game, oldest first."""
-        season = _season(billiards, season)
-        points = await billiards.stats.players.list_rating_points(
-            player, check_game(kind), season
-        )
-        return RatingHistory(player, kind, season, points)
+        """The player's all-time rating (ordinal) after each match of the game, oldest first."""
+        points = await billiards.stats.players.list_rating_points(player, check_game(kind))
+        return RatingHistory(player, kind, points)
 
 
 class LeaderboardController(Controller):

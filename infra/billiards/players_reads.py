@@ -179,14 +179,14 @@ class PlayersView:
         ]
 
     async def list_rating_points(
-        self, player: str, kind: str, season: str = ALL, limit: int = 500
+        self, player: str, kind: str, limit: int = 500
     ) -> list[RatingPoint]:
-        """The rating after each of the player's last `limit` matches, oldest first."""
+        """The all-time rating after each of the player's last `limit` matches, oldest first."""
         rows = await self._pool.fetch(
             f"SELECT at, match_id, mu, sigma FROM (SELECT * FROM {self._s}.billiards_rating_changes "
             "WHERE player = $1 AND kind = $2 AND season = $3 ORDER BY at DESC LIMIT $4) c "
             "ORDER BY at",
-            player, kind, season, limit,
+            player, kind, ALL, limit,
         )
         return [RatingPoint(r[0], r[1], ordinal(r[2], r[3]), r[2], r[3]) for r in rows]
 
@@ -195,7 +195,8 @@ class PlayersView:
     ) -> list[Standing]:
         rows = await self._pool.fetch(
             f"SELECT player, name, ordinal, mu, sigma, matches FROM {self._s}.billiards_ratings "
-            "WHERE kind = $1 AND season = $2 ORDER BY ordinal DESC, player LIMIT $3 OFFSET $4",
+            "WHERE kind = $1 AND season = $2 ORDER BY bucket DESC, ordinal DESC, player "
+            "LIMIT $3 OFFSET $4",
             kind, season, limit, offset,
         )
         return [_standing(offset + i, row) for i, row in enumerate(rows, start=1)]

@@ -40,9 +40,7 @@ CREATE TABLE IF NOT EXISTS {s}.billiards_ratings (
     PRIMARY KEY (kind, season, player)
 );
 CREATE INDEX IF NOT EXISTS billiards_ratings_board
-    ON {s}.billiards_ratings (kind, season, ordinal DESC, player);
-CREATE INDEX IF NOT EXISTS billiards_ratings_bucket
-    ON {s}.billiards_ratings (kind, season, bucket, ordinal DESC, player);
+    ON {s}.billiards_ratings (kind, season, bucket DESC, ordinal DESC, player);
 CREATE TABLE IF NOT EXISTS {s}.billiards_rating_buckets (
     kind text NOT NULL, season text NOT NULL, bucket int NOT NULL, n int NOT NULL,
     PRIMARY KEY (kind, season, bucket)

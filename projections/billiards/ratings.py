@@ -17,7 +17,7 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from openskill.models import PlackettLuce
+from openskill.models import PlackettLuce, PlackettLuceRating
 
 from domain.billiards.seasons import ALL, season_of
 from projections.billiards.ledger import Finish, Followed
@@ -73,6 +73,9 @@ class RatingBook:
         """Each stored rating's bucket, as the view holds it."""
         self.dirty: set[RatingKey] = set()
         self.changes: dict[tuple[UUID, str, str], RatingChange | None] = {}
+        self._skills: dict[RatingKey, PlackettLuceRating] = {}
+        """The model's own rating object of each rating, as `rate` returned it (making one
+        anew costs a random id): the same μ and σ as the `Rating`."""
 
     def count(self, match_id: UUID, match: Followed, finish: Finish) -> None:
         players = match.accounts()
@@ -88,8 +91,8 @@ class RatingBook:
                 for (_, account, _), rating in zip(players, current, strict=True)
             }
             teams = [
-                [self.model.rating() if r is None else self.model.create_rating([r.mu, r.sigma])]
-                for r in current
+                [self._skill(match.kind, season, account, rating)]
+                for (_, account, _), rating in zip(players, current, strict=True)
             ]
             rated = self.model.rate(teams, ranks=ranks)
             for (_, account, name), rating, [new] in zip(players, current, rated, strict=True):
@@ -99,11 +102,13 @@ class RatingBook:
                 rating.name, rating.mu, rating.sigma = name, new.mu, new.sigma
                 rating.matches += 1
                 rating.last_match = match_id
+                self._skills[(match.kind, season, account)] = new
                 self.dirty.add((match.kind, season, account))
-                self.changes[(match_id, account, season)] = RatingChange(
-                    match_id, account, match.kind, season, finish.at, *before, new.mu,
-                    new.sigma, rating.matches,
-                )
+                if season == ALL:  # the rating's history is kept for the all-time board
+                    self.changes[(match_id, account, season)] = RatingChange(
+                        match_id, account, match.kind, season, finish.at, *before, new.mu,
+                        new.sigma, rating.matches,
+                    )
         finish.undo["ratings"] = undo
 
     def uncount(self, match_id: UUID, match: Followed, finish: Finish) -> None:
@@ -113,14 +118,26 @@ class RatingBook:
             board = self.boards[(match.kind, season)]
             for account, old in before.items():
                 rating = board.get(account)
-                self.changes[(match_id, account, season)] = None
+                if season == ALL:
+                    self.changes[(match_id, account, season)] = None
                 if rating is None or rating.last_match != match_id:
                     continue
+                self._skills.pop((match.kind, season, account), None)
                 if old is None:
                     del board[account]
                 else:
                     board[account] = msgspec.convert(old, Rating)
                 self.dirty.add((match.kind, season, account))
+
+    def _skill(
+        self, kind: str, season: str, player: str, rating: Rating | None
+    ) -> PlackettLuceRating:
+        if rating is None:
+            return self.model.rating()
+        skill = self._skills.get((kind, season, player))
+        if skill is None:
+            skill = self.model.create_rating([rating.mu, rating.sigma])
+        return skill
 
     def get(self, kind: str, season: str, player: str) -> Rating | None:
         return self.boards.get((kind, season), {}).get(player)
