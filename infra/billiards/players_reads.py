@@ -13,6 +13,7 @@ import asyncpg
 import msgspec
 
 from domain.billiards.errors import PlayerNotFound
+from domain.billiards.rules import GAMES
 from domain.billiards.seasons import ALL
 from infra.spine.readmodels import quote_ident
 from projections.billiards.ratings import PROVISIONAL, ordinal
@@ -115,6 +116,17 @@ def _standing(rank: int, row: asyncpg.Record) -> Standing:
                     row["matches"], row["matches"] < PROVISIONAL)
 
 
+_RANK = (
+    "1 + (SELECT coalesce(sum(b.n), 0) FROM {s}.billiards_rating_buckets b WHERE b.kind = r.kind "
+    "AND b.season = r.season AND b.bucket > r.bucket) + (SELECT count(*) FROM "
+    "{s}.billiards_ratings o WHERE o.kind = r.kind AND o.season = r.season AND "
+    "o.bucket = r.bucket AND (o.ordinal > r.ordinal OR (o.ordinal = r.ordinal "
+    "AND o.player < r.player)))"
+)
+"""A rating row `r`'s rank: the players in the buckets above its own, and those ahead of it
+in its own."""
+
+
 class PlayersView:
     def __init__(self, pool: asyncpg.Pool, schema: str) -> None:
         self._pool = pool
@@ -130,10 +142,10 @@ class PlayersView:
             if not games:
                 raise PlayerNotFound(f"no finished match of player {player!r}")
             ratings = await conn.fetch(
-                f"SELECT * FROM {s}.billiards_ratings WHERE player = $1 AND season = $2",
-                player, ALL,
+                f"SELECT r.*, {_RANK.format(s=s)} AS rank FROM {s}.billiards_ratings r "
+                "WHERE kind = ANY($3::text[]) AND season = $2 AND player = $1",
+                player, ALL, list(GAMES),
             )
-            ranks = {r["kind"]: await self._rank(conn, r["kind"], ALL, r) for r in ratings}
             versus = await conn.fetch(
                 f"SELECT * FROM {s}.billiards_head_to_head WHERE player = $1 "
                 "ORDER BY matches DESC, opponent LIMIT 200",
@@ -145,7 +157,7 @@ class PlayersView:
             r = rated.get(g["kind"])
             rating = None if r is None else RatingOut(
                 r["ordinal"], r["mu"], r["sigma"], r["matches"], r["matches"] < PROVISIONAL,
-                ranks[g["kind"]],
+                r["rank"],
             )
             out.append(GameStats(
                 g["kind"], g["matches"], g["wins"], g["losses"], g["draws"],
@@ -211,27 +223,15 @@ class PlayersView:
 
     async def get_standing(self, kind: str, season: str, player: str) -> Standing:
         """One player's place on a board, without reading the board."""
-        async with self._pool.acquire() as conn:
-            row = await conn.fetchrow(
-                f"SELECT player, name, ordinal, mu, sigma, matches, bucket "
-                f"FROM {self._s}.billiards_ratings WHERE kind = $1 AND season = $2 AND player = $3",
-                kind, season, player,
-            )
-            if row is None:
-                raise PlayerNotFound(f"player {player!r} has no {kind} rating in season {season}")
-            return _standing(await self._rank(conn, kind, season, row), row)
-
-    async def _rank(
-        self, conn: asyncpg.Connection, kind: str, season: str, row: asyncpg.Record
-    ) -> int:
-        rank = await conn.fetchval(
-            f"SELECT 1 + (SELECT coalesce(sum(n), 0) FROM {self._s}.billiards_rating_buckets "
-            "WHERE kind = $1 AND season = $2 AND bucket > $3) + (SELECT count(*) "
-            f"FROM {self._s}.billiards_ratings WHERE kind = $1 AND season = $2 AND bucket = $3 "
-            "AND (ordinal > $4 OR (ordinal = $4 AND player < $5)))",
-            kind, season, row["bucket"], row["ordinal"], row["player"],
+        row = await self._pool.fetchrow(
+            f"SELECT r.player, r.name, r.ordinal, r.mu, r.sigma, r.matches, "
+            f"{_RANK.format(s=self._s)} AS rank FROM {self._s}.billiards_ratings r "
+            "WHERE kind = $1 AND season = $2 AND player = $3",
+            kind, season, player,
         )
-        return int(rank)
+        if row is None:
+            raise PlayerNotFound(f"player {player!r} has no {kind} rating in season {season}")
+        return _standing(row["rank"], row)
 
     async def rank_among(
         self, kind: str, season: str, players: Sequence[str], limit: int = 100
