@@ -14,7 +14,10 @@ between three or four, shots drawn at random until the match ends, spread over t
    its read models have caught up, over keep-alive HTTP, one request at a time: a leaderboard's
    top 100, a random player's rank on a board ("my rank") and a random player's stats page:
    p50/p99; the rank query alone in this process (its SQL: the bucket sum and one bucket);
-3. end to end: matches between loaded players, created, joined and ended over HTTP; from
+3. a board of `--board` players (100,000, also with --quick): ratings drawn at random and
+   copied into the ratings table as the season 2000-01 (no match of the run is in it), so that
+   the top 100 and "my rank" are measured over HTTP on a board of the full size;
+4. end to end: matches between loaded players, created, joined and ended over HTTP; from
    sending the finishing shot to its rating change being readable (the stats are written in
    the same transaction): p50/p99.
 """
@@ -179,6 +182,38 @@ async def reads(http: Any, pool: Any, run: Run, players: int, samples: int) -> d
     return result
 
 
+SYNTHETIC = "2000-01"
+
+
+async def full_board(http: Any, pool: Any, run: Run, size: int, samples: int) -> dict[str, Any]:
+    from projections.billiards.ratings import bucket_of
+
+    rng = random.Random(17)
+    rows = []
+    for i in range(size):
+        mu, sigma = rng.gauss(25, 4), max(0.8, rng.gauss(3, 1))
+        rows.append(("american", SYNTHETIC, f"s{i}", f"Synthetic {i}", mu, sigma,
+                     mu - 3 * sigma, bucket_of(mu - 3 * sigma), rng.randint(1, 40), None))
+    async with pool.acquire() as conn:
+        await conn.copy_records_to_table("billiards_ratings", records=rows, schema_name=run.schema)
+        await conn.execute(
+            f'INSERT INTO "{run.schema}".billiards_rating_buckets SELECT kind, season, bucket, '
+            f'count(*) FROM "{run.schema}".billiards_ratings WHERE season = $1 GROUP BY 1, 2, 3',
+            SYNTHETIC,
+        )
+        await conn.execute(f'ANALYZE "{run.schema}".billiards_ratings')
+    result: dict[str, Any] = {"players": size}
+    for name, urls in (
+        ("top100", [f"/api/billiards/leaderboards/american?season={SYNTHETIC}&limit=100"] * samples),
+        ("my_rank", [f"/api/billiards/leaderboards/american/players/s{rng.randrange(size)}"
+                     f"?season={SYNTHETIC}" for _ in range(samples)]),
+    ):
+        await timed(http, urls[: samples // 10])
+        result[name] = await timed(http, urls)
+        say(f"board of {size:,}: {name}: {result[name]}")
+    return {"full_board": result}
+
+
 async def end_to_end(http: Any, players: int, count: int) -> dict[str, Any]:
     from domain.billiards.rules import BUILT_IN_IDS
 
@@ -241,6 +276,7 @@ async def run_bench(run: Run, args: argparse.Namespace) -> None:
         say(f"the server's read models caught up in {waited:.1f} s")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
             run.result.update(await reads(http, pool, run, args.players, args.samples))
+            run.result.update(await full_board(http, pool, run, args.board, args.samples))
             run.result.update(await end_to_end(http, args.players, args.ends))
         run.result["server_stopped_cleanly"] = benchkit.stop_server(run, timeout=15.0)
         run.result["server_log_errors"] = benchkit.server_log_errors(run.server_log)
@@ -254,6 +290,8 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
         "rebuild_events_per_s": result.get("rebuild_events_per_s"),
         "leaderboard_top100_p99_ms": result.get("leaderboard_top100", {}).get("p99_ms"),
         "my_rank_p99_ms": result.get("my_rank", {}).get("p99_ms"),
+        "board_100k_top100_p99_ms": result.get("full_board", {}).get("top100", {}).get("p99_ms"),
+        "board_100k_my_rank_p99_ms": result.get("full_board", {}).get("my_rank", {}).get("p99_ms"),
         "stats_page_p99_ms": result.get("stats_page", {}).get("p99_ms"),
         "end_to_ratings_p99_ms": result.get("end_to_ratings_p99_ms"),
     }
@@ -265,6 +303,7 @@ def main() -> int:
     parser.add_argument("--players", type=int)
     parser.add_argument("--matches", type=int)
     parser.add_argument("--samples", type=int, default=1000, help="requests per read measured")
+    parser.add_argument("--board", type=int, default=100_000, help="players of the full board")
     parser.add_argument("--ends", type=int, default=100, help="matches ended end to end")
     parser.add_argument("--timeout", type=float, default=3600, help="give up after (s)")
     args = parser.parse_args()
@@ -278,7 +317,7 @@ def main() -> int:
     result = benchkit.report(headline(run.result), run, error)
     result["machine"] = machine
     result["params"] = {"players": args.players, "matches": args.matches, "quick": args.quick,
-                        "samples": args.samples, "ends": args.ends}
+                        "samples": args.samples, "ends": args.ends, "board": args.board}
     result["elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result), flush=True)
     return 0 if error is None else 1

@@ -15,7 +15,6 @@ from uuid import UUID
 
 import msgspec
 
-from commands.codec import MsgspecTranscoder
 from domain.billiards.rules import AMERICAN, KOLKHOZ, MOSCOW
 from projections.recorded import Recorded
 
@@ -67,18 +66,67 @@ class Uncounted(NamedTuple):
 
 Outcome = Counted | Uncounted
 
-_state = MsgspecTranscoder()
 _encode = msgspec.msgpack.Encoder().encode
 _decode = msgspec.msgpack.Decoder(Followed).decode
 
 
-def scored(kind: str, shot: dict[str, Any]) -> tuple[int, bool]:
+# What the ledger reads of each event's stored state (`commands.codec`): typed decoders skip
+# the rest, which is most of the time of a rebuild's shots.
+class _Seat(msgspec.Struct):
+    name: str
+    account: str | None = None
+
+
+class _Game(msgspec.Struct):
+    game: str
+
+
+class _Created(msgspec.Struct):
+    rules: _Game
+    players: list[_Seat]
+
+
+class _Joined(msgspec.Struct):
+    seat: int | None
+    account: str | None
+    name: str
+
+
+class _Shot(msgspec.Struct):
+    shooter: int
+    balls: int
+    cue: bool = False
+    fouls: list[str] = []
+
+
+class _ShotRecorded(msgspec.Struct):
+    shot: _Shot
+
+
+class _Entry(msgspec.Struct):
+    seat: int
+    place: int
+
+
+class _Finished(msgspec.Struct):
+    timestamp: datetime
+    standings: list[_Entry]
+
+
+def _decoder(kind: type[Any]) -> Any:
+    return msgspec.msgpack.Decoder(kind).decode
+
+
+_created, _joined = _decoder(_Created), _decoder(_Joined)
+_shot, _finished = _decoder(_ShotRecorded), _decoder(_Finished)
+
+
+def scored(kind: str, shot: _Shot) -> tuple[int, bool]:
     """The balls a shot scored and whether it was a foul (then it scores none: they are
     re-spotted). The cue ball counts as a ball in Американка and (свояк) in Московская."""
-    cue = bool(shot.get("cue"))
-    if shot.get("fouls") or (cue and kind == KOLKHOZ):
+    if shot.fouls or (shot.cue and kind == KOLKHOZ):
         return 0, True
-    return int(shot["balls"]) + (1 if cue and kind in (AMERICAN, MOSCOW) else 0), False
+    return shot.balls + (1 if shot.cue and kind in (AMERICAN, MOSCOW) else 0), False
 
 
 class Ledger:
@@ -93,10 +141,10 @@ class Ledger:
         if topic not in TOPICS:
             return None
         match_id = event.originator_id
-        state = _state.decode(event.state)
         if topic == TOPIC_CREATED:
-            seats = [(p.get("account"), str(p["name"])) for p in state["players"]]
-            self.matches[match_id] = Followed(str(state["rules"]["game"]), seats)
+            created = _created(event.state)
+            seats = [(p.account, p.name) for p in created.players]
+            self.matches[match_id] = Followed(created.rules.game, seats)
             self._touch(match_id)
             return None
         match = self.matches.get(match_id)
@@ -104,14 +152,15 @@ class Ledger:
             return None  # forgotten: finished before the window
         self._touch(match_id)
         if topic == TOPIC_SHOT:
-            balls, foul = scored(match.kind, state["shot"])
-            match.shots.append((int(state["shot"]["shooter"]), balls, foul))
+            shot = _shot(event.state).shot
+            balls, foul = scored(match.kind, shot)
+            match.shots.append((shot.shooter, balls, foul))
         elif topic == TOPIC_JOINED:
-            seat = (state["account"], str(state["name"]))
-            if state["seat"] is None:
-                match.seats.append(seat)
+            joined = _joined(event.state)
+            if joined.seat is None:
+                match.seats.append((joined.account, joined.name))
             else:
-                match.seats[state["seat"]] = seat
+                match.seats[joined.seat] = (joined.account, joined.name)
         elif topic == TOPIC_UNDONE:
             if match.shots:
                 match.shots.pop()
@@ -120,10 +169,11 @@ class Ledger:
                 self.finished.pop(match_id, None)
                 return Uncounted(match_id, match, finish)
         elif topic == TOPIC_FINISHED:
+            finished = _finished(event.state)
             places = [0] * len(match.seats)
-            for entry in state["standings"]:
-                places[int(entry["seat"])] = int(entry["place"])
-            match.finish = Finish(event.notification_id, state["timestamp"], places)
+            for entry in finished.standings:
+                places[entry.seat] = entry.place
+            match.finish = Finish(event.notification_id, finished.timestamp, places)
             self.finished[match_id] = None
             while len(self.finished) > WINDOW:
                 old, _ = self.finished.popitem(last=False)
