@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import subprocess
 import sys
@@ -114,11 +115,14 @@ async def rebuild(run: Run, pool: Any, nc: Any) -> dict[str, Any]:
         subject=f"{settings.stream_prefix}.ev.billiards.>",
         consumer=f"{settings.stream_prefix}_billiards_players",
     )
-    t0 = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    t0, cpu0 = time.perf_counter(), time.process_time()
     events = await runner.rebuild()
-    elapsed = time.perf_counter() - t0
-    say(f"rebuild: {events:,} events in {elapsed:.1f} s")
-    return {"rebuild_events": events, "rebuild_events_per_s": round(events / elapsed)}
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    say(f"rebuild: {events:,} events in {elapsed:.1f} s ({cpu:.1f} s of this process's CPU)")
+    return {"rebuild_events": events, "rebuild_events_per_s": round(events / elapsed),
+            "rebuild_process_cpu_s": round(cpu, 2),
+            "rebuild_loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
 
 
 async def caught_up(run: Run, pool: Any, timeout: float) -> float:

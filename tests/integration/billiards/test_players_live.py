@@ -11,6 +11,7 @@ import httpx
 
 from api.app import Node
 from domain.billiards.rules import BUILT_IN_IDS
+from infra.billiards.players_model import PlayersReadModel
 from tests.integration.billiards.helpers import a_match, as_user, key, shoot
 from tests.integration.conftest import until
 
@@ -101,6 +102,36 @@ async def test_a_rebuild_gives_exactly_the_live_rows(parts: Node, client: httpx.
     await until(lambda: _caught_up(parts))
     assert await dump(parts) == live
     assert len(live["billiards_player_matches"]) == 8
+    view = parts["billiards"].stats.players
+    board = await view.list_leaderboard("american", "all")
+    for place, standing in enumerate(board, start=1):  # ranks by buckets = places on the board
+        assert (await view.get_standing("american", "all", standing.player)).rank == place
+
+
+async def test_a_restarted_read_model_loads_what_it_had(parts: Node, client: httpx.AsyncClient):
+    for winner, loser in (("ann", "bob"), ("bob", "cat")):
+        await a_played_match(client, winner, loser)
+    await until(lambda: stats_of(client, "cat", 1))
+    running = parts.runner("billiards_players").model
+    assert isinstance(running, PlayersReadModel)
+    fresh = PlayersReadModel(parts.spine.pool, parts.settings.schema)
+    await fresh.load()
+    was, now = running.projection, fresh.projection
+    assert now.stats.players == was.stats.players
+    assert now.ratings.boards == was.ratings.boards and now.ratings.flushed == was.ratings.flushed
+    assert now.ledger.matches == was.ledger.matches
+    assert list(now.ledger.finished) == list(was.ledger.finished)
+
+
+async def test_a_group_is_ranked_among_itself(parts: Node, client: httpx.AsyncClient):
+    for winner, loser in (("ann", "bob"), ("bob", "cat"), ("bob", "dan")):
+        await a_played_match(client, winner, loser)
+    await until(lambda: stats_of(client, "dan", 1))
+    view = parts["billiards"].stats.players
+    group = await view.rank_among("american", "all", ["cat", "dan", "ann", "nobody"])
+    assert [s.rank for s in group] == [1, 2, 3]
+    assert {s.player for s in group} == {"ann", "cat", "dan"}
+    assert [s.ordinal for s in group] == sorted((s.ordinal for s in group), reverse=True)
 
 
 async def _caught_up(parts: Node) -> bool:
