@@ -275,7 +275,7 @@ async def run_bench(run: Run, args: argparse.Namespace) -> None:
         run.result.update(await rebuild(run, pool, nc))
         port = benchkit.free_port()
         say(f"starting the server on port {port} (schema {run.schema})")
-        await benchkit.start_server(run, port)
+        await benchkit.start_server(run, port, timeout=args.timeout / 2)  # it catches up first
         waited = await caught_up(run, pool, args.timeout / 2)
         say(f"the server's read models caught up in {waited:.1f} s")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as http:
