@@ -102,9 +102,7 @@ class StatsBook:
     def __init__(self) -> None:
         self.players: dict[tuple[str, str], PlayerStats] = {}
         self.dirty: set[tuple[str, str]] = set()
-        self.head_to_head: defaultdict[HeadToHeadKey, list[Any]] = defaultdict(
-            lambda: [0, 0, 0, 0, ""]
-        )
+        self.head_to_head = _versus_changes()
         """Changes since the last collect: matches, wins, losses, draws, opponent's name."""
         self.history: dict[tuple[str, UUID], HistoryRow | None] = {}
         """Rows to write (None: to delete) since the last collect."""
@@ -185,7 +183,9 @@ class StatsBook:
     ]:
         rows = [(player, kind, self.players.get((player, kind))) for player, kind in self.dirty]
         h2h, history = dict(self.head_to_head), self.history
-        self.dirty, self.head_to_head, self.history = set(), defaultdict(
-            lambda: [0, 0, 0, 0, ""]
-        ), {}
+        self.dirty, self.head_to_head, self.history = set(), _versus_changes(), {}
         return rows, h2h, history
+
+
+def _versus_changes() -> defaultdict[HeadToHeadKey, list[Any]]:
+    return defaultdict(lambda: [0, 0, 0, 0, ""])
