@@ -13,6 +13,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
 from api.billiards.parts import BilliardsParts
+from commands.text import LINE_PATTERN
 from domain.billiards.errors import (
     InvalidSeason,
     MatchNotFinished,
@@ -30,6 +31,8 @@ from infra.billiards.players_reads import (
 )
 
 Limit = Annotated[int, Parameter(ge=1, le=100)]
+PathText = Annotated[str, Parameter(pattern=LINE_PATTERN, min_length=1, max_length=200)]
+"""A player id or a game in a path: a control character in it is `422 invalid_text`."""
 Season = Annotated[str, Parameter(max_length=16, description="`all`, `current` or `YYYY-MM`")]
 
 
@@ -66,7 +69,7 @@ class PlayersController(Controller):
 
     @get("/{player:str}/stats", refuses=(PlayerNotFound,))
     async def get_player_stats(
-        self, player: FromPath[str], billiards: NamedDependency[BilliardsParts]
+        self, player: FromPath[PathText], billiards: NamedDependency[BilliardsParts]
     ) -> PlayerOut:
         """Per game: results, balls, fouls, runs, streaks and the all-time rating with its
         rank; then the head-to-head record against each opponent."""
@@ -75,7 +78,7 @@ class PlayersController(Controller):
     @get("/{player:str}/matches")
     async def list_player_matches(
         self,
-        player: FromPath[str],
+        player: FromPath[PathText],
         billiards: NamedDependency[BilliardsParts],
         limit: Limit = 20,
         before: datetime | None = None,
@@ -86,8 +89,8 @@ class PlayersController(Controller):
     @get("/{player:str}/ratings/{kind:str}", refuses=(UnknownGame,))
     async def list_rating_points(
         self,
-        player: FromPath[str],
-        kind: FromPath[str],
+        player: FromPath[PathText],
+        kind: FromPath[PathText],
         billiards: NamedDependency[BilliardsParts],
     ) -> RatingHistory:
         """The player's all-time rating (ordinal) after each match of the game, oldest first."""
@@ -102,7 +105,7 @@ class LeaderboardController(Controller):
     @get("/{kind:str}", refuses=(UnknownGame, InvalidSeason))
     async def get_leaderboard(
         self,
-        kind: FromPath[str],
+        kind: FromPath[PathText],
         billiards: NamedDependency[BilliardsParts],
         season: Season = ALL,
         limit: Limit = 100,
@@ -120,8 +123,8 @@ class LeaderboardController(Controller):
     @get("/{kind:str}/players/{player:str}", refuses=(UnknownGame, InvalidSeason, PlayerNotFound))
     async def get_board_place(
         self,
-        kind: FromPath[str],
-        player: FromPath[str],
+        kind: FromPath[PathText],
+        player: FromPath[PathText],
         billiards: NamedDependency[BilliardsParts],
         season: Season = ALL,
     ) -> BoardPlace:
@@ -149,7 +152,7 @@ class ReplayController(Controller):
 
     @get("/rating-changes/{player:str}", refuses=(PlayerNotFound,))
     async def get_rating_change(
-        self, match_id: FromPath[UUID], player: FromPath[str],
+        self, match_id: FromPath[UUID], player: FromPath[PathText],
         billiards: NamedDependency[BilliardsParts],
     ) -> RatingChangeOut:
         change = await billiards.stats.players.rating_change(match_id, player)

@@ -147,6 +147,8 @@ async def test_bad_input_is_a_clear_4xx(parts: Node, client: httpx.AsyncClient):
         "/api/billiards/leaderboards/american?season=2026-13": (422, "invalid_season"),
         "/api/billiards/leaderboards/american/players/nobody": (404, "player_not_found"),
         "/api/billiards/players/ann/ratings/pool": (422, "unknown_game"),
+        "/api/billiards/players/a%00b/stats": (422, "invalid_text"),
+        "/api/billiards/leaderboards/american/players/a%07b": (422, "invalid_text"),
         "/api/billiards/matches/00000000-0000-0000-0000-000000000001/replay": (
             404, "match_not_found"),
     }
