@@ -120,6 +120,8 @@ class BilliardsSettings(msgspec.Struct, frozen=True, kw_only=True):
     """How long players called to a free table have to confirm before they lose their turn."""
     match_minutes: float = 20.0
     """A match's usual length, for the queue's waiting estimates."""
+    season_months: int = 1
+    """How many calendar months a leaderboard season lasts (seasons start in January)."""
 
 
 class QuizSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,10 +14,13 @@ from api.billiards.controller import MatchController, TemplateController
 from api.billiards.live import match_live
 from api.billiards.pages import billiards_page
 from api.billiards.parts import NAME, BilliardsParts, provide_billiards
+from api.billiards.players import LeaderboardController, PlayersController, ReplayController
+from api.billiards.stats_parts import StatsParts
 from api.node import Projection, Spine
 from commands.billiards.billiards import Billiards
-from infra.billiards import views
+from infra.billiards import players_view, views
 from infra.billiards.hub import MatchHub
+from infra.billiards.players_model import PlayersReadModel
 from infra.billiards.queues import QueueKeeper
 from infra.billiards.views import (
     MatchesReadModel,
@@ -41,6 +44,7 @@ class BilliardsContext:
 
     async def migrate(self, conn: asyncpg.Connection, schema: str) -> None:
         await views.migrate(conn, schema)
+        await players_view.migrate(conn, schema)
 
     def projections(self, spine: Spine) -> list[Projection]:
         linger_s = spine.settings.projection_linger_ms / 1000
@@ -53,6 +57,13 @@ class BilliardsContext:
             ),
             Projection(
                 TemplatesReadModel(TemplatesView(spine.pool, schema)),
+                linger_s=linger_s,
+                fetch_timeout_s=linger_s,
+            ),
+            Projection(
+                PlayersReadModel(
+                    spine.pool, schema, season_months=spine.settings.billiards.season_months
+                ),
                 linger_s=linger_s,
                 fetch_timeout_s=linger_s,
             ),
@@ -82,6 +93,7 @@ class BilliardsContext:
             boards=MatchesView(spine.pool, settings.schema),
             templates=TemplatesView(spine.pool, settings.schema),
             queues=QueueKeeper(app, hub),
+            stats=StatsParts.build(spine.pool, settings.schema, settings.billiards.season_months),
         )
         return self._parts
 
@@ -99,7 +111,7 @@ class BilliardsContext:
             "/",
             route_handlers=[
                 TemplateController, MatchController, ClubController, match_live, club_live,
-                billiards_page,
+                billiards_page, PlayersController, LeaderboardController, ReplayController,
             ],
             dependencies={"billiards": Provide(provide_billiards, sync_to_thread=False)},
         )

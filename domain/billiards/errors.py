@@ -31,6 +31,22 @@ class MatchNotFound(BilliardsError):
     code = "match_not_found"
 
 
+class MatchNotFinished(BilliardsError):
+    """A replay is of a finished match."""
+
+    code = "match_not_finished"
+
+
+class PlayerNotFound(BilliardsError):
+    """No finished match of this player (in this game) yet."""
+
+    code = "player_not_found"
+
+
+class InvalidSeason(BilliardsError):
+    code = "invalid_season"
+
+
 class InvalidMatch(BilliardsError):
     code = "invalid_match"
 

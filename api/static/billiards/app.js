@@ -8,6 +8,7 @@ import { ApiFailure, failureOf, jsonRequest } from '../api.js'
 import { Session } from '../canvas/session.js'
 import { gameName, lang, setLang, t, translate } from './i18n.js'
 import { Live } from './live.js'
+import { statsLinks, statsRoute, wireStats } from './stats.js'
 import * as tg from './telegram.js'
 
 const FOULS = ['miss', 'cue_off_table', 'ball_off_table', 'double_hit', 'touch']
@@ -32,7 +33,7 @@ function problem(error) {
 }
 
 function show(screen) {
-  for (const id of ['signin', 'home', 'match', 'join', 'club']) $(id).hidden = id !== screen
+  for (const id of ['signin', 'home', 'match', 'join', 'club', 'stats']) $(id).hidden = id !== screen
   state.screen = screen
   problem('')
   tg.hideMainButton()
@@ -56,6 +57,8 @@ async function route() {
   $('who').textContent = me?.display_name ?? ''
   if (parts[1] === 'match' && parts[2]) return openMatch(parts[2])
   if (parts[1] === 'club' && parts[2]) return openClub(parts[2])
+  const stats = statsRoute(parts)
+  if (stats) return stats
   if (me === null) return show('signin')
   if (parts[1] === 'join' && parts[2]) return openJoin(parts[2])
   return openHome()
@@ -405,6 +408,8 @@ async function start() {
   translate()
   wireMatch()
   wireClub()
+  wireStats({ api, show, go, problem, me: () => session.account })
+  $('home').prepend(statsLinks())
   $('game').onchange = renderBreaker
   $('add-player').onclick = () => addPlayer('', false)
   $('start').onclick = startMatch

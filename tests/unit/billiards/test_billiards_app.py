@@ -23,6 +23,7 @@ from domain.billiards.match import BilliardsMatch
 from domain.billiards.rules import BUILT_IN_IDS
 from domain.billiards.template import RuleTemplate
 from projections.billiards.matches import MatchesProjection
+from projections.billiards.players import PlayersProjection
 from projections.billiards.templates import TemplatesProjection
 from tests.unit.billiards.factories import NOW
 
@@ -92,5 +93,5 @@ def test_each_topic_the_projections_listen_for_is_a_real_event():
         for event in vars(aggregate).values()
         if isinstance(event, type) and issubclass(event, Aggregate.Event)
     }
-    for topic in (*MatchesProjection.topics, *TemplatesProjection.topics):
+    for topic in (*MatchesProjection.topics, *TemplatesProjection.topics, *PlayersProjection.topics):
         assert topic in topics, topic

@@ -1,0 +1,58 @@
+"""The players read model's projection: the ledger of matches hands each finished match to the
+stats and the ratings, and each match reopened by an undo back to them. Pure."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import msgspec
+
+from projections.billiards.ledger import TOPICS, Counted, Ledger, Uncounted
+from projections.billiards.ratings import Rating, RatingBook, RatingChange, RatingKey
+from projections.billiards.stats import HeadToHeadKey, HistoryRow, PlayerStats, StatsBook
+from projections.recorded import Recorded
+
+
+class PlayersChanges(msgspec.Struct):
+    """What one batch changed, for the view to write (None: a row to delete)."""
+
+    matches: list[tuple[UUID, int | None, bytes]]
+    forgotten: list[UUID]
+    stats: list[tuple[str, str, PlayerStats | None]]
+    head_to_head: dict[HeadToHeadKey, list[object]]
+    history: dict[tuple[str, UUID], HistoryRow | None]
+    ratings: list[tuple[RatingKey, Rating | None, int | None]]
+    buckets: dict[tuple[str, str, int], int]
+    rating_changes: dict[tuple[UUID, str, str], RatingChange | None]
+    counted: list[UUID]
+    """Matches counted (or taken back) in this batch."""
+
+
+class PlayersProjection:
+    topics: tuple[str, ...] = TOPICS
+
+    def __init__(self, season_months: int = 1) -> None:
+        self.ledger = Ledger()
+        self.stats = StatsBook()
+        self.ratings = RatingBook(season_months)
+        self.counted: list[UUID] = []
+
+    def apply(self, event: Recorded) -> None:
+        match self.ledger.apply(event):
+            case Counted(match_id, followed) if followed.finish is not None:
+                self.stats.count(match_id, followed, followed.finish)
+                self.ratings.count(match_id, followed, followed.finish)
+                self.counted.append(match_id)
+            case Uncounted(match_id, followed, finish):
+                self.ratings.uncount(match_id, followed, finish)
+                self.stats.uncount(match_id, followed, finish)
+                self.counted.append(match_id)
+
+    def collect(self) -> PlayersChanges:
+        matches, forgotten = self.ledger.collect()
+        stats, head_to_head, history = self.stats.collect()
+        ratings, buckets, changes = self.ratings.collect()
+        counted, self.counted = self.counted, []
+        return PlayersChanges(
+            matches, forgotten, stats, head_to_head, history, ratings, buckets, changes, counted
+        )
