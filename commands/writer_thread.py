@@ -25,7 +25,7 @@ from eventsourcing.application import Application
 from eventsourcing.domain import Aggregate, Snapshot
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 
-from infra.timings import Timings
+from commands.timings import Timings
 
 log = logging.getLogger(__name__)
 

@@ -24,10 +24,10 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
+from commands.timings import BUCKETS_S, Timings
 from commands.writer_thread import WRITER_TOTALS
 from infra.live.fanout import LIVE_FRAMES
 from infra.live.socket import LIVE_SOCKETS
-from infra.timings import BUCKETS_S, Timings
 
 disable_created_metrics()  # a `_created` series beside every counter doubles the scrape for nothing
 
