@@ -8,7 +8,7 @@ canvas's life, so any past board costs one keyframe plus at most `every - 1` eve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
@@ -84,52 +84,51 @@ def _paint_run(pixels: np.ndarray, width: int, run: Sequence[Recorded]) -> None:
     pixels[indices[last]] = xyc[last, 2].astype(np.uint8)
 
 
-def paint(pixels: np.ndarray, width: int, events: Sequence[Recorded]) -> None:
-    """Apply one canvas's events, in version order, to its flat board (one byte per pixel)."""
+def runs(events: Sequence[Recorded]) -> Iterator[Sequence[Recorded] | Recorded]:
+    """One canvas's events in order: each run of consecutive placements as one sequence (to
+    decode together: `placements`), every other event on its own."""
     start, end = 0, len(events)
     while start < end:
-        event = events[start]
-        if event.topic == TOPIC_PLACED:
+        if events[start].topic == TOPIC_PLACED:
             stop = start + 1
             while stop < end and events[stop].topic == TOPIC_PLACED:
                 stop += 1
-            _paint_run(pixels, width, events[start:stop])
+            yield events[start:stop]
             start = stop
-            continue
-        if event.topic == TOPIC_FILLED:
-            f = _decode_filled(event.state)
+        else:
+            yield events[start]
+            start += 1
+
+
+def paint(pixels: np.ndarray, width: int, events: Sequence[Recorded]) -> None:
+    """Apply one canvas's events, in version order, to its flat board (one byte per pixel)."""
+    for item in runs(events):
+        if not isinstance(item, Recorded):  # a run of placements
+            _paint_run(pixels, width, item)
+        elif item.topic == TOPIC_FILLED:
+            f = _decode_filled(item.state)
             grid = pixels.reshape(-1, width)
             grid[f.y : f.y + f.height, f.x : f.x + f.width] = f.colour
-        elif event.topic == TOPIC_CLEARED:
+        elif item.topic == TOPIC_CLEARED:
             pixels[:] = 0
-        start += 1
 
 
 def tally(heat: np.ndarray, touched: np.ndarray, width: int, events: Sequence[Recorded]) -> None:
     """Count each pixel's paintings (`heat`) and note the version that painted it last
     (`touched`), for one canvas's events in version order. A clear paints nothing."""
-    start, end = 0, len(events)
-    while start < end:
-        event = events[start]
-        if event.topic == TOPIC_PLACED:
-            stop = start + 1
-            while stop < end and events[stop].topic == TOPIC_PLACED:
-                stop += 1
-            run = events[start:stop]
-            xyc = placements(run)
+    for item in runs(events):
+        if not isinstance(item, Recorded):  # a run of placements
+            xyc = placements(item)
             indices = xyc[:, 1] * width + xyc[:, 0]
             np.add.at(heat, indices, 1)
-            versions = np.fromiter((e.originator_version for e in run), dtype=np.uint32,
-                                   count=len(run))
+            versions = np.fromiter((e.originator_version for e in item), dtype=np.uint32,
+                                   count=len(item))
             np.maximum.at(touched, indices, versions)  # versions grow: the last one wins
-            start = stop
-            continue
-        if event.topic == TOPIC_FILLED:
-            f = _decode_filled(event.state)
+        elif item.topic == TOPIC_FILLED:
+            f = _decode_filled(item.state)
             heat.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] += 1
             touched.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] = (
-                event.originator_version)
-        start += 1
+                item.originator_version)
 
 
 class Maps(NamedTuple):
@@ -249,23 +248,15 @@ def delta_entries(width: int, events: Sequence[Recorded]) -> np.ndarray:
     """A canvas's events in version order as the entries of a delta (`bitmap.encode_delta`):
     one `(y·width + x) << 5 | colour` per placement, every pixel of a fill, RESET for a clear."""
     parts: list[np.ndarray] = []
-    start, end = 0, len(events)
-    while start < end:
-        event = events[start]
-        if event.topic == TOPIC_PLACED:
-            stop = start + 1
-            while stop < end and events[stop].topic == TOPIC_PLACED:
-                stop += 1
-            xyc = placements(events[start:stop])
+    for item in runs(events):
+        if not isinstance(item, Recorded):  # a run of placements
+            xyc = placements(item)
             parts.append(((xyc[:, 1] * width + xyc[:, 0]) << 5 | xyc[:, 2]).astype("<u4"))
-            start = stop
-            continue
-        if event.topic == TOPIC_FILLED:
-            f = _decode_filled(event.state)
+        elif item.topic == TOPIC_FILLED:
+            f = _decode_filled(item.state)
             rows = np.arange(f.y, f.y + f.height, dtype=np.int64)[:, None] * width
             indices = (rows + np.arange(f.x, f.x + f.width, dtype=np.int64)).ravel()
             parts.append(((indices << 5) | f.colour).astype("<u4"))
-        elif event.topic == TOPIC_CLEARED:
+        elif item.topic == TOPIC_CLEARED:
             parts.append(np.array([RESET], dtype="<u4"))
-        start += 1
     return np.concatenate(parts) if parts else np.zeros(0, dtype="<u4")
