@@ -58,6 +58,9 @@ def tasks(count: int, limit_s: int) -> list[dict[str, Any]]:
     ]
 
 
+KEPT = frozenset({"task", "ack", "error", "results"})
+
+
 class Player:
     def __init__(self, socket: Any) -> None:
         self.socket = socket
@@ -66,6 +69,7 @@ class Player:
         self.acks: list[float] = []
         self.result_lag: list[float] = []
         self.reader: asyncio.Task[None] | None = None
+        self.kept: list[dict[str, Any]] = []
 
     async def read(self) -> None:
         import msgspec
@@ -77,10 +81,18 @@ class Player:
             await self.frames.put(frame)
 
     async def next(self, *types: str, timeout: float = 60) -> dict[str, Any]:
+        """The next frame of one of `types`. Frames of the types a caller waits for later are
+        kept (a task's results can come before the error of an answer sent after its
+        deadline); the others (lobby, answered counts) are dropped."""
+        for n, kept in enumerate(self.kept):
+            if kept["type"] in types:
+                return self.kept.pop(n)
         while True:
             frame = await asyncio.wait_for(self.frames.get(), timeout)
             if frame["type"] in types:
                 return frame
+            if frame["type"] in KEPT:
+                self.kept.append(frame)
 
 
 async def connect(port: int, session_id: str, hello: dict[str, Any], headers=None) -> Player:
