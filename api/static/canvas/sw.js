@@ -6,7 +6,7 @@
  * no fingerprints), so a cached copy is only ever the fallback.
  */
 
-const CACHE = 'tessera-canvas-v1'
+const CACHE = 'tessera-canvas-v2'
 const SHELL = [
   '/canvas',
   '/static/style.css',
@@ -22,10 +22,13 @@ const SHELL = [
     'sync', 'toast', 'view', 'watch',
   ].map((name) => `/static/canvas/${name}.js`),
 ]
-/** Game answers kept for an offline start: the last of each. (`/api/canvas/current` is left to
- *  the browser: its cache revalidates it, a 304 while the game stays the same.) */
+/** Game answers kept for an offline start: the last of each, stamped with when it was kept
+ *  (`X-Tessera-Kept-At`, ms since the epoch) so that the page can say how old the board is.
+ *  The config names the current game; `/api/canvas/current` is left to the browser's cache,
+ *  which revalidates it (a 304 while the game stays the same). */
 const KEPT_API = [/^\/api\/config$/, /^\/api\/canvas\/[0-9a-f-]{36}$/,
   /^\/api\/canvas\/[0-9a-f-]{36}\/snapshot\/latest$/]
+const KEPT_AT = 'X-Tessera-Kept-At'
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()))
@@ -51,22 +54,23 @@ self.addEventListener('fetch', (event) => {
   } else if (SHELL.includes(url.pathname)) {
     event.respondWith(networkFirst(request, url.pathname))
   } else if (KEPT_API.some((pattern) => pattern.test(url.pathname))) {
-    event.respondWith(networkFirst(request, url.pathname, { conditional: true }))
+    event.respondWith(networkFirst(request, url.pathname, { stamped: true }))
   }
 })
 
-async function networkFirst(request, key, { conditional = false } = {}) {
+async function networkFirst(request, key, { stamped = false } = {}) {
   const cache = await caches.open(CACHE)
   try {
     const response = await fetch(request)
-    if (response.status === 200 && !response.redirected) {
+    if (response.status === 200 && !stamped && !response.redirected) {
       await cache.put(key, response.clone())
-    } else if (response.status === 200 && conditional) {
-      // the latest board arrives through a redirect: keep its bytes under the latest URL
-      // (its bytes are decoded already: the encoding and length headers would lie)
+    } else if (response.status === 200 && stamped) {
+      // The latest board arrives through a redirect: its bytes are kept under the latest URL
+      // (decoded already: the encoding and length headers would lie), with when they were.
       const headers = new Headers(response.headers)
       headers.delete('content-encoding')
       headers.delete('content-length')
+      headers.set(KEPT_AT, String(Date.now()))
       await cache.put(key, new Response(await response.clone().blob(), { headers }))
     }
     return response
