@@ -1,5 +1,5 @@
 /**
- * The header every Tessera page shares: `<tessera-header product="canvas|desk|feedback">`.
+ * The header every Tessera page shares: `<tessera-header product="canvas|desk|quiz|feedback">`.
  * It shows the brand (a link home) and the products, the page's own as current; whatever the
  * page put inside the element (a status, the account) follows them. On a phone the products
  * fold into a menu. The one stylesheet (/static/style.css) styles it; a page that does not link
@@ -24,12 +24,17 @@ export const PRODUCTS = [
     blurb: 'A board of sticky notes anyone with its link can edit with you, live and even offline.',
   },
   {
+    id: 'quiz',
+    name: 'Live quiz',
+    href: '/quiz',
+    blurb: 'A host screen asks, everyone answers on their phone with a game code: fastest right answer wins.',
+  },
+  {
     id: 'feedback',
     name: 'Feedback',
     href: '/feedback',
     blurb: 'Found a bug or have an idea? Tell the people who run this server.',
   },
-  { id: 'quiz', name: 'Live quiz', href: '/quiz', hidden: true, blurb: 'Game sessions with invite codes.' },
   { id: 'billiards', name: 'Artel Billiards', href: '/billiards', hidden: true, blurb: 'Matches, queues and ratings.' },
   { id: 'relay', name: 'Relay rooms', href: '/relay', hidden: true, blurb: 'A WebSocket relay with rooms.' },
 ]
