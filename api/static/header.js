@@ -7,6 +7,10 @@
  *
  *   <script type="module" src="/static/header.js"></script>
  *   <tessera-header product="desk"></tessera-header>
+ *
+ * A page whose markup does not carry the element (the billiards Mini App) loads the module as
+ * `/static/header.js?mount=<product>`: the header goes at the top of its body — except inside a
+ * Telegram Mini App, where Telegram draws its own top bar.
  */
 
 /** The products, in the order shown. A hidden one is not built yet: listed, not linked. */
@@ -99,3 +103,12 @@ function element(name, attributes = {}, text = '') {
 }
 
 if (!customElements.get('tessera-header')) customElements.define('tessera-header', TesseraHeader)
+
+const mounted = new URL(import.meta.url).searchParams.get('mount')
+if (mounted !== null && !inTelegramMiniApp() && document.querySelector('tessera-header') === null) {
+  document.body.prepend(element('tessera-header', { product: mounted })) // a module runs once the body is there
+}
+
+function inTelegramMiniApp() {
+  return location.hash.includes('tgWebAppData') || Boolean(window.Telegram?.WebApp?.initData)
+}
