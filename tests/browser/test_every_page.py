@@ -1,7 +1,7 @@
 """Issue 14, "must show", across the products: every page a person meets opens without a console
-error, on a desktop (1440×900) and on a phone (390×844, touch) with nothing to scroll sideways
-and — on the pages asked to be phone-first (landing, canvas, desks, the quiz player) — every
-touch target at least 44 px; the desk and canvas pages are ready within a second on loopback
+error, on a desktop (1440×900), a laptop (1024×700) and a phone (390×844, touch), none wider
+than the screen (the page, its body, its header) and on the phone every touch target at least
+44 px (the quiz editor as far as its list of games); the desk and canvas pages are ready within a second on loopback
 (measured by the page itself, Performance API); the billiards Mini App shows the common header
 in a plain browser and leaves the top to Telegram inside it. Screenshots of each page go to
 `.tessera/artifacts/pages/` (not committed)."""
@@ -64,10 +64,10 @@ WIDER = """() => [document.documentElement, document.body, document.querySelecto
 reach past the screen's width."""
 
 
-async def fits(page: Page, form: str, *, targets: bool) -> None:
+async def fits(page: Page, form: str) -> None:
     overflow = max(await page.evaluate(WIDER))
     assert overflow <= 0, f"{page.url} is wider than the screen by {overflow} px"
-    if form == "phone" and targets:
+    if form == "phone":
         small = await page.evaluate(TOO_SMALL)
         assert small == [], f"{page.url}: touch targets under 44 px: {small}"
 
@@ -87,58 +87,58 @@ async def test_every_page_opens_without_console_errors_and_fits_the_screen(make_
 
     landing = await person.open(f"{site.url}/")
     await expect(landing.locator("#canvas-preview img")).to_be_visible()
-    await fits(landing, form, targets=True)
+    await fits(landing, form)
 
     canvas = await person.open(f"{site.url}/canvas")
     await canvas.wait_for_function("window.tessera.state === 'playing'")
-    await fits(canvas, form, targets=True)
+    await fits(canvas, form)
     guest = await visitor(site, form, FORMS[form])  # a guest's header holds the most
     guest_canvas = await guest.open(f"{site.url}/canvas")
     await guest_canvas.evaluate("window.tessera.ready")
     await guest_canvas.evaluate("window.tessera.signInAsGuest('Gil Guest')")
     await guest_canvas.wait_for_function("window.tessera.state === 'playing'")
     await shoot(guest_canvas, f"canvas-guest-{form}")
-    await fits(guest_canvas, form, targets=True)
+    await fits(guest_canvas, form)
 
     start = await person.open(f"{site.url}/desk")
     await expect(start.get_by_label("Desk name")).to_be_visible()
     await shoot(start, f"desk-start-{form}")
-    await fits(start, form, targets=True)
+    await fits(start, form)
 
     desk = await person.open(f"{site.url}/desk/{desk_id}")
     await desk.evaluate("window.desk.ready")
     await expect(desk.get_by_role("note")).to_have_count(5)
-    await fits(desk, form, targets=True)
+    await fits(desk, form)
 
     feedback = await person.open(f"{site.url}/feedback")
-    await fits(feedback, form, targets=False)
+    await fits(feedback, form)
 
     host = await person.open(f"{site.url}/quiz/host/{quiz['session_id']}")
     await host.wait_for_function("window.quizHost && window.quizHost.ready === true")
     await expect(host.locator("tessera-header")).to_contain_text("Live quiz")
     await shoot(host, f"quiz-host-{form}")
-    await fits(host, form, targets=True)
+    await fits(host, form)
 
     player = await person.open(f"{site.url}/quiz?code={quiz['code']}")
     await expect(player.locator("tessera-header")).to_be_visible()
-    await fits(player, form, targets=True)
+    await fits(player, form)
     await player.fill("#nickname", "Pat Phone")
     await player.click("#join button[type=submit]")
     await player.wait_for_function("window.quiz.ready === true && window.quiz.phase === 'lobby'")
     await host.click("#next")
     await player.wait_for_function("window.quiz.phase === 'question'")
     await shoot(player, f"quiz-player-{form}")
-    await fits(player, form, targets=True)
+    await fits(player, form)
 
     editor = await person.open(f"{site.url}/quiz/edit")
     await expect(editor.locator("tessera-header")).to_contain_text("Quiz editor")
     await shoot(editor, f"quiz-editor-{form}")
-    await fits(editor, form, targets=False)
+    await fits(editor, form)
 
     billiards = await person.open(f"{site.url}/billiards")
     await billiards.evaluate("window.billiards.ready")
     await shoot(billiards, f"billiards-{form}")
-    await fits(billiards, form, targets=False)
+    await fits(billiards, form)
 
     await person.open(f"{site.url}/nowhere")
 
