@@ -13,7 +13,7 @@ from tests.browser.desk.test_desk_page import a_desk
 
 PAGES = {
     "/": "page",
-    "/canvas": "pixel-wars",
+    "/canvas": "app",
     "/desk": "desk-start",
     "/desk/{desk}": "desk",
     "/quiz": "quiz",
