@@ -172,6 +172,11 @@ def origin_allowed(socket: WebSocket[Any, Any, Any]) -> bool:
     return urlparse(origin).netloc == host
 
 
+def socket_actor(socket: WebSocket[Any, Any, Any], token: str) -> Actor:
+    """The account an access token shown on an open socket belongs to (`ApiError` otherwise)."""
+    return _gate(socket).actor_from_token(token)
+
+
 async def authenticate_socket(socket: WebSocket[Any, Any, Any]) -> Actor | None:
     """After `accept()`: a ticket in the URL (`?ticket=`, 30 s, from POST /api/auth/ticket, one
     connection), or a first message `{"type": "auth", "token": <access token>}` within 5 s.

@@ -18,6 +18,8 @@ class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
     session_key: Annotated[Line, msgspec.Meta(max_length=64)] = ""
     epoch: Annotated[int, msgspec.Meta(ge=0)] = 0
     last_seq: Annotated[int, msgspec.Meta(ge=0)] = 0
+    access_token: Annotated[Line, msgspec.Meta(max_length=4096)] = ""
+    """The signed-in account's, if any: its desks are found by name in any of its browsers."""
 
 
 class Op(ApplyStickerOp, tag="op", forbid_unknown_fields=True):

@@ -1,8 +1,10 @@
 """A desk's live socket, `/api/desk/{id}/live`: JSON text frames tagged by `"type"`.
 
 Client → server:
-- `hello {client_id, session_key, epoch, last_seq}`: first, and again after a gap in `desk_seq`
-  (`client_id` and `session_key` as `/api/desk/init` gave them; a wrong key closes with 4403);
+- `hello {client_id, session_key, epoch, last_seq, access_token?}`: first, and again after a gap
+  in `desk_seq` (`client_id` and `session_key` as `/api/desk/init` gave them; a wrong key closes
+  with 4403). With a signed-in account's access token, the account finds this desk by its name
+  from then on (as `…/session` does); a bad token is told (`error invalid_token`) and ignored;
 - `op {client_id, client_seq, sticker, stamp, fields, create?, seen?}` (as `POST …/ops`);
 - `presence {cursor?, selection?, drag?, name?}`: relayed to the others, at most 30 a second;
 - `ping`.
@@ -36,7 +38,7 @@ import msgspec
 from litestar import WebSocket, websocket
 from litestar.params import FromPath
 
-from api.auth import origin_allowed
+from api.auth import origin_allowed, socket_actor
 from api.desk.frames import (
     AckFrame,
     CollisionFrame,
@@ -49,8 +51,8 @@ from api.desk.frames import (
     decode_inbound,
     error_frame,
 )
-from api.desk.parts import provide_desk
-from api.errors import GONE, close_socket, database_away, decode_refusal, kind_of, refusal
+from api.desk.parts import DeskParts, provide_desk
+from api.errors import GONE, ApiError, close_socket, database_away, decode_refusal, kind_of, refusal
 from api.live import receive_frames
 from commands.desk.desks import DeskGone, DeskNotFound, desk_id_of
 from domain.desk import Ack
@@ -73,7 +75,8 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
     if not origin_allowed(socket):
         await close_socket(socket, "origin_not_allowed")
         return
-    hub = provide_desk(socket.app.state).hub
+    parts = provide_desk(socket.app.state)
+    hub = parts.hub
     await socket.accept()
     try:
         desk = desk_id_of(desk_id)
@@ -93,7 +96,7 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
     listener = await hub.fanout.listen(key)
     await hub.frames_nc.flush()  # subscribed before any catch-up is read: no op falls in between
     hub.entered(desk)
-    connection = _Connection(socket, hub, desk, listener)
+    connection = _Connection(socket, parts, desk, listener)
     try:
         await until_first_ends(connection.forward(), connection.serve())
     finally:
@@ -104,10 +107,11 @@ async def desk_live(socket: WebSocket[Any, Any, Any], desk_id: FromPath[str]) ->
 
 class _Connection:
     def __init__(
-        self, socket: WebSocket[Any, Any, Any], hub: DeskHub, desk: UUID, listener: Listener
+        self, socket: WebSocket[Any, Any, Any], parts: DeskParts, desk: UUID, listener: Listener
     ) -> None:
         self.socket = socket
-        self.hub = hub
+        self.parts = parts
+        self.hub: DeskHub = parts.hub
         self.desk = desk
         self.listener = listener
         self.client_id = ""
@@ -117,7 +121,7 @@ class _Connection:
         self._ready = asyncio.Event()
         """Set once a `hello` was answered; cleared while one is being answered."""
         self._joined_seq = 0
-        self._presence = Throttle[bytes](self._publish, interval_s=hub.presence_interval_s)
+        self._presence = Throttle[bytes](self._publish, interval_s=self.hub.presence_interval_s)
         self._present = False
         self._last_presence = 0.0
         self._silence: asyncio.TimerHandle | None = None
@@ -125,6 +129,8 @@ class _Connection:
         """Ops sent to the writer and not answered yet; past `MAX_IN_FLIGHT` the socket stops
         reading until half of them are answered."""
         self._reading_paused = False
+        self._accounts: set[str] = set()
+        """The accounts this socket's hellos named as openers of the desk already."""
 
     async def error(self, code: str, detail: str, **extra: Any) -> None:
         await self.out.send(error_frame(code, detail, **extra))
@@ -239,7 +245,32 @@ class _Connection:
         self._ready.set()
         if self.sink is not None:
             self.listener.attach(self.sink, self.admit)
+        if hello.access_token:
+            await self._opened_by_account(hello.access_token)
         return True
+
+    async def _opened_by_account(self, token: str) -> None:
+        """The signed-in account finds this desk by its name from now on, in any browser."""
+        try:
+            actor = socket_actor(self.socket, token)
+        except ApiError as error:
+            await self.error(error.code, error.detail)
+            return
+        opener = f"account:{actor.user}"
+        if opener in self._accounts:
+            return
+        try:
+            found = await self.parts.reads.get_desk(self.desk)
+            await asyncio.to_thread(
+                self.parts.desks.remember_openers, self.desk, found.name, [opener]
+            )
+        except (DeskNotFound, DeskGone):
+            return  # the socket hears of it by the desk's closing
+        except Exception as error:
+            if not database_away(error):
+                raise
+            return  # noted at the next hello
+        self._accounts.add(opener)
 
     def op(self, op: Op) -> None:
         """Hand an op to the writer; its answer is sent when it comes (`_answer`): a client may

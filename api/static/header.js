@@ -1,5 +1,5 @@
 /**
- * The header every Tessera page shares: `<tessera-header product="canvas|desk|feedback">`.
+ * The header every Tessera page shares: `<tessera-header product="canvas|desk|quiz|feedback">`.
  * It shows the brand (a link home) and the products, the page's own as current; whatever the
  * page put inside the element (a status, the account) follows them. On a phone the products
  * fold into a menu. The one stylesheet (/static/style.css) styles it; a page that does not link
@@ -7,6 +7,10 @@
  *
  *   <script type="module" src="/static/header.js"></script>
  *   <tessera-header product="desk"></tessera-header>
+ *
+ * A page whose markup does not carry the element (the billiards Mini App) loads the module as
+ * `/static/header.js?mount=<product>`: the header goes at the top of its body — except inside a
+ * Telegram Mini App, where Telegram draws its own top bar.
  */
 
 /** The products, in the order shown. A hidden one is not built yet: listed, not linked. */
@@ -24,12 +28,17 @@ export const PRODUCTS = [
     blurb: 'A board of sticky notes anyone with its link can edit with you, live and even offline.',
   },
   {
+    id: 'quiz',
+    name: 'Live quiz',
+    href: '/quiz',
+    blurb: 'A host screen asks, everyone answers on their phone with a game code: fastest right answer wins.',
+  },
+  {
     id: 'feedback',
     name: 'Feedback',
     href: '/feedback',
     blurb: 'Found a bug or have an idea? Tell the people who run this server.',
   },
-  { id: 'quiz', name: 'Live quiz', href: '/quiz', hidden: true, blurb: 'Game sessions with invite codes.' },
   { id: 'billiards', name: 'Artel Billiards', href: '/billiards', hidden: true, blurb: 'Matches, queues and ratings.' },
   { id: 'relay', name: 'Relay rooms', href: '/relay', hidden: true, blurb: 'A WebSocket relay with rooms.' },
 ]
@@ -94,3 +103,12 @@ function element(name, attributes = {}, text = '') {
 }
 
 if (!customElements.get('tessera-header')) customElements.define('tessera-header', TesseraHeader)
+
+const mounted = new URL(import.meta.url).searchParams.get('mount')
+if (mounted !== null && !inTelegramMiniApp() && document.querySelector('tessera-header') === null) {
+  document.body.prepend(element('tessera-header', { product: mounted })) // a module runs once the body is there
+}
+
+function inTelegramMiniApp() {
+  return location.hash.includes('tgWebAppData') || Boolean(window.Telegram?.WebApp?.initData)
+}

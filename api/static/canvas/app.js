@@ -197,7 +197,7 @@ async function main() {
 
   function updatePage() {
     const state = game.state
-    renderStatus({ status: $('status'), playAgain: $('play-again') }, game, session, canvas)
+    renderStatus({ status: $('status'), playAgain: $('play-again') }, game, session, canvas, sync.asOf)
     renderConnection($('connection'), game, board.version)
     const can = placeState({
       game, session, canvas, selected: view.selected, colour: palette.selected, cooldown, placing,

@@ -27,6 +27,11 @@ export class Session extends EventTarget {
     return this.#tokens !== null
   }
 
+  /** The access token to show the server (a socket's hello), or null when signed out. */
+  get accessToken() {
+    return this.#tokens?.access ?? null
+  }
+
   /** `{id, display_name, roles}` of the signed-in account, or null. */
   get account() {
     return this.#tokens?.account ?? null

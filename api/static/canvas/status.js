@@ -8,12 +8,22 @@ const CONNECTION_TEXT = {
   offline: 'offline',
 }
 
-export function renderStatus({ status, playAgain }, game, session, canvas) {
+/** `asOf`: when the board shown was last known to be the server's (ms), or null. */
+export function renderStatus({ status, playAgain }, game, session, canvas, asOf = null) {
   const offline = !navigator.onLine
   const state = offline ? 'offline' : game.state
   status.dataset.state = state
   playAgain.hidden = offline || game.state !== 'afk'
-  status.textContent = offline ? 'Offline — waiting for the network' : statusText(game, session, canvas)
+  status.textContent = offline ? offlineText(asOf) : statusText(game, session, canvas)
+}
+
+function offlineText(asOf) {
+  if (asOf === null) return 'Offline — waiting for the network'
+  const when = new Date(asOf)
+  const today = when.toDateString() === new Date().toDateString()
+  const time = when.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })
+  const date = today ? '' : `${when.toLocaleDateString([], { day: 'numeric', month: 'short' })}, `
+  return `Offline — board as of ${date}${time}`
 }
 
 function statusText(game, session, canvas) {

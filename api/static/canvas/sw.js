@@ -6,7 +6,7 @@
  * no fingerprints), so a cached copy is only ever the fallback.
  */
 
-const CACHE = 'tessera-canvas-v1'
+const CACHE = 'tessera-canvas-v2'
 const SHELL = [
   '/canvas',
   '/static/style.css',
@@ -22,10 +22,13 @@ const SHELL = [
     'sync', 'timelapse', 'toast', 'view', 'watch',
   ].map((name) => `/static/canvas/${name}.js`),
 ]
-/** Game answers kept for an offline start: the last of each. (`/api/canvas/current` is left to
- *  the browser: its cache revalidates it, a 304 while the game stays the same.) */
+/** Game answers kept for an offline start: the last of each, stamped with when it was kept
+ *  (`X-Tessera-Kept-At`, ms since the epoch) so that the page can say how old the board is.
+ *  The config names the current game; `/api/canvas/current` is left to the browser's cache,
+ *  which revalidates it (a 304 while the game stays the same). */
 const KEPT_API = [/^\/api\/config$/, /^\/api\/canvas\/[0-9a-f-]{36}$/,
   /^\/api\/canvas\/[0-9a-f-]{36}\/snapshot\/latest$/]
+const KEPT_AT = 'X-Tessera-Kept-At'
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()))
@@ -47,32 +50,39 @@ self.addEventListener('fetch', (event) => {
   if (url.origin !== location.origin) return
   if (request.mode === 'navigate') {
     // Every address under the scope is the one page (`?canvas=`, `?x=&y=&zoom=`).
-    event.respondWith(networkFirst(request, '/canvas'))
+    event.respondWith(networkFirst(event, '/canvas'))
   } else if (SHELL.includes(url.pathname)) {
-    event.respondWith(networkFirst(request, url.pathname))
+    event.respondWith(networkFirst(event, url.pathname))
   } else if (KEPT_API.some((pattern) => pattern.test(url.pathname))) {
-    event.respondWith(networkFirst(request, url.pathname, { conditional: true }))
+    event.respondWith(networkFirst(event, url.pathname, { stamped: true }))
   }
 })
 
-async function networkFirst(request, key, { conditional = false } = {}) {
-  const cache = await caches.open(CACHE)
+/** The network's answer as soon as it comes (a copy is kept meanwhile, off the page's path);
+ *  the copy kept last when the network fails. */
+async function networkFirst(event, key, { stamped = false } = {}) {
+  let response
   try {
-    const response = await fetch(request)
-    if (response.status === 200 && !response.redirected) {
-      await cache.put(key, response.clone())
-    } else if (response.status === 200 && conditional) {
-      // the latest board arrives through a redirect: keep its bytes under the latest URL
-      // (its bytes are decoded already: the encoding and length headers would lie)
-      const headers = new Headers(response.headers)
-      headers.delete('content-encoding')
-      headers.delete('content-length')
-      await cache.put(key, new Response(await response.clone().blob(), { headers }))
-    }
-    return response
+    response = await fetch(event.request)
   } catch (error) {
-    const kept = await cache.match(key)
+    const kept = await (await caches.open(CACHE)).match(key)
     if (kept !== undefined) return kept
     throw error
   }
+  if (response.status === 200 && (stamped || !response.redirected)) {
+    event.waitUntil(keep(key, response.clone(), stamped))
+  }
+  return response
+}
+
+async function keep(key, response, stamped) {
+  const cache = await caches.open(CACHE)
+  if (!stamped) return cache.put(key, response)
+  // The latest board arrives through a redirect: its bytes are kept under the latest URL
+  // (decoded already: the encoding and length headers would lie), with when they were.
+  const headers = new Headers(response.headers)
+  headers.delete('content-encoding')
+  headers.delete('content-length')
+  headers.set(KEPT_AT, String(Date.now()))
+  return cache.put(key, new Response(await response.blob(), { headers }))
 }

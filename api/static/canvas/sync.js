@@ -16,6 +16,9 @@ const ATTEMPTS = 3
 export class Sync extends EventTarget {
   #chain = Promise.resolve()
   #stale = false
+  /** When the board was last known to be the server's (ms since the epoch), or null: now for an
+   *  answer from the network, the time it was kept for a board the service worker kept. */
+  asOf = null
 
   constructor(canvasId, board) {
     super()
@@ -78,6 +81,7 @@ export class Sync extends EventTarget {
   async #apply(delta) {
     if (delta.reload) return this.#loadVersion(delta.to)
     this.board.apply(delta)
+    this.asOf = Date.now()
   }
 
   async #catchUp() {
@@ -94,6 +98,7 @@ export class Sync extends EventTarget {
     const delta = parseDelta(await response.arrayBuffer())
     if (delta.from !== since) return this.#loadLatest()
     if (delta.to > since) await this.#apply(delta)
+    this.asOf = Date.now()
   }
 
   async #loadLatest({ force = false } = {}) {
@@ -102,7 +107,10 @@ export class Sync extends EventTarget {
     // snapshot, which then differs from our If-None-Match and comes whole.
     const headers = held !== null && !force && !this.#stale ? { 'If-None-Match': `"${held}"` } : {}
     const response = await fetch(`${this.base}/snapshot/latest`, { headers })
-    if (response.status === 304) return
+    if (response.status === 304) {
+      this.asOf = Date.now()
+      return
+    }
     await this.#load(response, force)
   }
 
@@ -120,5 +128,7 @@ export class Sync extends EventTarget {
     if (!force && this.board.version !== null && version < this.board.version) return // a stale copy
     this.board.load(bytes, version)
     this.#stale = false
+    const kept = Number(response.headers.get('X-Tessera-Kept-At'))
+    this.asOf = kept > 0 ? kept : Date.now()
   }
 }

@@ -7,7 +7,7 @@
  * Every local change is stamped, merged here at once, stored in the outbox and then sent.
  */
 
-import { postJson } from '../api.js'
+import { account, postAsAccount } from './account.js'
 import { Camera } from './camera.js'
 import { Collisions } from './collisions.js'
 import { Clock } from './hlc.js'
@@ -73,7 +73,7 @@ async function main() {
     clock.observe(op.stamp)
     replica.merge(op.sticker, op.fields, op.stamp)
   }
-  const sync = new Sync({ deskId, session, replica, clock, outbox })
+  const sync = new Sync({ deskId, session, replica, clock, outbox, account })
   const history = new History(clientId, replica)
 
   let frame = 0
@@ -382,7 +382,7 @@ async function main() {
     finishing = true
     $('finish').disabled = true
     try {
-      const { epoch } = await postJson(`/api/desk/${encodeURIComponent(deskId)}/finish`, { creator_token: token })
+      const { epoch } = await postAsAccount(`/api/desk/${encodeURIComponent(deskId)}/finish`, { creator_token: token })
       finishedEpoch = Math.max(finishedEpoch, epoch)
       history.clear()
       render()

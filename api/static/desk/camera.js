@@ -117,10 +117,12 @@ export class Camera {
   }
 
   #set(x, y, scale) {
-    this.x = Math.round(x)
-    this.y = Math.round(y)
+    // Kept exact (a pinch's many small steps would add up their rounding and drift away from
+    // the fingers); drawn on whole pixels, crisp.
+    this.x = x
+    this.y = y
     this.scale = scale
-    this.board.style.transform = `translate(${this.x}px, ${this.y}px) scale(${this.scale})`
+    this.board.style.transform = `translate(${Math.round(x)}px, ${Math.round(y)}px) scale(${scale})`
     this.moved()
   }
 }

@@ -154,7 +154,7 @@ export class Presence {
       item.style.setProperty('--who', colour)
       item.textContent = initials(name)
       const full = document.createElement('span')
-      full.className = 'visually-hidden'
+      full.className = 'sr-only'
       full.textContent = name
       item.append(full)
       return item

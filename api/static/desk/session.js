@@ -4,7 +4,7 @@
  * its key with a Web Lock, so two tabs of the same desk never share one.
  */
 
-import { postJson } from '../api.js'
+import { postAsAccount } from './account.js'
 
 const storageKey = (deskId) => `tessera.desk.${deskId}`
 
@@ -26,7 +26,7 @@ export async function claimSession(deskId) {
   const kept = stored(deskId)
   const name = kept.findLast((session) => session.name)?.name ?? null
   for (const session of kept) if (await claim(session.client_id)) return { ...session, name }
-  const opened = await postJson(`/api/desk/${encodeURIComponent(deskId)}/session`, {})
+  const opened = await postAsAccount(`/api/desk/${encodeURIComponent(deskId)}/session`, {})
   remember({ ...opened, desk_id: deskId })
   const session = stored(deskId).at(-1)
   await claim(session.client_id)

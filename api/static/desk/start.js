@@ -1,10 +1,10 @@
 /**
- * `/desk`: create a desk, or open one of yours by name (a desk this browser created or opened
- * before; any other name is unknown, and the page asks before creating it), then go to its link.
+ * `/desk`: create a desk, or open one of yours by name (a desk this browser or the signed-in
+ * account created or opened before; any other name is unknown, and the page asks before creating it), then go to its link.
  * Below, the desks this browser opened lately.
  */
 
-import { postJson } from '../api.js'
+import { account, postAsAccount } from './account.js'
 import { recentDesks } from './recent.js'
 import { remember } from './session.js'
 import { registerWorker } from './worker.js'
@@ -30,7 +30,7 @@ async function go(name, createNew) {
   $('ask').hidden = true
   setBusy(true)
   try {
-    const opened = await postJson('/api/desk/init', { name, create_new: createNew })
+    const opened = await postAsAccount('/api/desk/init', { name, create_new: createNew })
     remember(opened)
     location.assign(`/desk/${opened.desk_id}`)
   } catch (error) {
@@ -42,7 +42,7 @@ async function go(name, createNew) {
 
 function ask(name) {
   $('ask').dataset.name = name
-  $('ask-text').textContent = `You have no desk named “${name}” in this browser. Create a new desk with that name?`
+  $('ask-text').textContent = `You have no desk named “${name}” in this browser${account.signedIn ? ' or account' : ''}. Create a new desk with that name?`
   $('ask').hidden = false
   $('ask-create').focus()
 }

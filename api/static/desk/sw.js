@@ -7,11 +7,12 @@
  * (IndexedDB) itself.
  */
 
-const CACHE = 'tessera-desk-shell-v2'
+const CACHE = 'tessera-desk-shell-v3'
 const DESK_PAGE = '/desk/_' // every `/desk/{id}` is the same page; kept under one key
 const SHELL = [
   '/desk', DESK_PAGE, '/static/api.js', '/static/header.js', '/static/icon.svg',
-  ...['app', 'start', 'session', 'outbox', 'replica', 'sync', 'stickers', 'presence', 'collisions',
+  '/static/style.css', '/static/canvas/session.js',
+  ...['account', 'app', 'start', 'session', 'outbox', 'replica', 'sync', 'stickers', 'presence', 'collisions',
     'camera', 'hlc', 'ids', 'undo', 'zorder', 'recent', 'worker', 'page', 'keys', 'marquee',
   ].map((m) => `/static/desk/${m}.js`),
   '/static/desk/desk.css',
@@ -28,7 +29,10 @@ self.addEventListener('install', (event) => {
 
 self.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
-    for (const key of await caches.keys()) if (key !== CACHE) await caches.delete(key)
+    // Only the desks' own old caches: the origin's cache storage holds Pixel Wars' too.
+    for (const key of await caches.keys()) {
+      if (key.startsWith('tessera-desk-') && key !== CACHE) await caches.delete(key)
+    }
     await self.clients.claim()
   })())
 })

@@ -37,8 +37,10 @@ export class Sync extends EventTarget {
   #gapTimer = 0
   #resendTimer = 0
 
-  constructor({ deskId, session, replica, clock, outbox }) {
+  /** `account`: the signed-in account's session (its token goes with each hello), if any. */
+  constructor({ deskId, session, replica, clock, outbox, account = null }) {
     super()
+    this.account = account
     this.url = `/api/desk/${deskId}/live`
     this.session = session
     this.replica = replica
@@ -111,6 +113,8 @@ export class Sync extends EventTarget {
     this.#setState('connecting')
     const hello = { type: 'hello', client_id: this.session.client_id, epoch: this.epoch, last_seq: this.lastSeq }
     if (this.session.client_id !== this.session.session_key) hello.session_key = this.session.session_key
+    const token = this.account?.accessToken ?? null
+    if (token !== null) hello.access_token = token
     this.#socket.send(JSON.stringify(hello))
   }
 
@@ -216,6 +220,10 @@ export class Sync extends EventTarget {
         this.#sentUpTo = Math.min(this.#sentUpTo, seq - 1)
         clearTimeout(this.#resendTimer)
         this.#resendTimer = setTimeout(() => this.flush(), error.wait_ms ?? RESEND_MS)
+        return
+      case 'invalid_token':
+      case 'session_revoked': // the desk works as before; the next hello shows a fresh token
+        this.account?.refresh().catch(() => {})
         return
       case 'clock_skew': {
         this.clock.followServer(error.server_ms)

@@ -10,6 +10,7 @@ from tests.browser.canvas.test_players_page import in_state, with_clock
 from tests.browser.conftest import Site
 
 AT_ONCE_MS = 2_000
+OFFLINE = re.compile(r"^Offline — (waiting for the network|board as of .*\d:\d\d.*)$")
 
 
 async def choose(page: Page, x: int, y: int, colour: int) -> None:
@@ -29,7 +30,7 @@ async def test_going_offline_is_shown_at_once_and_placing_resumes_when_back(site
     await player.context.set_offline(True)
 
     status = player.get_by_role("status")
-    await expect(status).to_have_text("Offline — waiting for the network", timeout=AT_ONCE_MS)
+    await expect(status).to_have_text(OFFLINE, timeout=AT_ONCE_MS)
     await expect(place).to_be_disabled(timeout=AT_ONCE_MS)
     await expect(player.locator("#place-reason")).to_contain_text("offline")
 
@@ -211,7 +212,35 @@ async def test_pixel_wars_installs_and_its_page_opens_offline(site: Site):
     await page.reload()
 
     await page.evaluate("window.tessera.ready")
-    await expect(page.get_by_role("status")).to_have_text("Offline — waiting for the network")
+    await expect(page.get_by_role("status")).to_have_text(OFFLINE)
     await expect(page.get_by_role("button", name="Sign in to place")).to_be_visible()
     await page.context.set_offline(False)
     await has_pixel(page, 2, 2, 4)  # back online, the board comes by itself
+
+
+async def test_the_canvas_reopened_offline_shows_the_last_board_it_saw_and_when(site: Site):
+    """Offline, the page showed its shell and an empty board: now the last board it loaded,
+    marked as of when, and Place disabled with the reason."""
+    canvas = await site.a_canvas()
+    await site.place(canvas, 3, 5, 6)
+    page = await site.page()  # the current game, as the landing page's link opens it
+    token = site.google.id_token(sub=f"sub-{uuid4().hex}", name="Nora Network")
+    await page.evaluate("token => window.tessera.signInWithGoogle(token)", token)
+    await page.evaluate("navigator.serviceWorker.ready")
+    await page.reload()  # now under the worker's control
+    await page.evaluate("window.tessera.ready")
+    await has_pixel(page, 3, 5, 6)
+
+    await page.context.set_offline(True)
+    await page.reload()
+
+    await page.evaluate("window.tessera.ready")
+    await has_pixel(page, 3, 5, 6)
+    status = page.get_by_role("status")
+    await expect(status).to_contain_text(re.compile(r"^Offline — board as of \d{1,2}:\d{2}"))
+    await choose(page, 2, 2, 1)
+    place = page.get_by_role("button", name="Place", exact=True)
+    await expect(place).to_be_disabled()
+    await expect(page.locator("#place-reason")).to_contain_text("offline")
+    await page.context.set_offline(False)
+    await expect(status).to_have_text("Playing")

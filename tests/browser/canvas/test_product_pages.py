@@ -12,7 +12,7 @@ import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from tests.browser.canvas.test_canvas_page import click_pixel, playing
-from tests.browser.conftest import NOT_LOOPBACK, WAIT_MS, Site
+from tests.browser.conftest import NOT_LOOPBACK, WAIT_MS, Site, until
 
 ARTIFACTS = Path(__file__).resolve().parents[3] / ".tessera" / "artifacts"
 DESKTOP: dict[str, Any] = {"viewport": {"width": 1440, "height": 900}}
@@ -76,6 +76,13 @@ async def a_lively_canvas(site: Site) -> str:
             headers={"X-Dev-User": "admin", "X-Dev-Roles": "admin"},
         )
         assert answer.status_code == 200, answer.text
+    last = answer.json()["version"]
+
+    async def drawn() -> bool:  # the board the landing page's preview shows has every fill
+        latest = await site.http.get(f"/api/canvas/{canvas}/snapshot/latest/png")
+        return latest.status_code == 307 and int(latest.headers["x-canvas-version"]) >= last
+
+    await until(drawn)
     return canvas
 
 

@@ -164,7 +164,7 @@ async def test_the_desk_on_a_phone_fits_has_big_targets_and_one_toolbar_row(site
     keep("phone", {"ready_s": round(ready, 3)})
 
     assert await no_horizontal_scroll(page)
-    assert await small_targets(page, ".bar button, .bar a, .tools button, .zoom button") == []
+    assert await small_targets(page, ".desk-bar button, .desk-bar a, .tools button, .zoom button") == []
     toolbar = await page.get_by_role("toolbar", name="Stickers").bounding_box()
     assert toolbar is not None and toolbar["height"] < 60  # one row
     assert toolbar["x"] >= 0 and toolbar["x"] + toolbar["width"] <= 390

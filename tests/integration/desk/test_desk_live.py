@@ -438,3 +438,27 @@ async def test_presence_carries_the_name_its_sender_goes_by(parts: Node):
         await send(ann, {"type": "presence", "cursor": [4, 2], "name": "Calm Otter"})
         heard = await receive(bob, skip=())
     assert (heard["type"], heard["cursor"], heard["name"]) == ("presence", [4, 2], "Calm Otter")
+
+
+async def test_a_hello_with_a_bad_access_token_is_told_and_the_desk_works_on(parts: Node):
+    desk = await a_desk(parts)
+    async with serving(parts) as port, websockets.connect(live_url(port, desk)) as ann:
+        await send(
+            ann,
+            {
+                "type": "hello",
+                "client_id": "ann",
+                "session_key": session_key(desk, "ann"),
+                "epoch": 1,
+                "access_token": "not-a-token",
+            },
+        )
+        frames = [await receive(ann)]
+        while frames[-1]["type"] != "error":
+            frames.append(await receive(ann))
+        assert frames[-1]["error"] == "invalid_token"
+        assert "synced" in [frame["type"] for frame in frames]
+
+        await send(ann, an_op(1, "ann", create=True, x=1, y=2, text="still here"))
+
+        assert (await receive(ann))["type"] == "ack"
