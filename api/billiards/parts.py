@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
+from api.billiards.social_parts import SocialParts
 from api.node import parts_provider
 from commands.billiards.billiards import Billiards
 from infra.billiards.hub import MatchHub
@@ -34,6 +35,8 @@ class BilliardsParts:
     boards: MatchBoards
     templates: TemplateList
     queues: QueueKeeper
+    social: SocialParts | None = None
+    """Friends, groups and notifications (`api.billiards.social_parts`)."""
 
 
 provide_billiards = parts_provider(NAME, BilliardsParts)

@@ -11,20 +11,29 @@ from litestar.di import Provide
 
 from api.billiards.clubs import ClubController, club_live
 from api.billiards.controller import MatchController, TemplateController
+from api.billiards.friends import FriendController, MeController
+from api.billiards.groups import GroupController
 from api.billiards.live import match_live
 from api.billiards.pages import billiards_page
 from api.billiards.parts import NAME, BilliardsParts, provide_billiards
+from api.billiards.qr import qr_code
+from api.billiards.social_parts import RankPlayers, SocialParts
 from api.node import Projection, Spine
 from commands.billiards.billiards import Billiards
-from infra.billiards import views
+from commands.billiards.social import Social
+from infra.billiards import outbox, social_views, views
 from infra.billiards.hub import MatchHub
+from infra.billiards.notifier import Notifier, RatingChange
+from infra.billiards.outbox import OutboxReadModel, OutboxView
 from infra.billiards.queues import QueueKeeper
+from infra.billiards.social_views import SocialReadModel, SocialView
 from infra.billiards.views import (
     MatchesReadModel,
     MatchesView,
     TemplatesReadModel,
     TemplatesView,
 )
+from infra.botapi import BotApi
 from infra.retry import connect_nats
 from infra.spine.eventstore import application_env
 
@@ -36,11 +45,22 @@ class BilliardsContext:
     application = Billiards
     publish_gather_s = 0.005
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        *,
+        rank_players: RankPlayers | None = None,
+        rating_change: RatingChange | None = None,
+    ) -> None:
+        """The seams the stats context fills: `rank_players(accounts)` for the group and
+        friends leaderboards, `rating_change(match_id, player_id)` for the result notices."""
         self._parts: BilliardsParts | None = None
+        self.rank_players = rank_players
+        self.rating_change = rating_change
 
     async def migrate(self, conn: asyncpg.Connection, schema: str) -> None:
         await views.migrate(conn, schema)
+        await social_views.migrate(conn, schema)
+        await outbox.migrate(conn, schema)
 
     def projections(self, spine: Spine) -> list[Projection]:
         linger_s = spine.settings.projection_linger_ms / 1000
@@ -56,7 +76,33 @@ class BilliardsContext:
                 linger_s=linger_s,
                 fetch_timeout_s=linger_s,
             ),
+            Projection(
+                SocialReadModel(SocialView(spine.pool, schema)),
+                linger_s=linger_s,
+                fetch_timeout_s=linger_s,
+            ),
+            Projection(self._outbox(spine), linger_s=linger_s, fetch_timeout_s=linger_s),
         ]
+
+    def _outbox(self, spine: Spine) -> OutboxReadModel:
+        """The notification outbox; where it runs, its sender runs (with a bot token)."""
+        settings = spine.settings
+        view = OutboxView(spine.pool, settings.schema)
+        token = settings.telegram.bot_token
+        if not (settings.billiards.notify and token):
+            return OutboxReadModel(view)
+        notifier = Notifier(
+            spine.pool,
+            settings.schema,
+            lambda: BotApi(token=token, base_url=settings.telegram.api_url),
+            base_url=settings.billiards.web_app_url,
+            rating_change=self.rating_change,
+            rate_per_s=settings.billiards.notify_rate_per_s,
+            chat_interval_s=settings.billiards.notify_chat_interval_s,
+        )
+        return OutboxReadModel(
+            view, on_notices=notifier.wake, start=notifier.start, close=notifier.stop
+        )
 
     async def start(self, spine: Spine) -> BilliardsParts:
         settings = spine.settings
@@ -82,6 +128,14 @@ class BilliardsContext:
             boards=MatchesView(spine.pool, settings.schema),
             templates=TemplatesView(spine.pool, settings.schema),
             queues=QueueKeeper(app, hub),
+            social=SocialParts(
+                social=Social(app),
+                view=SocialView(spine.pool, settings.schema),
+                outbox=OutboxView(spine.pool, settings.schema),
+                telegram_bot_token=settings.telegram.bot_token,
+                telegram_max_age_s=settings.telegram.auth_max_age_s,
+                rank_players=self.rank_players,
+            ),
         )
         return self._parts
 
@@ -99,7 +153,7 @@ class BilliardsContext:
             "/",
             route_handlers=[
                 TemplateController, MatchController, ClubController, match_live, club_live,
-                billiards_page,
+                billiards_page, MeController, FriendController, GroupController, qr_code,
             ],
             dependencies={"billiards": Provide(provide_billiards, sync_to_thread=False)},
         )

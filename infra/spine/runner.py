@@ -155,6 +155,9 @@ class ProjectionRunner:
     async def stop(self) -> None:
         await tasks.stop(self._task)
         self._task = None
+        close = getattr(self.model, "close", None)
+        if close is not None:  # a read model with services of its own (a sender)
+            await close()
 
     @property
     def running(self) -> bool:
