@@ -87,8 +87,10 @@ async def _find(social: SocialParts, data: FindPlayer) -> dict[str, Any]:
     given = [v for v in (data.account, data.code, data.username) if v is not None]
     if len(given) != 1:
         raise ApiError("invalid_request", "give one of account, code, username")
-    found = await social.view.find_player(account=data.account, code=data.code,
-                                          username=data.username)
+    if data.account is not None:  # the aggregate: a player just registered is found at once
+        player = await asyncio.to_thread(social.social.get_player, data.account)
+        return {"account": player.account, "name": player.name, "username": player.username}
+    found = await social.view.find_player(code=data.code, username=data.username)
     if found is None:
         raise errors.PlayerNotFound("no player has that link or username")
     return found

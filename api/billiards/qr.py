@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import segno
 from litestar import Request, Response, get
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 QR_PATH = r"^/billiards/[A-Za-z0-9/_.~%?=&-]{0,400}$"
 
@@ -16,7 +16,7 @@ QR_PATH = r"^/billiards/[A-Za-z0-9/_.~%?=&-]{0,400}$"
 @get("/api/billiards/qr.svg", media_type="image/svg+xml", tags=("billiards",))
 async def qr_code(
     request: Request[Any, Any, Any],
-    path: Annotated[str, Parameter(pattern=QR_PATH, max_length=420)],
+    path: Annotated[str, QueryParameter(pattern=QR_PATH, max_length=420)],
 ) -> Response[bytes]:
     """`path` (a page under `/billiards/`, e.g. `/billiards/join/<id>?invite=…`) on this
     server, as a QR code."""
