@@ -33,6 +33,15 @@ def _view(group: Group, viewer: str) -> dict[str, Any]:
     return group.view(viewer)
 
 
+async def _find_group(social: SocialParts, group_id: UUID, viewer: str | None) -> dict[str, Any]:
+    """The group from its read model; one it has not seen yet, folded from the event store."""
+    found = await social.view.find_group(group_id, viewer)
+    if found is None:
+        group = await asyncio.to_thread(social.social.get_group, group_id)
+        found = group.view(viewer)
+    return found
+
+
 class GroupController(Controller):
     path = "/api/billiards/groups"
     tags = ("billiards",)
@@ -62,10 +71,9 @@ class GroupController(Controller):
         social: NamedDependency[SocialParts],
     ) -> dict[str, Any]:
         """The group, its members and the viewer's role; a closed group shows its members to
-        members only; join requests go to its owner and admins."""
-        found = await social.view.find_group(group_id, None if viewer is None else viewer.user)
-        if found is None:
-            raise errors.GroupNotFound(f"no group {group_id}")
+        members only; join requests go to its owner and admins. A group the read model has not
+        seen yet is folded from the event store."""
+        found = await _find_group(social, group_id, None if viewer is None else viewer.user)
         if found["role"] is None and not found["open"]:
             found = {**found, "members": [], "count": len(found["members"])}
         return found
@@ -151,8 +159,7 @@ class GroupController(Controller):
         self, group_id: FromPath[UUID], social: NamedDependency[SocialParts]
     ) -> list[dict[str, Any]]:
         """The group's latest matches: played with its templates or by two of its members."""
-        if await social.view.find_group(group_id, None) is None:
-            raise errors.GroupNotFound(f"no group {group_id}")
+        await _find_group(social, group_id, None)
         return await social.view.group_feed(group_id)
 
     @get("/{group_id:uuid}/leaderboard")
@@ -160,10 +167,7 @@ class GroupController(Controller):
         self, group_id: FromPath[UUID], social: NamedDependency[SocialParts]
     ) -> dict[str, Any]:
         """The members ranked by the stats (`ranked: true`), or listed until they are connected."""
-        found = await social.view.find_group(group_id, None)
-        if found is None:
-            raise errors.GroupNotFound(f"no group {group_id}")
-        members = found["members"]
+        members = (await _find_group(social, group_id, None))["members"]
         if social.rank_players is None:
             return {"ranked": False, "players": members}
         return {"ranked": True,

@@ -8,6 +8,8 @@ import { ApiFailure, failureOf, jsonRequest } from '../api.js'
 import { Session } from '../canvas/session.js'
 import { gameName, lang, setLang, t, translate } from './i18n.js'
 import { Live } from './live.js'
+import { renderBalls, withBall } from './balls.js'
+import { mountSocial, renderMatchInvite, routeSocial } from './social.js'
 import * as tg from './telegram.js'
 
 const FOULS = ['miss', 'cue_off_table', 'ball_off_table', 'double_hit', 'touch']
@@ -54,6 +56,8 @@ async function route() {
   const parts = location.pathname.split('/').filter(Boolean) // billiards, kind, id
   const me = session.account
   $('who').textContent = me?.display_name ?? ''
+  const social = routeSocial(parts)
+  if (social !== null) return social
   if (parts[1] === 'match' && parts[2]) return openMatch(parts[2])
   if (parts[1] === 'club' && parts[2]) return openClub(parts[2])
   if (me === null) return show('signin')
@@ -190,10 +194,11 @@ function render(board) {
   $('resign').hidden = board.game === 'kolkhoz' || !playing
   const invite = sessionStorage.getItem(`billiards.invite.${board.id}`)
   $('invite').hidden = !invite || board.shots > 0
-  if (invite) {
-    const link = `${location.origin}/billiards/join/${board.id}?invite=${encodeURIComponent(invite)}`
-    $('invite').textContent = `${t('invite')}: ${link}`
+  if (invite && $('invite').dataset.match !== board.id) {
+    $('invite').dataset.match = board.id
+    renderMatchInvite($('invite'), board, invite)
   }
+  if (keeper) renderBalls(board, shot)
   renderStandings(board)
   if (finished) tg.mainButton(t('newMatch'), () => go('/billiards'))
 }
@@ -229,7 +234,7 @@ async function act(path, body) {
 }
 
 function shot(fields) {
-  return act('shots', { key: key(), shooter: state.board.turn, ...fields })
+  return act('shots', { key: key(), shooter: state.board.turn, ...withBall(fields, state.board) })
 }
 
 function wireMatch() {
@@ -405,6 +410,7 @@ async function start() {
   translate()
   wireMatch()
   wireClub()
+  mountSocial({ api, go, session, problem })
   $('game').onchange = renderBreaker
   $('add-player').onclick = () => addPlayer('', false)
   $('start').onclick = startMatch

@@ -1,0 +1,89 @@
+"""The Mini App's friends and groups screens in headless Chromium, inside a simulated Telegram
+(`window.Telegram.WebApp` with `initData` signed by the test bot): two players befriend each
+other by Telegram username, and a group's page shows who joined by its invite link."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from playwright.async_api import Page
+
+from tests.browser.billiards.test_mini_app import TELEGRAM
+from tests.browser.conftest import NOT_LOOPBACK, WAIT_MS, Site
+from tests.support.signing import BOT_TOKEN, telegram_init_data
+
+SHOTS = "/tmp/bsocial-shots"
+
+
+@pytest.fixture
+async def telegram_site(make_site) -> Site:
+    return await make_site(telegram={"bot_token": BOT_TOKEN})
+
+
+async def in_telegram(site: Site, user_id: int, name: str, username: str, path: str = "") -> Page:
+    context = await site.browser.new_context(viewport={"width": 390, "height": 844})
+    context.set_default_timeout(WAIT_MS)
+    await context.route(NOT_LOOPBACK, lambda route: route.abort())
+    site.contexts.append(context)
+    init_data = telegram_init_data(user_id, name=name, username=username)
+    script = (
+        TELEGRAM.replace("INIT_DATA", json.dumps(init_data))
+        .replace("USER_ID", str(user_id))
+        .replace("NAME", json.dumps(name))
+        .replace("LANG", json.dumps("en"))
+    )
+    await context.add_init_script(script)
+    page = await context.new_page()
+    page.on("pageerror", lambda error: site.page_errors.append(str(error)))
+    page.on("console", lambda m: m.type == "error" and site.page_errors.append(m.text))
+    page.on("response", lambda r: r.status >= 400 and print("HTTP", r.status, r.url))
+    await page.goto(f"{site.url}/billiards{path}", wait_until="domcontentloaded")
+    await page.evaluate("window.billiards.ready")
+    return page
+
+
+async def test_a_friend_added_by_telegram_username(telegram_site: Site):
+    bob = await in_telegram(telegram_site, 902, "Bob", "bob_tg")
+    ann = await in_telegram(telegram_site, 901, "Ann", "ann_tg")
+    await ann.click("#social-nav >> text=Friends")
+    await ann.locator("#find-friend").wait_for()
+    await ann.locator("#no-friends").wait_for()
+    assert await ann.locator(".share img.qr").get_attribute("src") is not None
+    await ann.fill("#friend-username", "@bob_tg")
+    await ann.click("#find-friend button[type=submit]")
+    await ann.locator("[data-state=outgoing] li", has_text="Bob").wait_for()
+    await ann.screenshot(path=f"{SHOTS}/friends-asked.png", full_page=True)
+
+    await bob.click("#social-nav >> text=Friends")
+    await bob.locator("[data-state=incoming] li", has_text="Ann").wait_for()
+    await bob.click("[data-state=incoming] li >> text=Accept")
+    await bob.locator("[data-state=friend] li", has_text="Ann").wait_for()
+    await bob.screenshot(path=f"{SHOTS}/friends.png", full_page=True)
+    await ann.click("#social-nav >> text=Friends")
+    await ann.locator("[data-state=friend] li", has_text="Bob").wait_for()
+
+
+async def test_a_group_page_shows_who_joined_by_its_invite_link(telegram_site: Site):
+    ann = await in_telegram(telegram_site, 911, "Ann", "ann_tg")
+    await ann.click("#social-nav >> text=Groups")
+    await ann.locator("#no-groups").wait_for()
+    await ann.fill("#group-name", "Thursday league")
+    await ann.click("#new-group button[type=submit]")
+    await ann.locator("#group-title", has_text="Thursday league").wait_for()
+    await ann.locator("#group-members li", has_text="Ann").wait_for()
+    link = await ann.locator("#group-invite input.link").input_value()
+    assert "/billiards/group/" in link and "invite=" in link
+    await ann.locator("#group-invite img.qr").wait_for()
+
+    bob = await in_telegram(telegram_site, 912, "Bob", "bob_tg",
+                            path=link.split("/billiards", 1)[1])
+    await bob.locator("#group-title", has_text="Thursday league").wait_for()
+    await bob.locator("#group-members li", has_text="Bob").wait_for()
+    assert "member" in await bob.locator("#social p.muted").first.inner_text()
+
+    await ann.click("#social-nav >> text=Groups")
+    await ann.click("#my-groups a")
+    await ann.locator("#group-members li", has_text="Bob").wait_for()
+    await ann.locator("#group-leaderboard li", has_text="Bob").wait_for()
+    await ann.screenshot(path=f"{SHOTS}/group.png", full_page=True)
