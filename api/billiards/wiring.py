@@ -100,9 +100,7 @@ class BilliardsContext:
             rate_per_s=settings.billiards.notify_rate_per_s,
             chat_interval_s=settings.billiards.notify_chat_interval_s,
         )
-        return OutboxReadModel(
-            view, on_notices=notifier.wake, start=notifier.start, close=notifier.stop
-        )
+        return OutboxReadModel(view, notifier)
 
     async def start(self, spine: Spine) -> BilliardsParts:
         settings = spine.settings

@@ -29,7 +29,7 @@ _TEXTS: dict[str, dict[str, str]] = {
     },
     "rating": {"ru": " Рейтинг: {change:+.1f}.", "en": " Rating: {change:+.1f}."},
     "weekly": {
-        "ru": "Ваша неделя: {played} партий, {won} побед.",
+        "ru": "Ваша неделя: партий — {played}, побед — {won}.",
         "en": "Your week: {played} matches, {won} won.",
     },
     "open": {"ru": "Открыть", "en": "Open"},

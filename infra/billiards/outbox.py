@@ -11,8 +11,7 @@ names, whose queue entry, who sits where in a match)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 import msgspec
@@ -183,35 +182,36 @@ class OutboxView:
         ]
 
 
+class Sender(Protocol):
+    """What sends the outbox's notices (`infra.billiards.notifier.Notifier`)."""
+
+    def start(self) -> None: ...
+
+    def wake(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class OutboxReadModel:
-    """The outbox projection; `on_notices` (the sender's wake-up) is called after a commit
-    that added notices. `services` start with the runner's first load and stop with it."""
+    """The outbox projection and its sender, which runs where the projection runs: started by
+    the runner's (re)load, woken after a commit that added notices, stopped with the runner."""
 
     name = "billiards_outbox"
     topics = NotificationsProjection.topics
 
-    def __init__(
-        self,
-        view: OutboxView,
-        *,
-        on_notices: Callable[[], None] | None = None,
-        start: Callable[[], None] | None = None,
-        close: Callable[[], Any] | None = None,
-    ) -> None:
+    def __init__(self, view: OutboxView, sender: Sender | None = None) -> None:
         self.view = view
+        self.sender = sender
         self.projection = NotificationsProjection()
-        self._on_notices = on_notices
-        self._start = start
-        self._close = close
 
     async def load(self) -> None:
         self.projection = NotificationsProjection()
-        if self._start is not None:
-            self._start()
+        if self.sender is not None:
+            self.sender.start()
 
     async def close(self) -> None:
-        if self._close is not None:
-            await self._close()
+        if self.sender is not None:
+            await self.sender.stop()
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         await self.view.reset(conn)
@@ -222,11 +222,11 @@ class OutboxReadModel:
 
     async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
         added = await self.view.write(conn, self.projection.collect())
-        wake = self._on_notices
-        if not added or wake is None:
+        sender = self.sender
+        if not added or sender is None:
             return None
 
         async def after_commit() -> None:
-            wake()
+            sender.wake()
 
         return after_commit

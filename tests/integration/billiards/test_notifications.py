@@ -143,15 +143,19 @@ async def test_a_notice_interrupted_while_sending_is_not_sent_again(
     await http.post("/api/billiards/friends/requests", json={"account": "ann"},
                     headers=as_user("bob"))
     await runner.start()  # the projection writes it; stop the sender before it sends:
-    await runner.model.close()  # type: ignore[attr-defined]
+    await runner.model.sender.stop()  # type: ignore[attr-defined]
     schema = quote_ident(node.settings.schema)
     await until(lambda: _some_rows(node, f"SELECT key FROM {schema}.billiards_outbox"))
     # as if a sender had claimed it and died before it heard Telegram's answer
     await node.pool.execute(f"UPDATE {schema}.billiards_outbox SET state = 'sending'")
-    await runner.model.load()  # the sender starts again  # type: ignore[attr-defined]
+    runner.model.sender.start()  # type: ignore[attr-defined]
     (notice,) = await until(lambda: _dropped(http, "ann"))
     assert "may have been sent" in notice["reason"]
     assert sent_to(bot_api, ANN) == []
+
+
+async def _in_state(http: httpx.AsyncClient, user: str, state: str) -> list[dict[str, Any]]:
+    return [n for n in await notices(http, user) if n["state"] == state]
 
 
 async def _some_rows(node: Node, sql: str) -> bool:
@@ -174,8 +178,8 @@ async def test_a_429_is_retried_after_its_retry_after(
     calls = [(at, status) for at, body, status in bot_api.calls if body["chat_id"] == ANN]
     assert [status for _, status in calls] == [429, 200]
     assert calls[1][0] - calls[0][0] >= 1.0
-    (notice,) = await notices(http, "ann")
-    assert notice["state"] == "sent" and notice["kind"] == "friend_request"
+    (notice,) = await until(lambda: _in_state(http, "ann", "sent"))
+    assert notice["kind"] == "friend_request"
 
 
 async def test_a_403_stops_sending_to_that_chat(
@@ -234,3 +238,29 @@ async def test_a_player_is_found_by_his_telegram_username(http: httpx.AsyncClien
         return answer.status_code == 200 and answer.json()
 
     assert (await until(found))["account"] == "cat"
+
+
+async def test_the_weekly_summary_counts_the_weeks_matches_and_is_sent_once(
+    node: Node, http: httpx.AsyncClient, bot_api: BotApiStandIn
+):
+    for user, chat in (("ann", ANN), ("bob", BOB)):
+        await a_profile(http, user, telegram_id=chat)
+    match = await a_match(http, guests=("Bob",))
+    joined = await http.post(f"/api/billiards/matches/{match['id']}/join",
+                             json={"invite": match["invite"], "name": "Bob", "seat": 1},
+                             headers=as_user("bob"))
+    assert joined.status_code == 200, joined.text
+    shot = await http.post(f"/api/billiards/matches/{match['id']}/shots",
+                           json={"key": "k1", "shooter": 0, "balls": 8}, headers=as_user("ann"))
+    assert shot.json()["board"]["finished"] is not None
+    await until(lambda: _count(_in_state(http, "bob", "sent"), 1))  # bob's result: projected
+    notifier = node.runner("billiards_outbox").model.sender  # type: ignore[attr-defined]
+    assert await until(lambda: notifier.add_weekly("2026-W49")) == 2
+    assert await notifier.add_weekly("2026-W49") == 0
+    await until(lambda: _count(_in_state(http, "ann", "sent"), 2))
+    await until(lambda: _count(_in_state(http, "bob", "sent"), 2))
+    weekly = [m["text"] for m in sent_to(bot_api, ANN) if "week" in m["text"].lower()
+              or "недел" in m["text"]]
+    assert weekly == ["Ваша неделя: партий — 1, побед — 1."]
+    bob_weekly = [m["text"] for m in sent_to(bot_api, BOB) if "недел" in m["text"]]
+    assert bob_weekly == ["Ваша неделя: партий — 1, побед — 0."]
