@@ -12,6 +12,7 @@ from typing import Any
 
 from litestar.datastructures import State
 
+from api.billiards.bot import BilliardsBot
 from commands.billiards.social import Social
 from infra.billiards.outbox import OutboxView
 from infra.billiards.social_views import SocialView
@@ -27,6 +28,8 @@ class SocialParts:
     outbox: OutboxView
     telegram_bot_token: str
     telegram_max_age_s: int
+    bot: BilliardsBot | None = None
+    """The Mini App's commands on the Telegram bot (`api.app.build` hands them to it)."""
     rank_players: RankPlayers | None = None
 
 

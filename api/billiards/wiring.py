@@ -9,6 +9,7 @@ import asyncpg
 from litestar import Router
 from litestar.di import Provide
 
+from api.billiards.bot import BilliardsBot
 from api.billiards.clubs import ClubController, club_live
 from api.billiards.controller import MatchController, TemplateController
 from api.billiards.friends import FriendController, MeController
@@ -132,6 +133,7 @@ class BilliardsContext:
                 outbox=OutboxView(spine.pool, settings.schema),
                 telegram_bot_token=settings.telegram.bot_token,
                 telegram_max_age_s=settings.telegram.auth_max_age_s,
+                bot=BilliardsBot(spine.pool, settings.schema, app, settings.billiards.web_app_url),
                 rank_players=self.rank_players,
             ),
         )

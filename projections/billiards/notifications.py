@@ -89,6 +89,7 @@ class NotificationsProjection:
             case "Queued":
                 entry = s["entry"]
                 out(Fact(f"entry:{entry['id']}", {"account": entry["account"]}))
+                out(Fact(f"last_club:{entry['account']}", {"club_id": str(oid)}))
             case "Called":
                 out(Notice(key, "table_ready",
                            {"club_id": str(oid), "table_id": s["table_id"],

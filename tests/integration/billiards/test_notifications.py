@@ -3,6 +3,7 @@ turns events into notices and its sender sends each once, within Telegram's limi
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -21,6 +22,7 @@ from tests.support.telegram_bot_api import BotApiStandIn
 ADMIN = {"X-Dev-User": "boss", "X-Dev-Roles": "admin"}
 ANN, BOB, CAT = 1001, 1002, 1003
 WEB_APP = "https://t.example/billiards"
+SECRET = "webhook-secret-for-tests"
 
 
 @pytest_asyncio.fixture
@@ -35,8 +37,9 @@ async def node(
     make_settings: Callable[..., Awaitable[Settings]], bot_api: BotApiStandIn
 ) -> AsyncIterator[Node]:
     settings = await make_settings(
-        telegram={"bot_token": BOT_TOKEN, "api_url": bot_api.url},
+        telegram={"bot_token": BOT_TOKEN, "api_url": bot_api.url, "webhook_secret": SECRET},
         billiards={"web_app_url": WEB_APP, "notify_chat_interval_s": 0.2},
+        rate_ip_per_s=0,
     )
     running = await build(settings)
     yield running
@@ -245,6 +248,8 @@ async def test_the_weekly_summary_counts_the_weeks_matches_and_is_sent_once(
 ):
     for user, chat in (("ann", ANN), ("bob", BOB)):
         await a_profile(http, user, telegram_id=chat)
+    notifier = node.runner("billiards_outbox").model.sender  # type: ignore[attr-defined]
+    notifier.rating_change = lambda match_id, player: 12.5 if player == "ann" else None
     match = await a_match(http, guests=("Bob",))
     joined = await http.post(f"/api/billiards/matches/{match['id']}/join",
                              json={"invite": match["invite"], "name": "Bob", "seat": 1},
@@ -254,7 +259,6 @@ async def test_the_weekly_summary_counts_the_weeks_matches_and_is_sent_once(
                            json={"key": "k1", "shooter": 0, "balls": 8}, headers=as_user("ann"))
     assert shot.json()["board"]["finished"] is not None
     await until(lambda: _count(_in_state(http, "bob", "sent"), 1))  # bob's result: projected
-    notifier = node.runner("billiards_outbox").model.sender  # type: ignore[attr-defined]
     assert await until(lambda: notifier.add_weekly("2026-W49")) == 2
     assert await notifier.add_weekly("2026-W49") == 0
     await until(lambda: _count(_in_state(http, "ann", "sent"), 2))
@@ -262,5 +266,45 @@ async def test_the_weekly_summary_counts_the_weeks_matches_and_is_sent_once(
     weekly = [m["text"] for m in sent_to(bot_api, ANN) if "week" in m["text"].lower()
               or "недел" in m["text"]]
     assert weekly == ["Ваша неделя: партий — 1, побед — 1."]
+    results = [m["text"] for chat in (ANN, BOB) for m in sent_to(bot_api, chat)
+               if "окончена" in m["text"]]
+    assert results == ["Партия окончена (Американка): вы 1-й из 2, очки 8. Рейтинг: +12.5.",
+                       "Партия окончена (Американка): вы 2-й из 2, очки 0."]
     bob_weekly = [m["text"] for m in sent_to(bot_api, BOB) if "недел" in m["text"]]
     assert bob_weekly == ["Ваша неделя: партий — 1, побед — 0."]
+
+
+_update_ids = itertools.count(1)
+
+
+async def bot_command(http: httpx.AsyncClient, text: str, user: int) -> None:
+    update = {
+        "update_id": next(_update_ids),
+        "message": {"message_id": 5, "date": 1_760_000_000, "text": text,
+                    "from": {"id": user, "is_bot": False, "first_name": "Ann"},
+                    "chat": {"id": user, "type": "private"}},
+    }
+    answer = await http.post("/api/telegram/webhook", json=update,
+                             headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert answer.status_code == 200, answer.text
+
+
+async def test_the_bot_opens_the_mini_app_and_tells_the_queue_and_stats(
+    node: Node, http: httpx.AsyncClient, bot_api: BotApiStandIn
+):
+    await a_profile(http, "ann", telegram_id=ANN)
+    club_id = await a_club_calling(http, "ann")
+
+    await bot_command(http, f"/start club-{club_id}", ANN)
+    (start,) = sent_to(bot_api, ANN)
+    assert start["reply_markup"]["inline_keyboard"][0][0]["web_app"] == {
+        "url": f"{WEB_APP}/club/{club_id}"}
+
+    async def known() -> bool:  # the outbox has learnt ann's chat and her club
+        await bot_command(http, "/queue", ANN)
+        return "№1" in sent_to(bot_api, ANN)[-1]["text"]
+
+    assert await until(known)
+    assert "Table" not in sent_to(bot_api, ANN)[-1]["text"]
+    await bot_command(http, "/stats", ANN)
+    assert sent_to(bot_api, ANN)[-1]["text"].startswith("Ваши партии: 0, победы: 0")
