@@ -69,6 +69,12 @@ async def a_club_calling(http: httpx.AsyncClient, *users: str) -> str:
     return club_id
 
 
+async def ask(http: httpx.AsyncClient, user: str, other: str) -> None:
+    asked = await http.post("/api/billiards/friends/requests", json={"account": other},
+                            headers=as_user(user))
+    assert asked.status_code == 200, asked.text
+
+
 def sent_to(bot_api: BotApiStandIn, chat: int) -> list[dict[str, Any]]:
     return [body for body in bot_api.sent if body["chat_id"] == chat]
 
@@ -113,8 +119,7 @@ async def test_a_queue_call_sends_one_message_through_a_projection_restarted_mid
         await set_position(conn, node.settings.schema, runner.model.name, 0)
     await runner.start()
     await until(lambda: _caught_up(node, runner))
-    await http.post("/api/billiards/friends/requests", json={"account": "ann"},
-                    headers=as_user("bob"))
+    await ask(http, "bob", "ann")
     await until(lambda: _some(sent_to(bot_api, ANN)[1:]))
     assert [len(sent_to(bot_api, chat)) for chat in (ANN, BOB)] == [2, 1]
     assert "Bob" in sent_to(bot_api, ANN)[1]["text"]
@@ -142,16 +147,17 @@ async def test_a_notice_interrupted_while_sending_is_not_sent_again(
     await a_profile(http, "ann", telegram_id=ANN)
     await a_profile(http, "bob", telegram_id=BOB)
     runner = node.runner("billiards_outbox")
-    await runner.stop()  # its sender too: the notice waits in the outbox
-    await http.post("/api/billiards/friends/requests", json={"account": "ann"},
-                    headers=as_user("bob"))
-    await runner.start()  # the projection writes it; stop the sender before it sends:
-    await runner.model.sender.stop()  # type: ignore[attr-defined]
+    await runner.stop()  # and its sender
+    model: Any = runner.model
+    sender, model.sender = model.sender, None
+    await ask(http, "bob", "ann")
+    await runner.start()  # the projection writes the notice; no sender sends it
     schema = quote_ident(node.settings.schema)
     await until(lambda: _some_rows(node, f"SELECT key FROM {schema}.billiards_outbox"))
     # as if a sender had claimed it and died before it heard Telegram's answer
     await node.pool.execute(f"UPDATE {schema}.billiards_outbox SET state = 'sending'")
-    runner.model.sender.start()  # type: ignore[attr-defined]
+    model.sender = sender
+    sender.start()
     (notice,) = await until(lambda: _dropped(http, "ann"))
     assert "may have been sent" in notice["reason"]
     assert sent_to(bot_api, ANN) == []
@@ -175,8 +181,7 @@ async def test_a_429_is_retried_after_its_retry_after(
     await a_profile(http, "ann", telegram_id=ANN)
     await a_profile(http, "bob", telegram_id=BOB)
     bot_api.refuse(ANN, 429, retry_after=1)
-    await http.post("/api/billiards/friends/requests", json={"account": "ann"},
-                    headers=as_user("bob"))
+    await ask(http, "bob", "ann")
     await until(lambda: _all_sent(bot_api, [ANN]))
     calls = [(at, status) for at, body, status in bot_api.calls if body["chat_id"] == ANN]
     assert [status for _, status in calls] == [429, 200]
@@ -220,10 +225,8 @@ async def test_a_player_who_turned_a_kind_off_does_not_get_it(
                                 json={"language": "en", "notices": ["table_ready"]},
                                 headers=as_user("ann"))
     assert turned_off.status_code == 200, turned_off.text
-    await http.post("/api/billiards/friends/requests", json={"account": "ann"},
-                    headers=as_user("bob"))
-    await http.post("/api/billiards/friends/requests", json={"account": "cat"},
-                    headers=as_user("bob"))
+    await ask(http, "bob", "ann")
+    await ask(http, "bob", "cat")
     await until(lambda: _all_sent(bot_api, [CAT]))
     (notice,) = await until(lambda: _dropped(http, "ann"))
     assert "turned" in notice["reason"]
