@@ -11,6 +11,7 @@ from playwright.async_api import Page
 
 from tests.browser.billiards.test_mini_app import TELEGRAM
 from tests.browser.conftest import NOT_LOOPBACK, WAIT_MS, Site
+from tests.integration.conftest import until
 from tests.support.signing import BOT_TOKEN, telegram_init_data
 
 SHOTS = "/tmp/bsocial-shots"
@@ -87,3 +88,50 @@ async def test_a_group_page_shows_who_joined_by_its_invite_link(telegram_site: S
     await ann.locator("#group-members li", has_text="Bob").wait_for()
     await ann.locator("#group-leaderboard li", has_text="Bob").wait_for()
     await ann.screenshot(path=f"{SHOTS}/group.png", full_page=True)
+
+
+VALUES = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
+
+
+async def test_колхоз_with_valued_balls_records_which_balls_went_in(telegram_site: Site):
+    ann = await in_telegram(telegram_site, 921, "Ann", "ann_tg")
+    created = await ann.evaluate(
+        """async (values) => {
+          const { access } = JSON.parse(localStorage.getItem('tessera.session'))
+          const response = await fetch('/api/billiards/templates', {
+            method: 'POST',
+            headers: { Authorization: `Bearer ${access}`, 'Content-Type': 'application/json' },
+            body: JSON.stringify({ base: 'kolkhoz', name: 'Valued', params: { ball_values: values } }),
+          })
+          return response.status
+        }""",
+        VALUES,
+    )
+    assert created == 201
+
+    async def listed() -> bool:  # the templates read model follows by a moment
+        await ann.reload(wait_until="domcontentloaded")
+        await ann.evaluate("window.billiards.ready")
+        return await ann.locator("#game option", has_text="Valued").count() == 1
+
+    await until(listed)
+    await ann.select_option("#game", label="Valued")
+    await ann.locator("#players input").nth(1).fill("Bob")
+    await ann.select_option("#breaker", "0")
+    await ann.click("#start")
+    await ann.wait_for_url("**/billiards/match/*")
+    await ann.locator("#balls .ball").first.wait_for()
+    assert await ann.locator("#pot").is_hidden()
+    assert await ann.locator("#balls .ball").count() == 15
+    # the invite: its link as a QR code drawn by the server
+    qr = ann.locator("#invite img.qr")
+    await qr.wait_for()
+    assert await qr.evaluate("img => img.complete && img.naturalWidth > 0")
+    await ann.click("[data-ball='3']")
+    await ann.click("[data-ball='12']")
+    assert await ann.locator("#pocketed").inner_text() == "Pocketed: 2"
+    await ann.screenshot(path=f"{SHOTS}/balls.png", full_page=True)
+    await ann.click("#pocketed")
+    await ann.locator("#scores .points").first.filter(has_text="15").wait_for()
+    assert await ann.locator("#balls .ball").count() == 13
+    assert await ann.locator("[data-ball='3']").count() == 0
