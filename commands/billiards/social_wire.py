@@ -19,13 +19,13 @@ Game = Annotated[Line, msgspec.Meta(max_length=20)]
 
 class SetProfile(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     name: Name
-    init_data: Annotated[str, msgspec.Meta(max_length=4096)] | None = None
+    init_data: Annotated[Line, msgspec.Meta(max_length=4096)] | None = None
     """Telegram's signed `initData`: records the Telegram user id and username."""
 
 
 class SetPreferences(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    language: Annotated[str, msgspec.Meta(max_length=8)]
-    notices: Annotated[list[Annotated[str, msgspec.Meta(max_length=32)]], msgspec.Meta(
+    language: Annotated[Line, msgspec.Meta(max_length=8)]
+    notices: Annotated[list[Annotated[Line, msgspec.Meta(max_length=32)]], msgspec.Meta(
         max_length=10)]
 
 
@@ -42,7 +42,7 @@ class Invite(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
     friend: Account
     match_id: UUID | None = None
-    invite: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    invite: Annotated[Line, msgspec.Meta(max_length=64)] | None = None
     club_id: UUID | None = None
     game: Game | None = None
 
@@ -58,8 +58,8 @@ class ChangeGroup(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class JoinGroup(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    invite: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    invite: Annotated[Line, msgspec.Meta(max_length=64)] | None = None
 
 
 class SetRole(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    role: Annotated[str, msgspec.Meta(max_length=10)]
+    role: Annotated[Line, msgspec.Meta(max_length=10)]
