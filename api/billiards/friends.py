@@ -14,7 +14,6 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import AS_PLAYER
 from api.billiards.social_parts import SocialParts, provide_social
-from api.errors import ApiError
 from api.openapi import refusing
 from commands.actor import Actor
 from commands.billiards.social_wire import FindPlayer, Invite, SetPreferences, SetProfile
@@ -86,7 +85,7 @@ class MeController(Controller):
 async def _find(social: SocialParts, data: FindPlayer) -> dict[str, Any]:
     given = [v for v in (data.account, data.code, data.username) if v is not None]
     if len(given) != 1:
-        raise ApiError("invalid_request", "give one of account, code, username")
+        raise errors.InvalidParameter("give one of account, code, username")
     if data.account is not None:  # the aggregate: a player just registered is found at once
         player = await asyncio.to_thread(social.social.get_player, data.account)
         return {"account": player.account, "name": player.name, "username": player.username}
@@ -121,15 +120,16 @@ class FriendController(Controller):
             return {"ranked": False, "players": [{"account": a} for a in accounts]}
         return {"ranked": True, "players": await social.rank_players(accounts)}
 
-    @post("/find", status_code=200, refuses=("invalid_request",))
+    @post("/find", status_code=200, refuses=(errors.InvalidParameter,))
     async def find_player(
-        self, data: JSONBody[FindPlayer], social: NamedDependency[SocialParts]
+        self, data: JSONBody[FindPlayer], player: NamedDependency[Actor],
+        social: NamedDependency[SocialParts],
     ) -> dict[str, Any]:
         """A player by share code, Telegram username or account."""
         return await _find(social, data)
 
     @post("/requests", status_code=200, refuses=(
-        "invalid_request", errors.CannotFriendYourself, errors.BlockedByPlayer,
+        errors.InvalidParameter, errors.CannotFriendYourself, errors.BlockedByPlayer,
         errors.YouBlocked, errors.AlreadyFriends, errors.TooManyFriends, errors.NoFriendRequest))
     async def request_friend(
         self, data: JSONBody[FindPlayer], player: NamedDependency[Actor],
