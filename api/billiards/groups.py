@@ -42,6 +42,16 @@ async def _find_group(social: SocialParts, group_id: UUID, viewer: str | None) -
     return found
 
 
+async def _visible_group(
+    social: SocialParts, group_id: UUID, viewer: Actor | None
+) -> dict[str, Any]:
+    """An open group, or a closed one the viewer is a member of."""
+    group = await _find_group(social, group_id, None if viewer is None else viewer.user)
+    if not group["open"] and group["role"] is None:
+        raise errors.NotGroupMember("a closed group shows its members and matches to members")
+    return group
+
+
 class GroupController(Controller):
     path = "/api/billiards/groups"
     tags = ("billiards",)
@@ -154,20 +164,24 @@ class GroupController(Controller):
             social.social.remove_member, player.user, group_id, account)
         return _view(group, player.user)
 
-    @get("/{group_id:uuid}/feed")
+    @get("/{group_id:uuid}/feed", dependencies=AS_VIEWER, refuses=(errors.NotGroupMember,))
     async def feed(
-        self, group_id: FromPath[UUID], social: NamedDependency[SocialParts]
+        self, group_id: FromPath[UUID], viewer: NamedDependency[Actor | None],
+        social: NamedDependency[SocialParts],
     ) -> list[dict[str, Any]]:
-        """The group's latest matches: played with its templates or by two of its members."""
-        await _find_group(social, group_id, None)
+        """The group's latest matches: played with its templates or by two of its members (a
+        closed group's: for its members)."""
+        await _visible_group(social, group_id, viewer)
         return await social.view.group_feed(group_id)
 
-    @get("/{group_id:uuid}/leaderboard")
+    @get("/{group_id:uuid}/leaderboard", dependencies=AS_VIEWER, refuses=(errors.NotGroupMember,))
     async def leaderboard(
-        self, group_id: FromPath[UUID], social: NamedDependency[SocialParts]
+        self, group_id: FromPath[UUID], viewer: NamedDependency[Actor | None],
+        social: NamedDependency[SocialParts],
     ) -> dict[str, Any]:
-        """The members ranked by the stats (`ranked: true`), or listed until they are connected."""
-        members = (await _find_group(social, group_id, None))["members"]
+        """The members ranked by the stats (`ranked: true`), or listed until they are connected
+        (a closed group's: for its members)."""
+        members = (await _visible_group(social, group_id, viewer))["members"]
         if social.rank_players is None:
             return {"ranked": False, "players": members}
         return {"ranked": True,

@@ -9,7 +9,7 @@ import { Session } from '../canvas/session.js'
 import { gameName, lang, setLang, t, translate } from './i18n.js'
 import { Live } from './live.js'
 import { renderBalls, withBall } from './balls.js'
-import { mountSocial, renderMatchInvite, routeSocial } from './social.js'
+import { mountSocial, renderClubInvite, renderMatchInvite, routeSocial } from './social.js'
 import * as tg from './telegram.js'
 
 const FOULS = ['miss', 'cue_off_table', 'ball_off_table', 'double_hit', 'touch']
@@ -349,6 +349,7 @@ function renderClub(club) {
     (table) => table.state === 'playing' && table.called.some((entry) => entry.account === me),
   )
   if (mine && state.screen === 'club' && state.confirmedAt === club.id) go(`/billiards/match/${mine.match_id}`)
+  if (me !== null) renderClubInvite($('club-invite'), club, () => $('queue-game').value)
 }
 
 /** The current match's score beside its table, as the scoreboard reads it. */

@@ -58,9 +58,10 @@ export async function openGroup(id, expect = () => true) {
     group = await eventually(() => social.api('GET', `/api/billiards/groups/${id}`), (g) => g.role !== null)
   }
   const runs = RUNS.includes(group.role)
+  const visible = group.open || group.role !== null // a closed group shows itself to members
   const [board, feed, templates] = await Promise.all([
-    social.api('GET', `/api/billiards/groups/${id}/leaderboard`),
-    social.api('GET', `/api/billiards/groups/${id}/feed`),
+    visible ? social.api('GET', `/api/billiards/groups/${id}/leaderboard`) : null,
+    visible ? social.api('GET', `/api/billiards/groups/${id}/feed`) : null,
     social.api('GET', `/api/billiards/groups/${id}/templates`),
   ])
   const version = group.version
@@ -73,8 +74,8 @@ export async function openGroup(id, expect = () => true) {
     runs ? inviteBox(group) : null,
     runs && group.requests.length ? requestsBox(group, reload) : null,
     membersBox(group, reload),
-    leaderboardBox(board),
-    feedBox(feed),
+    board && leaderboardBox(board),
+    feed && feedBox(feed),
     templatesBox(group, templates, () => templatesChanged(group, templates)),
   )
 }

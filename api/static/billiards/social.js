@@ -174,7 +174,20 @@ async function openFriends(expect = () => true) {
     el('label', { htmlFor: 'friend-username' }, t('findByUsername')), find,
     ...sections,
     rows.length === 0 ? el('p', { className: 'muted', id: 'no-friends' }, t('noFriends')) : null,
+    rows.some((row) => row.state === 'friend') ? await friendsBoard(rows) : null,
   )
+}
+
+/** Me and my friends, ranked once the stats are connected (until then, listed). */
+async function friendsBoard(rows) {
+  const board = await social.api('GET', '/api/billiards/friends/leaderboard')
+  const names = new Map(rows.map((row) => [row.account, row.name]))
+  names.set(social.session.account.id, social.session.account.display_name)
+  const list = el(board.ranked ? 'ol' : 'ul', { className: board.ranked ? 'list' : 'list plain' },
+    ...board.players.map((player) => el('li', {}, player.name ?? names.get(player.account) ?? player.account,
+      player.rating !== undefined ? el('span', { className: 'muted' }, ` ${player.rating}`) : null)))
+  return el('div', { id: 'friends-leaderboard' }, el('h3', {}, t('leaderboard')),
+    board.ranked ? null : el('p', { className: 'muted' }, t('notRankedYet')), list)
 }
 
 function friendList(state, title, rows) {
@@ -262,6 +275,25 @@ async function openSettings() {
 }
 
 // -- invitations from the match and club screens -------------------------------------------------
+
+/** On a club's page: a button per friend to invite him to the queue of the game chosen. */
+export async function renderClubInvite(container, club, game) {
+  if (container.dataset.club === club.id) return
+  container.dataset.club = club.id
+  let friends = []
+  try {
+    friends = (await social.api('GET', '/api/billiards/friends')).filter((f) => f.state === 'friend')
+  } catch {
+    return
+  }
+  if (friends.length === 0) return
+  container.replaceChildren(el('p', { className: 'muted' }, t('inviteFriends')),
+    el('div', { className: 'row wrap' }, ...friends.map((friend) => action(friend.name, async () => {
+      await social.api('POST', '/api/billiards/friends/invitations',
+        { friend: friend.account, club_id: club.id, game: game() })
+      tg.haptic('success')
+    }, { className: 'small', dataset: { invite: friend.account } }))))
+}
 
 /** Under a match's invite link: its QR code and a button per friend to invite him. */
 export async function renderMatchInvite(container, board, invite) {

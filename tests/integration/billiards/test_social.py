@@ -4,14 +4,22 @@ gets a clear 4xx and changes nothing."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+import pytest_asyncio
 
+from infra.settings import Settings
 from tests.integration.billiards.helpers import a_match, as_user
 from tests.integration.billiards.social_helpers import a_profile, befriend
 from tests.integration.conftest import until
+
+
+@pytest_asyncio.fixture
+async def settings(make_settings: Callable[..., Awaitable[Settings]]) -> Settings:
+    """No rate limits: the tests poll the read models."""
+    return await make_settings(rate_ip_per_s=0, identity={"rate_account_per_s": 0})
 
 
 async def friends_of(http: httpx.AsyncClient, user: str) -> dict[str, str]:
@@ -120,7 +128,8 @@ async def test_a_closed_group_takes_the_invited_at_once_and_the_others_by_reques
 
     assert await until(lambda: _equal(members(), [("ann", "owner"), ("bob", "member"),
                                                   ("cat", "member")]))
-    board = (await client.get(f"/api/billiards/groups/{gid}/leaderboard")).json()
+    board = (await client.get(f"/api/billiards/groups/{gid}/leaderboard",
+                              headers=as_user("bob"))).json()
     assert board["ranked"] is False
     assert {p["account"] for p in board["players"]} == {"ann", "bob", "cat"}
 
@@ -175,3 +184,47 @@ async def test_an_admin_keeps_the_group_templates(client: httpx.AsyncClient):
     own = await client.put(f"/api/billiards/templates/{templates[0]['id']}",
                            json={"params": {}}, headers=as_user("bob"))
     assert own.status_code == 403 and own.json()["error"] == "not_template_owner"
+
+
+async def test_a_closed_group_shows_its_members_to_members_only(client: httpx.AsyncClient):
+    for user in ("ann", "bob"):
+        await a_profile(client, user)
+    group = await a_group(client, "ann", open=False)
+    gid = group["id"]
+    page = await client.get(f"/api/billiards/groups/{gid}", headers=as_user("bob"))
+    assert page.status_code == 200 and page.json()["members"] == []
+    for path in ("leaderboard", "feed"):
+        refused = await client.get(f"/api/billiards/groups/{gid}/{path}", headers=as_user("bob"))
+        assert refused.status_code == 403 and refused.json()["error"] == "not_group_member"
+    shown = await client.get(f"/api/billiards/groups/{gid}/leaderboard", headers=as_user("ann"))
+    assert shown.status_code == 200 and shown.json()["players"][0]["account"] == "ann"
+
+
+async def test_a_match_of_a_group_template_is_in_the_groups_feed(client: httpx.AsyncClient):
+    for user in ("ann", "bob"):
+        await a_profile(client, user)
+    group = await a_group(client, "ann")
+    gid = group["id"]
+    await client.post(f"/api/billiards/groups/{gid}/join", json={}, headers=as_user("bob"))
+    made = await client.post(f"/api/billiards/groups/{gid}/templates",
+                             json={"base": "american", "name": "League"}, headers=as_user("ann"))
+    assert made.status_code == 201, made.text
+
+    async def offered() -> Any:  # bob, a member, is offered the group's template
+        listed = await client.get("/api/billiards/templates", headers=as_user("bob"))
+        return [t for t in listed.json() if t["name"] == "League"]
+
+    (template,) = await until(offered)
+    created = await client.post(
+        "/api/billiards/matches",
+        json={"template_id": template["id"], "players": [{"name": "Bob", "me": True},
+                                                         {"name": "Guest"}]},
+        headers=as_user("bob"),
+    )
+    assert created.status_code == 201, created.text
+
+    async def fed() -> Any:
+        return (await client.get(f"/api/billiards/groups/{gid}/feed")).json()
+
+    (entry,) = await until(fed)
+    assert entry["match_id"] == created.json()["id"] and entry["template"] == "League"
