@@ -40,6 +40,7 @@ async def node(
         telegram={"bot_token": BOT_TOKEN, "api_url": bot_api.url, "webhook_secret": SECRET},
         billiards={"web_app_url": WEB_APP, "notify_chat_interval_s": 0.2},
         rate_ip_per_s=0,
+        identity={"rate_account_per_s": 0},
     )
     running = await build(settings)
     yield running
@@ -311,3 +312,25 @@ async def test_the_bot_opens_the_mini_app_and_tells_the_queue_and_stats(
     assert "Table" not in sent_to(bot_api, ANN)[-1]["text"]
     await bot_command(http, "/stats", ANN)
     assert sent_to(bot_api, ANN)[-1]["text"].startswith("Ваши партии: 0, победы: 0")
+
+
+async def test_sending_keeps_to_one_message_a_chat_interval_and_the_overall_rate(
+    node: Node, http: httpx.AsyncClient, bot_api: BotApiStandIn
+):
+    users = {"ann": ANN, "bob": BOB, "cat": CAT, "dan": 1004, "eve": 1005}
+    for user, chat in users.items():
+        await a_profile(http, user, telegram_id=chat)
+    for other in ("bob", "cat", "dan", "eve"):  # four requests to ann
+        await ask(http, other, "ann")
+    for other in ("cat", "dan", "eve"):  # and one to each of three others
+        await ask(http, "bob", other)
+    await until(lambda: _count(_all_calls(bot_api), 7))
+    times = sorted(at for at, _, _ in bot_api.calls)
+    assert all(b - a >= 1 / 30 - 0.002 for a, b in itertools.pairwise(times))
+    to_ann = [at for at, body, _ in bot_api.calls if body["chat_id"] == ANN]
+    assert len(to_ann) == 4
+    assert all(b - a >= 0.2 - 0.002 for a, b in itertools.pairwise(to_ann))
+
+
+async def _all_calls(bot_api: BotApiStandIn) -> list[Any]:
+    return list(bot_api.calls)
