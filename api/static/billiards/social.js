@@ -254,7 +254,10 @@ async function openSettings() {
     social.me = await social.api('PUT', '/api/billiards/me/settings', {
       language: language.value, notices: chosen.map((box) => box.value),
     })
-    if (lang() !== language.value) setLang(language.value)
+    if (lang() !== language.value) {
+      setLang(language.value)
+      $('lang').textContent = lang() === 'ru' ? 'EN' : 'RU' // the header's toggle names the other
+    }
     tg.haptic('success')
     await openSettings()
   }, { className: 'primary', id: 'save-settings' })

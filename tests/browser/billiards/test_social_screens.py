@@ -65,6 +65,28 @@ async def test_a_friend_added_by_telegram_username(telegram_site: Site):
     await ann.locator("[data-state=friend] li", has_text="Bob").wait_for()
 
 
+async def test_the_settings_keep_the_notifications_chosen(telegram_site: Site):
+    ann = await in_telegram(telegram_site, 931, "Ann", "ann_tg")
+    await ann.click("#social-nav >> text=Settings")
+    weekly = ann.locator("input[name=notice][value=weekly]")
+    await weekly.wait_for()
+    assert await weekly.is_checked()
+    assert "Telegram" in await ann.locator("#social").inner_text()
+    await weekly.uncheck()
+    await ann.select_option("#settings-lang", "ru")
+    await ann.click("#save-settings")
+    await ann.locator("#social h2", has_text="Настройки").wait_for()
+    await ann.locator("#save-settings", has_text="Сохранить").wait_for()
+    assert await ann.locator("#lang").inner_text() == "EN"
+    await ann.screenshot(path=f"{SHOTS}/settings.png", full_page=True)
+    await ann.reload(wait_until="domcontentloaded")
+    await ann.evaluate("window.billiards.ready")
+    await ann.click("#social-nav >> text=Настройки")
+    await ann.locator("input[name=notice][value=weekly]").wait_for()
+    assert not await ann.locator("input[name=notice][value=weekly]").is_checked()
+    assert await ann.locator("input[name=notice][value=table_ready]").is_checked()
+
+
 async def test_a_group_page_shows_who_joined_by_its_invite_link(telegram_site: Site):
     ann = await in_telegram(telegram_site, 911, "Ann", "ann_tg")
     await ann.click("#social-nav >> text=Groups")
