@@ -1,6 +1,7 @@
 """The Mini App's commands on the service's Telegram bot (whose webhook the canvas context
 serves, `api.canvas.telegram_bot`): `/start` opens the Mini App (a deep link's payload, e.g.
-`match-<id>`, `club-<id>`, `group-<id>`, `add-<code>`, opens that page), `/stats` tells the
+`match-<id>`, `club-<id>`, `group-<id>`, `add-<code>`, opens that page) and, from one whose chat
+had blocked the bot, lets notifications go to that chat again, `/stats` tells the
 player's matches and wins, `/queue` where he stands in the queue he last joined. The chat's
 player is the one whose Telegram account it is (the outbox's recipients)."""
 
@@ -44,6 +45,11 @@ class BilliardsBot:
         return (_TEXTS["open"], self._base + page) if self._base else None
 
     async def start(self, command: Command, message: Message) -> Reply:
+        if message.sender is not None:  # one who blocked the bot and starts it again: notify
+            await self._pool.execute(
+                f"UPDATE {self._s}.billiards_outbox_recipients SET chat_blocked = false "
+                "WHERE chat_id = $1 AND chat_blocked", message.sender.id,
+            )
         page = "/"
         found = _PAYLOAD.match(command.args[0]) if command.args else None
         if found is not None:

@@ -6,9 +6,9 @@ gone out, so it is dropped, never sent again. Within Telegram's limits: at most 
 messages a second overall and one per `chat_interval_s` per chat. A 429 is retried after its
 `retry_after` (and all sending pauses that long); a server or network error that surely sent
 nothing is retried with exponential backoff, up to `max_attempts`; a 403 (the user blocked the
-bot) drops the notice and every later one for that chat, until the user saves his notification
-settings again; any other refusal drops the notice. Each drop is logged with its reason and
-kept in the row.
+bot) drops the notice and every later one for that chat, until the user sends `/start` or saves
+his notification settings again; any other refusal drops the notice. Each drop is logged with
+its reason and kept in the row.
 
 Once a week (Monday from 09:00 UTC) it adds the weekly summaries to the outbox, keyed by the
 week, so they too are sent once.

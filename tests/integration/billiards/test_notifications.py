@@ -211,6 +211,11 @@ async def test_a_403_stops_sending_to_that_chat(
     assert all("blocked the bot" in n["reason"] for n in dropped)
     assert [status for _, body, status in bot_api.calls if body["chat_id"] == ANN] == [403]
 
+    await bot_command(http, "/start", ANN)  # she unblocked the bot and started it again
+    await a_profile(http, "cat", telegram_id=CAT)
+    await ask(http, "cat", "ann")
+    await until(lambda: _count(_in_state(http, "ann", "sent"), 1))
+
 
 async def _count(items: Awaitable[list[Any]], n: int) -> list[Any] | None:
     found = await items
