@@ -10,7 +10,9 @@ from litestar import Litestar, Response, get
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 
+from api.billiards.parts import BilliardsParts
 from api.bodies import JsonBodyRequest
+from api.canvas.parts import CanvasParts
 from api.contexts import all_contexts
 from api.errors import CODES, EXCEPTION_HANDLERS
 from api.export import export_events
@@ -43,6 +45,15 @@ async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Node:
     return await build_node(settings, all_contexts(), roles)
 
 
+def _connect_bot(node: Node) -> None:
+    """The service has one Telegram bot, whose webhook the canvas serves: the Mini App's
+    commands (`/start`, `/stats`, `/queue`) join its own."""
+    canvas, billiards = node.parts.get("canvas"), node.parts.get("billiards")
+    social = billiards.social if isinstance(billiards, BilliardsParts) else None
+    if isinstance(canvas, CanvasParts) and social is not None and social.bot is not None:
+        canvas.telegram.commands.update(social.bot.commands())
+
+
 @get("/health", include_in_schema=False)
 async def health(state: State) -> Response[dict[str, Any]]:
     """Each read model's position, how far behind its context's event store it is, whether it
@@ -67,6 +78,7 @@ def _serve(state: State, node: Node) -> None:
     """Hand the node's parts to the handlers: each context's under its name, the gate apart."""
     state.node = node
     state.scrape = watch(state.metrics, node)
+    _connect_bot(node)
     for name, parts in node.parts.items():
         state[name] = parts
         if isinstance(parts, IdentityParts):

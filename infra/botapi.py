@@ -16,7 +16,20 @@ _TOKEN_IN_PATH = re.compile(r"/bot[^/\s]+/")
 
 
 class BotApiError(Exception):
-    """The Bot API refused a call or could not be reached; the message never holds the token."""
+    """The Bot API refused a call or could not be reached; the message never holds the token.
+
+    `code`: the Bot API's `error_code` (None when no answer came); `retry_after`: seconds to wait
+    (a 429's `parameters.retry_after`); `maybe_sent`: the request may have reached Telegram
+    (no answer after it was sent), so sending it again might send it twice."""
+
+    def __init__(
+        self, message: str, *, code: int | None = None, retry_after: float | None = None,
+        maybe_sent: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.retry_after = retry_after
+        self.maybe_sent = maybe_sent
 
 
 class _Answer(msgspec.Struct):
@@ -24,6 +37,7 @@ class _Answer(msgspec.Struct):
     result: Any = None
     error_code: int | None = None
     description: str = ""
+    parameters: dict[str, Any] | None = None
 
 
 def _masked_arg(value: object) -> object:
@@ -68,10 +82,20 @@ class BotApi:
         return bool(self._token)
 
     async def send_message(
-        self, chat_id: int, text: str, reply_to_message_id: int | None = None
+        self,
+        chat_id: int,
+        text: str,
+        reply_to_message_id: int | None = None,
+        *,
+        web_app: tuple[str, str] | None = None,
     ) -> dict[str, Any]:
-        """Send `text` to a chat; returns the sent Message. Raises BotApiError."""
+        """Send `text` to a chat; returns the sent Message. Raises BotApiError. `web_app`: an
+        inline button `(text, url)` that opens that Mini App URL (private chats only)."""
         body: dict[str, Any] = {"chat_id": chat_id, "text": text}
+        if web_app is not None:
+            body["reply_markup"] = {
+                "inline_keyboard": [[{"text": web_app[0], "web_app": {"url": web_app[1]}}]]
+            }
         if reply_to_message_id is not None:
             body["reply_parameters"] = {
                 "message_id": reply_to_message_id,
@@ -87,17 +111,26 @@ class BotApi:
             response = await self._http.post(
                 f"{self._base_url}/bot{self._token}/{method}", json=body
             )
-        except httpx.HTTPError as error:
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
             raise BotApiError(f"{method}: {type(error).__name__}: {self._masked(error)}") from None
+        except httpx.HTTPError as error:
+            raise BotApiError(
+                f"{method}: {type(error).__name__}: {self._masked(error)}", maybe_sent=True
+            ) from None
         try:
             answer = msgspec.json.decode(response.content, type=_Answer)
         except msgspec.DecodeError:
             raise BotApiError(
-                f"{method}: HTTP {response.status_code}, not a Bot API answer"
+                f"{method}: HTTP {response.status_code}, not a Bot API answer",
+                code=response.status_code,
             ) from None
         if not answer.ok:
             code = answer.error_code or response.status_code
-            raise BotApiError(f"{method}: {code} {self._masked(answer.description)}")
+            retry_after = (answer.parameters or {}).get("retry_after")
+            raise BotApiError(
+                f"{method}: {code} {self._masked(answer.description)}", code=code,
+                retry_after=float(retry_after) if isinstance(retry_after, int | float) else None,
+            )
         return answer.result
 
     def _masked(self, value: object) -> str:

@@ -122,6 +122,16 @@ class BilliardsSettings(msgspec.Struct, frozen=True, kw_only=True):
     """A match's usual length, for the queue's waiting estimates."""
     season_months: int = 1
     """How many calendar months a leaderboard season lasts (seasons start in January)."""
+    web_app_url: str = ""
+    """The Mini App's address (e.g. `https://host/billiards`): notifications' buttons open
+    pages under it; empty: notifications go without a button."""
+    notify: bool = True
+    """Send the outbox's notifications (with the Telegram bot token set) where its projection
+    runs."""
+    notify_rate_per_s: float = 30.0
+    """Messages a second to all chats at most (Telegram's limit for a bot)."""
+    notify_chat_interval_s: float = 1.0
+    """Seconds between two messages to one chat at least."""
 
 
 class QuizSettings(msgspec.Struct, frozen=True, kw_only=True):

@@ -83,13 +83,17 @@ class TemplateController(Controller):
     async def list_templates(
         self, viewer: NamedDependency[Actor | None], billiards: NamedDependency[BilliardsParts]
     ) -> list[TemplateOut]:
-        """The three built-in games, then the viewer's own templates (newest first)."""
+        """The three built-in games, then the viewer's own templates (newest first), then his
+        groups' templates."""
         built = [
             TemplateOut(BUILT_IN_IDS[game], BUILT_IN_NAMES[game], game, 1, rules.as_dict(),
                         built_in=True)
             for game, rules in BUILT_IN.items()
         ]
         own = [] if viewer is None else await billiards.templates.list_templates(viewer.user)
+        if viewer is not None and billiards.social is not None:  # and his groups' templates
+            for group in await billiards.social.view.list_groups(viewer.user):
+                own += await billiards.templates.list_templates(f"group:{group['id']}")
         return built + own
 
     @post("/", status_code=201, dependencies=AS_PLAYER)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
+from api.billiards.social_parts import SocialParts
 from api.billiards.stats_parts import StatsParts
 from api.node import parts_provider
 from commands.billiards.billiards import Billiards
@@ -36,6 +37,8 @@ class BilliardsParts:
     templates: TemplateList
     queues: QueueKeeper
     stats: StatsParts
+    social: SocialParts | None = None
+    """Friends, groups and notifications (`api.billiards.social_parts`)."""
 
 
 provide_billiards = parts_provider(NAME, BilliardsParts)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 from collections import OrderedDict
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import NamedTuple, Protocol
 from uuid import NAMESPACE_URL, uuid5
 
@@ -89,6 +89,17 @@ class Command(NamedTuple):
     args: list[str]
 
 
+class Reply(NamedTuple):
+    """A reply with an inline button that opens a Mini App page: `(label, url)`."""
+
+    text: str
+    web_app: tuple[str, str] | None = None
+
+
+ChatCommand = Callable[[Command, Message], Awaitable[str | Reply]]
+"""Another context's command on this bot (`TelegramBot.commands`): the Mini App's `/start`."""
+
+
 def parse_command(text: str, bot_username: str = "") -> Command | None:
     """`/cmd args` or `/cmd@Bot args`; None for plain text or a command meant for another bot."""
     if not text.startswith("/"):
@@ -151,6 +162,8 @@ class TelegramBot:
         self._admin_chats = frozenset(admin_chats)
         self._username = username.lstrip("@")
         self._seen = RecentIds()
+        self.commands: dict[str, ChatCommand] = {}
+        """Other contexts' commands, by name (they take precedence: `/start` among them)."""
 
     async def handle(self, update: Update) -> None:
         if not self._seen.add(update.update_id):
@@ -165,7 +178,10 @@ class TelegramBot:
             return
         await self._reply(message, await self._run(command, message))
 
-    async def _run(self, command: Command, message: Message) -> str:
+    async def _run(self, command: Command, message: Message) -> str | Reply:
+        other = self.commands.get(command.name)
+        if other is not None:
+            return await other(command, message)
         match command.name:
             case "status":
                 return await self._status()
@@ -228,10 +244,13 @@ class TelegramBot:
             reply += f"\nThe previous game, {_describe(previous)}, is closed."
         return reply
 
-    async def _reply(self, message: Message, text: str) -> None:
+    async def _reply(self, message: Message, reply: str | Reply) -> None:
+        text, web_app = (reply, None) if isinstance(reply, str) else reply
+        if message.chat.type != "private":
+            web_app = None  # Telegram takes web_app buttons in private chats only
         try:
             await self.api.send_message(
-                message.chat.id, text, reply_to_message_id=message.message_id
+                message.chat.id, text, reply_to_message_id=message.message_id, web_app=web_app
             )
         except BotApiError as error:
             log.warning("could not reply in chat %s: %s", message.chat.id, error)

@@ -38,7 +38,8 @@ class MatchNotFinished(BilliardsError):
 
 
 class PlayerNotFound(BilliardsError):
-    """No finished match of this player (in this game) yet."""
+    """No such player where one was looked for: no finished match of theirs (in this game)
+    yet, or no profile with that share link or Telegram username."""
 
     code = "player_not_found"
 
@@ -117,3 +118,80 @@ class NotInQueue(BilliardsError):
 
 class AlreadyQueued(BilliardsError):
     code = "already_queued"
+
+
+# -- friends and groups (domain/billiards/player.py, group.py) ---------------------------------
+
+
+class NoProfile(BilliardsError):
+    """The caller has no billiards profile yet (`PUT /api/billiards/me` makes it)."""
+
+    code = "no_profile"
+
+
+class CannotFriendYourself(BilliardsError):
+    code = "cannot_friend_yourself"
+
+
+class BlockedByPlayer(BilliardsError):
+    """The other player blocked the caller: no requests, no invitations."""
+
+    code = "blocked"
+
+
+class YouBlocked(BilliardsError):
+    """The caller blocked the other player: unblock first."""
+
+    code = "you_blocked_them"
+
+
+class AlreadyFriends(BilliardsError):
+    code = "already_friends"
+
+
+class NoFriendRequest(BilliardsError):
+    code = "no_friend_request"
+
+
+class NotFriends(BilliardsError):
+    code = "not_friends"
+
+
+class TooManyFriends(BilliardsError):
+    code = "too_many_friends"
+
+
+class GroupNotFound(BilliardsError):
+    code = "group_not_found"
+
+
+class InvalidGroup(BilliardsError):
+    code = "invalid_group"
+
+
+class NotGroupMember(BilliardsError):
+    code = "not_group_member"
+
+
+class NotGroupAdmin(BilliardsError):
+    """Only the group's owner or admins (or, for roles, its owner) do that."""
+
+    code = "not_group_admin"
+
+
+class AlreadyMember(BilliardsError):
+    code = "already_member"
+
+
+class NoJoinRequest(BilliardsError):
+    code = "no_join_request"
+
+
+class WrongGroupInvite(BilliardsError):
+    code = "wrong_group_invite"
+
+
+class OwnerStays(BilliardsError):
+    """The owner cannot leave or be removed: hand the group over first."""
+
+    code = "owner_stays"

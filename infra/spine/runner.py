@@ -156,6 +156,13 @@ class ProjectionRunner:
     async def stop(self) -> None:
         await tasks.stop(self._task)
         self._task = None
+        subscription, self._subscription = self._subscription, None
+        if subscription is not None:  # else its pull requests may take messages meant for a
+            with contextlib.suppress(Exception):  # runner started again in this process
+                await subscription.unsubscribe()
+        close = getattr(self.model, "close", None)
+        if close is not None:  # a read model with services of its own (a sender)
+            await close()
 
     @property
     def running(self) -> bool:

@@ -72,11 +72,12 @@ def telegram_init_data(
     auth_date: int | None = None,
     bot_token: str = BOT_TOKEN,
     name: str = "Tele",
+    username: str = "tele",
 ) -> str:
     fields = {
         "query_id": "AAHdF6IQAAAAAN0XohDhrOrc",
         "user": json.dumps(
-            {"id": user_id, "first_name": name, "username": "tele"}, separators=(",", ":")
+            {"id": user_id, "first_name": name, "username": username}, separators=(",", ":")
         ),
         "auth_date": str(auth_date if auth_date is not None else int(time.time())),
     }

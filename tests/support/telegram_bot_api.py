@@ -18,6 +18,10 @@ class BotApiStandIn:
         self.sent: list[dict[str, Any]] = []
         """The bodies of the accepted `sendMessage` calls, in order."""
         self.refused = 0
+        self.calls: list[tuple[float, dict[str, Any], int]] = []
+        """Every `sendMessage` call: when it came (`time.monotonic()`), its body, the status."""
+        self.refusals: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        """Answers to give a chat's next calls instead of sending: `refuse(chat, 429, …)`."""
         self._lock = threading.Lock()
         self._message_ids = itertools.count(1)
         stand_in = self
@@ -47,6 +51,12 @@ class BotApiStandIn:
         if not str(body.get("text", "")).strip():
             return 400, _bad_request("message text is empty")
         with self._lock:
+            scripted = self.refusals.get(body["chat_id"])
+            if scripted:
+                status, answer = scripted.pop(0)
+                self.calls.append((time.monotonic(), body, status))
+                return status, answer
+            self.calls.append((time.monotonic(), body, 200))
             self.sent.append(body)
             message_id = next(self._message_ids)
         return 200, {
@@ -58,6 +68,18 @@ class BotApiStandIn:
                 "text": body["text"],
             },
         }
+
+    def refuse(self, chat_id: int, status: int, retry_after: int | None = None) -> None:
+        """The chat's next call is refused as Telegram does: 429 (flood control, with
+        `retry_after`), 403 (the user blocked the bot), 500."""
+        answer: dict[str, Any] = {"ok": False, "error_code": status, "description": {
+            429: f"Too Many Requests: retry after {retry_after}",
+            403: "Forbidden: bot was blocked by the user",
+        }.get(status, "Internal Server Error")}
+        if retry_after is not None:
+            answer["parameters"] = {"retry_after": retry_after}
+        with self._lock:
+            self.refusals.setdefault(chat_id, []).append((status, answer))
 
     def texts(self, chat_id: int | None = None) -> list[str]:
         with self._lock:

@@ -9,6 +9,8 @@ import { Session } from '../canvas/session.js'
 import { gameName, lang, setLang, t, translate } from './i18n.js'
 import { Live } from './live.js'
 import { statsLinks, statsRoute, wireStats } from './stats.js'
+import { renderBalls, withBall } from './balls.js'
+import { mountSocial, renderClubInvite, renderMatchInvite, routeSocial } from './social.js'
 import * as tg from './telegram.js'
 
 const FOULS = ['miss', 'cue_off_table', 'ball_off_table', 'double_hit', 'touch']
@@ -33,7 +35,7 @@ function problem(error) {
 }
 
 function show(screen) {
-  for (const id of ['signin', 'home', 'match', 'join', 'club', 'stats']) $(id).hidden = id !== screen
+  for (const id of ['signin', 'home', 'match', 'join', 'club', 'stats', 'social']) $(id).hidden = id !== screen
   state.screen = screen
   problem('')
   tg.hideMainButton()
@@ -55,6 +57,8 @@ async function route() {
   const parts = location.pathname.split('/').filter(Boolean) // billiards, kind, id
   const me = session.account
   $('who').textContent = me?.display_name ?? ''
+  const social = routeSocial(parts)
+  if (social !== null) return social
   if (parts[1] === 'match' && parts[2]) return openMatch(parts[2])
   if (parts[1] === 'club' && parts[2]) return openClub(parts[2])
   const stats = statsRoute(parts)
@@ -193,10 +197,11 @@ function render(board) {
   $('resign').hidden = board.game === 'kolkhoz' || !playing
   const invite = sessionStorage.getItem(`billiards.invite.${board.id}`)
   $('invite').hidden = !invite || board.shots > 0
-  if (invite) {
-    const link = `${location.origin}/billiards/join/${board.id}?invite=${encodeURIComponent(invite)}`
-    $('invite').textContent = `${t('invite')}: ${link}`
+  if (invite && $('invite').dataset.match !== board.id) {
+    $('invite').dataset.match = board.id
+    renderMatchInvite($('invite'), board, invite)
   }
+  if (keeper) renderBalls(board, shot)
   renderStandings(board)
   if (finished) tg.mainButton(t('newMatch'), () => go('/billiards'))
 }
@@ -232,7 +237,7 @@ async function act(path, body) {
 }
 
 function shot(fields) {
-  return act('shots', { key: key(), shooter: state.board.turn, ...fields })
+  return act('shots', { key: key(), shooter: state.board.turn, ...withBall(fields, state.board) })
 }
 
 function wireMatch() {
@@ -347,6 +352,7 @@ function renderClub(club) {
     (table) => table.state === 'playing' && table.called.some((entry) => entry.account === me),
   )
   if (mine && state.screen === 'club' && state.confirmedAt === club.id) go(`/billiards/match/${mine.match_id}`)
+  if (me !== null) renderClubInvite($('club-invite'), club, () => $('queue-game').value)
 }
 
 /** The current match's score beside its table, as the scoreboard reads it. */
@@ -410,6 +416,7 @@ async function start() {
   wireClub()
   wireStats({ api, show, go, problem, me: () => session.account })
   $('home').prepend(statsLinks())
+  mountSocial({ api, go, session, problem })
   $('game').onchange = renderBreaker
   $('add-player').onclick = () => addPlayer('', false)
   $('start').onclick = startMatch

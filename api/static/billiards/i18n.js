@@ -1,5 +1,7 @@
 /** Russian and English texts; the language is Telegram's (or the browser's) unless chosen. */
 
+import { SOCIAL_TEXTS } from './social_texts.js'
+
 const TEXTS = {
   en: {
     title: 'Artel Billiards', signInFirst: 'Sign in to start a match.', signInLink: 'Sign in',
@@ -41,6 +43,8 @@ const TEXTS = {
     reason_resigned: 'сдача', reason_stopped: 'игроки закончили',
   },
 }
+
+for (const [code, texts] of Object.entries(SOCIAL_TEXTS)) Object.assign(TEXTS[code], texts)
 
 const GAMES = {
   en: { american: 'Американка (free pyramid)', moscow: 'Московская (Moscow pyramid)', kolkhoz: 'Колхоз' },
