@@ -112,13 +112,10 @@ class FriendController(Controller):
     async def leaderboard(
         self, player: NamedDependency[Actor], social: NamedDependency[SocialParts]
     ) -> dict[str, Any]:
-        """The caller and his friends, ranked once the stats are connected."""
+        """The caller and his friends, ranked, then those not rated yet."""
         friends = [f for f in await social.view.list_friends(player.user)
                    if f["state"] == "friend"]
-        accounts = [player.user] + [f["account"] for f in friends]
-        if social.rank_players is None:
-            return {"ranked": False, "players": [{"account": a} for a in accounts]}
-        return {"ranked": True, "players": await social.rank_players(accounts)}
+        return await social.standings([{"account": player.user}, *friends])
 
     @post("/find", status_code=200, refuses=(errors.InvalidParameter,))
     async def find_player(

@@ -179,13 +179,9 @@ class GroupController(Controller):
         self, group_id: FromPath[UUID], viewer: NamedDependency[Actor | None],
         social: NamedDependency[SocialParts],
     ) -> dict[str, Any]:
-        """The members ranked by the stats (`ranked: true`), or listed until they are connected
-        (a closed group's: for its members)."""
-        members = (await _visible_group(social, group_id, viewer))["members"]
-        if social.rank_players is None:
-            return {"ranked": False, "players": members}
-        return {"ranked": True,
-                "players": await social.rank_players([m["account"] for m in members])}
+        """The members ranked on the players read model, then those not rated yet (a closed
+        group's: for its members)."""
+        return await social.standings((await _visible_group(social, group_id, viewer))["members"])
 
     # -- the group's templates --------------------------------------------------------------------
 

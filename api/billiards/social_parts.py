@@ -1,8 +1,7 @@
-"""What the friends, groups and notification handlers receive (`BilliardsParts.social`), and the
-seams the stats context fills at merge: `rank_players` ranks a set of accounts (a group's
-members, a player and his friends); `rating_change` (the notifier's) gives a player's rating
-change in a match. Both stay None until connected: the pages then show the members unranked and
-the results go without a rating change."""
+"""What the friends, groups and notification handlers receive (`BilliardsParts.social`): with
+`rank_players`, which ranks a set of accounts (a group's members, a player and his friends) on
+the players read model (`api.billiards.seams`; tests may leave it out: the pages then list the
+people unranked)."""
 
 from __future__ import annotations
 
@@ -31,6 +30,16 @@ class SocialParts:
     bot: BilliardsBot | None = None
     """The Mini App's commands on the Telegram bot (`api.app.build` hands them to it)."""
     rank_players: RankPlayers | None = None
+
+    async def standings(self, people: list[dict[str, Any]]) -> dict[str, Any]:
+        """People (each with its `account`) ranked, best first, then those without a rated
+        match yet, as they were listed: a leaderboard of a group or of friends."""
+        if self.rank_players is None:
+            return {"ranked": False, "players": people}
+        ranked = await self.rank_players([person["account"] for person in people])
+        rated = {row["account"] for row in ranked}
+        return {"ranked": True,
+                "players": ranked + [p for p in people if p["account"] not in rated]}
 
 
 def provide_social(state: State) -> SocialParts:

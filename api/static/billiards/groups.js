@@ -159,12 +159,13 @@ function membersBox(group, reload) {
 }
 
 function leaderboardBox(board) {
-  const rows = board.players.map((player, index) => el('li', {},
-    board.ranked ? `${index + 1}. ${player.name ?? player.account}` : player.name ?? player.account,
-    board.ranked && player.rating !== undefined ? el('span', { className: 'muted' }, ` ${player.rating}`) : null))
+  // Ranked members first (with their rank and rating), then those without a rated match yet.
+  const rows = board.players.map((player) => el('li', {},
+    player.rank != null ? `${player.rank}. ${player.name ?? player.account}` : player.name ?? player.account,
+    player.rating != null ? el('span', { className: 'muted' }, ` ${player.rating}`) : null))
   return el('div', { id: 'group-leaderboard' }, el('h3', {}, t('leaderboard')),
     board.ranked ? null : el('p', { className: 'muted' }, t('notRankedYet')),
-    el(board.ranked ? 'ol' : 'ul', { className: board.ranked ? 'list' : 'list plain' }, ...rows))
+    el('ul', { className: 'list plain' }, ...rows))
 }
 
 function feedBox(feed) {

@@ -178,14 +178,15 @@ async function openFriends(expect = () => true) {
   )
 }
 
-/** Me and my friends, ranked once the stats are connected (until then, listed). */
+/** Me and my friends: the ranked first, then those without a rated match yet. */
 async function friendsBoard(rows) {
   const board = await social.api('GET', '/api/billiards/friends/leaderboard')
   const names = new Map(rows.map((row) => [row.account, row.name]))
   names.set(social.session.account.id, social.session.account.display_name)
-  const list = el(board.ranked ? 'ol' : 'ul', { className: board.ranked ? 'list' : 'list plain' },
-    ...board.players.map((player) => el('li', {}, player.name ?? names.get(player.account) ?? player.account,
-      player.rating !== undefined ? el('span', { className: 'muted' }, ` ${player.rating}`) : null)))
+  const list = el('ul', { className: 'list plain' },
+    ...board.players.map((player) => el('li', {},
+      (player.rank != null ? `${player.rank}. ` : '') + (player.name ?? names.get(player.account) ?? player.account),
+      player.rating != null ? el('span', { className: 'muted' }, ` ${player.rating}`) : null)))
   return el('div', { id: 'friends-leaderboard' }, el('h3', {}, t('leaderboard')),
     board.ranked ? null : el('p', { className: 'muted' }, t('notRankedYet')), list)
 }

@@ -130,8 +130,10 @@ async def test_a_closed_group_takes_the_invited_at_once_and_the_others_by_reques
                                                   ("cat", "member")]))
     board = (await client.get(f"/api/billiards/groups/{gid}/leaderboard",
                               headers=as_user("bob"))).json()
-    assert board["ranked"] is False
+    # Ranked on the players read model: nobody has a rated match yet, so all are listed after.
+    assert board["ranked"] is True
     assert {p["account"] for p in board["players"]} == {"ann", "bob", "cat"}
+    assert all(p.get("rank") is None for p in board["players"])
 
 
 async def _equal(value: Awaitable[Any], expected: Any) -> bool:
