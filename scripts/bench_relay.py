@@ -20,8 +20,9 @@ Phases:
    loop): delivered/s, host -> client latency p50/p99, lost and out-of-order per sender, the
    server's CPU; then the rate steps up until p99 > 100 ms or deliveries fall below 95 % of what
    was sent (the highest rate that held is reported);
-4. slow readers: the same at `--rate`, with one extra client in every tenth room that never
-   reads: the others' p99 beside phase 3's;
+4. slow readers (before the steps up): the same at `--rate`, with one extra client in every
+   tenth room that never reads: the others' p99 beside phase 3's
+   (`slow_readers_p99_over_sustained`);
 5. recording: the same at `--rate` in rooms created with `"record": true`;
 6. fan-out: one room of `--fanout` clients, the host broadcasting 50 messages a second.
 """
@@ -339,6 +340,23 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     # 3. sustained, then stepping up
     out["sustained"] = await measure(gen, hosts, recipients, rate, size, seconds, warmup, pids)
     say(f"sustained: {out['sustained']}")
+    if one_node:
+        # 4. slow readers in every tenth room, before the steps: a step past the relay's
+        # ceiling has it drop the clients that fell behind, which would leave none to measure.
+        slow = []
+        for index in range(0, len(rooms), 10):
+            client = await open_client(gen, index)
+            await join(client, rooms[index])
+            client.transport.pause_reading()
+            slow.append(client)
+        slowed = await measure(gen, hosts, recipients, rate, size, seconds, warmup, pids)
+        slowed["slow_readers"] = len(slow)
+        slowed["slow_readers_dropped"] = sum(c.closed for c in slow)
+        out["with_slow_readers"] = slowed
+        say(f"slow readers: {slowed}")
+        for client in slow:
+            client.transport.close()
+        await asyncio.sleep(2)
     steps = []
     for factor in (1.5, 2, 3, 4, 6):
         step = await measure(gen, hosts, recipients, rate * factor, size, seconds / 2, 1, pids)
@@ -352,19 +370,7 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
     out["max_delivered_per_s_at_p99_100ms"] = max((s["delivered_per_s"] for s in held), default=None)
     if not one_node:
         return out
-    # 4. slow readers in every tenth room
-    slow = []
-    for index in range(0, len(rooms), 10):
-        client = await open_client(gen, index)
-        await join(client, rooms[index])
-        client.transport.pause_reading()
-        slow.append(client)
-    slowed = await measure(gen, hosts, recipients, rate, size, seconds, warmup, pids)
-    slowed["slow_readers"] = len(slow)
-    slowed["slow_readers_dropped"] = sum(c.closed for c in slow)
-    out["with_slow_readers"] = slowed
-    say(f"slow readers: {slowed}")
-    for client in [c for room in members for c in room] + slow:
+    for client in [c for room in members for c in room]:
         client.transport.close()
     await asyncio.sleep(2)
     # 5. recording rooms
@@ -442,7 +448,14 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
         "lost_or_reordered": sustained.get("lost_or_reordered"),
         "echo_delivered_per_s": (result.get("echo_baseline") or {}).get("delivered_per_s"),
         "idle_kb_per_connection": result.get("idle_kb_per_connection"),
+        "slow_readers_p99_over_sustained": _ratio(
+            (result.get("with_slow_readers") or {}).get("p99_ms"), sustained.get("p99_ms")
+        ),
     }
+
+
+def _ratio(after: float | None, before: float | None) -> float | None:
+    return round(after / before, 2) if after is not None and before else None
 
 
 def main() -> int:
