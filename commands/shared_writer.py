@@ -189,12 +189,16 @@ class SharedWriter(WriterThread[A, C]):
         answers: list[Any] = [None] * len(batch)
         touched: dict[UUID, A] = {}
         unloadable: dict[UUID, Exception] = {}
+        held: set[UUID] = set()
         for index, (aggregate_id, command, _) in enumerate(batch):
             aggregate = touched.get(aggregate_id)
             if aggregate is None:
                 if aggregate_id in unloadable:
                     answers[index] = unloadable[aggregate_id]
                     continue
+                with self._lock:
+                    if aggregate_id in self._held:
+                        held.add(aggregate_id)
                 try:
                     aggregate = self._aggregate(aggregate_id, now)
                 except self._domain_errors as error:  # unknown or gone
@@ -206,6 +210,14 @@ class SharedWriter(WriterThread[A, C]):
                     continue
                 touched[aggregate_id] = aggregate
             answers[index] = self._decide_one(aggregate, command, now)
+        doubtful = self._refused_by_memory(batch, answers, held)
+        if doubtful:
+            kept = [n for n, item in enumerate(batch) if item[0] not in doubtful]
+            again = [item for item in batch if item[0] in doubtful]
+            batch, answers = [batch[n] for n in kept], [answers[n] for n in kept]
+            for aggregate_id in doubtful:
+                del touched[aggregate_id]
+            self._split(again)
         events: list[Any] = []
         snapshots: list[StoredEvent] = []
         for aggregate in touched.values():
@@ -230,6 +242,25 @@ class SharedWriter(WriterThread[A, C]):
             self._saved(len(batch))
         self._put_snapshots(snapshots)
         resolve(batch, answers)
+
+    def _refused_by_memory(
+        self, batch: list[Item], answers: list[Any], held: set[UUID]
+    ) -> set[UUID]:
+        """The aggregates decided from memory that refused a command. Another node may have
+        written one since this one kept it (a desk moves between nodes when one restarts), and
+        a refusal saves nothing, so no conflict would tell: they are decided again, each
+        against a fresh load (`_process_alone`). An acceptance needs no such care: saving it
+        meets the other node's events as a conflict."""
+        doubtful = {
+            aggregate_id
+            for (aggregate_id, _, _), answer in zip(batch, answers, strict=True)
+            if aggregate_id in held and isinstance(answer, BaseException)
+        }
+        if doubtful:
+            with self._lock:
+                for aggregate_id in doubtful:
+                    self._held.pop(aggregate_id, None)
+        return doubtful
 
     def _aggregate(self, aggregate_id: UUID, now: datetime) -> A:
         with self._lock:
