@@ -35,11 +35,24 @@ DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 def _free_port() -> int:
+    """A free loopback port below the kernel's ephemeral range: a port from that range, free
+    now, may be taken as the source port of one of the thousands of connections the load opens
+    while its node restarts, and the node could not listen on it again."""
+    import random
     import socket
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    try:
+        lowest = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        lowest = 32768
+    while True:
+        port = random.randrange(10_000, max(lowest, 10_001))
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
 
 
 def nats_server_binary() -> str:
