@@ -1,7 +1,10 @@
-"""The `?at_seq=` of the history reads (a desk, a quiz session as it was at one of its versions):
-taken as text so that a bad one gets the history's own 422, not a generic 400."""
+"""Where in history a read asks to be: the `?at_seq=` of a desk or a quiz session as it was at one
+of its versions, and times (`?t=`, `before=`): taken as text so that a bad one gets its own 422,
+not a generic 400 (nor a number read as a time)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from api.errors import ApiError
 
@@ -25,3 +28,12 @@ def required_seq(text: str, name: str) -> int:
     if value is None:
         raise ApiError("invalid_version", f"{name} is missing")
     return value
+
+
+def parse_moment(text: str) -> datetime:
+    """An ISO 8601 time; one without a zone is taken as UTC."""
+    try:
+        moment = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise ApiError("invalid_time", f"{text!r} is not an ISO 8601 time") from None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
 from api.billiards.parts import BilliardsParts
+from api.versions import parse_moment
 from commands.text import LINE_PATTERN
 from domain.billiards.errors import (
     InvalidSeason,
@@ -67,7 +67,7 @@ class PlayersController(Controller):
     path = "/api/billiards/players"
     tags = ("billiards",)
 
-    @get("/{player:str}/stats", refuses=(PlayerNotFound,))
+    @get("/{player:str}/stats", refuses=("invalid_text", PlayerNotFound))
     async def get_player_stats(
         self, player: FromPath[PathText], billiards: NamedDependency[BilliardsParts]
     ) -> PlayerOut:
@@ -75,18 +75,19 @@ class PlayersController(Controller):
         rank; then the head-to-head record against each opponent."""
         return await billiards.stats.players.get_player(player)
 
-    @get("/{player:str}/matches")
+    @get("/{player:str}/matches", refuses=("invalid_text", "invalid_time"))
     async def list_player_matches(
         self,
         player: FromPath[PathText],
         billiards: NamedDependency[BilliardsParts],
         limit: Limit = 20,
-        before: datetime | None = None,
+        before: Annotated[str | None, Parameter(description="an ISO 8601 time")] = None,
     ) -> list[HistoryEntry]:
         """The player's finished matches, newest first (`before`: an earlier page)."""
-        return await billiards.stats.players.list_history(player, limit, before)
+        until = None if before is None else parse_moment(before)
+        return await billiards.stats.players.list_history(player, limit, until)
 
-    @get("/{player:str}/ratings/{kind:str}", refuses=(UnknownGame,))
+    @get("/{player:str}/ratings/{kind:str}", refuses=("invalid_text", UnknownGame))
     async def list_rating_points(
         self,
         player: FromPath[PathText],
@@ -102,7 +103,7 @@ class LeaderboardController(Controller):
     path = "/api/billiards/leaderboards"
     tags = ("billiards",)
 
-    @get("/{kind:str}", refuses=(UnknownGame, InvalidSeason))
+    @get("/{kind:str}", refuses=("invalid_text", UnknownGame, InvalidSeason))
     async def get_leaderboard(
         self,
         kind: FromPath[PathText],
@@ -120,7 +121,10 @@ class LeaderboardController(Controller):
             await view.list_leaderboard(kind, season, limit, offset),
         )
 
-    @get("/{kind:str}/players/{player:str}", refuses=(UnknownGame, InvalidSeason, PlayerNotFound))
+    @get(
+        "/{kind:str}/players/{player:str}",
+        refuses=("invalid_text", UnknownGame, InvalidSeason, PlayerNotFound),
+    )
     async def get_board_place(
         self,
         kind: FromPath[PathText],
@@ -150,7 +154,7 @@ class ReplayController(Controller):
         changes = await billiards.stats.players.list_rating_changes(match_id)
         return {**replay, "rating_changes": [msgspec.to_builtins(c) for c in changes]}
 
-    @get("/rating-changes/{player:str}", refuses=(PlayerNotFound,))
+    @get("/rating-changes/{player:str}", refuses=("invalid_text", PlayerNotFound))
     async def get_rating_change(
         self, match_id: FromPath[UUID], player: FromPath[PathText],
         billiards: NamedDependency[BilliardsParts],

@@ -3,7 +3,7 @@ back to the history when a version has left the delta ring) and the board at a m
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Protocol
 from uuid import UUID
 
@@ -15,7 +15,7 @@ from litestar.params import FromPath, Parameter
 from api.canvas.reads import CanvasBoards, CanvasReads
 from api.errors import ApiError
 from api.openapi import REDIRECT
-from api.versions import required_seq
+from api.versions import parse_moment, required_seq
 from commands.clock import utc_now
 from projections.canvas.bitmap import CanvasMeta, Chunk, encode_delta
 from projections.canvas.history import delta_entries
@@ -65,15 +65,6 @@ class HistoricalBoards:
 
     async def oldest_version(self, canvas_id: UUID) -> int | None:
         return await self.boards.oldest_version(canvas_id)
-
-
-def parse_moment(text: str) -> datetime:
-    """An ISO 8601 time; one without a zone is taken as UTC."""
-    try:
-        moment = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise ApiError("invalid_time", f"{text!r} is not an ISO 8601 time") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class HistoryController(Controller):

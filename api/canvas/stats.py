@@ -9,9 +9,9 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, Parameter
 
-from api.canvas.history import parse_moment
 from api.canvas.parts import CanvasParts
 from api.errors import ApiError
+from api.versions import parse_moment
 from infra.canvas.stats_view import StatsView
 
 

@@ -16,9 +16,9 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Stream
 
-from api.canvas.history import parse_moment
 from api.canvas.parts import CanvasParts
 from api.errors import ApiError
+from api.versions import parse_moment
 from commands.text import Line
 from infra.canvas.timelapse import FORMATS, MEDIA_TYPES, Job, Plan, Region, Timelapses
 

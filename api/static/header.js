@@ -39,8 +39,18 @@ export const PRODUCTS = [
     href: '/feedback',
     blurb: 'Found a bug or have an idea? Tell the people who run this server.',
   },
-  { id: 'billiards', name: 'Artel Billiards', href: '/billiards', hidden: true, blurb: 'Matches, queues and ratings.' },
-  { id: 'relay', name: 'Relay rooms', href: '/relay', hidden: true, blurb: 'A WebSocket relay with rooms.' },
+  {
+    id: 'billiards',
+    name: 'Billiards',
+    href: '/billiards',
+    blurb: 'Score pyramid matches shot by shot, queue for tables, climb the ratings with friends.',
+  },
+  {
+    id: 'relay',
+    name: 'Relay rooms',
+    hidden: true,
+    note: 'Also here: relay rooms for JamJar clients, at /v1/api and /v1/websocket.',
+  },
 ]
 
 const STYLESHEET = '/static/style.css'

@@ -4,8 +4,8 @@ import { PRODUCTS } from './header.js'
 
 const $ = (id) => document.getElementById(id)
 
-const coming = PRODUCTS.filter((product) => product.hidden).map((product) => product.name)
-$('coming').textContent = coming.length ? `Coming next: ${coming.join(', ')}.` : ''
+// Products without a page of their own (an API for other clients) are named under the cards.
+$('coming').textContent = PRODUCTS.filter((product) => product.hidden).map((product) => product.note).join(' ')
 
 async function showCurrentGame() {
   const response = await fetch('/api/canvas/current', { headers: { Accept: 'application/json' } })

@@ -170,8 +170,7 @@ class ProjectionRunner:
         return self._task is not None and not self._task.done()
 
     async def rebuild(self, progress: Progress | None = None) -> int:
-        """Start over from the first event; returns how many events were applied. `progress`
-        is told the position reached of the log's newest notification id, a page at a time."""
+        """Start over from the first event, `progress` told after each page; returns the count."""
         async with self._lock:
             async with self._pool.acquire() as conn, conn.transaction():
                 await self.model.reset(conn)
@@ -201,7 +200,7 @@ class ProjectionRunner:
 
     async def _catch_up(self, progress: Progress | None = None) -> None:
         newest = await self._store.max_notification_id() if progress is not None else 0
-        # `aclosing`: when this task is cancelled mid-page, the reader gives its connection back.
+        # `aclosing`: cancelled mid-page, the reader gives its connection back.
         pages = self._store.read(self.position, topics=self.model.topics)
         async with contextlib.aclosing(pages):
             async for page in pages:

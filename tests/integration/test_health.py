@@ -16,7 +16,7 @@ from tests.integration.conftest import stop, until
 READ_MODELS = {
     "accounts", "bitmap", "pixel_owners", "history", "placement_stats", "feedback", "desks",
     "quiz_games", "quiz_sessions", "billiards_matches", "billiards_templates", "billiards_social",
-    "billiards_outbox",
+    "billiards_outbox", "billiards_players",
 }
 
 

@@ -152,11 +152,16 @@ async function startMatch() {
 async function openMatch(id) {
   show('match')
   render(await (await fetch(`/api/billiards/matches/${id}`)).json())
+  const ticket = session.account ? ticketFor : null // a signed-in player records on the socket
   state.live = new Live(`/api/billiards/matches/${id}/live`, (frame) => {
     // an update carries what changes; the rules and ids stay as the first board gave them
     if (frame.type === 'board') render(frame.board)
     else if (frame.board && state.board?.id === id) render({ ...state.board, ...frame.board })
-  })
+  }, { ticket })
+}
+
+async function ticketFor() {
+  return (await api('POST', '/api/auth/ticket')).ticket
 }
 
 function render(board) {
@@ -225,8 +230,22 @@ function renderStandings(board) {
   $('standings').querySelector('h2').textContent = `${t('standings')} (${t(`reason_${finished.reason}`)})`
 }
 
+/** Shots and undos go over the match's live socket when it is the signed-in player's (answered
+ * at commit; the board comes as the socket's `update`), else, or when it does not answer, over
+ * HTTP with the same key (a key is recorded once). */
+const ON_SOCKET = { shots: 'shot', undo: 'undo' }
+
 async function act(path, body) {
   const board = state.board
+  if (ON_SOCKET[path] && state.live?.ready) {
+    try {
+      await state.live.request({ type: ON_SOCKET[path], ...body })
+      tg.haptic('medium')
+      return
+    } catch (error) {
+      if (error.frame) return problem(error.message) // refused: the same over HTTP would be too
+    }
+  }
   try {
     const answer = await api('POST', `/api/billiards/matches/${board.id}/${path}`, body)
     render(answer.board)

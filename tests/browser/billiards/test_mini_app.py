@@ -86,6 +86,11 @@ async def test_a_full_американка_to_8_kept_in_telegram(telegram_site: 
     await page.wait_for_url("**/billiards/match/*")
     await page.locator("#keeper").wait_for()
     assert await scores(page) == ["0", "0"]
+    # The scorekeeper records on the match's live socket (signed in with a ticket), not over HTTP.
+    await page.wait_for_function("window.billiards.state.live?.ready === true")
+    posted: list[str] = []
+    page.on("request", lambda request: posted.append(request.url)
+            if request.method == "POST" and "/api/billiards/matches/" in request.url else None)
     await page.click("#pot")
     await page.locator("#scores .points").first.filter(has_text="1").wait_for()
     await page.click("#miss")  # Bob to shoot
@@ -100,6 +105,7 @@ async def test_a_full_американка_to_8_kept_in_telegram(telegram_site: 
     rows = await page.locator("#standings-rows tr").all_inner_texts()
     assert rows[0].split("\t")[:3] == ["1", "Ann", "8"]
     assert rows[1].split("\t")[:3] == ["2", "Bob", "0"]
+    assert posted == [], posted  # every shot went over the socket
     calls: list[Any] = await page.evaluate("window.Telegram.WebApp.calls")
     assert ["ready"] in calls and ["notify", "success"] in calls and ["haptic", "medium"] in calls
 
