@@ -10,18 +10,16 @@ import uuid
 from datetime import timedelta
 
 import av
-import httpx
 import msgspec
 import numpy as np
 import pytest
 
-from api.app import build, create_app
 from commands.actor import Actor
 from commands.canvas.wire import ClearCanvas, CreateCanvas, FillRectangle, PlacePixel
 from commands.clock import utc_now
 from infra.canvas.stream_frames import FrameRenderer
 from projections.canvas.history import event_time
-from tests.integration.conftest import stop, until
+from tests.integration.conftest import until
 from tests.integration.helpers import stored_events
 from tests.support.cli import run
 
@@ -48,18 +46,6 @@ def boards_from(rows) -> dict[int, list[int]]:
                 board = [0] * (W * H)
         boards[row["originator_version"]] = list(board)
     return boards
-
-
-@pytest.fixture
-async def history(make_settings):
-    """A node whose ring keeps 4 versions and whose history keeps a keyframe every 7."""
-    settings = await make_settings(canvas={"delta_ring": 4, "snapshot_every": 5},
-                                   history={"keyframe_every": 7})
-    node = await build(settings)
-    transport = httpx.ASGITransport(app=create_app(settings, node=node))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        yield node, client
-    await stop(node)
 
 
 async def a_history(node, seed: int, count: int = 60) -> uuid.UUID:

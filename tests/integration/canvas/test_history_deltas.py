@@ -3,27 +3,12 @@ event store, in the delta format; the replay page applies it to the snapshot at 
 
 from __future__ import annotations
 
-import httpx
 import numpy as np
 import pytest
 
-from api.app import build, create_app
 from projections.canvas.bitmap import RESET, decode_delta
 from tests.integration.canvas.test_history import RAW, a_history, boards_from, settled
-from tests.integration.conftest import stop
 from tests.integration.helpers import stored_events
-
-
-@pytest.fixture
-async def history(make_settings):
-    """A node whose ring keeps 4 versions and whose history keeps a keyframe every 7."""
-    settings = await make_settings(canvas={"delta_ring": 4, "snapshot_every": 5},
-                                   history={"keyframe_every": 7})
-    node = await build(settings)
-    transport = httpx.ASGITransport(app=create_app(settings, node=node))
-    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-        yield node, client
-    await stop(node)
 
 
 def applied(board: list[int], entries: np.ndarray) -> list[int]:
