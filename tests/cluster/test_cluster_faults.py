@@ -9,7 +9,7 @@ desk op: both are idempotent). Asserted: no acknowledged command is lost (every 
 placement's version is a `PixelPlaced` of the event store), none is applied twice (as many
 placements in the store as distinct ops, each acknowledged version once), and the read models
 converge (the canvas version and the desks' `desk_seq` served through HAProxy equal the store's).
-A live canvas socket through HAProxy is closed with 1012 by a restarting node and reconnects.
+Live canvas sockets through HAProxy closed by a restarting node (1012, or cut) reconnect.
 The load: 2,000 placements a second and 2,000 desk ops a second offered (`TESSERA_CLUSTER_RATE`)
 by 100 players and 100 desk clients over raw keep-alive HTTP, and 10 live sockets; the figures
 reached are printed (a benchmark's business, not an assertion). Loopback only, bounded: at most
@@ -203,8 +203,10 @@ async def test_no_acknowledged_command_is_lost_or_doubled_through_nats_and_api_f
 
         for desk_id, seqs in tally.desk_acks.items():
             assert seqs == list(range(1, len(seqs) + 1)), (desk_id, seqs[:50])
-        # Both nodes restarted: the live socket was told to reconnect, and did, through HAProxy.
-        assert 1012 in closes, closes
+        # Both nodes restarted: every live socket closed came back through HAProxy. A stopping
+        # node says 1012 (test_graceful_restart checks it); under this load its close frame may
+        # not get through before it exits, so here a socket that was cut counts as closed too.
+        assert closes and len(back_in) >= SOCKETS, (closes, back_in)
 
         async def converged() -> bool:
             canvas = await http.get(f"/api/canvas/{canvas_id}")
