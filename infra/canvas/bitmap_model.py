@@ -60,20 +60,19 @@ class BitmapReadModel:
 
     async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
         batch = self.projection.collect()
+        # The deltas go live before the view commits: their events are in the store already, and
+        # each await of the commit is a turn of a loop that may be busy serving requests. Should
+        # the commit fail, the runner applies the events again and publishes them again; clients
+        # skip a delta that ends at or before the version they hold.
+        if self._nc is not None:
+            for canvas_id, delta in batch.deltas:
+                if len(delta) > self._nc.max_payload:  # a big fill: clients fetch the snapshot
+                    delta = reload_delta(delta)
+                await self._nc.publish(self._delta_subject(str(canvas_id)), delta)
         snapshots = [
             EncodedSnapshot(canvas_id, version, width, height,
                             await asyncio.to_thread(compress_board, pixels))
             for canvas_id, version, width, height, pixels in batch.snapshots
         ]
         await self.view.write(conn, batch, snapshots)
-        if self._nc is None or not batch.deltas:
-            return None
-        nc = self._nc
-
-        async def publish_deltas() -> None:
-            for canvas_id, delta in batch.deltas:
-                if len(delta) > nc.max_payload:  # a big fill: clients fetch the snapshot instead
-                    delta = reload_delta(delta)
-                await nc.publish(self._delta_subject(str(canvas_id)), delta)
-
-        return publish_deltas
+        return None

@@ -19,11 +19,11 @@ import bisect
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 import asyncpg
-import nats.errors
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -31,6 +31,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from infra import tasks
 from infra.progress import Progress
 from infra.retry import Retry
+from infra.spine import pull
 from infra.spine.dead_letters import DeadLetter, DeadLetters, describe, poisonous
 from infra.spine.readmodels import get_position, set_position
 from infra.spine.store_reader import StoreReader
@@ -46,6 +47,8 @@ CONSUMER_CHECK_S = 5.0
 from a deleted one only times out, as if the stream were quiet."""
 REPLAY_CHECK_S = 5.0
 """How often a runner looks for dead letters whose replay was asked for."""
+HOLD_LOOP_S = 0.005
+"""How long a runner applies a batch's pages before it lets the event loop serve others."""
 
 
 class ReadModel(Protocol):
@@ -366,24 +369,17 @@ class ProjectionRunner:
         lingering read model also what came within `linger` after it. A fetch answers as soon
         as it has something, so a lingering model sleeps first and then takes everything in
         one more fetch: a fetch a message would cost a pull request's round trip each."""
-        messages: list[Msg] = await self._fetch(subscription, self._batch, self._fetch_timeout)
+        messages = await pull.fetch(subscription, self._batch, self._fetch_timeout)
         if messages and self._linger > 0 and len(messages) < self._batch:
             await asyncio.sleep(self._linger)
-            messages += await self._fetch(subscription, self._batch - len(messages), 0.05)
+            messages += await pull.fetch(subscription, self._batch - len(messages), 0.05)
         return messages
-
-    @staticmethod
-    async def _fetch(
-        subscription: JetStreamContext.PullSubscription, batch: int, timeout: float
-    ) -> list[Msg]:
-        try:
-            return await subscription.fetch(batch, timeout=timeout)
-        except (nats.errors.TimeoutError, TimeoutError):  # nats-py raises either
-            return []
 
     async def _apply_messages(self, messages: list[Msg]) -> None:
         position = self.position
         fresh = 0
+        clock = time.perf_counter
+        held_since = clock()
         for message in messages:
             page = decode_page(message.data)
             # Skip what is already in the view: a redelivery, or caught up from the store.
@@ -394,7 +390,11 @@ class ProjectionRunner:
                 position = page[-1].notification_id
                 fresh += len(page)
             # A second's pages applied in one go could hold the loop for tens of ms, and a node
-            # that also serves sockets would answer nobody meanwhile: a page at a time.
-            await asyncio.sleep(0)
+            # that also serves sockets would answer nobody meanwhile. But not a turn of the loop
+            # per page: under load a turn takes milliseconds, a batch holds more pages the
+            # slower it goes, and the live deltas fell behind by hundreds of ms.
+            if clock() - held_since >= HOLD_LOOP_S:
+                await asyncio.sleep(0)
+                held_since = clock()
         if fresh:
             await self._commit(position, fresh)
