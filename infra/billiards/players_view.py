@@ -204,6 +204,13 @@ class PlayersWriter:
                 "DO UPDATE SET n = b.n + excluded.n",
                 *_columns(counts, 4),
             )
+            # A bucket everyone left is no row: the view is then the same however the events
+            # were batched (a rebuild applies a season at once, the live runner a few at a time).
+            await conn.execute(
+                f"DELETE FROM {s}.billiards_rating_buckets WHERE n = 0 AND (kind, season, bucket) "
+                "IN (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]))",
+                *_columns(counts, 4)[:3],
+            )
         await self._changes(conn, c)
 
     async def _changes(self, conn: asyncpg.Connection, c: PlayersChanges) -> None:

@@ -69,36 +69,40 @@ class StoreReader:
         upto: int | None = None,
         page: int = 20_000,
     ) -> AsyncGenerator[list[Recorded], None]:
-        """Pages of events with notification ids in (after, upto], in log order."""
+        """Pages of events with notification ids in (after, upto], in log order.
+
+        A page is a window of `page` notification ids, not `LIMIT page` rows after `after`: on a
+        table just filled, before PostgreSQL has analysed it, the planner reads every row to the
+        end of the log and sorts them on disk for each LIMIT page (400 ms a page of 20,000 where
+        the window takes 25 ms). Ids are dense, so a window holds about `page` events (fewer of
+        `topics`; a window without any is skipped)."""
         where = "notification_id > $1 AND notification_id <= $2"
         if topics:
-            where += " AND topic = ANY($4::text[])"
+            where += " AND topic = ANY($3::text[])"
         statement = (
             f"SELECT notification_id, originator_id, originator_version, topic, state "
-            f"FROM {self._table} WHERE {where} ORDER BY notification_id LIMIT $3"
+            f"FROM {self._table} WHERE {where} ORDER BY notification_id"
         )
         end = upto if upto is not None else await self.max_notification_id()
         async with self._pool.acquire() as conn:
             prepared = await conn.prepare(statement)
 
-            def fetch(after: int) -> asyncio.Task[list[asyncpg.Record]]:
-                args: list[object] = [after, end, page]
+            def fetch(start: int) -> asyncio.Task[list[asyncpg.Record]]:
+                args: list[object] = [start, min(start + page, end)]
                 if topics:
                     args.append(list(topics))
                 return asyncio.create_task(prepared.fetch(*args))
 
-            # Read one page ahead: the next page travels while the caller applies this one.
-            ahead = fetch(after) if after < end else None
+            # Read one window ahead: the next travels while the caller applies this one.
+            start = after
+            ahead = fetch(start) if start < end else None
             try:
                 while ahead is not None:
                     rows = await ahead
-                    ahead = None
-                    if not rows:
-                        return
-                    position = rows[-1][0]
-                    if position < end:
-                        ahead = fetch(position)
-                    yield [Recorded(*row) for row in rows]
+                    start = min(start + page, end)
+                    ahead = fetch(start) if start < end else None
+                    if rows:
+                        yield [Recorded(*row) for row in rows]
             finally:
                 if ahead is not None:
                     ahead.cancel()
