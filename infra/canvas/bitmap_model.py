@@ -12,7 +12,7 @@ from nats.aio.client import Client as NATS
 from infra.canvas.view import CanvasView, EncodedSnapshot, compress_board
 from infra.spine.runner import AfterCommit
 from projections.canvas.bitmap import BitmapProjection, reload_delta
-from projections.recorded import Recorded
+from projections.recorded import Columns, Recorded
 
 
 class BitmapReadModel:
@@ -57,6 +57,9 @@ class BitmapReadModel:
 
     def apply_page(self, events: Sequence[Recorded]) -> None:
         self.projection.apply_page(events)
+
+    def apply_columns(self, page: Columns) -> None:
+        self.projection.apply_columns(page)
 
     async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
         batch = self.projection.collect()

@@ -20,7 +20,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
 from typing import Protocol
 
 import asyncpg
@@ -36,7 +36,7 @@ from infra.spine.dead_letters import DeadLetter, DeadLetters, describe, poisonou
 from infra.spine.readmodels import get_position, set_position
 from infra.spine.store_reader import StoreReader
 from infra.tasks import stop_requested
-from projections.recorded import Recorded, decode_page
+from projections.recorded import Columns, Recorded, decode_page
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +75,12 @@ class PageReadModel(ReadModel, Protocol):
     def apply_page(self, events: Sequence[Recorded]) -> None: ...
 
 
+class ColumnsReadModel(ReadModel, Protocol):
+    """A read model that catches up from pages read as columns (`StoreReader.read_columns`)."""
+
+    def apply_columns(self, page: Columns) -> None: ...
+
+
 def notification_id(event: Recorded) -> int:
     return event.notification_id
 
@@ -108,6 +114,9 @@ class ProjectionRunner:
         self.model = model
         self._apply_page: Callable[[Sequence[Recorded]], None] = getattr(
             model, "apply_page", functools.partial(apply_each, model)
+        )
+        self._apply_columns: Callable[[Columns], None] | None = getattr(
+            model, "apply_columns", None
         )
         self._pool = pool
         self._js = js
@@ -204,14 +213,28 @@ class ProjectionRunner:
     async def _catch_up(self, progress: Progress | None = None) -> None:
         newest = await self._store.max_notification_id() if progress is not None else 0
         # `aclosing`: cancelled mid-page, the reader gives its connection back.
-        pages = self._store.read(self.position, topics=self.model.topics)
+        pages: AsyncGenerator[Sequence[Recorded] | Columns, None] = (
+            self._store.read(self.position, topics=self.model.topics)
+            if self._apply_columns is None
+            else self._store.read_columns(self.position, topics=self.model.topics)
+        )
         async with contextlib.aclosing(pages):
             async for page in pages:
-                self._attempt = page[-1].notification_id
-                self._apply_page(page)
-                await self._commit(page[-1].notification_id, len(page))
+                last = self._apply_read(page)
+                await self._commit(last, len(page))
                 if progress is not None:
                     progress(self.position, max(newest, self.position))
+
+    def _apply_read(self, page: Sequence[Recorded] | Columns) -> int:
+        """Apply a page read from the store; returns its last notification id."""
+        if isinstance(page, Columns):
+            assert self._apply_columns is not None  # pages come as columns only for such models
+            self._attempt = int(page.ids[-1])
+            self._apply_columns(page)
+        else:
+            self._attempt = page[-1].notification_id
+            self._apply_page(page)
+        return self._attempt
 
     async def _commit(self, position: int, count: int) -> None:
         after_commit = await self._write(position, count)

@@ -22,7 +22,7 @@ from uuid import UUID
 import msgspec
 import numpy as np
 
-from projections.recorded import Recorded
+from projections.recorded import Columns, Recorded
 
 log = logging.getLogger(__name__)
 
@@ -102,11 +102,11 @@ RUN_WORTH_DECODING_AT_ONCE = 8
 """Placements in a row on one canvas below which decoding them one by one is as fast."""
 
 
-def _decode_placements(run: Sequence[Recorded]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The x, y and colour columns of placement events, decoded as one msgpack array."""
-    count = len(run)
+def _decode_placements(states: bytes, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The x, y and colour columns of `count` placement states laid one after the other,
+    decoded as one msgpack array."""
     header = b"\xdd" + count.to_bytes(4, "big")  # a msgpack array32 of the states that follow
-    placed = _decode_placed_list(header + b"".join([event.state for event in run]))
+    placed = _decode_placed_list(header + states)
     flat = np.fromiter(
         (value for p in placed for value in (p.x, p.y, p.colour)), dtype=np.uint32, count=3 * count
     ).reshape(count, 3)
@@ -275,9 +275,24 @@ class BitmapProjection:
                 board = self._board(first.originator_id)
                 if board is not None:
                     run = events[start:stop]
-                    xs, ys, colours = _decode_placements(run)
+                    states = b"".join([event.state for event in run])
+                    xs, ys, colours = _decode_placements(states, len(run))
                     board.place_run(run[-1].originator_version, xs, ys, colours)
             start = stop
+
+    def apply_columns(self, page: Columns) -> None:
+        """`apply_page` for a page read as columns (a rebuild): a run of placements on one
+        canvas goes from the page's buffers to the board without an object per event."""
+        placed = page.topics.index(TOPIC_PLACED) if TOPIC_PLACED in page.topics else -1
+        for start, stop in page.runs():
+            if page.topic_codes[start] != placed or stop - start < RUN_WORTH_DECODING_AT_ONCE:
+                for i in range(start, stop):
+                    self.apply(page.event(i))
+                continue
+            board = self._board(page.originator(start))
+            if board is not None:
+                xs, ys, colours = _decode_placements(page.state_span(start, stop), stop - start)
+                board.place_run(int(page.versions[stop - 1]), xs, ys, colours)
 
     def apply(self, event: Recorded) -> None:
         topic = event.topic
