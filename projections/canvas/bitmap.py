@@ -11,6 +11,7 @@ The live delta of a batch is the concatenation of its chunks behind a `from,to` 
 from __future__ import annotations
 
 import logging
+import operator
 import struct
 import time
 from array import array
@@ -98,6 +99,8 @@ _decode_placed = msgspec.msgpack.Decoder(_Placed).decode
 _decode_filled = msgspec.msgpack.Decoder(_Filled).decode
 _decode_placed_list = msgspec.msgpack.Decoder(list[_Placed]).decode
 
+_COLUMNS = (operator.attrgetter("x"), operator.attrgetter("y"), operator.attrgetter("colour"))
+
 RUN_WORTH_DECODING_AT_ONCE = 8
 """Placements in a row on one canvas below which decoding them one by one is as fast."""
 
@@ -107,10 +110,10 @@ def _decode_placements(states: bytes, count: int) -> tuple[np.ndarray, np.ndarra
     decoded as one msgpack array."""
     header = b"\xdd" + count.to_bytes(4, "big")  # a msgpack array32 of the states that follow
     placed = _decode_placed_list(header + states)
-    flat = np.fromiter(
-        (value for p in placed for value in (p.x, p.y, p.colour)), dtype=np.uint32, count=3 * count
-    ).reshape(count, 3)
-    return flat[:, 0], flat[:, 1], flat[:, 2]
+    xs, ys, colours = (
+        np.fromiter(map(field, placed), dtype=np.uint32, count=count) for field in _COLUMNS
+    )
+    return xs, ys, colours
 
 
 # -- packing ----------------------------------------------------------------------------------
