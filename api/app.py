@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Callable, Collection
 from typing import Any
 
 from litestar import Litestar, Response, get
@@ -24,20 +24,23 @@ from api.options import name_every_method
 from api.ratelimit import per_ip
 from api.web import static_files
 from infra.metrics import NodeMetrics
+from infra.progress import Bar, Progress
 from infra.ratelimit import Limiter
 from infra.settings import Settings
 
 __all__ = ["build", "create_app", "migrate", "ops_app", "reset_stream", "shutdown"]
 
 
-async def migrate(settings: Settings) -> None:
+async def migrate(settings: Settings, progress: Progress | None = None) -> None:
     """Create the tables and the stream of every context (`tessera migrate`)."""
-    await migrate_contexts(settings, all_contexts())
+    await migrate_contexts(settings, all_contexts(), progress)
 
 
-async def reset_stream(settings: Settings) -> dict[str, int]:
+async def reset_stream(
+    settings: Settings, bars: Callable[[str], Bar] | None = None
+) -> dict[str, int]:
     """Empty the stream and rebuild every read model (`tessera migrate --reset-stream`)."""
-    return await reset_stream_of(settings, all_contexts())
+    return await reset_stream_of(settings, all_contexts(), bars)
 
 
 async def build(settings: Settings, roles: Collection[str] = ALL_ROLES) -> Node:

@@ -17,7 +17,7 @@ from api.history_cli import add_commands as add_history_commands
 from api.history_cli import run as run_history_command
 from infra import logs
 from infra import settings as settings_module
-from infra.progress import on_stderr
+from infra.progress import Bar, on_stderr
 from infra.settings import Settings
 from infra.tuning import tune_gc
 
@@ -68,7 +68,7 @@ def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
         tune_gc()
         if args.rebuild:
             for runner in parts.runners:
-                progress, end = on_stderr(f"rebuild {runner.model.name}", log)
+                progress, end = _rebuild_bar(runner.model.name)
                 try:
                     applied = await runner.rebuild(progress=progress)
                 finally:
@@ -126,15 +126,23 @@ def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
     return uvloop.new_event_loop
 
 
+def _rebuild_bar(name: str) -> Bar:
+    return on_stderr(f"rebuild {name}", log)
+
+
 def _migrate(args: argparse.Namespace) -> None:
     from api.app import migrate, reset_stream
 
     with contextlib.ExitStack() as stack:
         settings = _resolved(args, stack)
-        asyncio.run(migrate(settings))
+        progress, end = on_stderr("migrate", log, unit="steps")
+        try:
+            asyncio.run(migrate(settings, progress))
+        finally:
+            end()
         print("schema ready", flush=True)
         if args.reset_stream:
-            for name, count in asyncio.run(reset_stream(settings)).items():
+            for name, count in asyncio.run(reset_stream(settings, _rebuild_bar)).items():
                 print(f"rebuilt {name}: {count} events", flush=True)
             print(
                 f"stream {settings.events_stream} emptied: the log publishers publish the event "

@@ -24,6 +24,7 @@ from litestar.datastructures import State
 from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
+from infra.progress import Bar, Progress
 from infra.retry import connect_nats
 from infra.settings import Settings
 from infra.spine.eventstore import application_env, ensure_schema, events_table
@@ -149,10 +150,16 @@ class Node:
         return next(p for p in self.publishers if p.context == context)
 
 
-async def migrate_contexts(settings: Settings, contexts: Sequence[Context]) -> None:
-    """Create everything the contexts store, and the stream, once, before any node starts."""
+async def migrate_contexts(
+    settings: Settings, contexts: Sequence[Context], progress: Progress | None = None
+) -> None:
+    """Create everything the contexts store, and the stream, once, before any node starts;
+    `progress` is told of each step (the event stores, the stream, each context's views)."""
     assert settings.database_url and settings.nats_url, "resolve the service URLs first"
+    steps = len(contexts) + 2
+    told = progress or (lambda done, total: None)
     await asyncio.to_thread(_create_event_stores, settings, contexts)
+    told(1, steps)
     nc = await connect_nats(settings.nats_url, "tessera-migrate", log)
     try:
         await ensure_stream(
@@ -161,11 +168,13 @@ async def migrate_contexts(settings: Settings, contexts: Sequence[Context]) -> N
         )
     finally:
         await nc.close()
+    told(2, steps)
     conn = await asyncpg.connect(settings.database_url)
     try:
         await migrate_positions(conn, settings.schema)
-        for context in contexts:
+        for done, context in enumerate(contexts, start=3):
             await context.migrate(conn, settings.schema)
+            told(done, steps)
     finally:
         await conn.close()
 
@@ -174,11 +183,13 @@ def _stream_subjects(settings: Settings) -> list[str]:
     return [f"{settings.stream_prefix}.ev.>"]
 
 
-async def reset_stream_of(settings: Settings, contexts: Sequence[Context]) -> dict[str, int]:
+async def reset_stream_of(
+    settings: Settings, contexts: Sequence[Context], bars: Callable[[str], Bar] | None = None
+) -> dict[str, int]:
     """Empty the stream and rebuild every read model from the event store; returns how many
-    events each read model applied. The recovery from an event store behind its stream
-    (`StoreBehindStream`): the log publishers then publish each store from its first event.
-    Run it while no log publisher or projection runs."""
+    events each read model applied, `bars(name)` drawing each one's progress. The recovery from
+    an event store behind its stream (`StoreBehindStream`): the log publishers then publish
+    each store from its first event. Run it while no log publisher or projection runs."""
     spine = await _open_spine(settings)
     try:
         # Deleted and created again rather than purged: a purged stream still remembers the
@@ -193,7 +204,12 @@ async def reset_stream_of(settings: Settings, contexts: Sequence[Context]) -> di
         rebuilt: dict[str, int] = {}
         for context in contexts:
             for runner in _runners(spine, context, context.projections(spine)):
-                rebuilt[runner.model.name] = await runner.rebuild()
+                name = runner.model.name
+                progress, end = bars(name) if bars is not None else (None, lambda: None)
+                try:
+                    rebuilt[name] = await runner.rebuild(progress)
+                finally:
+                    end()
         return rebuilt
     finally:
         await _close_spine(spine)

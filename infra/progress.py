@@ -16,10 +16,15 @@ class Progress(Protocol):
 
 
 def reporter(
-    say: Callable[[str], None], *, tty: bool, what: str = "export", every_s: float = 5.0
+    say: Callable[[str], None],
+    *,
+    tty: bool,
+    what: str = "export",
+    unit: str = "events",
+    every_s: float = 5.0,
 ) -> Progress:
     """`say` is given `\\r`-led redraws on a terminal (`tty`), else a line every `every_s`
-    seconds and at the end; `what` names the task in those lines."""
+    seconds and at the end; `what` names the task in those lines, `unit` what it counts."""
     started = time.monotonic()
     shown = [-math.inf]  # the first call always says something
 
@@ -30,19 +35,22 @@ def reporter(
         left = f"{(total - done) / rate:,.0f} s left" if rate > 0 and done < total else "done"
         if tty:
             bar = "#" * int(share * 30)
-            say(f"\r{what} [{bar:<30}] {share:6.1%} {done:,}/{total:,} events {rate:,.0f}/s, "
+            say(f"\r{what} [{bar:<30}] {share:6.1%} {done:,}/{total:,} {unit} {rate:,.0f}/s, "
                 f"{left}   ")
         elif now - shown[0] >= every_s or done >= total:
             shown[0] = now
-            say(f"{what}: {done:,} of {total:,} events ({share:.1%}), {rate:,.0f} events/s, "
+            say(f"{what}: {done:,} of {total:,} {unit} ({share:.1%}), {rate:,.0f} {unit}/s, "
                 f"{left}")
 
     return report
 
 
-def on_stderr(what: str, log: logging.Logger) -> tuple[Progress, Callable[[], None]]:
-    """A reporter drawing on standard error when it is a terminal, else writing to `log`; and
-    what ends it (the bar's last newline)."""
+Bar = tuple[Progress, Callable[[], None]]
+"""A reporter, and what ends it (on a terminal, the bar's last newline)."""
+
+
+def on_stderr(what: str, log: logging.Logger, unit: str = "events") -> Bar:
+    """A reporter drawing on standard error when it is a terminal, else writing to `log`."""
     tty = sys.stderr.isatty()
 
     def say(text: str) -> None:
@@ -56,4 +64,4 @@ def on_stderr(what: str, log: logging.Logger) -> tuple[Progress, Callable[[], No
         if tty:
             sys.stderr.write("\n")
 
-    return reporter(say, tty=tty, what=what), end
+    return reporter(say, tty=tty, what=what, unit=unit), end

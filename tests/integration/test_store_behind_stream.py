@@ -106,6 +106,9 @@ async def test_reset_stream_republishes_the_store_and_rebuilds_the_read_models(
     reset = await asyncio.to_thread(cli.run, settings, tmp_path, "migrate", "--reset-stream")
     assert reset.returncode == 0, reset.stdout
     assert "rebuilt bitmap: 6 events" in reset.stdout
+    # Not a terminal: the progress of each step and rebuild as log lines, each to its end.
+    assert "migrate: 9 of 9 steps (100.0%)" in reset.stdout, reset.stdout
+    assert "rebuild bitmap: 6 of 6 events (100.0%)" in reset.stdout, reset.stdout
     node = await build(settings)
     try:
         await until(lambda: _published_up_to(node, 6))
