@@ -332,6 +332,7 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     port = benchkit.free_port()
     say(f"starting the server on port {port} (schema {run.schema})")
     t0 = time.perf_counter()
+    os.environ["BENCH_ASGI"] = args.asgi  # read by scripts/bench_server.py
     await benchkit.start_server(run, port, command=benchkit.BENCH_SERVER)
     say(f"server up in {time.perf_counter() - t0:.1f} s")
     base = f"http://127.0.0.1:{port}"
@@ -697,6 +698,10 @@ def main() -> int:
         type=int,
         help="top the store up to this many events (300000; quick 0)",
     )
+    parser.add_argument(
+        "--asgi", choices=("uvicorn", "granian"), default="uvicorn",
+        help="the ASGI server of the HTTP phase (granian: HTTP only, no live sockets)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=1200, help="give up after (s)")
     parser.add_argument("--server-log", type=Path, help="keep the server's log at this path")
@@ -725,6 +730,7 @@ def main() -> int:
     result["machine"] = machine
     result["params"] = {
         "quick": q,
+        "asgi": args.asgi,
         "placements": args.placements,
         "writer_max_batch": 2000,
         "canvas": f"{WIDTH}x{HEIGHT}",
