@@ -237,6 +237,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     host: str = "127.0.0.1"
     port: int = 8000
     metrics_port: int = 0
+    """`tessera publish` / `tessera project` serve `/metrics`, `/healthz` and `/readyz` on this
+    port (0: not at all); the web roles serve them on `port`."""
     shutdown_timeout_s: float = 10.0
     """On SIGTERM a web node stops accepting, tells its live sockets to reconnect elsewhere
     (close 1012), and gives the requests in flight this long to finish before it stops."""
@@ -245,8 +247,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     route), for a log collector; `plain` for people."""
     access_log: bool = False
     """`TESSERA_ACCESS_LOG=1`: one line per answered request (method, route, status, time)."""
-    """`tessera publish` / `tessera project` serve `/metrics`, `/healthz` and `/readyz` on this
-    port (0: not at all); the web roles serve them on `port`."""
     projection_linger_ms: int = 200
     """Longest wait of the other read models (no live audience) to gather events into one
     transaction: bigger batches, and far fewer idle pull requests."""
