@@ -3,6 +3,7 @@ line): Parquet, CSV or NDJSON, streamed a page at a time."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -93,9 +94,9 @@ async def export_events(
         sink = Sink(out, form)  # type: ignore[arg-type]
         for source in sources:
             async for table in pages(node.pool, node.settings.schema, source, span):
-                sink.write(table)
+                await asyncio.to_thread(sink.write, table)  # compressing: off the loop
                 yield out.take()
-        sink.close()
+        await asyncio.to_thread(sink.close)
         yield out.take()
 
     filename = f"tessera-{context}.{form}"

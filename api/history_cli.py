@@ -89,7 +89,8 @@ def _stream(settings: Settings, args: argparse.Namespace) -> int:
         except (CanvasMissing, ValueError) as error:
             print(f"tessera stream: {error}", file=sys.stderr)
             return 2
-        print(f"streamed {stats.frames} frames ({stats.late} late, {stats.failures} "
+        print(f"streamed {stats.frames} frames ({stats.late} late, the worst by "
+              f"{stats.worst_late_s * 1000:.0f} ms; {stats.dropped} dropped; {stats.failures} "
               "reconnects)", file=sys.stderr)
         return 0
 

@@ -48,6 +48,7 @@ class MsgspecTranscoder(Transcoder):
     def __init__(self) -> None:
         self._encoder = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
         self._decoder = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
+        self._run_decoder = msgspec.msgpack.Decoder(list[Any], ext_hook=_ext_hook)
 
     def encode(self, obj: Any) -> bytes:
         return self._encoder.encode(_tag_uuids(obj))
@@ -58,3 +59,13 @@ class MsgspecTranscoder(Transcoder):
 
     def decode(self, data: bytes) -> Any:
         return self._decoder.decode(data)
+
+    def decode_run(self, states: bytes, count: int) -> list[Any]:
+        """`count` states stored one after the other, decoded in one call (behind a msgpack
+        array header they are an array of them): an export's page without a call a state."""
+        return self._run_decoder.decode(msgpack_array_header(count) + states)
+
+
+def msgpack_array_header(count: int) -> bytes:
+    """The header that makes `count` msgpack values written one after the other an array."""
+    return b"\xdd" + count.to_bytes(4, "big")

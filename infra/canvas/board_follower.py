@@ -61,10 +61,15 @@ class BoardFollower:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def take(self) -> np.ndarray:
-        """A copy of the board for a frame (the follower goes on changing its own)."""
+    def take(self, into: np.ndarray | None = None) -> np.ndarray:
+        """A copy of the board for a frame (the follower goes on changing its own), written
+        into `into` when it has the board's size: a recycled buffer spares the page faults of
+        a fresh 4 MB allocation at every frame."""
         self.changed = False
-        return self.board.copy()
+        if into is None or into.shape != self.board.shape:
+            return self.board.copy()
+        np.copyto(into, self.board)
+        return into
 
     async def _received(self, msg: Msg) -> None:
         try:

@@ -1,8 +1,9 @@
 """The live stream renderer: a canvas's board as H.264 video with silent AAC audio in FLV,
 pushed over RTMP (YouTube Live's ingest), or written to an FLV file or an HLS folder.
 
-Frames are due at a fixed rate; each is rendered from the board the follower keeps current,
-encoded with PyAV (libx264, the native AAC encoder) in a worker thread, and muxed. A lost
+Frames are captured at a fixed rate (the board the follower keeps current, the strip's text),
+then rendered, encoded with PyAV (libx264, the native AAC encoder) in a worker thread and
+muxed, in order, by a sender that may fall a little behind the captures. A lost
 connection is opened again with a growing pause (0.5 s doubling to 10 s), carrying on from
 the board as it is then. The stream key is a secret: outputs are logged with it masked, and
 errors by their kind only (FFmpeg's messages repeat the URL).
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 44_100
 AUDIO_FRAME = 1024
 BACKOFF_S = (0.5, 10.0)
+AHEAD_S = 0.25
+"""How far the sender may fall behind the captured frames (their boards wait in memory)."""
 
 
 @dataclass(frozen=True)
@@ -108,11 +111,22 @@ class Encoder:
             self.container.close()
 
 
+@dataclass(frozen=True)
+class Capture:
+    """A frame as it was due: the board if it changed since the last one, the strip's text."""
+
+    board: np.ndarray | None
+    text: str
+    index: int
+
+
 @dataclass
 class StreamStats:
     frames: int = 0
     late: int = 0
-    """Frames that were due more than one frame interval before they were sent (skipped)."""
+    """Frames not captured within one frame interval of their due time (skipped)."""
+    dropped: int = 0
+    """Frames captured but not sent: the sender was `AHEAD_S` behind."""
     worst_late_s: float = 0.0
     connections: int = 0
     failures: int = 0
@@ -143,6 +157,8 @@ class StreamRenderer:
         self.stats = StreamStats()
         self.renderer: FrameRenderer | None = None
         self._frame: np.ndarray | None = None
+        self._spare_boards: list[np.ndarray] = []
+        """Boards the sender has rendered, for the next captures to be copied into."""
 
     def text(self) -> str:
         now = self.clock().strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -182,33 +198,56 @@ class StreamRenderer:
         return self.stats
 
     async def _frames(self, encoder: Encoder, stop: asyncio.Event) -> None:
+        """Capture a frame (the board and the strip's text) at each due time, by the loop's
+        monotonic clock, and hand it to the sender: an encode that runs long (a keyframe, a
+        busy core) delays the sending, not the capture, as long as the sender is less than
+        `AHEAD_S` behind."""
         loop = asyncio.get_running_loop()
+        captured: asyncio.Queue[Capture | None] = asyncio.Queue(max(1, int(AHEAD_S * self.fps)))
+        sender = asyncio.create_task(self._send_captured(encoder, captured))
         interval = 1 / self.fps
         start = loop.time()
         index = 0
-        while not stop.is_set():
-            due = start + index * interval
-            wait = due - loop.time()
-            if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), wait)
-                if stop.is_set():
-                    return
-            elif -wait > interval:  # more than a frame late: skip to the frame due now
-                self.stats.late += 1
-                self.stats.worst_late_s = max(self.stats.worst_late_s, -wait)
-                index = int((loop.time() - start) / interval)
-            board = self.follower.take() if self.follower.changed or self._frame is None \
-                else None
-            await asyncio.to_thread(self._send, encoder, board, self.text(), index)
-            self.stats.frames += 1
-            index += 1
+        try:
+            while not stop.is_set() and not sender.done():
+                wait = start + index * interval - loop.time()
+                if wait > 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), wait)
+                    continue
+                if -wait > interval:  # more than a frame late: skip to the frame due now
+                    self.stats.late += 1
+                    self.stats.worst_late_s = max(self.stats.worst_late_s, -wait)
+                    index = int((loop.time() - start) / interval)
+                board = None
+                if self.follower.changed:
+                    board = self.follower.take(
+                        self._spare_boards.pop() if self._spare_boards else None)
+                try:
+                    captured.put_nowait(Capture(board, self.text(), index))
+                except asyncio.QueueFull:  # the sender is AHEAD_S behind: this frame is lost
+                    self.stats.dropped += 1
+                    if board is not None:  # taken for nothing: the next capture takes it again
+                        self.follower.changed = True
+                        self._spare_boards.append(board)
+                index += 1
+        finally:
+            if not sender.done():
+                await captured.put(None)  # the sender sends what was captured, then ends
+            await sender
 
-    def _send(self, encoder: Encoder, board: np.ndarray | None, text: str, index: int) -> None:
+    async def _send_captured(self, encoder: Encoder, captured: asyncio.Queue[Capture | None]
+                             ) -> None:
+        while (capture := await captured.get()) is not None:
+            await asyncio.to_thread(self._send, encoder, capture)
+            self.stats.frames += 1
+
+    def _send(self, encoder: Encoder, capture: Capture) -> None:
         assert self.renderer is not None
-        if board is not None or self._frame is None:
-            board = board if board is not None else self.follower.take()
-            self._frame = self.renderer.render(board, text)
+        if capture.board is not None or self._frame is None:
+            board = capture.board if capture.board is not None else self.follower.take()
+            self._frame = self.renderer.render(board, capture.text)
+            self._spare_boards.append(board)
         else:
-            self._frame = self.renderer.render_text(text)
-        encoder.write(self._frame, index)
+            self._frame = self.renderer.render_text(capture.text)
+        encoder.write(self._frame, capture.index)
