@@ -30,8 +30,9 @@ from infra.settings import Settings
 from infra.spine.eventstore import application_env, ensure_schema, events_table
 from infra.spine.health import Followed, ProjectionHealth
 from infra.spine.publisher import LogPublisher, ensure_stream
+from infra.spine.read_model import ReadModel
 from infra.spine.readmodels import migrate as migrate_positions
-from infra.spine.runner import ProjectionRunner, ReadModel
+from infra.spine.runner import ProjectionRunner
 from infra.spine.store_reader import StoreReader
 
 log = logging.getLogger(__name__)

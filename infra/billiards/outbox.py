@@ -16,8 +16,8 @@ from typing import Any, Protocol
 import asyncpg
 import msgspec
 
+from infra.spine.read_model import AfterCommit
 from infra.spine.readmodels import quote_ident
-from infra.spine.runner import AfterCommit
 from projections.billiards.notifications import (
     Fact,
     Notice,

@@ -8,7 +8,7 @@ from uuid import UUID
 import asyncpg
 
 from infra.billiards.players_view import PlayersWriter, load_rows
-from infra.spine.runner import AfterCommit
+from infra.spine.read_model import AfterCommit
 from projections.billiards.players import PlayersProjection
 from projections.billiards.ratings import Rating
 from projections.billiards.stats import PlayerStats

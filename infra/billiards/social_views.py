@@ -14,8 +14,8 @@ import msgspec
 
 from domain.billiards.group import group_owner_key
 from domain.billiards.player import NOTICE_KINDS
+from infra.spine.read_model import AfterCommit
 from infra.spine.readmodels import quote_ident
-from infra.spine.runner import AfterCommit
 from projections.billiards.social import SocialChange, SocialProjection
 from projections.recorded import Recorded
 

@@ -12,8 +12,8 @@ import msgspec
 
 from domain.billiards.board import replay, scoreboard
 from domain.billiards.rules import Rules
+from infra.spine.read_model import AfterCommit
 from infra.spine.readmodels import quote_ident
-from infra.spine.runner import AfterCommit
 from projections.billiards.matches import MatchChange, MatchChanged, MatchCreated, MatchesProjection
 from projections.billiards.templates import TemplateChanged, TemplatesProjection
 from projections.recorded import Recorded

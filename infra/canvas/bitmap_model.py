@@ -10,7 +10,7 @@ import asyncpg
 from nats.aio.client import Client as NATS
 
 from infra.canvas.view import CanvasView, EncodedSnapshot, compress_board
-from infra.spine.runner import AfterCommit
+from infra.spine.read_model import AfterCommit
 from projections.canvas.bitmap import BitmapProjection, reload_delta
 from projections.recorded import Columns, Recorded
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import asyncpg
 
 from infra.canvas.history_view import HistoryView, encode_keyframes
-from infra.spine.runner import AfterCommit
+from infra.spine.read_model import AfterCommit
 from projections.canvas.history import HistoryProjection
 from projections.recorded import Recorded
 

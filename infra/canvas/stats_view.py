@@ -10,8 +10,8 @@ from uuid import UUID
 
 import asyncpg
 
+from infra.spine.read_model import AfterCommit
 from infra.spine.readmodels import quote_ident
-from infra.spine.runner import AfterCommit
 from projections.canvas.placement_stats import PlacementStatsProjection
 from projections.recorded import Recorded
 

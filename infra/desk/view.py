@@ -13,8 +13,8 @@ import msgspec
 
 from domain import lww
 from domain.desk import epoch_ms
+from infra.spine.read_model import AfterCommit
 from infra.spine.readmodels import quote_ident
-from infra.spine.runner import AfterCommit
 from projections.desk.desks import DeskRow, DesksProjection, fold
 from projections.recorded import Recorded
 

@@ -8,8 +8,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from infra.spine.read_model import AfterCommit
 from infra.spine.readmodels import quote_ident
-from infra.spine.runner import AfterCommit
 from projections.feedback.messages import FeedbackProjection, FeedbackResolved, FeedbackSubmitted
 from projections.recorded import Recorded
 

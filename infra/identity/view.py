@@ -8,8 +8,8 @@ import asyncpg
 import msgspec
 
 from domain.account import account_kind
+from infra.spine.read_model import AfterCommit
 from infra.spine.readmodels import quote_ident
-from infra.spine.runner import AfterCommit
 from projections.identity.accounts import AccountChange, AccountsProjection
 from projections.recorded import Recorded
 

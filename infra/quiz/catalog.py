@@ -10,8 +10,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from infra.spine.read_model import AfterCommit
 from infra.spine.readmodels import quote_ident
-from infra.spine.runner import AfterCommit
 from projections.quiz.games import GameRow, GamesProjection, fold_game, game_images
 from projections.recorded import Recorded
 

@@ -12,8 +12,8 @@ from uuid import UUID
 import asyncpg
 import msgspec
 
+from infra.spine.read_model import AfterCommit
 from infra.spine.readmodels import quote_ident
-from infra.spine.runner import AfterCommit
 from projections.quiz.sessions import Op, SessionsProjection
 from projections.recorded import Recorded
 

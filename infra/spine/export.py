@@ -29,6 +29,7 @@ import pyarrow.parquet as pq
 from commands.codec import MsgspecTranscoder, msgpack_array_header
 from infra.progress import Progress
 from infra.spine.readmodels import quote_ident
+from infra.spine.store_reader import windows
 
 FORMATS = ("parquet", "csv", "ndjson")
 PAGE = 65_536
@@ -238,7 +239,7 @@ async def pages(
     """The events of one context in `span`, a table per page, in log order.
 
     The next page is asked for before this one is decoded (in a thread), so PostgreSQL reads
-    and packs it on the other core meanwhile."""
+    and packs it on the other core meanwhile (`infra.spine.store_reader.windows`)."""
     table = f"{quote_ident(schema)}.{quote_ident(source.table)}"
     async with pool.acquire() as conn:
         bounds = await conn.fetchrow(
@@ -246,25 +247,15 @@ async def pages(
             "WHERE notification_id > $1", span.after)
         first, last = int(bounds[0] or 0), int(bounds[1] or 0)
         end = last if span.upto is None else min(last, span.upto)
-        fetch = await conn.prepare(_PAGE_SQL.format(table=table))
-
-        def window(low: int) -> asyncio.Future[asyncpg.Record]:
-            return asyncio.ensure_future(fetch.fetchrow(low, min(low + page, end)))
-
-        ahead: asyncio.Future[asyncpg.Record] | None = None
-        try:
-            for low in range(max(span.after, first - 1), end, page):
-                rows = await (ahead or window(low))
-                ahead = window(low + page) if low + page < end else None
+        pages_read = windows(
+            conn, _PAGE_SQL.format(table=table), max(span.after, first - 1), end, page
+        )
+        async with contextlib.aclosing(pages_read):
+            async for high, rows in pages_read:
                 if progress is not None:
-                    progress(min(low + page, end) - first + 1, end - first + 1)
-                if rows[0]:
-                    yield _in_time(await asyncio.to_thread(_columns, source.context, rows), span)
-        finally:
-            if ahead is not None:
-                ahead.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await ahead
+                    progress(high - first + 1, end - first + 1)
+                if rows[0][0]:
+                    yield _in_time(await asyncio.to_thread(_columns, source.context, rows[0]), span)
 
 
 class Sink:

@@ -20,8 +20,7 @@ import contextlib
 import functools
 import logging
 import time
-from collections.abc import AsyncGenerator, Awaitable, Callable, Sequence
-from typing import Protocol
+from collections.abc import AsyncGenerator, Callable, Sequence
 
 import asyncpg
 from nats.aio.msg import Msg
@@ -33,14 +32,13 @@ from infra.progress import Progress
 from infra.retry import Retry
 from infra.spine import pull
 from infra.spine.dead_letters import DeadLetter, DeadLetters, describe, poisonous
+from infra.spine.read_model import AfterCommit, ReadModel
 from infra.spine.readmodels import get_position, set_position
 from infra.spine.store_reader import StoreReader
 from infra.tasks import stop_requested
 from projections.recorded import Columns, Recorded, decode_page
 
 log = logging.getLogger(__name__)
-
-AfterCommit = Callable[[], Awaitable[None]]
 
 CONSUMER_CHECK_S = 5.0
 """How often a projection with nothing to read asks whether its consumer still exists: a fetch
@@ -49,36 +47,6 @@ REPLAY_CHECK_S = 5.0
 """How often a runner looks for dead letters whose replay was asked for."""
 HOLD_LOOP_S = 0.005
 """How long a runner applies a batch's pages before it lets the event loop serve others."""
-
-
-class ReadModel(Protocol):
-    """A projection with its view: what the runner drives."""
-
-    name: str
-    topics: tuple[str, ...]
-
-    async def load(self) -> None:
-        """Restore in-memory state from the view, as of the last commit."""
-
-    async def reset(self, conn: asyncpg.Connection) -> None:
-        """Drop the view's rows and in-memory state (inside the rebuild transaction)."""
-
-    def apply(self, event: Recorded) -> None: ...
-
-    async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
-        """Write what the applied events changed; return what to do once committed."""
-
-
-class PageReadModel(ReadModel, Protocol):
-    """A read model that applies a page of consecutive events faster than one at a time."""
-
-    def apply_page(self, events: Sequence[Recorded]) -> None: ...
-
-
-class ColumnsReadModel(ReadModel, Protocol):
-    """A read model that catches up from pages read as columns (`StoreReader.read_columns`)."""
-
-    def apply_columns(self, page: Columns) -> None: ...
 
 
 def notification_id(event: Recorded) -> int:

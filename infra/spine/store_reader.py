@@ -87,14 +87,13 @@ class StoreReader:
     async def read_columns(
         self, after: int, *, topics: Sequence[str], upto: int | None = None, page: int = 50_000
     ) -> AsyncGenerator[Columns, None]:
-        """`read`, each page as columns (see `Columns`): PostgreSQL packs each column of a
-        window into one bytea, and numpy reads it without a Python object per event."""
+        """`read`, each page as columns (see `Columns`): PostgreSQL packs a window's fixed-size
+        fields into one bytea and its states into another, and numpy reads them without a
+        Python object per event."""
         statement = (
-            "SELECT count(*), string_agg(int8send(notification_id), ''), "
-            "string_agg(int8send(originator_version), ''), "
-            "string_agg(int2send((array_position($3::text[], topic) - 1)::int2), ''), "
-            "string_agg(uuid_send(originator_id), ''), "
-            "string_agg(int4send(length(state)), ''), string_agg(state, '') "
+            "SELECT count(*), string_agg(int8send(notification_id) || int8send(originator_version)"
+            " || int2send((array_position($3::text[], topic) - 1)::int2)"
+            " || int4send(length(state)) || uuid_send(originator_id), ''), string_agg(state, '') "
             f"FROM (SELECT * FROM {self._table} WHERE notification_id > $1 "
             "AND notification_id <= $2 AND topic = ANY($3::text[]) "
             "ORDER BY notification_id) AS page"
@@ -104,62 +103,75 @@ class StoreReader:
             self._windows(statement, after, upto, page, [list(names)])
         ) as pages:
             async for rows in pages:
-                if rows[0][0]:
-                    yield _columns(names, *rows[0][1:])
+                count, packed, states = rows[0]
+                if count:
+                    yield _columns(names, np.frombuffer(packed, _HEAD), states)
 
     async def _windows(
         self, statement: str, after: int, upto: int | None, page: int, args: Sequence[object]
     ) -> AsyncGenerator[list[asyncpg.Record], None]:
-        """The rows of `statement` ($1, $2: a window's bounds; then `args`) for each window of
-        `page` notification ids in (after, upto].
-
-        A window of ids, not `LIMIT page` rows after a position: on a table just filled,
-        before PostgreSQL has analysed it, the planner reads every row to the end of the log
-        and sorts them on disk for each LIMIT page (400 ms a page of 20,000 where the window
-        takes 25 ms). Ids are dense, so a window holds about `page` events."""
         end = upto if upto is not None else await self.max_notification_id()
         async with self._pool.acquire() as conn:
-            prepared = await conn.prepare(statement)
-
-            def fetch(start: int) -> asyncio.Task[list[asyncpg.Record]]:
-                return asyncio.create_task(prepared.fetch(start, min(start + page, end), *args))
-
-            # Read one window ahead: the next travels while the caller applies this one.
-            start = after
-            ahead = fetch(start) if start < end else None
-            try:
-                while ahead is not None:
-                    rows = await ahead
-                    start = min(start + page, end)
-                    ahead = fetch(start) if start < end else None
+            windows_read = windows(conn, statement, after, end, page, args)
+            async with contextlib.aclosing(windows_read):
+                async for _, rows in windows_read:
                     yield rows
-            finally:
-                if ahead is not None:
-                    ahead.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await ahead
 
 
-def _columns(
-    topics: tuple[str, ...], ids: bytes, versions: bytes, codes: bytes, originators: bytes,
-    lengths: bytes, states: bytes,
-) -> Columns:
+async def windows(
+    conn: asyncpg.Connection,
+    statement: str,
+    after: int,
+    end: int,
+    page: int,
+    args: Sequence[object] = (),
+) -> AsyncGenerator[tuple[int, list[asyncpg.Record]], None]:
+    """For each window of `page` notification ids in (after, end], its upper bound and the rows
+    of `statement` ($1 and $2 the window's bounds, then `args`), one window read ahead: the
+    next travels while the caller works on this one.
+
+    A window of ids, not `LIMIT page` rows after a position: on a table just filled, before
+    PostgreSQL has analysed it, the planner reads every row to the end of the log and sorts
+    them on disk for each LIMIT page (400 ms a page of 20,000 where the window takes 25 ms).
+    Ids are dense, so a window holds about `page` events."""
+    prepared = await conn.prepare(statement)
+
+    def fetch(low: int) -> asyncio.Task[list[asyncpg.Record]]:
+        return asyncio.create_task(prepared.fetch(low, min(low + page, end), *args))
+
+    low = after
+    ahead = fetch(low) if low < end else None
+    try:
+        while ahead is not None:
+            rows = await ahead
+            low = min(low + page, end)
+            ahead = fetch(low) if low < end else None
+            yield low, rows
+    finally:
+        if ahead is not None:
+            ahead.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await ahead
+
+
+_HEAD = np.dtype([("id", ">i8"), ("version", ">i8"), ("topic", ">i2"), ("state_length", ">i4"),
+                  ("originator", "<u8", 2)])
+"""A packed event of `read_columns`, but its state."""
+
+
+def _columns(topics: tuple[str, ...], head: np.ndarray, states: bytes) -> Columns:
     """A window's packed columns as numpy arrays, in log order."""
-    id_column = np.frombuffer(ids, ">i8").astype(np.int64)
-    version_column = np.frombuffer(versions, ">i8").astype(np.int64)
-    code_column = np.frombuffer(codes, ">i2").astype(np.intp)
-    originator_column = np.frombuffer(originators, np.uint64).reshape(-1, 2)
-    length_column = np.frombuffer(lengths, ">i4").astype(np.int64)
-    ends = np.cumsum(length_column)
-    if not (id_column[1:] > id_column[:-1]).all():
+    ids = head["id"].astype(np.int64)
+    lengths = head["state_length"].astype(np.int64)
+    if not (ids[1:] > ids[:-1]).all():
         # PostgreSQL aggregates a sorted subquery's rows in its order (what its documentation
         # says "usually" holds); should a plan ever differ, put them in order here.
-        order = np.argsort(id_column, kind="stable")
-        starts = ends - length_column
+        order = np.argsort(ids, kind="stable")
+        ends = np.cumsum(lengths)
+        starts = ends - lengths
         states = b"".join(states[starts[i] : ends[i]] for i in order.tolist())
-        id_column, version_column = id_column[order], version_column[order]
-        code_column, originator_column = code_column[order], originator_column[order]
-        ends = np.cumsum(length_column[order])
+        head, ids, lengths = head[order], ids[order], lengths[order]
     return Columns(
-        topics, id_column, version_column, code_column, originator_column, ends, states
+        topics, ids, head["version"].astype(np.int64), head["topic"].astype(np.intp),
+        np.ascontiguousarray(head["originator"]), np.cumsum(lengths), states,
     )

@@ -11,7 +11,6 @@ The live delta of a batch is the concatenation of its chunks behind a `from,to` 
 from __future__ import annotations
 
 import logging
-import operator
 import struct
 import time
 from array import array
@@ -23,6 +22,14 @@ from uuid import UUID
 import msgspec
 import numpy as np
 
+from projections.canvas.stored import (
+    RUN_WORTH_DECODING_AT_ONCE,
+    decode_created,
+    decode_filled,
+    decode_placed,
+    placement_columns,
+    run_columns,
+)
 from projections.recorded import Columns, Recorded
 
 log = logging.getLogger(__name__)
@@ -67,53 +74,6 @@ class CanvasMeta(msgspec.Struct, frozen=True):
     is_open: bool
     season: int
     version: int
-
-
-# -- the stored events' shapes, as far as the board cares ------------------------------------
-
-
-class _Created(msgspec.Struct):
-    title: str
-    width: int
-    height: int
-    palette: list[str]
-    cooldown_ms: int
-
-
-class _Placed(msgspec.Struct, gc=False):
-    x: int
-    y: int
-    colour: int
-
-
-class _Filled(msgspec.Struct):
-    x: int
-    y: int
-    width: int
-    height: int
-    colour: int
-
-
-_decode_created = msgspec.msgpack.Decoder(_Created).decode
-_decode_placed = msgspec.msgpack.Decoder(_Placed).decode
-_decode_filled = msgspec.msgpack.Decoder(_Filled).decode
-_decode_placed_list = msgspec.msgpack.Decoder(list[_Placed]).decode
-
-_COLUMNS = (operator.attrgetter("x"), operator.attrgetter("y"), operator.attrgetter("colour"))
-
-RUN_WORTH_DECODING_AT_ONCE = 8
-"""Placements in a row on one canvas below which decoding them one by one is as fast."""
-
-
-def _decode_placements(states: bytes, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The x, y and colour columns of `count` placement states laid one after the other,
-    decoded as one msgpack array."""
-    header = b"\xdd" + count.to_bytes(4, "big")  # a msgpack array32 of the states that follow
-    placed = _decode_placed_list(header + states)
-    xs, ys, colours = (
-        np.fromiter(map(field, placed), dtype=np.uint32, count=count) for field in _COLUMNS
-    )
-    return xs, ys, colours
 
 
 # -- packing ----------------------------------------------------------------------------------
@@ -278,8 +238,7 @@ class BitmapProjection:
                 board = self._board(first.originator_id)
                 if board is not None:
                     run = events[start:stop]
-                    states = b"".join([event.state for event in run])
-                    xs, ys, colours = _decode_placements(states, len(run))
+                    xs, ys, colours = run_columns(run)
                     board.place_run(run[-1].originator_version, xs, ys, colours)
             start = stop
 
@@ -294,7 +253,7 @@ class BitmapProjection:
                 continue
             board = self._board(page.originator(start))
             if board is not None:
-                xs, ys, colours = _decode_placements(page.state_span(start, stop), stop - start)
+                xs, ys, colours = placement_columns(page.state_span(start, stop), stop - start)
                 board.place_run(int(page.versions[stop - 1]), xs, ys, colours)
 
     def apply(self, event: Recorded) -> None:
@@ -302,12 +261,12 @@ class BitmapProjection:
         if topic == TOPIC_PLACED:  # the hot path first
             board = self._board(event.originator_id)
             if board is not None:
-                placed = _decode_placed(event.state)
+                placed = decode_placed(event.state)
                 board.place(event.originator_version, placed.x, placed.y, placed.colour)
             return
         match topic:
             case "domain.canvas:Canvas.Created":
-                created = _decode_created(event.state)
+                created = decode_created(event.state)
                 meta = CanvasMeta(
                     canvas_id=event.originator_id,
                     title=created.title,
@@ -333,7 +292,7 @@ class BitmapProjection:
     def _change(board: Board, event: Recorded) -> None:
         match event.topic:
             case "domain.canvas:Canvas.RectangleFilled":
-                f = _decode_filled(event.state)
+                f = decode_filled(event.state)
                 board.fill(event.originator_version, f.x, f.y, f.width, f.height, f.colour)
             case "domain.canvas:Canvas.Cleared":
                 board.clear(event.originator_version)

@@ -24,37 +24,16 @@ from projections.canvas.bitmap import (
     TOPIC_FILLED,
     TOPIC_PLACED,
     TOPICS,
+    apply_entries,
 )
+from projections.canvas.stored import decode_created, decode_filled, run_columns
 from projections.recorded import Recorded
-
-
-class _Created(msgspec.Struct):
-    width: int
-    height: int
-    timestamp: datetime
-
-
-class _Placed(msgspec.Struct, gc=False):
-    x: int
-    y: int
-    colour: int
-
-
-class _Filled(msgspec.Struct):
-    x: int
-    y: int
-    width: int
-    height: int
-    colour: int
 
 
 class _Stamped(msgspec.Struct):
     timestamp: datetime
 
 
-_decode_created = msgspec.msgpack.Decoder(_Created).decode
-_decode_filled = msgspec.msgpack.Decoder(_Filled).decode
-_decode_placed_list = msgspec.msgpack.Decoder(list[_Placed]).decode
 _decode_stamped = msgspec.msgpack.Decoder(_Stamped).decode
 
 
@@ -63,30 +42,14 @@ def event_time(state: bytes) -> datetime:
     return _decode_stamped(state).timestamp
 
 
-def placements(run: Sequence[Recorded]) -> np.ndarray:
-    """The placements of a run of placement events, decoded in one call: an (n, 3) array of
-    x, y and colour."""
-    header = b"\xdd" + len(run).to_bytes(4, "big")  # a msgpack array32 of the states that follow
-    placed = _decode_placed_list(header + b"".join([event.state for event in run]))
-    return np.fromiter(
-        (value for p in placed for value in (p.x, p.y, p.colour)), dtype=np.int64,
-        count=3 * len(run),
-    ).reshape(len(run), 3)
-
-
 def _paint_run(pixels: np.ndarray, width: int, run: Sequence[Recorded]) -> None:
-    xyc = placements(run)
-    indices = xyc[:, 1] * width + xyc[:, 0]
-    # Later placements win: keep the last one of each pixel (fancy assignment has no order).
-    reversed_indices = indices[::-1]
-    _, first_in_reversed = np.unique(reversed_indices, return_index=True)
-    last = len(indices) - 1 - first_in_reversed
-    pixels[indices[last]] = xyc[last, 2].astype(np.uint8)
+    xs, ys, colours = run_columns(run)
+    apply_entries(pixels, ((ys * width + xs) << 5) | colours)
 
 
 def runs(events: Sequence[Recorded]) -> Iterator[Sequence[Recorded] | Recorded]:
     """One canvas's events in order: each run of consecutive placements as one sequence (to
-    decode together: `placements`), every other event on its own."""
+    decode together: `stored.run_columns`), every other event on its own."""
     start, end = 0, len(events)
     while start < end:
         if events[start].topic == TOPIC_PLACED:
@@ -106,7 +69,7 @@ def paint(pixels: np.ndarray, width: int, events: Sequence[Recorded]) -> None:
         if not isinstance(item, Recorded):  # a run of placements
             _paint_run(pixels, width, item)
         elif item.topic == TOPIC_FILLED:
-            f = _decode_filled(item.state)
+            f = decode_filled(item.state)
             grid = pixels.reshape(-1, width)
             grid[f.y : f.y + f.height, f.x : f.x + f.width] = f.colour
         elif item.topic == TOPIC_CLEARED:
@@ -118,14 +81,14 @@ def tally(heat: np.ndarray, touched: np.ndarray, width: int, events: Sequence[Re
     (`touched`), for one canvas's events in version order. A clear paints nothing."""
     for item in runs(events):
         if not isinstance(item, Recorded):  # a run of placements
-            xyc = placements(item)
-            indices = xyc[:, 1] * width + xyc[:, 0]
+            xs, ys, _ = run_columns(item)
+            indices = ys * width + xs
             np.add.at(heat, indices, 1)
             versions = np.fromiter((e.originator_version for e in item), dtype=np.uint32,
                                    count=len(item))
             np.maximum.at(touched, indices, versions)  # versions grow: the last one wins
         elif item.topic == TOPIC_FILLED:
-            f = _decode_filled(item.state)
+            f = decode_filled(item.state)
             heat.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] += 1
             touched.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] = (
                 item.originator_version)
@@ -212,7 +175,7 @@ class HistoryProjection:
         first = run[0]
         canvas = self.canvases.get(first.originator_id)
         if first.topic == TOPIC_CREATED and canvas is None:
-            created = _decode_created(first.state)
+            created = decode_created(first.state)
             canvas = Tracked(first.originator_id, created.width, created.height,
                              created.timestamp, first.originator_version - 1)
             self.canvases[canvas.canvas_id] = canvas
@@ -250,10 +213,10 @@ def delta_entries(width: int, events: Sequence[Recorded]) -> np.ndarray:
     parts: list[np.ndarray] = []
     for item in runs(events):
         if not isinstance(item, Recorded):  # a run of placements
-            xyc = placements(item)
-            parts.append(((xyc[:, 1] * width + xyc[:, 0]) << 5 | xyc[:, 2]).astype("<u4"))
+            xs, ys, colours = run_columns(item)
+            parts.append((((ys * width + xs) << 5) | colours).astype("<u4"))
         elif item.topic == TOPIC_FILLED:
-            f = _decode_filled(item.state)
+            f = decode_filled(item.state)
             rows = np.arange(f.y, f.y + f.height, dtype=np.int64)[:, None] * width
             indices = (rows + np.arange(f.x, f.x + f.width, dtype=np.int64)).ravel()
             parts.append(((indices << 5) | f.colour).astype("<u4"))

@@ -17,7 +17,8 @@ from commands.feedback.feedbacks import Feedbacks
 from commands.feedback.wire import SubmitFeedback
 from infra.settings import Settings
 from infra.spine.eventstore import events_table
-from infra.spine.runner import AfterCommit, ProjectionRunner
+from infra.spine.read_model import AfterCommit
+from infra.spine.runner import ProjectionRunner
 from infra.spine.store_reader import StoreReader
 from projections.feedback.messages import FeedbackProjection, FeedbackSubmitted
 from projections.recorded import Recorded
