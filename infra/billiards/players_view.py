@@ -204,6 +204,13 @@ class PlayersWriter:
                 "DO UPDATE SET n = b.n + excluded.n",
                 *_columns(counts, 4),
             )
+            # A bucket emptied (a match undone, a rating moved on) goes, as a rebuild never
+            # writes it: whether it was ever written depended on how the events were batched.
+            await conn.execute(
+                f"DELETE FROM {s}.billiards_rating_buckets WHERE n = 0 AND (kind, season, bucket)"
+                " IN (SELECT * FROM unnest($1::text[], $2::text[], $3::int[]))",
+                *_columns(list(c.buckets), 3),
+            )
         await self._changes(conn, c)
 
     async def _changes(self, conn: asyncpg.Connection, c: PlayersChanges) -> None:
