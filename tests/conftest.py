@@ -10,7 +10,7 @@ with their sections, and each worker hands over, as it finishes, the secrets its
 registered and its temporary directory (the controller's tests never run in its own process).
 
 The heavy tests (a cluster, killed nodes, live video, the fuzzer) share one xdist group: under
-`--dist loadgroup`, as `scripts/test` runs the suite, no two of them run at once."""
+`--dist loadgroup` (`TESSERA_TEST_WORKERS=2 scripts/test`), no two of them run at once."""
 
 from __future__ import annotations
 
