@@ -1,6 +1,7 @@
 """Browser tests: the real web client in headless Chromium (the system one) against the real
 service: uvicorn on a loopback port, PostgreSQL, NATS JetStream. One browser per module, a fresh
-browser context (cookies, storage) per page."""
+browser context (cookies, storage) per page; a service per test (`site`, `make_site`), or one per
+module for the tests that can share it (`shared_site`)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
 from api.app import Node, build, create_app
 from infra.settings import Settings
-from tests.integration.conftest import make_settings, stop, until  # noqa: F401
+from tests.integration.conftest import make_settings, settings_maker, stop, until  # noqa: F401
 from tests.support.ports import free_port
 from tests.support.settings import merged
 from tests.support.signing import CLIENT_ID, GoogleStandIn
@@ -164,23 +165,27 @@ class Site:
         await stack.enter_async_context(serving_at(self.parts, self.port))
         return stack
 
-    async def close(self) -> None:
+    async def close_pages(self) -> None:
         for context in self.contexts:
             with contextlib.suppress(Exception):
                 await context.close()
+        self.contexts.clear()
+
+    async def close(self) -> None:
+        await self.close_pages()
         await self.http.aclose()
         await self._serving.aclose()
 
 
-@pytest_asyncio.fixture
-async def make_site(
+@contextlib.asynccontextmanager
+async def serving_sites(
     make_settings: Callable[..., Awaitable[Settings]],  # noqa: F811
     browser: Browser,
     google: GoogleStandIn,
+    started: list[Site],
 ) -> AsyncIterator[Callable[..., Awaitable[Site]]]:
-    """Starts the service with settings fit for a browser (and any overrides) and serves it;
-    afterwards, an uncaught error in any page fails the test."""
-    sites: list[Site] = []
+    """Starts the service with settings fit for a browser (and any overrides) and serves it,
+    appending it to `started`, until the block ends."""
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(**overrides: Any) -> Site:
@@ -200,14 +205,57 @@ async def make_site(
             site = Site(parts, free_port(), browser, google)
             await site.start()
             stack.push_async_callback(site.close)
-            sites.append(site)
+            started.append(site)
             return site
 
         yield start
+
+
+def assert_no_page_errors(sites: list[Site]) -> None:
     errors = [error for site in sites for error in site.page_errors]
     assert not errors, f"uncaught errors in the page: {errors}"
 
 
 @pytest_asyncio.fixture
+async def make_site(
+    make_settings: Callable[..., Awaitable[Settings]],  # noqa: F811
+    browser: Browser,
+    google: GoogleStandIn,
+) -> AsyncIterator[Callable[..., Awaitable[Site]]]:
+    """Starts sites for one test (`serving_sites`); afterwards, an uncaught error in any page
+    fails the test."""
+    started: list[Site] = []
+    async with serving_sites(make_settings, browser, google, started) as start:
+        yield start
+    assert_no_page_errors(started)
+
+
+@pytest_asyncio.fixture
 async def site(make_site: Callable[..., Awaitable[Site]]) -> Site:
     return await make_site()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def module_site(browser: Browser) -> AsyncIterator[Site]:
+    """One site for a whole module. Starting a service took longer than most browser tests' own
+    steps; tests that each make what they use (a desk of their own) and need no setting of
+    their own can share one, through `shared_site`."""
+    google = GoogleStandIn()
+    try:
+        async with settings_maker() as make_settings, \
+                serving_sites(make_settings, browser, google, []) as start:
+            yield await start()
+    finally:
+        google.close()
+
+
+@pytest_asyncio.fixture
+async def shared_site(module_site: Site) -> AsyncIterator[Site]:
+    """The module's site, for one test: the pages the test opened are closed after it, and an
+    uncaught error in one of them fails it."""
+    yield module_site
+    await module_site.close_pages()
+    try:
+        assert_no_page_errors([module_site])
+    finally:
+        module_site.page_errors.clear()

@@ -42,8 +42,9 @@ async def until(check: Callable[[], Awaitable[Any]], *, timeout: float = 20.0) -
         await asyncio.sleep(0.02)
 
 
-@pytest_asyncio.fixture
-async def make_settings() -> AsyncIterator[Callable[..., Awaitable[Settings]]]:
+@contextlib.asynccontextmanager
+async def settings_maker() -> AsyncIterator[Callable[..., Awaitable[Settings]]]:
+    """Makes settings with a schema and stream names of their own, migrated; drops them after."""
     created: list[Settings] = []
 
     async def make(**overrides: Any) -> Settings:
@@ -65,18 +66,26 @@ async def make_settings() -> AsyncIterator[Callable[..., Awaitable[Settings]]]:
         created.append(settings)
         return settings
 
-    yield make
-    for settings in created:
-        conn = await asyncpg.connect(DATABASE_URL)
-        await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.schema}" CASCADE')
-        await conn.close()
-        nc = await nats.connect(NATS_URL)
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await nc.jetstream().delete_stream(settings.events_stream)
-        for bucket in (settings.presence_bucket, settings.tickets_bucket):
+    try:
+        yield make
+    finally:
+        for settings in created:
+            conn = await asyncpg.connect(DATABASE_URL)
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.schema}" CASCADE')
+            await conn.close()
+            nc = await nats.connect(NATS_URL)
             with contextlib.suppress(nats.js.errors.NotFoundError):
-                await nc.jetstream().delete_key_value(bucket)
-        await nc.close()
+                await nc.jetstream().delete_stream(settings.events_stream)
+            for bucket in (settings.presence_bucket, settings.tickets_bucket):
+                with contextlib.suppress(nats.js.errors.NotFoundError):
+                    await nc.jetstream().delete_key_value(bucket)
+            await nc.close()
+
+
+@pytest_asyncio.fixture
+async def make_settings() -> AsyncIterator[Callable[..., Awaitable[Settings]]]:
+    async with settings_maker() as make:
+        yield make
 
 
 @pytest_asyncio.fixture

@@ -18,6 +18,12 @@ def secret(value: str) -> str:
     return value
 
 
+def registered() -> list[str]:
+    """Every secret registered so far (an xdist worker hands them to the controller, which
+    checks the whole run's logs)."""
+    return sorted(_SECRETS)
+
+
 def signing_keys_under(root: Path) -> None:
     """Register the identity signing keys the run's nodes generated (`jwt-keys.json`)."""
     for path in root.rglob("jwt-keys.json"):

@@ -44,7 +44,9 @@ def operations() -> list[tuple[str, str, HTTPRouteHandler]]:
             if handler.resolve_include_in_schema():
                 for method in sorted(handler.http_methods):
                     found.append((route.path_format.rstrip("/") or "/", method.lower(), handler))
-    return found
+    # In one order in every process (the routes' is not): pytest-xdist's workers must collect
+    # the same tests in the same order.
+    return sorted(found, key=lambda operation: operation[:2])
 
 
 OPERATIONS = operations()
