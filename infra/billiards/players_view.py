@@ -122,7 +122,7 @@ class PlayersWriter:
 
     async def write(self, conn: asyncpg.Connection, c: PlayersChanges) -> None:
         await self._delete(conn, c)
-        await conn.execute(self._create_staging)  # once a connection; a no-op after
+        await self._stage(conn)
         await self._upsert(conn, "billiards_players_ledger", c.matches)
         await self._upsert(conn, "billiards_player_stats", [
             (p, k, r.name, r.matches, r.wins, r.losses, r.draws, r.balls, r.fouls, r.turns,
@@ -156,6 +156,13 @@ class PlayersWriter:
              x.sigma, x.matches)
             for x in c.rating_changes.values() if x is not None
         ])
+
+    async def _stage(self, conn: asyncpg.Connection) -> None:
+        """Make the temporary twins, once a connection: asking costs a round trip, making them
+        again if there (`IF NOT EXISTS`) 25 ms."""
+        last = _staging(next(reversed(_KEYS)))  # made together with the others
+        if not await conn.fetchval(f"SELECT to_regclass('pg_temp.{last}') IS NOT NULL"):
+            await conn.execute(self._create_staging)
 
     async def _upsert(self, conn: asyncpg.Connection, table: str, rows: list[Any]) -> None:
         if not rows:

@@ -23,6 +23,9 @@ class Connection:
         self.statements.append(statement)
         return "OK"
 
+    async def fetchval(self, statement: str, *args: Any) -> Any:
+        return None  # no temporary table is there yet
+
     async def copy_records_to_table(self, table: str, *, records: list[Any]) -> str:
         self.copied[table] = records
         return "COPY"
