@@ -1,6 +1,6 @@
 """The players read model in PostgreSQL: stats per player and game, head-to-head records, match
 histories, ratings per board with their bucket counts, each match's rating changes, and the
-ledger of followed matches. A batch's rows go in with one COPY and one statement a table."""
+ledger of followed matches. A batch's rows go in with a COPY a table, then all upserts at once."""
 
 from __future__ import annotations
 
@@ -116,46 +116,56 @@ class PlayersWriter:
             "ON COMMIT DELETE ROWS;"
             for t in _KEYS
         )
+        self._upserts = {
+            t: f"INSERT INTO {self._s}.{t} AS t SELECT * FROM {_staging(t)} "
+            f"ON CONFLICT ({_names(t)}) DO UPDATE SET {_ON_CONFLICT[t]}"
+            for t in _KEYS
+        }
+        # A bucket a batch emptied goes: a rebuild in other batches never sees the buckets a
+        # rating only passed through.
+        self._upserts["billiards_rating_buckets"] += (
+            f"; DELETE FROM {self._s}.billiards_rating_buckets b USING "
+            f"{_staging('billiards_rating_buckets')} i WHERE b.n = 0 AND b.kind = i.kind "
+            "AND b.season = i.season AND b.bucket = i.bucket"
+        )
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute("TRUNCATE " + ", ".join(f"{self._s}.{t}" for t in TABLES))
 
     async def write(self, conn: asyncpg.Connection, c: PlayersChanges) -> None:
         await self._delete(conn, c)
+        rows: dict[str, list[Any]] = {
+            "billiards_players_ledger": c.matches,
+            "billiards_player_stats": [
+                (p, k, r.name, r.matches, r.wins, r.losses, r.draws, r.balls, r.fouls, r.turns,
+                 r.best_run, r.streak, r.longest_streak, r.last_match, r.last_at)
+                for p, k, r in c.stats if r is not None
+            ],
+            "billiards_head_to_head": [(*key, v[4], *v[:4]) for key, v in c.head_to_head.items()],
+            "billiards_player_matches": [
+                (r.player, r.match_id, r.kind, r.at, r.place, r.seats, r.result, r.balls,
+                 r.fouls, r.turns, r.best_run, r.opponents)
+                for r in c.history.values() if r is not None
+            ],
+            "billiards_ratings": [
+                (*key, r.name, r.mu, r.sigma, r.ordinal, bucket, r.matches, r.last_match)
+                for key, r, bucket in c.ratings if r is not None
+            ],
+            "billiards_rating_buckets": [(*key, n) for key, n in c.buckets.items()],
+            "billiards_rating_changes": [
+                (x.match_id, x.player, x.season, x.kind, x.at, x.mu_before, x.sigma_before,
+                 x.mu, x.sigma, x.matches)
+                for x in c.rating_changes.values() if x is not None
+            ],
+        }
+        written = [table for table, table_rows in rows.items() if table_rows]
+        if not written:
+            return
         await self._stage(conn)
-        await self._upsert(conn, "billiards_players_ledger", c.matches)
-        await self._upsert(conn, "billiards_player_stats", [
-            (p, k, r.name, r.matches, r.wins, r.losses, r.draws, r.balls, r.fouls, r.turns,
-             r.best_run, r.streak, r.longest_streak, r.last_match, r.last_at)
-            for p, k, r in c.stats if r is not None
-        ])
-        await self._upsert(conn, "billiards_head_to_head", [
-            (*key, v[4], *v[:4]) for key, v in c.head_to_head.items()
-        ])
-        await self._upsert(conn, "billiards_player_matches", [
-            (r.player, r.match_id, r.kind, r.at, r.place, r.seats, r.result, r.balls, r.fouls,
-             r.turns, r.best_run, r.opponents)
-            for r in c.history.values() if r is not None
-        ])
-        await self._upsert(conn, "billiards_ratings", [
-            (*key, r.name, r.mu, r.sigma, r.ordinal, bucket, r.matches, r.last_match)
-            for key, r, bucket in c.ratings if r is not None
-        ])
-        await self._upsert(conn, "billiards_rating_buckets", [
-            (*key, n) for key, n in c.buckets.items()
-        ])
-        emptied = [key for key, n in c.buckets.items() if n < 0]
-        if emptied:  # as a rebuild in other batches never sees a bucket a rating passed through
-            await conn.execute(
-                f"DELETE FROM {self._s}.billiards_rating_buckets WHERE n = 0 AND (kind, season, "
-                f"bucket) IN (SELECT * FROM unnest({_arrays('billiards_rating_buckets')}))",
-                *_columns(emptied),
-            )
-        await self._upsert(conn, "billiards_rating_changes", [
-            (x.match_id, x.player, x.season, x.kind, x.at, x.mu_before, x.sigma_before, x.mu,
-             x.sigma, x.matches)
-            for x in c.rating_changes.values() if x is not None
-        ])
+        for table in written:
+            await conn.copy_records_to_table(_staging(table), records=rows[table])
+        # One round trip for all the upserts (no parameters: a simple query may hold many).
+        await conn.execute(";".join(self._upserts[table] for table in written))
 
     async def _stage(self, conn: asyncpg.Connection) -> None:
         """Make the temporary twins, once a connection: asking costs a round trip, making them
@@ -163,15 +173,6 @@ class PlayersWriter:
         last = _staging(next(reversed(_KEYS)))  # made together with the others
         if not await conn.fetchval(f"SELECT to_regclass('pg_temp.{last}') IS NOT NULL"):
             await conn.execute(self._create_staging)
-
-    async def _upsert(self, conn: asyncpg.Connection, table: str, rows: list[Any]) -> None:
-        if not rows:
-            return
-        await conn.copy_records_to_table(_staging(table), records=rows)
-        await conn.execute(
-            f"INSERT INTO {self._s}.{table} AS t SELECT * FROM {_staging(table)} "
-            f"ON CONFLICT ({_names(table)}) DO UPDATE SET {_ON_CONFLICT[table]}"
-        )
 
     async def _delete(self, conn: asyncpg.Connection, c: PlayersChanges) -> None:
         """The rows an undo or the ledger's window took away (few: unnest is enough)."""
