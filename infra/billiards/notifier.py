@@ -3,8 +3,9 @@
 A notice is claimed (`pending` → `sending`, committed) before it is sent, and marked `sent`
 after; a notice found `sending` when the sender starts was interrupted mid-send and may have
 gone out, so it is dropped, never sent again. Within Telegram's limits: at most `rate_per_s`
-messages a second overall and one per `chat_interval_s` per chat. A 429 is retried after its
-`retry_after` (and all sending pauses that long); a server or network error that surely sent
+messages a second overall and one per `chat_interval_s` per chat. Sends overlap (up to
+`max_in_flight` at once): one at a time, a Bot API round trip of 100 ms would allow 10 a second,
+not 30. A 429 is retried after its `retry_after` (and all sending pauses that long); a server or network error that surely sent
 nothing is retried with exponential backoff, up to `max_attempts`; a 403 (the user blocked the
 bot) drops the notice and every later one for that chat, until the user sends `/start` or saves
 his notification settings again; any other refusal drops the notice. Each drop is logged with
@@ -40,6 +41,8 @@ RatingChange = Callable[[str, str], "float | None | Awaitable[float | None]"]
 (the stats context's; None until it is connected)."""
 
 IDLE_S = 5.0
+SEND_GRACE_S = 15.0
+"""How long a stopping sender waits for the messages it is sending (the Bot API's timeout)."""
 WEEKLY_CHECK_S = 600.0
 
 
@@ -71,6 +74,7 @@ class Notifier:
         chat_interval_s: float = 1.0,
         max_attempts: int = 8,
         max_backoff_s: float = 300.0,
+        max_in_flight: int = 16,
         weekly: bool = True,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -91,6 +95,8 @@ class Notifier:
         self._next_slot = 0.0
         self._paused_until = 0.0
         self._chat_ready: dict[int, float] = {}
+        self._in_flight = asyncio.Semaphore(max_in_flight)
+        self._sending: set[asyncio.Task[None]] = set()
         self._weekly_checked = -WEEKLY_CHECK_S
         self.sent = 0
         self.dropped = 0
@@ -106,8 +112,12 @@ class Notifier:
         self._wake.set()
 
     async def stop(self) -> None:
+        """Stop taking notices; those being sent are waited for (cut off, each would be
+        dropped at the next start as perhaps sent)."""
         await tasks.stop(self._task)
         self._task = None
+        if self._sending:
+            await asyncio.wait(self._sending, timeout=SEND_GRACE_S)
         bot, self._bot = self._bot, None
         close = getattr(bot, "aclose", None)
         if close is not None:
@@ -173,7 +183,8 @@ class Notifier:
         return 0.0
 
     async def _handle(self, row: asyncpg.Record) -> float:
-        """Send one notice (or drop it); a positive result: its chat is not ready for that long."""
+        """Start sending one notice (or drop it); a positive result: its chat is not ready for
+        that long."""
         key, chat_id = row["key"], row["chat_id"]
         if chat_id is None:
             await self._drop(key, "the player has no Telegram chat with the bot")
@@ -189,37 +200,60 @@ class Notifier:
         ready = self._chat_ready.get(chat_id, 0.0) - loop.time()
         if ready > 0:
             return ready
-        await self._slot()
-        claimed = await self._pool.execute(
-            f"UPDATE {self._s}.billiards_outbox SET state = 'sending', attempts = attempts + 1 "
-            "WHERE key = $1 AND state = 'pending'", key,
-        )
+        await self._in_flight.acquire()
+        try:
+            await self._slot()
+            claimed = await self._pool.execute(
+                f"UPDATE {self._s}.billiards_outbox SET state = 'sending', "
+                "attempts = attempts + 1 WHERE key = $1 AND state = 'pending'", key,
+            )
+        except BaseException:
+            self._in_flight.release()
+            raise
         if not claimed.endswith(" 1"):
+            self._in_flight.release()
             return 0.0
+        self._chat_ready[chat_id] = loop.time() + self._chat_interval
+        task = loop.create_task(self._send(row), name=f"notice {key}")
+        self._sending.add(task)
+        task.add_done_callback(self._sent)
+        return 0.0
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._in_flight.release()
+        if not task.cancelled() and task.exception() is not None:
+            log.error("notice %s: sending failed", task.get_name(), exc_info=task.exception())
+
+    async def _send(self, row: asyncpg.Record) -> None:
+        """Send a claimed notice and record how it went."""
+        key, chat_id = row["key"], row["chat_id"]
         params = msgspec.json.decode(row["params"])
         change = await self._rating_change(row["kind"], params, row["account"])
         text, button = render(row["kind"], params, row["account"], row["language"] or "ru",
                               self._base_url, change)
-        self._chat_ready[chat_id] = loop.time() + self._chat_interval
         assert self._bot is not None, "started"
         try:
             await self._bot.send_message(chat_id, text, web_app=button)
         except BotApiError as error:
             await self._failed(key, chat_id, row["attempts"] + 1, error)
-            return 0.0
+            return
         await self._pool.execute(
             f"UPDATE {self._s}.billiards_outbox SET state = 'sent', sent_at = now() "
             "WHERE key = $1", key,
         )
         self.sent += 1
-        return 0.0
 
     async def _slot(self) -> None:
-        """Wait for the next of the `rate_per_s` sending slots (and any 429 pause)."""
+        """Wait for the next of the `rate_per_s` sending slots, and past any 429 pause (one
+        may come while waiting: a message in flight met it)."""
         loop = asyncio.get_running_loop()
-        start = max(loop.time(), self._next_slot, self._paused_until)
-        self._next_slot = start + self._interval
-        await asyncio.sleep(start - loop.time())
+        while True:
+            start = max(loop.time(), self._next_slot, self._paused_until)
+            self._next_slot = start + self._interval
+            await asyncio.sleep(start - loop.time())
+            if loop.time() >= self._paused_until:
+                return
 
     async def _rating_change(self, kind: str, params: dict[str, Any], account: str) -> float | None:
         if kind != "match_result" or self.rating_change is None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from uuid import UUID
 
 import asyncpg
@@ -59,6 +59,9 @@ class PlayersReadModel:
 
     def apply(self, event: Recorded) -> None:
         self.projection.apply(event)
+
+    def apply_page(self, events: Sequence[Recorded]) -> None:
+        self.projection.apply_page(events)
 
     async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
         changes = self.projection.collect()

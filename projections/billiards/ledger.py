@@ -138,24 +138,25 @@ class Ledger:
 
     def apply(self, event: Recorded) -> Outcome | None:
         topic = event.topic
-        if topic not in TOPICS:
-            return None
         match_id = event.originator_id
+        if topic == TOPIC_SHOT:  # nine events in ten: the shortest way
+            match = self.matches.get(match_id)
+            if match is not None:
+                self.touched.add(match_id)
+                shot = _shot(event.state).shot
+                match.shots.append((shot.shooter, *scored(match.kind, shot)))
+            return None
         if topic == TOPIC_CREATED:
             created = _created(event.state)
             seats = [(p.account, p.name) for p in created.players]
             self.matches[match_id] = Followed(created.rules.game, seats)
-            self._touch(match_id)
+            self.touched.add(match_id)
             return None
         match = self.matches.get(match_id)
-        if match is None:
-            return None  # forgotten: finished before the window
-        self._touch(match_id)
-        if topic == TOPIC_SHOT:
-            shot = _shot(event.state).shot
-            balls, foul = scored(match.kind, shot)
-            match.shots.append((shot.shooter, balls, foul))
-        elif topic == TOPIC_JOINED:
+        if match is None or topic not in TOPICS:
+            return None  # not followed (finished before the window), or not an event the stats read
+        self.touched.add(match_id)
+        if topic == TOPIC_JOINED:
             joined = _joined(event.state)
             if joined.seat is None:
                 match.seats.append((joined.account, joined.name))
@@ -182,10 +183,6 @@ class Ledger:
                 self.forgotten.add(old)
             return Counted(match_id, match)
         return None
-
-    def _touch(self, match_id: UUID) -> None:
-        self.touched.add(match_id)
-        self.forgotten.discard(match_id)
 
     def collect(self) -> tuple[list[tuple[UUID, int | None, bytes]], list[UUID]]:
         """Rows to keep (match, finishing position or None while open, state) and matches to

@@ -3,11 +3,12 @@ stats and the ratings, and each match reopened by an undo back to them. Pure."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 import msgspec
 
-from projections.billiards.ledger import TOPICS, Counted, Ledger, Uncounted
+from projections.billiards.ledger import TOPICS, Counted, Ledger, Outcome, Uncounted
 from projections.billiards.ratings import Rating, RatingBook, RatingChange, RatingKey
 from projections.billiards.stats import HeadToHeadKey, HistoryRow, PlayerStats, StatsBook
 from projections.recorded import Recorded
@@ -38,7 +39,19 @@ class PlayersProjection:
         self.counted: list[UUID] = []
 
     def apply(self, event: Recorded) -> None:
-        match self.ledger.apply(event):
+        self.apply_page((event,))
+
+    def apply_page(self, events: Sequence[Recorded]) -> None:
+        """Most events only add a shot to the ledger: the loop asks it alone, and counts only
+        what it hands over."""
+        ledger = self.ledger.apply
+        for event in events:
+            outcome = ledger(event)
+            if outcome is not None:
+                self._count(outcome)
+
+    def _count(self, outcome: Outcome) -> None:
+        match outcome:
             case Counted(match_id, followed) if followed.finish is not None:
                 self.stats.count(match_id, followed, followed.finish)
                 self.ratings.count(match_id, followed, followed.finish)

@@ -13,8 +13,10 @@ from tests.support.signing import BOT_TOKEN
 
 
 class BotApiStandIn:
-    def __init__(self, token: str = BOT_TOKEN) -> None:
+    def __init__(self, token: str = BOT_TOKEN, *, delay_s: float = 0.0) -> None:
+        """`delay_s`: how long each `sendMessage` takes to answer (Telegram's round trip)."""
         self.token = token
+        self.delay_s = delay_s
         self.sent: list[dict[str, Any]] = []
         """The bodies of the accepted `sendMessage` calls, in order."""
         self.refused = 0
@@ -22,6 +24,9 @@ class BotApiStandIn:
         """Every `sendMessage` call: when it came (`time.monotonic()`), its body, the status."""
         self.refusals: dict[int, list[tuple[int, dict[str, Any]]]] = {}
         """Answers to give a chat's next calls instead of sending: `refuse(chat, 429, …)`."""
+        self.most_at_once = 0
+        """The most `sendMessage` calls that were being answered at one time."""
+        self._at_once = 0
         self._lock = threading.Lock()
         self._message_ids = itertools.count(1)
         stand_in = self
@@ -50,13 +55,25 @@ class BotApiStandIn:
             return 400, _bad_request("chat_id is empty")
         if not str(body.get("text", "")).strip():
             return 400, _bad_request("message text is empty")
+        arrived = time.monotonic()
+        with self._lock:
+            self._at_once += 1
+            self.most_at_once = max(self.most_at_once, self._at_once)
+        try:
+            time.sleep(self.delay_s)  # each call has its own thread
+            return self._send(body, arrived)
+        finally:
+            with self._lock:
+                self._at_once -= 1
+
+    def _send(self, body: dict[str, Any], arrived: float) -> tuple[int, dict[str, Any]]:
         with self._lock:
             scripted = self.refusals.get(body["chat_id"])
             if scripted:
                 status, answer = scripted.pop(0)
-                self.calls.append((time.monotonic(), body, status))
+                self.calls.append((arrived, body, status))
                 return status, answer
-            self.calls.append((time.monotonic(), body, 200))
+            self.calls.append((arrived, body, 200))
             self.sent.append(body)
             message_id = next(self._message_ids)
         return 200, {
