@@ -24,8 +24,9 @@ ANN, BOB, CAT = 1001, 1002, 1003
 WEB_APP = "https://t.example/billiards"
 SECRET = "webhook-secret-for-tests"
 RATE_PER_S, CHAT_INTERVAL_S = 10, 0.2
-JITTER_S = 0.015
-"""Sends overlap: each starts on its slot, but may reach the Bot API a little later."""
+JITTER_S = 0.05
+"""Sends overlap: each starts on its slot, but may reach the Bot API later (a loaded machine
+delayed one by 20 ms). Two sends in one slot would still arrive 0 s apart."""
 
 
 @pytest_asyncio.fixture
@@ -336,6 +337,8 @@ async def test_sending_keeps_to_one_message_a_chat_interval_and_the_overall_rate
     await until(lambda: _count(_all_calls(bot_api), 7))
     times = sorted(at for at, _, _ in bot_api.calls)
     assert all(b - a >= 1 / RATE_PER_S - JITTER_S for a, b in itertools.pairwise(times))
+    # Over four slots a late arrival counts once: the overall rate itself holds.
+    assert all(b - a >= 4 / RATE_PER_S - JITTER_S for a, b in zip(times, times[4:]))
     to_ann = sorted(at for at, body, _ in bot_api.calls if body["chat_id"] == ANN)
     assert len(to_ann) == 4
     assert all(b - a >= CHAT_INTERVAL_S - JITTER_S for a, b in itertools.pairwise(to_ann))
