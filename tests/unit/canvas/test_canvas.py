@@ -24,6 +24,30 @@ def test_each_placement_bumps_the_version_by_exactly_one():
     assert [type(e) for e in canvas.collect_events()][1:] == [Canvas.PixelPlaced] * 5
 
 
+def test_a_placement_is_the_event_the_library_would_have_triggered():
+    """`place` builds its event without `trigger_event`: the same event, the same state, and
+    the aggregate replayed from the events equals the one that decided them."""
+    canvas = a_canvas(cooldown_ms=0)
+    created = canvas.collect_events()
+    canvas.place(x=3, y=2, colour=1, user="ann", now=at(0), op="a")
+    canvas.place(x=4, y=2, colour=2, user="bob", now=at(1))
+    placed = canvas.collect_events()
+    by_the_library = [
+        Canvas.PixelPlaced(originator_id=canvas.id, originator_version=2, timestamp=at(0),
+                           x=3, y=2, colour=1, user="ann", op="a"),
+        Canvas.PixelPlaced(originator_id=canvas.id, originator_version=3, timestamp=at(1),
+                           x=4, y=2, colour=2, user="bob", op=None),
+    ]
+    assert placed == by_the_library
+    assert [list(e.__dict__) for e in placed] == [list(e.__dict__) for e in by_the_library]
+    assert (canvas.version, canvas.modified_on) == (3, at(1))
+
+    replayed = None
+    for event in [*created, *by_the_library]:
+        replayed = event.mutate(replayed)
+    assert replayed == canvas
+
+
 def test_second_pixel_within_cooldown_is_refused_with_the_wait():
     canvas = a_canvas(cooldown_ms=1000)
     canvas.place(x=0, y=0, colour=1, user="ann", now=at(0))
