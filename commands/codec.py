@@ -6,11 +6,16 @@ event decodes to exactly the state it was encoded from.
 
 from __future__ import annotations
 
+import dataclasses
+import types
+import typing
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import Transcoder
+from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.utils import get_topic
 
 _UUID_EXT = 1
 
@@ -69,3 +74,67 @@ class MsgspecTranscoder(Transcoder):
 def msgpack_array_header(count: int) -> bytes:
     """The header that makes `count` msgpack values written one after the other an array."""
     return b"\xdd" + count.to_bytes(4, "big")
+
+
+_PLAIN = frozenset({int, str, float, bool, bytes, datetime, type(None)})
+
+
+def _holds_no_uuid(event_class: type) -> bool:
+    """Whether every field of the event class (but its id, which is stored apart) is declared
+    as a plain scalar — int, str, float, bool, bytes, datetime or an optional one — so that
+    no UUID can hide in its state."""
+    try:
+        hints = typing.get_type_hints(event_class)
+    except Exception:  # noqa: BLE001 - a hint that does not resolve: tag, as for any
+        return False
+    for field in dataclasses.fields(event_class):
+        if field.name == "originator_id":
+            continue
+        hint = hints.get(field.name)
+        union = typing.get_origin(hint) in (typing.Union, types.UnionType)
+        kinds = typing.get_args(hint) if union else (hint,)
+        if not all(kind in _PLAIN for kind in kinds):
+            return False
+    return True
+
+
+class StoredEventMapper(Mapper[UUID]):
+    """The library's mapper, without its per-event costs for the events a writer stores
+    thousands of a batch (`TESSERA`'s application environment names it as `MAPPER_TOPIC`).
+
+    Per class it looks up once what the library looks up per event (the topic, the class
+    version), walks a state for UUIDs only when the class may hold one (`_holds_no_uuid`), and
+    makes the `StoredEvent` as the library's own mapper makes a domain event on the way back:
+    its `__dict__` set whole, not its frozen fields one `object.__setattr__` at a time. With a
+    cipher or a compressor configured it is the library's mapper."""
+
+    def __init__(self, transcoder: Transcoder, compressor: Any = None, cipher: Any = None):
+        super().__init__(transcoder, compressor, cipher)
+        self._plain = not (compressor or cipher) and isinstance(transcoder, MsgspecTranscoder)
+        self._classes: dict[type, tuple[str, int, bool]] = {}
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        if not self._plain:
+            return super().to_stored_event(domain_event)
+        cls = type(domain_event)
+        known = self._classes.get(cls)
+        if known is None:
+            known = (get_topic(cls), getattr(cls, "class_version", 1), _holds_no_uuid(cls))
+            self._classes[cls] = known
+        topic, class_version, untagged = known
+        state = dict(domain_event.__dict__)
+        originator_id = state.pop("originator_id")
+        originator_version = state.pop("originator_version")
+        if class_version > 1:
+            state["class_version"] = class_version
+        transcoder = self.transcoder
+        assert isinstance(transcoder, MsgspecTranscoder)
+        encoded = transcoder.encode_untagged(state) if untagged else transcoder.encode(state)
+        stored = object.__new__(StoredEvent)
+        object.__setattr__(stored, "__dict__", {
+            "originator_id": originator_id,
+            "originator_version": originator_version,
+            "topic": topic,
+            "state": encoded,
+        })
+        return stored

@@ -128,6 +128,7 @@ def application_env(settings: Settings, *, create_table: bool = False) -> dict[s
         STORE_TIMEOUT_S: str(settings.store_timeout_ms / 1000),
         "CREATE_TABLE": "yes" if create_table else "no",
         "APPLICATION_RECORDER_TOPIC": "infra.spine.recorder:ColumnarApplicationRecorder",
+        "MAPPER_TOPIC": "commands.codec:StoredEventMapper",
     }
 
 

@@ -13,7 +13,7 @@ from commands.shared_writer import SharedWriter
 from commands.writer_thread import ATTEMPTS, StoreUnavailable, WriterBusy
 from domain.desk import Desk, DeskError, SequenceGap, epoch_ms
 from tests.factories import T0
-from tests.unit.test_writer import AwayEventStore, FlakyEventStore
+from tests.unit.test_writer import AwayRecorder, FlakyRecorder
 
 
 class Clock:
@@ -111,7 +111,7 @@ def test_a_desk_written_elsewhere_is_reloaded_and_the_other_desks_lose_nothing(c
 def test_a_batch_whose_save_failed_is_committed_once(clock):
     app = an_app(clock)
     ids = desks(app, 3)
-    app.events = FlakyEventStore(app.events)  # type: ignore[assignment]
+    app.events.recorder = FlakyRecorder(app.events.recorder)  # type: ignore[assignment]
     writer = a_writer(app)
     futures = [writer.submit_threadsafe(d, an_op(seq)) for seq in (1, 2) for d in ids]
     assert [f.result(5).desk_seq for f in futures] == [1, 1, 1, 2, 2, 2]
@@ -127,7 +127,7 @@ def test_a_store_that_is_away_gets_every_desks_callers_told_to_try_again_after_o
     writer = a_writer(app)
     for d in ids:  # held in memory: the ops below are decided and saved in batches
         writer.submit_threadsafe(d, an_op(1)).result(5)
-    app.events = away = AwayEventStore(app.events)  # type: ignore[assignment]
+    app.events.recorder = away = AwayRecorder(app.events.recorder)  # type: ignore[assignment]
     before = writer.batches
     futures = [writer.submit_threadsafe(d, an_op(2)) for d in ids]
     for future in futures:
@@ -136,7 +136,7 @@ def test_a_store_that_is_away_gets_every_desks_callers_told_to_try_again_after_o
     writer.stop()
     # Each batch: its save, then its first desk alone; not every desk, nor every attempt.
     assert away.tries == 2 * (writer.batches - before)
-    app.events = away._inner  # type: ignore[assignment]
+    app.events.recorder = away._inner  # type: ignore[assignment]
     assert all(stored_seqs(app, d) == [1] for d in ids)
 
 
@@ -166,14 +166,14 @@ def test_snapshots_are_taken_from_memory_and_loads_start_from_them(clock):
     assert app.get_desk(desk).desk_seq == 12
 
 
-class RacingEventStore:
-    """The real event store, except that another writer always appended first."""
+class RacingRecorder:
+    """The real recorder, except that another writer always appended first."""
 
     def __init__(self, inner) -> None:
         self._inner = inner
         self.refused = 0
 
-    def put(self, events, **kwargs):
+    def insert_events(self, stored_events, **kwargs):
         self.refused += 1
         raise RecordConflictError("another writer was first")
 
@@ -184,13 +184,13 @@ class RacingEventStore:
 def test_a_desk_that_keeps_losing_races_tells_its_callers_to_try_again(clock):
     app = an_app(clock)
     [desk] = desks(app, 1)
-    app.events = racing = RacingEventStore(app.events)  # type: ignore[assignment]
+    app.events.recorder = racing = RacingRecorder(app.events.recorder)  # type: ignore[assignment]
     writer = a_writer(app)
     with pytest.raises(WriterBusy):
         writer.submit_threadsafe(desk, an_op(1)).result(10)
     writer.stop()
     assert racing.refused == 1 + ATTEMPTS  # the batch, then each attempt alone
-    app.events = racing._inner  # type: ignore[assignment]
+    app.events.recorder = racing._inner  # type: ignore[assignment]
     assert stored_seqs(app, desk) == []  # nothing was saved: the same op may be sent again
 
 

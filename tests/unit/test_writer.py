@@ -88,40 +88,40 @@ def test_a_second_writer_loses_reloads_and_loses_nothing():
     assert stored_versions(app, canvas.id) == list(range(1, 302))
 
 
-class FlakyEventStore:
-    """The real event store, except that its first `put` fails like a dropped connection."""
+class FlakyRecorder:
+    """The real recorder, except that its first `insert_events` fails like a dropped connection."""
 
     def __init__(self, inner) -> None:
         self._inner = inner
         self.failures = 1
 
-    def put(self, events, **kwargs):
+    def insert_events(self, stored_events, **kwargs):
         if self.failures:
             self.failures -= 1
             raise OperationalError("connection lost")
-        return self._inner.put(events, **kwargs)
+        return self._inner.insert_events(stored_events, **kwargs)
 
     def __getattr__(self, name):
         return getattr(self._inner, name)
 
 
-class AwayEventStore(FlakyEventStore):
-    """The real event store behind a database that does not answer: every `put` fails."""
+class AwayRecorder(FlakyRecorder):
+    """The real recorder behind a database that does not answer: every insert fails."""
 
     def __init__(self, inner) -> None:
         super().__init__(inner)
         self.failures = 10**9
         self.tries = 0
 
-    def put(self, events, **kwargs):
+    def insert_events(self, stored_events, **kwargs):
         self.tries += 1
-        return super().put(events, **kwargs)
+        return super().insert_events(stored_events, **kwargs)
 
 
 def test_a_store_that_is_away_gets_its_callers_told_to_try_again_after_one_more_try():
     app = an_app()
     canvas = app.create_canvas(CreateCanvas(width=64, height=1, palette=PALETTE, cooldown_ms=0))
-    app.events = away = AwayEventStore(app.events)
+    app.events.recorder = away = AwayRecorder(app.events.recorder)
     writer = a_writer(app, canvas.id)
     with pytest.raises(StoreUnavailable):
         writer.submit_threadsafe(place("ann")).result(10)
@@ -133,7 +133,7 @@ def test_a_store_that_is_away_gets_its_callers_told_to_try_again_after_one_more_
 def test_a_batch_whose_save_failed_is_decided_again_and_committed_once():
     app = an_app()
     canvas = app.create_canvas(CreateCanvas(width=64, height=1, palette=PALETTE, cooldown_ms=0))
-    app.events = FlakyEventStore(app.events)
+    app.events.recorder = FlakyRecorder(app.events.recorder)
     writer = a_writer(app, canvas.id)
     futures = [writer.submit_threadsafe(place(f"u{i}", x=i, op=f"o{i}")) for i in range(20)]
     versions = sorted(f.result(10).version for f in futures)
