@@ -333,7 +333,10 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     say(f"starting the server on port {port} (schema {run.schema})")
     t0 = time.perf_counter()
     os.environ["BENCH_ASGI"] = args.asgi  # read by scripts/bench_server.py
-    await benchkit.start_server(run, port, command=benchkit.BENCH_SERVER)
+    if args.split:
+        await benchkit.start_split(run, [port], command=benchkit.BENCH_SERVER)
+    else:
+        await benchkit.start_server(run, port, command=benchkit.BENCH_SERVER)
     say(f"server up in {time.perf_counter() - t0:.1f} s")
     base = f"http://127.0.0.1:{port}"
     canvas_id = await create_canvas(port, "bench")
@@ -361,6 +364,7 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     server_alive = run.server is not None and run.server.poll() is None
     t_stop = time.perf_counter()
     stopped_cleanly = benchkit.stop_server(run, timeout=10.0)
+    benchkit.stop_helpers(run)
     stop_s = time.perf_counter() - t_stop
     if not stopped_cleanly:
         say(f"the server did not exit within {stop_s:.0f} s of SIGTERM: killed it")
@@ -702,6 +706,11 @@ def main() -> int:
         "--asgi", choices=("uvicorn", "granian"), default="uvicorn",
         help="the ASGI server of the HTTP phase (granian: HTTP only, no live sockets)",
     )
+    parser.add_argument(
+        "--split", action="store_true",
+        help="the HTTP phase against a `tessera api` node, with `publish` and `project` in "
+        "processes of their own (the scaled-out topology), not `tessera serve`",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--timeout", type=float, default=1200, help="give up after (s)")
     parser.add_argument("--server-log", type=Path, help="keep the server's log at this path")
@@ -731,6 +740,7 @@ def main() -> int:
     result["params"] = {
         "quick": q,
         "asgi": args.asgi,
+        "roles": "api + publish + project, three processes" if args.split else "serve",
         "placements": args.placements,
         "writer_max_batch": 2000,
         "canvas": f"{WIDTH}x{HEIGHT}",

@@ -328,11 +328,14 @@ async def start_server(
     await wait_healthy(run, port, run.server_log, timeout)
 
 
-async def start_split(run: Run, ports: list[int], timeout: float = 90.0) -> None:
+async def start_split(
+    run: Run, ports: list[int], timeout: float = 90.0, *, command: list[str] | None = None
+) -> None:
     """`tessera migrate`, then `tessera relay` and `tessera project` in processes of their own,
-    then a `tessera api` node a port, each up before the next: the API nodes' event loops do
-    only the sockets and the writers. The first node is `run.server`; `run.helpers` holds the
-    relay, the projector and the other nodes, in that order."""
+    then a `tessera api` node a port (`command api …` instead of `tessera api …`), each up
+    before the next: the API nodes' event loops do only the sockets and the writers. The first
+    node is `run.server`; `run.helpers` holds the relay, the projector and the other nodes, in
+    that order."""
     env = tessera_env(run)
     tessera = tessera_command()
     run.stream_created = True  # the migration creates it
@@ -348,7 +351,9 @@ async def start_split(run: Run, ports: list[int], timeout: float = 90.0) -> None
     run.server_log = run.tmp / "server.log"
     for index, port in enumerate(ports):
         log = run.server_log if index == 0 else run.tmp / f"api-{index}.log"
-        node = spawn([tessera, "api", "--host", "127.0.0.1", "--port", str(port)], env, log)
+        node = spawn(
+            [*(command or [tessera]), "api", "--host", "127.0.0.1", "--port", str(port)], env, log
+        )
         if index == 0:
             run.server = node
         else:
