@@ -80,9 +80,11 @@ _PLAIN = frozenset({int, str, float, bool, bytes, datetime, type(None)})
 
 
 def _holds_no_uuid(event_class: type) -> bool:
-    """Whether every field of the event class (but its id, which is stored apart) is declared
-    as a plain scalar — int, str, float, bool, bytes, datetime or an optional one — so that
-    no UUID can hide in its state."""
+    """Whether no UUID can hide in the event class's state: it says so (`holds_no_uuid = True`,
+    for fields of JSON values from the wire), or every field but its id (stored apart) is
+    declared as a plain scalar — int, str, float, bool, bytes, datetime or an optional one."""
+    if getattr(event_class, "holds_no_uuid", False):
+        return True
     try:
         hints = typing.get_type_hints(event_class)
     except Exception:  # noqa: BLE001 - a hint that does not resolve: tag, as for any

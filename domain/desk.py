@@ -344,6 +344,9 @@ class Desk(Aggregate):
     # -- events -------------------------------------------------------------------------------
 
     class StickerChanged(Aggregate.Event):
+        holds_no_uuid = True
+        """Its changes and stamp are JSON values from the wire (`commands.codec`)."""
+
         desk_seq: int
         client_id: str
         client_seq: int

@@ -6,6 +6,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import RecordConflictError
 
+from commands.codec import StoredEventMapper
 from infra.spine.eventstore import application_env
 from infra.spine.recorder import ColumnarApplicationRecorder
 
@@ -28,6 +29,7 @@ async def test_a_batch_is_stored_whole_or_not_at_all(settings):
     notes = Notes(env=application_env(settings, create_table=True))
     try:
         assert isinstance(notes.recorder, ColumnarApplicationRecorder)
+        assert isinstance(notes.mapper, StoredEventMapper)  # (the library's, for JSON states)
         first, second = Note("a"), Note("b")
         first.edit("a2")
         notes.save(first, second)

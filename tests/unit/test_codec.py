@@ -6,6 +6,7 @@ from eventsourcing.persistence import Mapper
 
 from commands.codec import MsgspecTranscoder, StoredEventMapper, _holds_no_uuid
 from domain.canvas import Canvas
+from domain.desk import Desk
 from tests.factories import a_canvas, at
 
 
@@ -58,3 +59,4 @@ def test_only_events_of_plain_fields_skip_the_walk_for_uuids():
     assert not _holds_no_uuid(_WithAnId)
     assert not _holds_no_uuid(Canvas.Created)  # a palette list: walked
     assert not _holds_no_uuid(Snapshot)
+    assert _holds_no_uuid(Desk.StickerChanged)  # says so: JSON values from the wire
