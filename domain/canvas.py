@@ -6,6 +6,7 @@ the pixels themselves: the board is a projection of the placements.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -70,18 +71,11 @@ class Placement(NamedTuple):
     replayed: bool = False
 
 
+@functools.lru_cache(maxsize=64)
 def epoch_ms(moment: datetime) -> int:
-    """Milliseconds since the epoch. A writer decides a batch of thousands of placements at one
-    `now` and each placement's event is applied at it: the last answer is kept, by identity."""
-    last_moment, last_ms = _last_epoch
-    if moment is last_moment:
-        return last_ms
-    ms = int(moment.timestamp() * 1000)
-    _last_epoch[:] = (moment, ms)
-    return ms
-
-
-_last_epoch: list[Any] = [None, 0]
+    """Milliseconds since the epoch. Remembered: a writer decides a batch of thousands of
+    placements at one `now`, and applies each one's event at it."""
+    return int(moment.timestamp() * 1000)
 
 
 OpWindow = tuple[str | int | None, ...]
