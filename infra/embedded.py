@@ -141,6 +141,9 @@ def _free_port() -> int:
         return port
 
 
+MAX_CONNECTIONS = 300
+
+
 class _Postgres:
     """PostgreSQL from the pgserver wheel, run with its bundled initdb / pg_ctl rather than through
     `pgserver.get_server`, which listens on a Unix socket only (in a directory that may not be
@@ -163,7 +166,8 @@ class _Postgres:
         port = port or _free_port()
         log = self.pgdata / "server.log"
         # No Unix socket: its default directory may not be writable, and nothing uses it.
-        options = f"-h {_HOST} -p {port} -k ''"
+        # Room for a test run's parallel workers or a cluster's processes (each holds 20-30).
+        options = f"-h {_HOST} -p {port} -k '' -c max_connections={MAX_CONNECTIONS}"
         self._run("pg_ctl", "-w", "-t", "60", "-l", str(log), "-o", options, "start", hint=log)
         return _postgres_url(port), True
 
