@@ -9,8 +9,9 @@ the history projection then builds its keyframes from the event store. Measured:
 - a timelapse of the whole history at 30 fps × 60 s, 720×720 (the square board in 720p), MP4;
 - export to Parquet, events/s, beside a raw `COPY (SELECT …) TO STDOUT` of the same rows, both
   on the same table state: after a `VACUUM (ANALYZE)` of the events (what autovacuum does to
-  a freshly loaded table; before it, the first read of the new rows writes every page to set
-  their hint bits), alternated COPY, export, export, COPY, the best of two each;
+  a freshly loaded table anyway: hint bits, visibility map and statistics set; the first read
+  of rows just written writes every page to set their hint bits, and an export that paid for
+  it measured 51k events/s), alternated COPY, export, export, COPY, the best of two each;
 - the stream renderer (`tessera stream`, its own process, 1280×720 at 30 fps, to an FLV file)
   on a second 2000×2000 canvas receiving 1,600 placements/s through the whole spine: its CPU
   share of one core and its late frames.
