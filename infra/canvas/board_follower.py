@@ -15,7 +15,14 @@ from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 
 from infra.canvas.view import CanvasView
-from projections.canvas.bitmap import RELOAD, CanvasMeta, apply_entries, board_at, decode_delta
+from projections.canvas.bitmap import (
+    RELOAD,
+    RESET,
+    CanvasMeta,
+    apply_entries,
+    board_at,
+    decode_delta,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +43,8 @@ class BoardFollower:
         self.meta: CanvasMeta | None = None
         self.board = np.zeros(0, dtype=np.uint8)
         self.version = 0
-        self.changed = True
-        """Whether the board changed since the renderer last took it."""
+        self._dirty = np.ones(0, dtype=bool)
+        """The board rows changed since the renderer last took them."""
         self.resyncs = 0
         self.gaps = 0
         self._queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE)
@@ -61,15 +68,25 @@ class BoardFollower:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    def take(self, into: np.ndarray | None = None) -> np.ndarray:
-        """A copy of the board for a frame (the follower goes on changing its own), written
-        into `into` when it has the board's size: a recycled buffer spares the page faults of
-        a fresh 4 MB allocation at every frame."""
-        self.changed = False
-        if into is None or into.shape != self.board.shape:
-            return self.board.copy()
-        np.copyto(into, self.board)
-        return into
+    @property
+    def changed(self) -> bool:
+        """Whether the board changed since the renderer last took its rows."""
+        return bool(self._dirty.any())
+
+    def take_rows(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """The board rows changed since the last take: their indices and a copy of them (None
+        when none changed). A live canvas changes a few dozen rows a frame: copying those, not
+        the 4 MB board, is what a frame costs the loop."""
+        rows = np.flatnonzero(self._dirty)
+        if not rows.size:
+            return None
+        self._dirty[rows] = False
+        assert self.meta is not None
+        return rows, self.board.reshape(-1, self.meta.width)[rows]
+
+    def mark(self, rows: np.ndarray) -> None:
+        """Rows taken for nothing (a frame dropped): the next take takes them again."""
+        self._dirty[rows] = True
 
     async def _received(self, msg: Msg) -> None:
         try:
@@ -87,7 +104,8 @@ class BoardFollower:
             target = meta.version
             board = await self._view.find_board(meta, target)
             assert board is not None, "the latest board is always in the read model"
-        self.meta, self.board, self.version, self.changed = meta, board, target, True
+        self.meta, self.board, self.version = meta, board, target
+        self._dirty = np.ones(meta.height, dtype=bool)
         return meta
 
     async def _follow(self) -> None:
@@ -123,7 +141,11 @@ class BoardFollower:
             return
         apply_entries(self.board, entries)
         self.version = end
-        self.changed = True
+        if (entries == RESET).any():
+            self._dirty[:] = True
+        else:
+            assert self.meta is not None
+            self._dirty[(entries >> 5) // self.meta.width] = True
 
     async def _fill(self, upto: int) -> bool:
         """Apply the ring's chunks from our version up to `upto`; False if it has left them."""
@@ -132,6 +154,7 @@ class BoardFollower:
             return False
         self.board = board_at(self.board, self.version, chunks, upto)
         self.version = upto
+        self._dirty[:] = True
         return True
 
     async def _resync(self) -> None:

@@ -9,7 +9,8 @@ version's event, kept for the canvas's life).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncGenerator, AsyncIterator
 from datetime import datetime
 from typing import NamedTuple
 from uuid import UUID
@@ -21,9 +22,18 @@ import numpy as np
 from infra.canvas.view import CODEC, compress_board, decompress_board
 from infra.spine.eventstore import events_table
 from infra.spine.readmodels import quote_ident
-from projections.canvas.history import HistoryBatch, Maps, Tracked, event_time, paint, tally
+from infra.spine.store_reader import packed_columns, windows
+from projections.canvas.history import (
+    PAINTING,
+    HistoryBatch,
+    Maps,
+    Tracked,
+    event_time,
+    paint_columns,
+    tally,
+)
 from projections.canvas.history import Keyframe as Keyframe_
-from projections.recorded import Recorded
+from projections.recorded import Columns, Recorded
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS {s}.canvas_history (
@@ -49,6 +59,19 @@ ALTER TABLE {s}.canvas_keyframes ADD COLUMN IF NOT EXISTS touched bytea;
 
 PAGE = 10_000
 """Events read from the store at a time while looking for a moment."""
+
+_PAINTING_SQL = """
+SELECT count(*), string_agg(int8send(notification_id) || int8send(originator_version)
+                            || int2send((array_position($4::text[], topic) - 1)::int2)
+                            || int4send(length(state)) || uuid_send(originator_id), ''),
+       string_agg(state, '')
+FROM (SELECT notification_id, originator_id, originator_version, topic, state FROM {events}
+      WHERE originator_id = $3 AND originator_version > $1 AND originator_version <= $2
+      AND topic = ANY($4::text[]) ORDER BY originator_version) AS page
+"""
+"""A canvas's events that paint, with versions in ($1, $2], packed as columns by PostgreSQL
+(`StoreReader.read_columns`'s layout): a past board or a timelapse reads millions of them
+without a Python object per event."""
 
 
 async def migrate(conn: asyncpg.Connection, schema: str) -> None:
@@ -173,6 +196,23 @@ class HistoryView:
         )
         return [Recorded(*row) for row in rows]
 
+    async def list_painting(self, canvas_id: UUID, after: int, upto: int) -> Columns | None:
+        """The canvas's events that paint, versions in (after, upto], as columns (None: none)."""
+        row = await self._pool.fetchrow(_PAINTING_SQL.format(events=self._events), after, upto,
+                                        canvas_id, list(PAINTING))
+        return _painting(row)
+
+    async def pages_painting(self, canvas_id: UUID, after: int, upto: int, page: int
+                             ) -> AsyncGenerator[tuple[int, Columns | None], None]:
+        """`list_painting` a window of `page` versions at a time up to `upto`: each window's
+        upper bound and its events, the next window read while the caller works on this one."""
+        async with self._pool.acquire() as conn:
+            read = windows(conn, _PAINTING_SQL.format(events=self._events), after, upto, page,
+                           (canvas_id, list(PAINTING)))
+            async with contextlib.aclosing(read):
+                async for high, rows in read:
+                    yield high, _painting(rows[0])
+
     async def last_version(self, canvas_id: UUID) -> int:
         """The canvas's last version in the event store (0 when it has none)."""
         value = await self._pool.fetchval(
@@ -186,9 +226,10 @@ class HistoryView:
         keyframe = await self.find_keyframe(canvas_id, width, height, version)
         if keyframe.version == version:
             return keyframe.pixels
-        events = await self.list_events(canvas_id, keyframe.version, version)
+        page = await self.list_painting(canvas_id, keyframe.version, version)
         pixels = keyframe.pixels
-        await asyncio.to_thread(paint, pixels, width, events)
+        if page is not None:
+            await asyncio.to_thread(paint_columns, pixels, width, page)
         return pixels
 
     async def version_at(self, canvas_id: UUID, moment: datetime) -> int:
@@ -247,3 +288,9 @@ class HistoryView:
         pixels = await self.board_at(*args)
         return Tracked(canvas.canvas_id, canvas.width, canvas.height, canvas.created_at,
                        canvas.version, pixels, await self.maps_at(*args))
+
+
+def _painting(row: asyncpg.Record | None) -> Columns | None:
+    if row is None or not row[0]:
+        return None
+    return packed_columns(PAINTING, row[1], row[2], by="version")

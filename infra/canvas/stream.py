@@ -113,9 +113,10 @@ class Encoder:
 
 @dataclass(frozen=True)
 class Capture:
-    """A frame as it was due: the board if it changed since the last one, the strip's text."""
+    """A frame as it was due: the board rows changed since the last one (their indices and a
+    copy of them), the strip's text."""
 
-    board: np.ndarray | None
+    rows: tuple[np.ndarray, np.ndarray] | None
     text: str
     index: int
 
@@ -157,8 +158,6 @@ class StreamRenderer:
         self.stats = StreamStats()
         self.renderer: FrameRenderer | None = None
         self._frame: np.ndarray | None = None
-        self._spare_boards: list[np.ndarray] = []
-        """Boards the sender has rendered, for the next captures to be copied into."""
 
     def text(self) -> str:
         now = self.clock().strftime("%Y-%m-%d %H:%M:%S UTC")
@@ -219,17 +218,13 @@ class StreamRenderer:
                     self.stats.late += 1
                     self.stats.worst_late_s = max(self.stats.worst_late_s, -wait)
                     index = int((loop.time() - start) / interval)
-                board = None
-                if self.follower.changed:
-                    board = self.follower.take(
-                        self._spare_boards.pop() if self._spare_boards else None)
+                rows = self.follower.take_rows()
                 try:
-                    captured.put_nowait(Capture(board, self.text(), index))
+                    captured.put_nowait(Capture(rows, self.text(), index))
                 except asyncio.QueueFull:  # the sender is AHEAD_S behind: this frame is lost
                     self.stats.dropped += 1
-                    if board is not None:  # taken for nothing: the next capture takes it again
-                        self.follower.changed = True
-                        self._spare_boards.append(board)
+                    if rows is not None:  # taken for nothing: the next capture takes them again
+                        self.follower.mark(rows[0])
                 index += 1
         finally:
             if not sender.done():
@@ -244,10 +239,8 @@ class StreamRenderer:
 
     def _send(self, encoder: Encoder, capture: Capture) -> None:
         assert self.renderer is not None
-        if capture.board is not None or self._frame is None:
-            board = capture.board if capture.board is not None else self.follower.take()
-            self._frame = self.renderer.render(board, capture.text)
-            self._spare_boards.append(board)
+        if capture.rows is not None:
+            self._frame = self.renderer.render_rows(*capture.rows, capture.text)
         else:
             self._frame = self.renderer.render_text(capture.text)
         encoder.write(self._frame, capture.index)

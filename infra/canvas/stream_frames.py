@@ -4,7 +4,8 @@ that shows the version, the players online and the time.
 The scaling is two precomputed index arrays and one fancy-indexing gather through the palette;
 after the first frame only the frame rows whose board rows changed are gathered again (a live
 canvas changes a few dozen pixels a frame: a 720p frame of a 2000×2000 board costs about 1 ms
-instead of 11). The strip is drawn (Pillow) only when its text changes.
+instead of 11), and given the changed board rows (`render_rows`) the board is not even compared.
+The strip is drawn (Pillow) only when its text changes.
 """
 
 from __future__ import annotations
@@ -74,12 +75,29 @@ class FrameRenderer:
             changed = np.flatnonzero(board != self._board) // self.board_w
             lines = np.flatnonzero(np.isin(self._rows, changed))
             np.copyto(self._board, board)
-        if lines.size:
+        self._paint(lines)
+        return self.render_text(text)
+
+    def render_rows(self, rows: np.ndarray, pixels: np.ndarray, text: str) -> np.ndarray:
+        """`render` of the board as it was with board rows `rows` now `pixels` (len(rows) ×
+        board width): only what changed is copied and compared (a live stream's follower
+        knows which rows its deltas touched; a 4 MB board is neither copied nor scanned)."""
+        if self._board is None:
+            self._board = np.zeros(self.board_w * self.board_h, dtype=np.uint8)
+            lines = np.arange(self.area.height)
+        else:
+            lines = np.flatnonzero(np.isin(self._rows, rows))
+        self._board.reshape(self.board_h, self.board_w)[rows] = pixels
+        self._paint(lines)
+        return self.render_text(text)
+
+    def _paint(self, lines: np.ndarray) -> None:
+        """Frame lines `lines` of the board area gathered again from the renderer's board."""
+        if lines.size and self._board is not None:
             area = self.area
-            grid = board.reshape(self.board_h, self.board_w)
+            grid = self._board.reshape(self.board_h, self.board_w)
             self._frame[area.y + lines, area.x : area.x + area.width] = self.colours[
                 grid[self._rows[lines][:, None], self._cols[None, :]]]
-        return self.render_text(text)
 
     def render_text(self, text: str) -> np.ndarray:
         """The last frame with the strip's text changed (the board is as it was)."""

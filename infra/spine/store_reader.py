@@ -159,14 +159,23 @@ _HEAD = np.dtype([("id", ">i8"), ("version", ">i8"), ("topic", ">i2"), ("state_l
 """A packed event of `read_columns`, but its state."""
 
 
-def _columns(topics: tuple[str, ...], head: np.ndarray, states: bytes) -> Columns:
-    """A window's packed columns as numpy arrays, in log order."""
+def packed_columns(topics: tuple[str, ...], packed: bytes, states: bytes, *, by: str = "id"
+                   ) -> Columns:
+    """Columns of a window packed as `read_columns` packs it (a bytea of `_HEAD` records and
+    one of the states), ordered by `by` ("id": log order; "version": one aggregate's)."""
+    return _columns(topics, np.frombuffer(packed, _HEAD), states, by=by)
+
+
+def _columns(topics: tuple[str, ...], head: np.ndarray, states: bytes, *, by: str = "id"
+             ) -> Columns:
+    """A window's packed columns as numpy arrays, in log order (or `by` version)."""
     ids = head["id"].astype(np.int64)
     lengths = head["state_length"].astype(np.int64)
-    if not (ids[1:] > ids[:-1]).all():
+    key = head[by]
+    if not (key[1:] > key[:-1]).all():
         # PostgreSQL aggregates a sorted subquery's rows in its order (what its documentation
         # says "usually" holds); should a plan ever differ, put them in order here.
-        order = np.argsort(ids, kind="stable")
+        order = np.argsort(key, kind="stable")
         ends = np.cumsum(lengths)
         starts = ends - lengths
         states = b"".join(states[starts[i] : ends[i]] for i in order.tolist())

@@ -8,6 +8,7 @@ canvas's life, so any past board costs one keyframe plus at most `every - 1` eve
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,8 +27,16 @@ from projections.canvas.bitmap import (
     TOPICS,
     apply_entries,
 )
-from projections.canvas.stored import decode_created, decode_filled, run_columns
-from projections.recorded import Recorded
+from projections.canvas.stored import (
+    decode_created,
+    decode_filled,
+    placement_columns,
+    run_columns,
+)
+from projections.recorded import Columns, Recorded
+
+PAINTING: tuple[str, ...] = (TOPIC_PLACED, TOPIC_FILLED, TOPIC_CLEARED)
+"""The topics that change a board's pixels: all that `paint_columns` needs to read."""
 
 
 class _Stamped(msgspec.Struct):
@@ -74,6 +83,23 @@ def paint(pixels: np.ndarray, width: int, events: Sequence[Recorded]) -> None:
             grid[f.y : f.y + f.height, f.x : f.x + f.width] = f.colour
         elif item.topic == TOPIC_CLEARED:
             pixels[:] = 0
+
+
+def paint_columns(pixels: np.ndarray, width: int, page: Columns, start: int = 0,
+                  stop: int | None = None) -> None:
+    """`paint` for one canvas's events [start, stop) of a page read as columns (in version
+    order): each run of placements is decoded in one call, without an object per event."""
+    stop = len(page) if stop is None else stop
+    if stop <= start:
+        return
+    codes = page.topic_codes[start:stop]
+    bounds = [start, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1 + start).tolist(), stop]
+    for first, end in itertools.pairwise(bounds):
+        if page.topic(first) == TOPIC_PLACED:
+            xs, ys, colours = placement_columns(page.state_span(first, end), end - first)
+            apply_entries(pixels, ((ys * width + xs) << 5) | colours)
+        else:  # fills and clears, one by one (any other topic paints nothing)
+            paint(pixels, width, [page.event(i) for i in range(first, end)])
 
 
 def tally(heat: np.ndarray, touched: np.ndarray, width: int, events: Sequence[Recorded]) -> None:

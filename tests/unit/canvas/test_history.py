@@ -8,8 +8,15 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.canvas.history import HistoryProjection, event_time, paint, tally
-from projections.recorded import Recorded
+from projections.canvas.history import (
+    PAINTING,
+    HistoryProjection,
+    event_time,
+    paint,
+    paint_columns,
+    tally,
+)
+from projections.recorded import Columns, Recorded
 from tests.unit.canvas.test_bitmap import H, W, operations, record
 
 
@@ -63,6 +70,41 @@ def test_keyframes_and_boards_painted_from_them_equal_the_events_applied_one_by_
         paint(board, W, events[base:version])
         assert board.tolist() == expected[version], (version, base)
     assert projection.canvases[log.canvas_id].board().tolist() == expected[last]
+
+
+def columns_of(events: list[Recorded]) -> Columns:
+    """The events that paint as a page read as columns (what `HistoryView` reads)."""
+    painting = [e for e in events if e.topic in PAINTING]
+    return Columns(
+        PAINTING,
+        np.array([e.notification_id for e in painting], dtype=np.int64),
+        np.array([e.originator_version for e in painting], dtype=np.int64),
+        np.array([PAINTING.index(e.topic) for e in painting], dtype=np.intp),
+        np.array([np.frombuffer(e.originator_id.bytes, "<u8") for e in painting],
+                 dtype=np.uint64).reshape(-1, 2),
+        np.cumsum([len(e.state) for e in painting], dtype=np.int64),
+        b"".join(e.state for e in painting),
+    )
+
+
+@given(operations, st.data())
+@settings(max_examples=120, deadline=None)
+def test_boards_painted_from_columns_in_any_slices_equal_the_events_applied_one_by_one(
+    ops, data
+):
+    log = record(ops)
+    page = columns_of(log.events)
+    expected = naive_boards(log.events)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(page)), max_size=5)))
+    board = np.zeros(W * H, dtype=np.uint8)
+    start = 0
+    for stop in [*cuts, len(page)]:
+        paint_columns(board, W, page, start, stop)
+        start = max(start, stop)
+        version = int(page.versions[start - 1]) if start else 0
+        # versions of events that paint nothing (created, closed) leave the board as it was
+        at = max((v for v in expected if v <= version), default=0)
+        assert board.tolist() == expected[at], (start, version)
 
 
 def test_a_replayed_page_changes_nothing():
