@@ -115,11 +115,10 @@ class LeaderboardController(Controller):
         """Best ordinal (μ − 3σ) first; provisional ratings are marked, not left out."""
         check_game(kind)
         season = _season(billiards, season)
-        view = billiards.stats.players
-        return Leaderboard(
-            kind, season, await view.count_board(kind, season),
-            await view.list_leaderboard(kind, season, limit, offset),
+        total, standings = await billiards.stats.players.get_leaderboard(
+            kind, season, limit, offset
         )
+        return Leaderboard(kind, season, total, standings)
 
     @get(
         "/{kind:str}/players/{player:str}",
@@ -135,9 +134,8 @@ class LeaderboardController(Controller):
         """One player's rank on a board, without reading the board."""
         check_game(kind)
         season = _season(billiards, season)
-        view = billiards.stats.players
-        standing = await view.get_standing(kind, season, player)
-        return BoardPlace(kind, season, await view.count_board(kind, season), standing)
+        total, standing = await billiards.stats.players.get_place(kind, season, player)
+        return BoardPlace(kind, season, total, standing)
 
 
 class ReplayController(Controller):

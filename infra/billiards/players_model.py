@@ -8,11 +8,11 @@ from uuid import UUID
 import asyncpg
 
 from infra.billiards.players_view import PlayersWriter, load_rows
-from infra.spine.read_model import AfterCommit
+from infra.spine.read_model import AfterCommit, Write
 from projections.billiards.players import PlayersProjection
 from projections.billiards.ratings import Rating
 from projections.billiards.stats import PlayerStats
-from projections.recorded import Recorded
+from projections.recorded import Columns, Recorded
 
 Counted = Callable[[list[UUID]], Awaitable[None]]
 
@@ -63,10 +63,23 @@ class PlayersReadModel:
     def apply_page(self, events: Sequence[Recorded]) -> None:
         self.projection.apply_page(events)
 
-    async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
+    def apply_columns(self, page: Columns) -> None:
+        self.projection.apply_columns(page)
+
+    def take_changes(self) -> Write:
+        """What the events applied so far changed, as rows taken now: a catch-up applies the
+        next page while they are written."""
         changes = self.projection.collect()
-        await self._writer.write(conn, changes)
-        if not changes.counted or self._on_counted is None:
-            return None
+        rows = self._writer.prepare(changes)
         told, counted = self._on_counted, changes.counted
-        return lambda: told(counted)
+
+        async def write(conn: asyncpg.Connection) -> AfterCommit | None:
+            await self._writer.write(conn, rows)
+            if not counted or told is None:
+                return None
+            return lambda: told(counted)
+
+        return write
+
+    async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
+        return await self.take_changes()(conn)

@@ -13,7 +13,6 @@ import asyncpg
 import msgspec
 
 from domain.billiards.errors import PlayerNotFound
-from domain.billiards.rules import GAMES
 from domain.billiards.seasons import ALL
 from infra.spine.readmodels import quote_ident
 from projections.billiards.ratings import PROVISIONAL, ordinal
@@ -133,43 +132,40 @@ class PlayersView:
         self._s = quote_ident(schema)
 
     async def get_player(self, player: str) -> PlayerOut:
+        """One statement (one round trip): the player's games, each with its all-time rating
+        and rank, and his head-to-head records."""
         s = self._s
-        async with self._pool.acquire() as conn:
-            games = await conn.fetch(
-                f"SELECT * FROM {s}.billiards_player_stats WHERE player = $1 ORDER BY kind",
-                player,
-            )
-            if not games:
-                raise PlayerNotFound(f"no finished match of player {player!r}")
-            ratings = await conn.fetch(
-                f"SELECT r.*, {_RANK.format(s=s)} AS rank FROM {s}.billiards_ratings r "
-                "WHERE kind = ANY($3::text[]) AND season = $2 AND player = $1",
-                player, ALL, list(GAMES),
-            )
-            versus = await conn.fetch(
-                f"SELECT * FROM {s}.billiards_head_to_head WHERE player = $1 "
-                "ORDER BY matches DESC, opponent LIMIT 200",
-                player,
-            )
-        rated = {r["kind"]: r for r in ratings}
+        row = await self._pool.fetchrow(
+            f"SELECT array(SELECT (g.kind, g.name, g.matches, g.wins, g.losses, g.draws, "
+            "g.balls, g.fouls, g.turns, g.best_run, g.streak, g.longest_streak, g.last_at, "
+            f"r.ordinal, r.mu, r.sigma, r.matches, CASE WHEN r.player IS NOT NULL THEN "
+            f"{_RANK.format(s=s)} END) FROM {s}.billiards_player_stats g "
+            f"LEFT JOIN {s}.billiards_ratings r ON r.kind = g.kind AND r.season = $2 "
+            "AND r.player = g.player WHERE g.player = $1 ORDER BY g.kind) AS games, "
+            "array(SELECT (v.opponent, v.name, v.kind, v.matches, v.wins, v.losses, v.draws) "
+            f"FROM {s}.billiards_head_to_head v WHERE v.player = $1 "
+            "ORDER BY v.matches DESC, v.opponent LIMIT 200) AS versus",
+            player, ALL,
+        )
+        games = row["games"]
+        if not games:
+            raise PlayerNotFound(f"no finished match of player {player!r}")
         out = []
-        for g in games:
-            r = rated.get(g["kind"])
-            rating = None if r is None else RatingOut(
-                r["ordinal"], r["mu"], r["sigma"], r["matches"], r["matches"] < PROVISIONAL,
-                r["rank"],
+        for (kind, _, matches, wins, losses, draws, balls, fouls, turns, best_run, streak,
+             longest_streak, last_at, rated, mu, sigma, rated_matches, rank) in games:
+            rating = None if rated is None else RatingOut(
+                rated, mu, sigma, rated_matches, rated_matches < PROVISIONAL, rank
             )
             out.append(GameStats(
-                g["kind"], g["matches"], g["wins"], g["losses"], g["draws"],
-                round(g["wins"] / g["matches"], 4) if g["matches"] else 0.0, g["balls"],
-                g["fouls"], g["turns"], round(g["balls"] / g["turns"], 3) if g["turns"] else 0.0,
-                g["best_run"], g["streak"], g["longest_streak"], g["last_at"], rating,
+                kind, matches, wins, losses, draws,
+                round(wins / matches, 4) if matches else 0.0, balls, fouls, turns,
+                round(balls / turns, 3) if turns else 0.0, best_run, streak, longest_streak,
+                last_at, rating,
             ))
-        latest = max(games, key=lambda g: g["last_at"])
+        latest = max(games, key=lambda g: g[12])
         return PlayerOut(
-            player, latest["name"], out,
-            [HeadToHead(v["opponent"], v["name"], v["kind"], v["matches"], v["wins"],
-                        v["losses"], v["draws"]) for v in versus if v["matches"] > 0],
+            player, latest[1], out,
+            [HeadToHead(*versus) for versus in row["versus"] if versus[3] > 0],
         )
 
     async def list_history(
@@ -205,33 +201,47 @@ class PlayersView:
     async def list_leaderboard(
         self, kind: str, season: str, limit: int = 100, offset: int = 0
     ) -> list[Standing]:
+        return (await self.get_leaderboard(kind, season, limit, offset))[1]
+
+    async def get_leaderboard(
+        self, kind: str, season: str, limit: int = 100, offset: int = 0
+    ) -> tuple[int, list[Standing]]:
+        """The board's size and a page of it, in one statement (one round trip)."""
         rows = await self._pool.fetch(
-            f"SELECT player, name, ordinal, mu, sigma, matches FROM {self._s}.billiards_ratings "
-            "WHERE kind = $1 AND season = $2 ORDER BY bucket DESC, ordinal DESC, player "
-            "LIMIT $3 OFFSET $4",
+            f"SELECT t.total, p.* FROM (SELECT coalesce(sum(n), 0) AS total FROM "
+            f"{self._s}.billiards_rating_buckets WHERE kind = $1 AND season = $2) t "
+            "LEFT JOIN LATERAL (SELECT player, name, ordinal, mu, sigma, matches FROM "
+            f"{self._s}.billiards_ratings WHERE kind = $1 AND season = $2 "
+            "ORDER BY bucket DESC, ordinal DESC, player LIMIT $3 OFFSET $4) p ON true",
             kind, season, limit, offset,
         )
-        return [_standing(offset + i, row) for i, row in enumerate(rows, start=1)]
-
-    async def count_board(self, kind: str, season: str) -> int:
-        total = await self._pool.fetchval(
-            f"SELECT coalesce(sum(n), 0) FROM {self._s}.billiards_rating_buckets "
-            "WHERE kind = $1 AND season = $2",
-            kind, season,
-        )
-        return int(total)
+        standings = [_standing(offset + i, row) for i, row in enumerate(rows, start=1)
+                     if row["player"] is not None]
+        return int(rows[0]["total"]), standings
 
     async def get_standing(self, kind: str, season: str, player: str) -> Standing:
         """One player's place on a board, without reading the board."""
+        return (await self.get_place(kind, season, player))[1]
+
+    async def get_place(self, kind: str, season: str, player: str) -> tuple[int, Standing]:
+        """The board's size and one player's place on it, without reading the board: one
+        pass over the bucket counts gives both the players above his bucket and the total,
+        one index range the players ahead of him in his bucket."""
+        s = self._s
         row = await self._pool.fetchrow(
-            f"SELECT r.player, r.name, r.ordinal, r.mu, r.sigma, r.matches, "
-            f"{_RANK.format(s=self._s)} AS rank FROM {self._s}.billiards_ratings r "
-            "WHERE kind = $1 AND season = $2 AND player = $3",
+            "SELECT r.player, r.name, r.ordinal, r.mu, r.sigma, r.matches, b.total, "
+            f"1 + b.above + (SELECT count(*) FROM {s}.billiards_ratings o WHERE o.kind = r.kind "
+            "AND o.season = r.season AND o.bucket = r.bucket AND (o.ordinal > r.ordinal OR "
+            "(o.ordinal = r.ordinal AND o.player < r.player))) AS rank "
+            f"FROM {s}.billiards_ratings r, LATERAL (SELECT coalesce(sum(n), 0) AS total, "
+            "coalesce(sum(n) FILTER (WHERE bucket > r.bucket), 0) AS above "
+            f"FROM {s}.billiards_rating_buckets WHERE kind = r.kind AND season = r.season) b "
+            "WHERE r.kind = $1 AND r.season = $2 AND r.player = $3",
             kind, season, player,
         )
         if row is None:
             raise PlayerNotFound(f"player {player!r} has no {kind} rating in season {season}")
-        return _standing(row["rank"], row)
+        return int(row["total"]), _standing(row["rank"], row)
 
     async def rank_among(
         self, kind: str, season: str, players: Sequence[str], limit: int = 100

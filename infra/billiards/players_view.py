@@ -4,7 +4,7 @@ ledger of followed matches. A batch's rows go in with a COPY a table, then all u
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -99,6 +99,13 @@ async def migrate(conn: asyncpg.Connection, schema: str) -> None:
     await conn.execute(_DDL.format(s=quote_ident(schema)))
 
 
+class Rows(NamedTuple):
+    gone: dict[str, list[tuple[Any, ...]]]
+    """Per table, the keys of its rows to delete."""
+    written: dict[str, list[Any]]
+    """Per table, the rows to insert or update."""
+
+
 def _staging(table: str) -> str:
     return f"{table}_in"
 
@@ -132,8 +139,17 @@ class PlayersWriter:
     async def reset(self, conn: asyncpg.Connection) -> None:
         await conn.execute("TRUNCATE " + ", ".join(f"{self._s}.{t}" for t in TABLES))
 
-    async def write(self, conn: asyncpg.Connection, c: PlayersChanges) -> None:
-        await self._delete(conn, c)
+    def prepare(self, c: PlayersChanges) -> Rows:
+        """A batch's rows to delete and to write, each a tuple of values taken now: the books
+        may go on changing while they are written."""
+        gone: dict[str, list[tuple[Any, ...]]] = {
+            "billiards_players_ledger": [(m,) for m in c.forgotten],
+            "billiards_player_stats": [(p, k) for p, k, row in c.stats if row is None],
+            "billiards_player_matches": [key for key, row in c.history.items() if row is None],
+            "billiards_ratings": [key for key, rating, _ in c.ratings if rating is None],
+            "billiards_rating_changes": [
+                key for key, change in c.rating_changes.items() if change is None],
+        }
         rows: dict[str, list[Any]] = {
             "billiards_players_ledger": c.matches,
             "billiards_player_stats": [
@@ -158,14 +174,18 @@ class PlayersWriter:
                 for x in c.rating_changes.values() if x is not None
             ],
         }
-        written = [table for table, table_rows in rows.items() if table_rows]
-        if not written:
+        return Rows({t: keys for t, keys in gone.items() if keys},
+                    {t: table_rows for t, table_rows in rows.items() if table_rows})
+
+    async def write(self, conn: asyncpg.Connection, rows: Rows) -> None:
+        await self._delete(conn, rows.gone)
+        if not rows.written:
             return
         await self._stage(conn)
-        for table in written:
-            await conn.copy_records_to_table(_staging(table), records=rows[table])
+        for table, table_rows in rows.written.items():
+            await conn.copy_records_to_table(_staging(table), records=table_rows)
         # One round trip for all the upserts (no parameters: a simple query may hold many).
-        await conn.execute(";".join(self._upserts[table] for table in written))
+        await conn.execute(";".join(self._upserts[table] for table in rows.written))
 
     async def _stage(self, conn: asyncpg.Connection) -> None:
         """Make the temporary twins, once a connection: asking costs a round trip, making them
@@ -174,23 +194,14 @@ class PlayersWriter:
         if not await conn.fetchval(f"SELECT to_regclass('pg_temp.{last}') IS NOT NULL"):
             await conn.execute(self._create_staging)
 
-    async def _delete(self, conn: asyncpg.Connection, c: PlayersChanges) -> None:
+    async def _delete(self, conn: asyncpg.Connection, gone: dict[str, list[tuple[Any, ...]]]) -> None:
         """The rows an undo or the ledger's window took away (few: unnest is enough)."""
-        gone: dict[str, list[tuple[Any, ...]]] = {
-            "billiards_players_ledger": [(m,) for m in c.forgotten],
-            "billiards_player_stats": [(p, k) for p, k, row in c.stats if row is None],
-            "billiards_player_matches": [key for key, row in c.history.items() if row is None],
-            "billiards_ratings": [key for key, rating, _ in c.ratings if rating is None],
-            "billiards_rating_changes": [
-                key for key, change in c.rating_changes.items() if change is None],
-        }
         for table, keys in gone.items():
-            if keys:
-                await conn.execute(
-                    f"DELETE FROM {self._s}.{table} WHERE ({_names(table)}) IN "
-                    f"(SELECT * FROM unnest({_arrays(table)}))",
-                    *_columns(keys),
-                )
+            await conn.execute(
+                f"DELETE FROM {self._s}.{table} WHERE ({_names(table)}) IN "
+                f"(SELECT * FROM unnest({_arrays(table)}))",
+                *_columns(keys),
+            )
 
 
 def _names(table: str) -> str:

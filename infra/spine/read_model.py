@@ -11,6 +11,8 @@ import asyncpg
 from projections.recorded import Columns, Recorded
 
 AfterCommit = Callable[[], Awaitable[None]]
+Write = Callable[[asyncpg.Connection], Awaitable[AfterCommit | None]]
+"""A read model's write of changes taken earlier (`TakingReadModel.take_changes`)."""
 
 
 class ReadModel(Protocol):
@@ -41,3 +43,12 @@ class ColumnsReadModel(ReadModel, Protocol):
     """A read model that catches up from pages read as columns (`StoreReader.read_columns`)."""
 
     def apply_columns(self, page: Columns) -> None: ...
+
+
+class TakingReadModel(ReadModel, Protocol):
+    """A read model that takes what its applied events changed apart from writing it: a
+    catch-up then applies the next page while PostgreSQL writes the one before."""
+
+    def take_changes(self) -> Write:
+        """The changes of the events applied so far, as a write of their own: what is applied
+        after it changes nothing it writes (`write(conn)` is `take_changes()(conn)`)."""

@@ -32,7 +32,7 @@ from infra.progress import Progress
 from infra.retry import Retry
 from infra.spine import pull
 from infra.spine.dead_letters import DeadLetter, DeadLetters, describe, poisonous
-from infra.spine.read_model import AfterCommit, ReadModel
+from infra.spine.read_model import AfterCommit, ReadModel, Write
 from infra.spine.readmodels import get_position, set_position
 from infra.spine.store_reader import StoreReader
 from infra.tasks import stop_requested
@@ -86,6 +86,7 @@ class ProjectionRunner:
         self._apply_columns: Callable[[Columns], None] | None = getattr(
             model, "apply_columns", None
         )
+        self._take_changes: Callable[[], Write] | None = getattr(model, "take_changes", None)
         self._pool = pool
         self._js = js
         self._store = store
@@ -186,12 +187,29 @@ class ProjectionRunner:
             if self._apply_columns is None
             else self._store.read_columns(self.position, topics=self.model.topics)
         )
-        async with contextlib.aclosing(pages):
-            async for page in pages:
-                last = self._apply_read(page)
-                await self._commit(last, len(page))
-                if progress is not None:
-                    progress(self.position, max(newest, self.position))
+        writing: asyncio.Task[None] | None = None
+        """A page's write while the next is applied (a model that takes its changes apart)."""
+        try:
+            async with contextlib.aclosing(pages):
+                async for page in pages:
+                    last = self._apply_read(page)
+                    if self._take_changes is None:
+                        await self._commit(last, len(page))
+                    else:
+                        write = self._take_changes()
+                        if writing is not None:  # the writes commit in order, one at a time
+                            await asyncio.shield(writing)
+                        writing = asyncio.create_task(self._commit(last, len(page), write))
+                    if progress is not None:
+                        progress(self.position, max(newest, self.position))
+            if writing is not None:
+                await asyncio.shield(writing)
+        finally:
+            if writing is not None and not writing.done():
+                # Failed or stopped while a write was on its way: it ends (its commit and the
+                # position it moved stand together), whatever it gives.
+                with contextlib.suppress(Exception):
+                    await asyncio.shield(writing)
 
     def _apply_read(self, page: Sequence[Recorded] | Columns) -> int:
         """Apply a page read from the store; returns its last notification id."""
@@ -204,19 +222,23 @@ class ProjectionRunner:
             self._apply_page(page)
         return self._attempt
 
-    async def _commit(self, position: int, count: int) -> None:
-        after_commit = await self._write(position, count)
+    async def _commit(self, position: int, count: int, write: Write | None = None) -> None:
+        after_commit = await self._write(position, count, write)
         if after_commit is not None:
             await after_commit()
 
-    async def _write(self, position: int, count: int) -> AfterCommit | None:
-        """Commit what was applied, up to `position`; returns what to do once committed."""
+    async def _write(
+        self, position: int, count: int, write: Write | None = None
+    ) -> AfterCommit | None:
+        """Commit what was applied, up to `position` (or what `write` took of it); returns what
+        to do once committed."""
         async with self._pool.acquire() as conn, conn.transaction():
-            after_commit = await self.model.write(conn)
+            after_commit = await (self.model.write(conn) if write is None else write(conn))
             await set_position(conn, self._schema, self.model.name, position)
         self.position = position
         self.applied += count
-        self._attempt = None
+        if self._attempt == position:  # not a later page's, applied while this one was written
+            self._attempt = None
         self._failures = 0
         return after_commit
 

@@ -15,6 +15,7 @@ from uuid import UUID
 
 import msgspec
 
+from commands.codec import msgpack_array_header
 from domain.billiards.rules import AMERICAN, KOLKHOZ, MOSCOW
 from projections.recorded import Recorded
 
@@ -119,6 +120,7 @@ def _decoder(kind: type[Any]) -> Any:
 
 _created, _joined = _decoder(_Created), _decoder(_Joined)
 _shot, _finished = _decoder(_ShotRecorded), _decoder(_Finished)
+_shots = _decoder(list[_ShotRecorded])
 
 
 def scored(kind: str, shot: _Shot) -> tuple[int, bool]:
@@ -183,6 +185,19 @@ class Ledger:
                 self.forgotten.add(old)
             return Counted(match_id, match)
         return None
+
+    def apply_shots(self, match_id: UUID, states: bytes, count: int) -> None:
+        """`apply` of a run of `count` shots in one match, their states one after the other
+        (a page read as columns): one decoding for them all."""
+        match = self.matches.get(match_id)
+        if match is None:
+            return
+        self.touched.add(match_id)
+        kind = match.kind
+        match.shots.extend(
+            (recorded.shot.shooter, *scored(kind, recorded.shot))
+            for recorded in _shots(msgpack_array_header(count) + states)
+        )
 
     def collect(self) -> tuple[list[tuple[UUID, int | None, bytes]], list[UUID]]:
         """Rows to keep (match, finishing position or None while open, state) and matches to

@@ -8,10 +8,17 @@ from uuid import UUID
 
 import msgspec
 
-from projections.billiards.ledger import TOPICS, Counted, Ledger, Outcome, Uncounted
+from projections.billiards.ledger import (
+    TOPIC_SHOT,
+    TOPICS,
+    Counted,
+    Ledger,
+    Outcome,
+    Uncounted,
+)
 from projections.billiards.ratings import Rating, RatingBook, RatingChange, RatingKey
 from projections.billiards.stats import HeadToHeadKey, HistoryRow, PlayerStats, StatsBook
-from projections.recorded import Recorded
+from projections.recorded import Columns, Recorded
 
 
 class PlayersChanges(msgspec.Struct):
@@ -49,6 +56,20 @@ class PlayersProjection:
             outcome = ledger(event)
             if outcome is not None:
                 self._count(outcome)
+
+    def apply_columns(self, page: Columns) -> None:
+        """`apply_page` for a page read as columns (a rebuild): each run of shots in one match
+        is decoded at once, without an object per event."""
+        shot = page.topics.index(TOPIC_SHOT) if TOPIC_SHOT in page.topics else -1
+        ledger = self.ledger
+        for start, stop in page.runs():
+            if page.topic_codes[start] == shot:
+                ledger.apply_shots(page.originator(start), page.state_span(start, stop), stop - start)
+                continue
+            for i in range(start, stop):
+                outcome = ledger.apply(page.event(i))
+                if outcome is not None:
+                    self._count(outcome)
 
     def _count(self, outcome: Outcome) -> None:
         match outcome:

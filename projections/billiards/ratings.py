@@ -17,9 +17,9 @@ from typing import Any
 from uuid import UUID
 
 import msgspec
-from openskill.models import PlackettLuce, PlackettLuceRating
 
 from domain.billiards.seasons import ALL, season_of
+from projections.billiards import plackett_luce
 from projections.billiards.ledger import Finish, Followed
 
 PROVISIONAL = 10
@@ -66,16 +66,12 @@ def bucket_of(value: float) -> int:
 
 class RatingBook:
     def __init__(self, season_months: int = 1) -> None:
-        self.model = PlackettLuce()
         self.season_months = season_months
         self.boards: dict[Board, dict[str, Rating]] = {}
         self.flushed: dict[RatingKey, int] = {}
         """Each stored rating's bucket, as the view holds it."""
         self.dirty: set[RatingKey] = set()
         self.changes: dict[tuple[UUID, str, str], RatingChange | None] = {}
-        self._skills: dict[RatingKey, PlackettLuceRating] = {}
-        """The model's own rating object of each rating, as `rate` returned it (making one
-        anew costs a random id): the same μ and σ as the `Rating`."""
 
     def count(self, match_id: UUID, match: Followed, finish: Finish) -> None:
         players = match.accounts()
@@ -90,24 +86,23 @@ class RatingBook:
                 account: None if rating is None else msgspec.to_builtins(rating)
                 for (_, account, _), rating in zip(players, current, strict=True)
             }
-            teams = [
-                [self._skill(match.kind, season, account, rating)]
-                for (_, account, _), rating in zip(players, current, strict=True)
-            ]
-            rated = self.model.rate(teams, ranks=ranks)
-            for (_, account, name), rating, [new] in zip(players, current, rated, strict=True):
+            rated = plackett_luce.rate(
+                [(plackett_luce.MU, plackett_luce.SIGMA) if r is None else (r.mu, r.sigma)
+                 for r in current],
+                ranks,
+            )
+            for (_, account, name), rating, (mu, sigma) in zip(players, current, rated, strict=True):
                 if rating is None:
-                    rating = board[account] = Rating(name, self.model.mu, self.model.sigma)
+                    rating = board[account] = Rating(name, plackett_luce.MU, plackett_luce.SIGMA)
                 before = (rating.mu, rating.sigma)
-                rating.name, rating.mu, rating.sigma = name, new.mu, new.sigma
+                rating.name, rating.mu, rating.sigma = name, mu, sigma
                 rating.matches += 1
                 rating.last_match = match_id
-                self._skills[(match.kind, season, account)] = new
                 self.dirty.add((match.kind, season, account))
                 if season == ALL:  # the rating's history is kept for the all-time board
                     self.changes[(match_id, account, season)] = RatingChange(
-                        match_id, account, match.kind, season, finish.at, *before, new.mu,
-                        new.sigma, rating.matches,
+                        match_id, account, match.kind, season, finish.at, *before, mu, sigma,
+                        rating.matches,
                     )
         finish.undo["ratings"] = undo
 
@@ -122,22 +117,11 @@ class RatingBook:
                     self.changes[(match_id, account, season)] = None
                 if rating is None or rating.last_match != match_id:
                     continue
-                self._skills.pop((match.kind, season, account), None)
                 if old is None:
                     del board[account]
                 else:
                     board[account] = msgspec.convert(old, Rating)
                 self.dirty.add((match.kind, season, account))
-
-    def _skill(
-        self, kind: str, season: str, player: str, rating: Rating | None
-    ) -> PlackettLuceRating:
-        if rating is None:
-            return self.model.rating()
-        skill = self._skills.get((kind, season, player))
-        if skill is None:
-            skill = self.model.create_rating([rating.mu, rating.sigma])
-        return skill
 
     def get(self, kind: str, season: str, player: str) -> Rating | None:
         return self.boards.get((kind, season), {}).get(player)

@@ -4,6 +4,7 @@ bad input is a clear 4xx."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, Sequence
 from typing import Any
 
 import asyncpg
@@ -12,6 +13,10 @@ import httpx
 from api.app import Node
 from domain.billiards.rules import BUILT_IN_IDS
 from infra.billiards.players_model import PlayersReadModel
+from infra.spine.eventstore import events_table
+from infra.spine.runner import ProjectionRunner
+from infra.spine.store_reader import StoreReader
+from projections.recorded import Columns
 from tests.integration.billiards.helpers import a_match, as_user, key, shoot
 from tests.integration.conftest import until
 
@@ -106,6 +111,42 @@ async def test_a_rebuild_gives_exactly_the_live_rows(parts: Node, client: httpx.
     board = await view.list_leaderboard("american", "all")
     for place, standing in enumerate(board, start=1):  # ranks by buckets = places on the board
         assert (await view.get_standing("american", "all", standing.player)).rank == place
+
+
+class SmallPages(StoreReader):
+    """The store, read in pages of a few events: a rebuild of many pages."""
+
+    def read_columns(
+        self, after: int, *, topics: Sequence[str], upto: int | None = None, page: int = 50_000
+    ) -> AsyncGenerator[Columns, None]:
+        return super().read_columns(after, topics=topics, upto=upto, page=5)
+
+
+async def test_a_rebuild_writing_each_page_while_it_applies_the_next_gives_the_live_rows(
+    parts: Node, client: httpx.AsyncClient
+):
+    for winner, loser in (("ann", "bob"), ("bob", "cat"), ("cat", "ann"), ("ann", "cat")):
+        await a_played_match(client, winner, loser)
+    undone = await a_played_match(client, "bob", "ann")
+    answer = await client.post(
+        f"/api/billiards/matches/{undone}/undo", json={"key": key()}, headers=as_user("bob")
+    )
+    assert answer.status_code == 200
+    await until(lambda: stats_of(client, "ann", 3))
+    await until(lambda: _caught_up(parts))
+    live = await dump(parts)
+    settings, spine = parts.settings, parts.spine
+    rebuilding = ProjectionRunner(
+        PlayersReadModel(spine.pool, settings.schema), pool=spine.pool, js=spine.js,
+        store=SmallPages(spine.pool, settings.schema, events_table("billiards")),
+        schema=settings.schema, stream=settings.events_stream,
+        subject=f"{settings.stream_prefix}.ev.billiards.>",
+        consumer=f"{settings.stream_prefix}_billiards_players_rebuilt",
+    )
+    events = await rebuilding.rebuild()
+    assert events > 20  # pages of 5 ids: many writes, each begun before the next page
+    assert rebuilding.position == parts.runner("billiards_players").position
+    assert await dump(parts) == live
 
 
 async def test_a_restarted_read_model_loads_what_it_had(parts: Node, client: httpx.AsyncClient):

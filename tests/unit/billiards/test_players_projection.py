@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from openskill.models import PlackettLuce
 
@@ -15,7 +16,7 @@ from domain.billiards.seasons import ALL, check_game, check_season, season_of
 from projections.billiards.ledger import Ledger
 from projections.billiards.players import PlayersProjection
 from projections.billiards.ratings import bucket_of, ordinal
-from projections.recorded import Recorded
+from projections.recorded import Columns, Recorded
 from tests.unit.billiards.factories import NOW, a_match, key, play_all, shot
 
 SEASON = "2026-12"
@@ -40,6 +41,20 @@ def projected(app: Billiards) -> PlayersProjection:
     for event in events_of(app):
         projection.apply(event)
     return projection
+
+
+def as_columns(events: list[Recorded]) -> Columns:
+    """The page a rebuild reads as columns (`StoreReader.read_columns`)."""
+    topics = tuple(dict.fromkeys(e.topic for e in events))
+    return Columns(
+        topics,
+        np.array([e.notification_id for e in events], np.int64),
+        np.array([e.originator_version for e in events], np.int64),
+        np.array([topics.index(e.topic) for e in events], np.intp),
+        np.frombuffer(b"".join(e.originator_id.bytes for e in events), "<u8").reshape(-1, 2),
+        np.cumsum([len(e.state) for e in events]),
+        b"".join(e.state for e in events),
+    )
 
 
 def american_won_by_ann(app: Billiards) -> BilliardsMatch:
@@ -200,6 +215,30 @@ def test_a_rebuild_in_other_batches_gives_exactly_the_live_values(store):
     assert live.stats.players == rebuilt.stats.players
     ann = rebuilt.ratings.get("american", ALL, "ann")
     assert ann is not None and ann.matches == 12
+
+
+def test_a_page_read_as_columns_counts_as_the_same_events_one_by_one(store):
+    ann_wins, kolkhoz = a_match(), a_match("kolkhoz", 3, {"scoring": "plain"})
+    store.save(play_all(ann_wins, [shot(0, 3), shot(0, 2), shot(0, 0)]))
+    store.save(play_all(kolkhoz, [shot(0, 1), shot(0, 1), shot(0, 0, fouls=["miss"])]))
+    store.save(play_all(ann_wins, [shot(1, 1), shot(1, 0, fouls=["miss"]), shot(0, 2)]))
+    play_all(kolkhoz, [shot(1, 1), shot(1, 0), shot(2, 0)])
+    kolkhoz.stop(by="ann", key=key(), now=NOW)
+    store.save(kolkhoz)
+    undone = american_won_by_ann(store)
+    undone.undo(by="ann", key=key(), now=NOW)
+    store.save(play_all(undone, [shot(0, 1)]))
+    events = events_of(store)
+    one_by_one, as_read = PlayersProjection(), PlayersProjection()
+    one_by_one.apply_page(events)
+    as_read.apply_columns(as_columns(events))
+    assert as_read.ledger.matches == one_by_one.ledger.matches
+    assert as_read.stats.players == one_by_one.stats.players
+    assert as_read.ratings.boards == one_by_one.ratings.boards
+    mine, theirs = as_read.collect(), one_by_one.collect()
+    assert mine.history == theirs.history and mine.rating_changes == theirs.rating_changes
+    assert sorted(mine.matches) == sorted(theirs.matches)
+    assert as_read.ratings.get("kolkhoz", ALL, "cat") is not None
 
 
 def test_bucket_counts_follow_each_rating():
