@@ -47,9 +47,10 @@ DATABASE_URL = os.environ.get("CLUSTER_DATABASE_URL") or None
 ADMIN = {"X-Dev-User": "root", "X-Dev-Roles": "admin"}
 RATE = float(os.environ.get("TESSERA_CLUSTER_RATE", "2000"))
 """Placements a second, and desk ops a second, offered through HAProxy (the issue's load)."""
-PLAYERS = 50
-"""Canvas players, each on a live socket of its own."""
-CANVAS_INFLIGHT = 8
+PLAYERS = 200
+"""Canvas players, each on a live socket of its own (a node answers one socket's placements one
+after the other: a canvas's rate comes from many players, as in a game)."""
+CANVAS_INFLIGHT = 4
 """Placements a player may have unanswered (the canvas recognises a resend among a player's
 last 16 ops)."""
 DESKS = 100
@@ -58,7 +59,7 @@ DESK_INFLIGHT = 32
 """Ops a desk client may have unanswered (a node reads at most 64 of a socket at a time)."""
 LOAD_S = 95
 """At most this long from the first request to the end of the faults."""
-DRAIN_S = 20
+DRAIN_S = 45
 """At most this long after the load for every command to be answered."""
 CANVAS_SIDE = 64
 UNLIMITED = "100000"
@@ -279,6 +280,8 @@ async def test_no_acknowledged_command_is_lost_or_doubled_through_nats_and_api_f
         f"{seconds_of(latency['desk'])}; not offered for want of room {dict(result['no_room'])}; "
         f"resent {dict(result['resends'])}; refusals {dict(result['refusals'])}; closes "
         f"{dict(result['closes'])}; back and caught up p50 / p99 / max: canvas "
-        f"{seconds(result['back_in']['canvas'])}, desk {seconds(result['back_in']['desk'])}; "
+        f"{seconds(result['back_in']['canvas'])}, desk {seconds(result['back_in']['desk'])} "
+        f"(open again in canvas {seconds(result['open_in']['canvas'])}, desk "
+        f"{seconds(result['open_in']['desk'])}); "
         f"cores {cpu.cores()}; load generator {result['cpu_s']:.0f} CPU s; "
         f"{time.monotonic() - started:.0f} s in all; " + "; ".join(timeline))

@@ -61,6 +61,8 @@ class Tally:
     """Seconds from a command's first offer to its acknowledgement, resends and waits included."""
     back_in: dict[str, list[float]] = field(default_factory=lambda: {"canvas": [], "desk": []})
     """Seconds from a socket's close to its being open and caught up again."""
+    open_in: dict[str, list[float]] = field(default_factory=lambda: {"canvas": [], "desk": []})
+    """Seconds from a socket's close to its next 101 (the first part of `back_in`)."""
     closes: Counter[str] = field(default_factory=Counter)
     events: list[tuple[float, str]] = field(default_factory=list)
     """(seconds since t0, what): closes, reconnections, failed attempts, in order."""
@@ -115,6 +117,8 @@ class Client:
                 continue
             attempts = 0
             self.socket = live
+            if self.closed_at is not None:
+                gen.tally.open_in[self.kind].append(time.monotonic() - self.closed_at)
             await self.opened()
             await live.closed
             self.socket, self.ready = None, False
@@ -451,7 +455,8 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
         "bins": tally.bins, "offered": tally.offered, "no_room": tally.no_room,
         "resends": tally.resends, "refusals": tally.refusals, "defects": tally.defects,
         "latency_s": {kind: percentiles(values) for kind, values in tally.latencies.items()},
-        "back_in": tally.back_in, "closes": tally.closes, "never_back": never_back,
+        "back_in": tally.back_in, "open_in": tally.open_in, "closes": tally.closes,
+        "never_back": never_back,
         "catch_up_from_snapshot": tally.catch_up_from_snapshot, "events": events_by_second(tally),
         "unanswered": gen.unanswered(), "versions": gen.versions,
         "desks": {d.desk_id: [d.acks[s] for s in sorted(d.acks)] for d in gen.desks},
