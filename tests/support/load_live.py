@@ -18,7 +18,8 @@ missed ops and `synced`), and sends again every command not answered yet, the sa
 `seq_gap` from the lowest unanswered `client_seq`; any other refusal is a defect, counted.
 
 It prints `{"ready": …}` once every socket is open, loads until a line on stdin (or `seconds`),
-then sends nothing new and waits until every command is answered (at most `drain_s`), and prints
+then sends nothing new and waits until every command is answered and every socket is back (at
+most `drain_s`), and prints
 one JSON line: what was acknowledged (the placements' versions, each desk's `desk_seq`s in
 `client_seq` order), acknowledgements in 100 ms bins on the monotonic clock (the same clock as
 the caller's), the reconnections' times, close codes, resends, refusals and its own CPU time."""
@@ -436,7 +437,9 @@ async def run(p: dict[str, Any]) -> dict[str, Any]:
     load_s = time.monotonic() - tally.t0
     await asyncio.gather(*pacers)
     drain_until = time.monotonic() + p["drain_s"]
-    while any(gen.unanswered().values()) and time.monotonic() < drain_until:
+    while time.monotonic() < drain_until and (
+        any(gen.unanswered().values()) or any(c.closed_at is not None for c in clients)
+    ):  # every command answered, every socket back
         await asyncio.sleep(0.1)
     drained_in = time.monotonic() - tally.t0 - load_s
     gen.done = True
