@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
 import secrets
 import shutil
@@ -27,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from infra.embedded import EmbeddedServices
+from tests.support.cpu import children_of
 from tests.support.logged_secrets import secret
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -135,6 +137,8 @@ class Cluster:
         self.others: dict[str, subprocess.Popen[bytes]] = {}
         self.workdir.mkdir(parents=True, exist_ok=True)
         self._services: EmbeddedServices | None = None
+        self._private = self.database_url is None
+        """Its PostgreSQL goes with it: no schema to drop."""
 
     # -- addresses ---------------------------------------------------------------------------
 
@@ -293,6 +297,19 @@ class Cluster:
         named += [(f"api{i + 1}", p) for i, p in enumerate(self.api) if p is not None]
         return named + list(self.others.items())
 
+    def pids(self) -> dict[str, list[int]]:
+        """The processes running now by role (`nats`, `api`, `publish`, `project`, `haproxy`,
+        and `postgres` for a private PostgreSQL: its postmaster and backends)."""
+        roles: dict[str, list[int]] = {}
+        for name, process in self.processes():
+            roles.setdefault(name.rstrip("0123456789"), []).append(process.pid)
+        postmaster = self.workdir / "services" / "pg" / "postmaster.pid"
+        if self._services is not None and postmaster.exists():
+            with contextlib.suppress(OSError, ValueError, IndexError):
+                pid = int(postmaster.read_text().split()[0])
+                roles["postgres"] = [pid, *children_of(pid)]
+        return roles
+
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.workdir / f"{name}.log"
         if not path.exists():
@@ -312,7 +329,7 @@ class Cluster:
         if self._services is not None:
             self._services.stop()
             self._services = None
-        elif drop:
+        elif drop and not self._private:
             self.drop_schema()
 
     def drop_schema(self) -> None:
