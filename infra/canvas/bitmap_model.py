@@ -10,7 +10,7 @@ import asyncpg
 from nats.aio.client import Client as NATS
 
 from infra.canvas.view import CanvasView, EncodedSnapshot, compress_board
-from infra.spine.read_model import AfterCommit
+from infra.spine.read_model import AfterCommit, Write
 from projections.canvas.bitmap import BitmapProjection, reload_delta
 from projections.recorded import Columns, Recorded
 
@@ -62,20 +62,30 @@ class BitmapReadModel:
         self.projection.apply_columns(page)
 
     async def write(self, conn: asyncpg.Connection) -> AfterCommit | None:
+        return await self.take_changes()(conn)
+
+    def take_changes(self) -> Write:
+        """The batch applied so far, closed now (its snapshots' pixels copied), written when
+        called: a catch-up or rebuild applies its next page meanwhile."""
         batch = self.projection.collect()
-        # The deltas go live before the view commits: their events are in the store already, and
-        # each await of the commit is a turn of a loop that may be busy serving requests. Should
-        # the commit fail, the runner applies the events again and publishes them again; clients
-        # skip a delta that ends at or before the version they hold.
-        if self._nc is not None:
-            for canvas_id, delta in batch.deltas:
-                if len(delta) > self._nc.max_payload:  # a big fill: clients fetch the snapshot
-                    delta = reload_delta(delta)
-                await self._nc.publish(self._delta_subject(str(canvas_id)), delta)
-        snapshots = [
-            EncodedSnapshot(canvas_id, version, width, height,
-                            await asyncio.to_thread(compress_board, pixels))
-            for canvas_id, version, width, height, pixels in batch.snapshots
-        ]
-        await self.view.write(conn, batch, snapshots)
-        return None
+
+        async def write(conn: asyncpg.Connection) -> AfterCommit | None:
+            # The deltas go live before the view commits: their events are in the store
+            # already, and each await of the commit is a turn of a loop that may be busy
+            # serving requests. Should the commit fail, the runner applies the events again and
+            # publishes them again; clients skip a delta that ends at or before the version
+            # they hold.
+            if self._nc is not None:
+                for canvas_id, delta in batch.deltas:
+                    if len(delta) > self._nc.max_payload:  # a big fill: clients fetch the snapshot
+                        delta = reload_delta(delta)
+                    await self._nc.publish(self._delta_subject(str(canvas_id)), delta)
+            snapshots = [
+                EncodedSnapshot(canvas_id, version, width, height,
+                                await asyncio.to_thread(compress_board, pixels))
+                for canvas_id, version, width, height, pixels in batch.snapshots
+            ]
+            await self.view.write(conn, batch, snapshots)
+            return None
+
+        return write

@@ -201,7 +201,7 @@ class ProjectionRunner:
                             await asyncio.shield(writing)
                         writing = asyncio.create_task(self._commit(last, len(page), write))
                     if progress is not None:
-                        progress(self.position, max(newest, self.position))
+                        progress(last, max(newest, last))  # (its write may be on its way)
             if writing is not None:
                 await asyncio.shield(writing)
         finally:
