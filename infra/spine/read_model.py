@@ -3,8 +3,10 @@ the faster ways of applying events some read models offer."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from typing import Any, Protocol, Self
 
 import asyncpg
 
@@ -52,3 +54,31 @@ class TakingReadModel(ReadModel, Protocol):
     def take_changes(self) -> Write:
         """The changes of the events applied so far, as a write of their own: what is applied
         after it changes nothing it writes (`write(conn)` is `take_changes()(conn)`)."""
+
+
+class WritesInOrder:
+    """A catch-up's page writes, each started while the next page is applied (a model that
+    takes its changes apart) and committed one at a time, in order. Leaving the block waits for
+    the last; left on a failure, a write on its way still ends (its commit and the position it
+    moved stand together), whatever it gives."""
+
+    def __init__(self) -> None:
+        self._writing: asyncio.Task[None] | None = None
+
+    async def start(self, write: Coroutine[Any, Any, None]) -> None:
+        if self._writing is not None:
+            await asyncio.shield(self._writing)
+        self._writing = asyncio.create_task(write)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, *_: object) -> None:
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        if kind is None:
+            await asyncio.shield(writing)
+        elif not writing.done():
+            with contextlib.suppress(Exception):
+                await asyncio.shield(writing)

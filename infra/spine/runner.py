@@ -32,7 +32,7 @@ from infra.progress import Progress
 from infra.retry import Retry
 from infra.spine import pull
 from infra.spine.dead_letters import DeadLetter, DeadLetters, describe, poisonous
-from infra.spine.read_model import AfterCommit, ReadModel, Write
+from infra.spine.read_model import AfterCommit, ReadModel, Write, WritesInOrder
 from infra.spine.readmodels import get_position, set_position
 from infra.spine.store_reader import StoreReader
 from infra.tasks import stop_requested
@@ -187,29 +187,16 @@ class ProjectionRunner:
             if self._apply_columns is None
             else self._store.read_columns(self.position, topics=self.model.topics)
         )
-        writing: asyncio.Task[None] | None = None
-        """A page's write while the next is applied (a model that takes its changes apart)."""
-        try:
-            async with contextlib.aclosing(pages):
-                async for page in pages:
-                    last = self._apply_read(page)
-                    if self._take_changes is None:
-                        await self._commit(last, len(page))
-                    else:
-                        write = self._take_changes()
-                        if writing is not None:  # the writes commit in order, one at a time
-                            await asyncio.shield(writing)
-                        writing = asyncio.create_task(self._commit(last, len(page), write))
-                    if progress is not None:
-                        progress(last, max(newest, last))  # (its write may be on its way)
-            if writing is not None:
-                await asyncio.shield(writing)
-        finally:
-            if writing is not None and not writing.done():
-                # Failed or stopped while a write was on its way: it ends (its commit and the
-                # position it moved stand together), whatever it gives.
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(writing)
+        writes = WritesInOrder()
+        async with writes, contextlib.aclosing(pages):
+            async for page in pages:
+                last = self._apply_read(page)
+                if self._take_changes is None:
+                    await self._commit(last, len(page))
+                else:
+                    await writes.start(self._commit(last, len(page), self._take_changes()))
+                if progress is not None:
+                    progress(last, max(newest, last))  # (its write may be on its way)
 
     def _apply_read(self, page: Sequence[Recorded] | Columns) -> int:
         """Apply a page read from the store; returns its last notification id."""
