@@ -145,6 +145,8 @@ async def test_a_moment_redirects_to_the_version_current_then(history):
 async def test_bad_moments_get_a_json_4xx(history, t, status, error):
     node, client = history
     canvas_id = await a_history(node, seed=3, count=3)
+    # (the canvas is known to its reads once the bitmap projection has seen it)
+    await until(lambda: node["canvas"].reads.view.find_canvas(canvas_id))
     response = await client.get(f"/api/canvas/{canvas_id}/at", params={"t": t})
     assert (response.status_code, response.json()["error"]) == (status, error)
 
