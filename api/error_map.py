@@ -27,6 +27,7 @@ from domain.canvas import (
     CooldownActive,
     InvalidCanvas,
     OpReused,
+    OpStale,
     PixelOutOfBounds,
     UnknownColour,
 )
@@ -92,6 +93,7 @@ ERROR_CLASSES: dict[type[Exception], Kind] = {
     InvalidCanvas: UNPROCESSABLE,
     CanvasClosed: CONFLICT,
     OpReused: CONFLICT,
+    OpStale: UNAVAILABLE,
     CooldownActive: TOO_MANY,
     CanvasError: BAD_REQUEST,
     RosterUnavailable: UNAVAILABLE,

@@ -33,6 +33,7 @@ from commands.writer import StoreUnavailable, WriterBusy, WriterStopped
 from commands.writer_thread import unavailable
 from domain.canvas import (
     CooldownActive,
+    OpStale,
 )
 from domain.desk import (
     ClockSkew,
@@ -132,6 +133,8 @@ def _told(error: BaseException) -> tuple[str, str, dict[str, Any]]:
             return "try_again", f"{error}: send it again", {"wait_ms": 2000}
         case StoreAway():
             return "try_again", f"{error}: nothing was saved, send it again", {"wait_ms": 2000}
+        case OpStale():
+            return error.code, str(error), {"wait_ms": 0}
         case DeskBehind():
             return error.code, str(error), {"wait_ms": 1000}
         case RosterUnavailable():

@@ -425,7 +425,7 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
 
 async def bench_writer(run: Run, n: int, top_up_to: int) -> dict[str, Any]:
     from commands.actor import Actor
-    from commands.canvas.canvases import Canvases
+    from commands.canvas.canvases import Canvases, Order
     from commands.canvas.wire import CreateCanvas, PlacePixel
     from infra.spine.eventstore import application_env
 
@@ -445,7 +445,7 @@ async def bench_writer(run: Run, n: int, top_up_to: int) -> dict[str, Any]:
         cs = rng.integers(0, COLOURS, n).tolist()
         actors = [Actor(f"u{i}") for i in range(5000)]
         commands = [
-            (actors[i % 5000], PlacePixel(x=xs[i], y=ys[i], colour=cs[i])) for i in range(n)
+            Order(actors[i % 5000], PlacePixel(x=xs[i], y=ys[i], colour=cs[i])) for i in range(n)
         ]
 
         async def place_all(batch: list[Any], chunk: int = 10_000) -> tuple[float, list[Any]]:

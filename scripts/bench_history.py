@@ -46,7 +46,7 @@ async def load(run: Run, n: int, budget_s: float | None = None) -> tuple[Any, di
     import numpy as np
 
     from commands.actor import Actor
-    from commands.canvas.canvases import Canvases
+    from commands.canvas.canvases import Canvases, Order
     from commands.canvas.wire import CreateCanvas, PlacePixel
     from infra.spine.eventstore import application_env
 
@@ -63,8 +63,8 @@ async def load(run: Run, n: int, budget_s: float | None = None) -> tuple[Any, di
             size = min(100_000, n - done)
             xs, ys = rng.integers(0, SIDE, size).tolist(), rng.integers(0, SIDE, size).tolist()
             cs = rng.integers(0, COLOURS, size).tolist()
-            futures = [writer.submit((actors[(done + i) % 5000],
-                                      PlacePixel(x=xs[i], y=ys[i], colour=cs[i])))
+            futures = [writer.submit(Order(actors[(done + i) % 5000],
+                                           PlacePixel(x=xs[i], y=ys[i], colour=cs[i])))
                        for i in range(size)]
             answers = await asyncio.gather(*futures, return_exceptions=True)
             failed = [a for a in answers if isinstance(a, BaseException)]
@@ -201,6 +201,7 @@ async def stream(run: Run, seconds: float, rate: int) -> dict[str, Any]:
 
     from api.app import build, shutdown
     from commands.actor import Actor
+    from commands.canvas.canvases import Order
     from commands.canvas.wire import CreateCanvas, PlacePixel
 
     node = await build(run.settings)
@@ -223,7 +224,7 @@ async def stream(run: Run, seconds: float, rate: int) -> dict[str, Any]:
         tick, sent = 0.02, 0
         while process.poll() is None and time.monotonic() - wall0 < seconds - 4:
             due = int((time.monotonic() - wall0) * rate)
-            batch = [writer.submit((admin, PlacePixel(x=int(x), y=int(y), colour=int(c))))
+            batch = [writer.submit(Order(admin, PlacePixel(x=int(x), y=int(y), colour=int(c))))
                      for x, y, c in zip(rng.integers(0, SIDE, due - sent),
                                         rng.integers(0, SIDE, due - sent),
                                         rng.integers(0, COLOURS, due - sent), strict=True)]

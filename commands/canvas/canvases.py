@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID, uuid4
 
 from eventsourcing.application import Application
@@ -33,13 +34,22 @@ class CanvasNotFound(CanvasError):
     code = "canvas_not_found"
 
 
-def decide(canvas: Canvas, command: tuple[Actor, CanvasCommand], now: datetime) -> Placement:
-    actor, body = command
+class Order(NamedTuple):
+    """A command as a canvas's writer queues it: who sent it, and when this node took it."""
+
+    actor: Actor
+    body: CanvasCommand
+    received: datetime | None = None
+
+
+def decide(canvas: Canvas, order: Order, now: datetime) -> Placement:
+    actor, body, received = order
     match body:
         case PlacePixel(x=x, y=y, colour=colour, op=op):
             return canvas.place(
-                x=x, y=y, colour=colour, user=actor.user, now=now, op=op, is_admin=actor.is_admin
-            )
+                x=x, y=y, colour=colour, user=actor.user, now=now, op=op,
+                is_admin=actor.is_admin, received=received,
+            )  # fmt: skip
         case FillRectangle(x=x, y=y, width=width, height=height, colour=colour):
             return canvas.fill(
                 x=x, y=y, width=width, height=height, colour=colour, user=actor.user, now=now
@@ -71,7 +81,7 @@ class Canvases(Application[UUID]):
         self._linger_s = linger_s
         self._max_batch = max_batch
         self._snapshot_every = snapshot_every
-        self._writers: dict[UUID, AggregateWriter[Canvas, tuple[Actor, CanvasCommand]]] = {}
+        self._writers: dict[UUID, AggregateWriter[Canvas, Order]] = {}
         self._writers_lock = threading.Lock()
         self._cooldowns: dict[UUID, int] = {}
 
@@ -94,7 +104,7 @@ class Canvases(Application[UUID]):
     def get_canvas(self, canvas_id: UUID) -> Canvas:
         return stored.get(self, canvas_id, Canvas, CanvasNotFound(f"no canvas {canvas_id}"))
 
-    def writer(self, canvas_id: UUID) -> AggregateWriter[Canvas, tuple[Actor, CanvasCommand]]:
+    def writer(self, canvas_id: UUID) -> AggregateWriter[Canvas, Order]:
         """The one writer of this canvas in this process, started on first use."""
         with self._writers_lock:
             writer = self._writers.get(canvas_id)
@@ -123,7 +133,7 @@ class Canvases(Application[UUID]):
 
     async def open_writer(
         self, canvas_id: UUID
-    ) -> AggregateWriter[Canvas, tuple[Actor, CanvasCommand]]:
+    ) -> AggregateWriter[Canvas, Order]:
         """The canvas's writer, loading the canvas off the event loop the first time; raises
         `CanvasNotFound` for a canvas that does not exist."""
         writer = self._writers.get(canvas_id)
@@ -138,7 +148,7 @@ class Canvases(Application[UUID]):
     async def execute(self, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Placement:
         """Run a command through the canvas's writer; returns once it is committed."""
         writer = await self.open_writer(canvas_id)
-        answer: Placement = await writer.submit((actor, command))
+        answer: Placement = await writer.submit(Order(actor, command, self.clock()))
         return answer
 
     def stop_writers(self) -> None:

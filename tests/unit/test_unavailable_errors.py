@@ -3,6 +3,7 @@ from eventsourcing.persistence import OperationalError
 
 from api.errors import handle_error
 from commands.writer import StoreUnavailable
+from domain.canvas import OpStale
 
 
 def answer(error: Exception) -> tuple[int, dict[str, object]]:
@@ -24,6 +25,11 @@ def test_a_command_the_store_could_not_take_is_a_503_to_send_again():
     status, body = answer(StoreUnavailable("the event store is unavailable: nothing was saved"))
     assert (status, body["error"]) == (503, "try_again")
     assert "unavailable" in str(body["detail"])
+
+
+def test_a_stale_op_is_a_503_to_send_again_at_once():
+    status, body = answer(OpStale("op 'a' waited here: nothing was placed, send it again"))
+    assert (status, body["error"], body["wait_ms"]) == (503, "try_again", 0)
 
 
 def test_any_other_failure_is_still_a_500():

@@ -5,11 +5,11 @@ import pytest
 from eventsourcing.persistence import OperationalError
 
 from commands.actor import Actor
-from commands.canvas.canvases import Canvases, decide
+from commands.canvas.canvases import Canvases, Order, decide
 from commands.canvas.wire import CreateCanvas, PlacePixel
 from commands.writer import AggregateWriter
 from commands.writer_thread import StoreUnavailable
-from domain.canvas import CanvasError, CooldownActive, PixelOutOfBounds
+from domain.canvas import OP_WINDOW, CanvasError, CooldownActive, PixelOutOfBounds
 from tests.factories import PALETTE
 
 
@@ -33,8 +33,8 @@ def a_writer(app: Canvases, canvas_id, name="w") -> AggregateWriter:
     return writer
 
 
-def place(user: str, x: int = 0, op: str | None = None) -> tuple[Actor, PlacePixel]:
-    return Actor(user), PlacePixel(x=x, y=0, colour=1, op=op)
+def place(user: str, x: int = 0, op: str | None = None) -> Order:
+    return Order(Actor(user), PlacePixel(x=x, y=0, colour=1, op=op))
 
 
 def stored_versions(app: Canvases, canvas_id) -> list[int]:
@@ -163,3 +163,27 @@ async def test_event_loop_callers_get_their_answers_on_their_loop():
     )
     app.stop_writers()
     assert sorted(a.version for a in answers) == list(range(2, 32))
+
+
+def test_an_op_that_waited_behind_another_writer_while_its_resend_moved_on_is_not_placed_twice():
+    # Two nodes' writers of one canvas: the first took an op and stalled (a stopping node, a
+    # writer losing races); the player's resend went through the second, and sixteen more ops
+    # after it. The first's copy, decided at last, finds the window moved on since it was taken.
+    app = an_app()
+    canvas = app.create_canvas(CreateCanvas(width=64, height=1, palette=PALETTE, cooldown_ms=0))
+    stalled, other = a_writer(app, canvas.id, "stalled"), a_writer(app, canvas.id, "other")
+    stalled.submit_threadsafe(place("warm", op="w")).result(5)  # loaded before the others place
+    taken = app.clock()
+    resend = other.submit_threadsafe(place("ann", x=1, op="late")).result(5)
+    for n in range(OP_WINDOW):
+        other.submit_threadsafe(place("ann", x=2 + n, op=f"after-{n}")).result(5)
+    late = stalled.submit_threadsafe(
+        Order(Actor("ann"), PlacePixel(x=1, y=0, colour=1, op="late"), taken)
+    )
+    with pytest.raises(CanvasError) as refused:
+        late.result(5)
+    stalled.stop()
+    other.stop()
+    assert refused.value.code == "try_again"
+    placed = [e for e in app.events.get(canvas.id) if getattr(e, "op", None) == "late"]
+    assert [e.originator_version for e in placed] == [resend.version]
