@@ -234,11 +234,16 @@ class LogPublisher:
         while True:
             if self._last_sequence is None:
                 await self._find_place(conn)
+            # The page and the stream's last message it follows, read together: a page is
+            # published after that message or not at all, even if another call of this
+            # publisher moved on while the page was read.
+            sequence: int | None = self._last_sequence
             page = await self._store.page_after(conn, self.position, self._batch)
             if not page:
                 return sent
             for chunk in _chunks(page):
-                if not await self._publish(chunk):
+                sequence = await self._publish(chunk, after=sequence)
+                if sequence is None:
                     self._last_sequence = None  # someone else published: find the place again
                     break
                 sent += len(chunk)
@@ -246,13 +251,13 @@ class LogPublisher:
                 if len(page) < self._batch:
                     return sent
 
-    async def _publish(self, chunk: list[Recorded]) -> bool:
-        """One message, if the context's last message is still the one this publisher knows of;
-        False when it is not (nothing was stored)."""
+    async def _publish(self, chunk: list[Recorded], *, after: int | None) -> int | None:
+        """One message, if the context's last message is still the stream sequence `after`;
+        returns the message's sequence, or None when it is not (nothing was stored)."""
         last = chunk[-1].notification_id
         headers = {
             "Nats-Msg-Id": f"{self.context}:{last}",
-            "Nats-Expected-Last-Subject-Sequence": str(self._last_sequence),
+            "Nats-Expected-Last-Subject-Sequence": str(after),
         }
         try:
             ack = await self._js.publish(
@@ -260,14 +265,14 @@ class LogPublisher:
             )
         except nats.js.errors.BadRequestError as error:
             if error.err_code == _WRONG_LAST_SEQUENCE:
-                return False
+                return None
             raise
         if ack.duplicate:  # this very page is there already (an ack that was lost)
-            return False
+            return None
         self._last_sequence = ack.seq
         self.position = last
         self.published += len(chunk)
-        return True
+        return ack.seq
 
 
 def _chunks(page: list[Recorded]) -> Iterator[list[Recorded]]:

@@ -111,6 +111,45 @@ async def test_two_relays_of_one_context_publish_each_event_once(settings: Setti
         await stop(parts)
 
 
+async def test_a_page_read_before_another_call_published_does_not_go_out_after_it(
+    settings: Settings,
+):
+    """One publisher's two calls overlapping: the first reads its page, the second publishes
+    the first 60 events meanwhile, and then the first's page (those 60 and one more) would
+    repeat them after the second's message. It is refused and read again from the new place."""
+    parts = await build(settings, roles={"api"})
+    js = parts.nc.jetstream()
+    publisher = a_publisher(settings, parts, js)
+    try:
+        canvas = await asyncio.to_thread(
+            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+        )
+        await place_many(parts["canvas"].canvases, canvas.id, 59)
+        read_page = publisher._store.page_after
+        second_done = asyncio.Event()
+        first_read = asyncio.Event()
+
+        async def slow_first_read(conn, after, limit):
+            page = await read_page(conn, after, limit)
+            if not first_read.is_set():
+                first_read.set()
+                await second_done.wait()  # the page is now one the second call published
+                page = await read_page(conn, after, limit)  # and an event more: 1..61
+            return page
+
+        publisher._store.page_after = slow_first_read  # type: ignore[method-assign]
+        first = asyncio.create_task(publisher.publish_pending())
+        await first_read.wait()
+        await publisher.publish_pending()  # publishes 1..60
+        await place_many(parts["canvas"].canvases, canvas.id, 1, start=59)
+        second_done.set()
+        await first
+        assert publisher.published == 61
+        await assert_stream_equals_store(js, settings)
+    finally:
+        await stop(parts)
+
+
 async def test_the_stream_converges_after_nats_was_down(settings: Settings, tmp_path: Path):
     port = free_port()
     server = start_nats(port, tmp_path)
