@@ -46,6 +46,8 @@ from bench_desk import commit_baseline, nats_baseline, pct_ms
 from benchkit import cpu_ticks, say
 from load_canvas import WsClient, connect
 
+from tests.support.ws_frames import upgrade_request
+
 TICK_S = 0.005
 AMERICAN = "b111a2d5-0000-4000-8000-000000000001"
 
@@ -274,11 +276,7 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
 
     async def watch(i: int) -> None:
         match = i % p["matches"]
-        request = (
-            f"GET /api/billiards/matches/{gen.ids[match]}/live HTTP/1.1\r\nHost: {host}:{port}\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
+        request = upgrade_request(host, port, f"/api/billiards/matches/{gen.ids[match]}/live")
         client = await connect(lambda: Spectator(gen, i, request, match), host, port)
         await asyncio.wait_for(client.synced, 60)
         spectators.append(client)
@@ -290,12 +288,8 @@ async def _loadgen(p: dict[str, Any]) -> dict[str, Any]:
         say(f"opening {p['matches']} scorekeepers' sockets")
 
         async def keep(match: int) -> None:
-            request = (
-                f"GET /api/billiards/matches/{gen.ids[match]}/live HTTP/1.1\r\n"
-                f"Host: {host}:{port}\r\nX-Dev-User: p{match}\r\n"
-                "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-                "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-            ).encode()
+            request = upgrade_request(host, port, f"/api/billiards/matches/{gen.ids[match]}/live",
+                                      {"X-Dev-User": f"p{match}"})
             client = await connect(
                 lambda: Spectator(gen, -1, request, match, keeper=True), host, port
             )

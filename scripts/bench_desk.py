@@ -43,6 +43,8 @@ import msgspec
 from benchkit import cpu_ticks, say
 from load_canvas import WsClient, connect
 
+from tests.support.ws_frames import upgrade_request
+
 TICK_S = 0.005
 
 
@@ -155,11 +157,7 @@ class Generator:
                 self.error_samples.append(payload[:300].decode(errors="replace"))
 
     def request(self, link: str, port: int) -> bytes:
-        return (
-            f"GET /api/desk/{link}/live HTTP/1.1\r\nHost: {self.host}:{port}\r\n"
-            "Upgrade: websocket\r\nConnection: Upgrade\r\n"
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
-        ).encode()
+        return upgrade_request(self.host, port, f"/api/desk/{link}/live")
 
     async def open(self, index: int, desk: int, link: str, me: dict[str, str]) -> DeskClient:
         port = self.ports[desk % len(self.ports)]  # desk affinity: a desk's sockets on one node

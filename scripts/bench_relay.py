@@ -42,7 +42,8 @@ from typing import Any
 import benchkit  # scripts/ is on sys.path when this file runs
 from benchkit import cpu_ticks, say
 
-ZERO_MASK = b"\x00\x00\x00\x00"
+from tests.support.ws_frames import BINARY, client_frame, next_frame, upgrade_request
+
 STAMP = struct.Struct("<dII")
 """A relayed message's first bytes: its send time (perf_counter), its room, its sequence."""
 TICK_S = 0.005
@@ -88,11 +89,7 @@ class Client(asyncio.Protocol):
 
     def connection_made(self, transport: Any) -> None:
         self.transport = transport
-        transport.write(
-            b"GET " + self.gen.path + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
-            b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
-            b"Sec-WebSocket-Version: 13\r\n\r\n"
-        )
+        transport.write(upgrade_request("127.0.0.1", self.gen.port, self.gen.path.decode()))
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
@@ -117,23 +114,8 @@ class Client(asyncio.Protocol):
         now = time.perf_counter()
         size, at = len(buf), 0
         gen = self.gen
-        while size - at >= 2:
-            length = buf[at + 1] & 0x7F
-            head = 2
-            if length == 126:
-                if size - at < 4:
-                    break
-                length = (buf[at + 2] << 8) | buf[at + 3]
-                head = 4
-            elif length == 127:
-                if size - at < 10:
-                    break
-                length = int.from_bytes(buf[at + 2 : at + 10], "big")
-                head = 10
-            start = at + head
-            end = start + length
-            if end > size:
-                break
+        while (frame := next_frame(buf, at, size)) is not None:
+            opcode, start, end = frame
             if buf[start] == 0x08 and buf[start + 1] == 0x06:  # RESPONSE_RELAY_MESSAGE
                 sent, room, seq = STAMP.unpack_from(buf, start + 6)
                 gen.delivered += 1
@@ -143,16 +125,14 @@ class Client(asyncio.Protocol):
                 if seq != last + 1 and last != -1:
                     gen.lost_or_reordered += 1
                 self.last_seq[room] = seq
-            elif buf[at] & 0x0F == 2:
+            elif opcode == BINARY:
                 gen.other(self, bytes(buf[start:end]))
             at = end
         if at:
             del buf[:at]
 
     def send(self, payload: bytes) -> None:
-        n = len(payload)
-        head = bytes((0x82, 0x80 | n)) if n < 126 else bytes((0x82, 0xFE)) + n.to_bytes(2, "big")
-        self.transport.write(head + ZERO_MASK + payload)
+        self.transport.write(client_frame(BINARY, payload))
 
 
 class Gen:

@@ -47,13 +47,24 @@ import bench_canvas as bench  # scripts/ is on sys.path when this file runs
 import benchkit
 from benchkit import cpu_ticks, http_json, percentile_ms, say
 
+from tests.support.ws_frames import (
+    BINARY,
+    CLOSE,
+    PING,
+    PONG,
+    TEXT,
+    client_frame,
+    close_code,
+    next_frame,
+    upgrade_request,
+)
+
 WIDTH = HEIGHT = bench.WIDTH
 PIXELS = WIDTH * HEIGHT
 STRIDE = 1_000_003  # prime to 2 and 5: k -> k * STRIDE mod PIXELS visits every pixel once
 HEADER = bench.DELTA_HEADER
 BIN_S = 0.0005  # latency histogram: 0.5 ms bins ...
 BINS = 20_000  # ... up to 10 s (the last bin holds everything beyond)
-ZERO_MASK = b"\x00\x00\x00\x00"  # a valid masking key: the payload goes out as it is
 
 
 def pixel_of(k: int) -> tuple[int, int, int]:
@@ -164,35 +175,17 @@ class WsClient(asyncio.Protocol):
         buf = self.buf
         size = len(buf)
         at = 0
-        while size - at >= 2:
-            length = buf[at + 1] & 0x7F
-            head = 2
-            if length == 126:
-                if size - at < 4:
-                    break
-                length = (buf[at + 2] << 8) | buf[at + 3]
-                head = 4
-            elif length == 127:
-                if size - at < 10:
-                    break
-                length = int.from_bytes(buf[at + 2 : at + 10], "big")
-                head = 10
-            start = at + head
-            end = start + length
-            if end > size:
-                break
-            opcode = buf[at] & 0x0F
-            if opcode == 2:
-                self.binary(buf, start, end, now)
-            elif opcode == 1:
-                self.gen.on_text(self, bytes(buf[start:end]), now)
-            elif opcode == 8:
-                self.close_code = int.from_bytes(buf[start : start + 2], "big") if length else 1005
+        while (frame := next_frame(buf, at, size)) is not None:
+            opcode, start, at = frame
+            if opcode == BINARY:
+                self.binary(buf, start, at, now)
+            elif opcode == TEXT:
+                self.gen.on_text(self, bytes(buf[start:at]), now)
+            elif opcode == CLOSE:
+                self.close_code = close_code(buf, start, at)
                 self.transport.close()
-            elif opcode == 9:  # ping: answer with a pong carrying its payload
-                payload = bytes(buf[start:end])
-                self.transport.write(bytes((0x8A, 0x80 | len(payload))) + ZERO_MASK + payload)
-            at = end
+            elif opcode == PING:  # answer with a pong carrying its payload
+                self.transport.write(client_frame(PONG, bytes(buf[start:at])))
         if at:
             del buf[:at]
 
@@ -209,12 +202,7 @@ class WsClient(asyncio.Protocol):
             self.payloads[from_version] = payload
 
     def send_text(self, payload: bytes) -> None:
-        n = len(payload)
-        if n < 126:
-            head = bytes((0x81, 0x80 | n))
-        else:
-            head = bytes((0x81, 0xFE)) + n.to_bytes(2, "big")
-        self.transport.write(head + ZERO_MASK + payload)
+        self.transport.write(client_frame(TEXT, payload))
 
     @property
     def is_open(self) -> bool:
@@ -344,17 +332,8 @@ class Generator:
         return self.spectators + self.players
 
     def handshake(self, user: str | None) -> bytes:
-        lines = [
-            f"GET /api/canvas/{self.canvas_id}/live HTTP/1.1",
-            f"Host: {self.host}:{self.port}",
-            "Upgrade: websocket",
-            "Connection: Upgrade",
-            "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-            "Sec-WebSocket-Version: 13",
-        ]
-        if user is not None:
-            lines.append(f"X-Dev-User: {user}")
-        return ("\r\n".join(lines) + "\r\n\r\n").encode()
+        return upgrade_request(self.host, self.port, f"/api/canvas/{self.canvas_id}/live",
+                               None if user is None else {"X-Dev-User": user})
 
     async def open(self, index: int, user: str | None, *, keep: bool = False) -> WsClient:
         request = self.handshake(user)

@@ -1,7 +1,6 @@
-"""A cheap WebSocket client for load generators: an asyncio protocol with hand-made RFC 6455
-framing (as scripts/load_canvas.py's), text frames out under a zero mask, text and binary frames
-in, pings answered, the close code kept. A frame costs it a few microseconds where the
-`websockets` library costs tens: the load shares the machine with the servers it loads."""
+"""A cheap WebSocket client for load generators: an asyncio protocol on the hand-made RFC 6455
+framing of `tests/support/ws_frames.py`, text frames out, text and binary frames in, pings
+answered, the close code kept."""
 
 from __future__ import annotations
 
@@ -10,16 +9,19 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-ZERO_MASK = b"\x00\x00\x00\x00"  # a valid masking key: the payload goes out as it is
-KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+from tests.support.ws_frames import (
+    BINARY,
+    CLOSE,
+    PING,
+    PONG,
+    TEXT,
+    client_frame,
+    close_code,
+    next_frame,
+    upgrade_request,
+)
 
-
-def upgrade_request(host: str, port: int, path: str, headers: dict[str, str] | None = None
-                    ) -> bytes:
-    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket",
-             "Connection: Upgrade", f"Sec-WebSocket-Key: {KEY}", "Sec-WebSocket-Version: 13"]
-    lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+__all__ = ["LiveSocket", "open_socket", "upgrade_request"]
 
 
 class LiveSocket(asyncio.Protocol):
@@ -80,51 +82,26 @@ class LiveSocket(asyncio.Protocol):
         buf = self.buf
         size = len(buf)
         at = 0
-        while size - at >= 2:
-            length = buf[at + 1] & 0x7F
-            head = 2
-            if length == 126:
-                if size - at < 4:
-                    break
-                length = (buf[at + 2] << 8) | buf[at + 3]
-                head = 4
-            elif length == 127:
-                if size - at < 10:
-                    break
-                length = int.from_bytes(buf[at + 2 : at + 10], "big")
-                head = 10
-            start = at + head
-            end = start + length
-            if end > size:
-                break
-            opcode = buf[at] & 0x0F
-            if opcode == 1:
-                self.on_text(bytes(buf[start:end]))
-            elif opcode == 2:
-                self.on_binary(bytes(buf[start:end]))
-            elif opcode == 8:
-                self.close_code = int.from_bytes(buf[start : start + 2], "big") if length else 1005
+        while (frame := next_frame(buf, at, size)) is not None:
+            opcode, start, at = frame
+            if opcode == TEXT:
+                self.on_text(bytes(buf[start:at]))
+            elif opcode == BINARY:
+                self.on_binary(bytes(buf[start:at]))
+            elif opcode == CLOSE:
+                self.close_code = close_code(buf, start, at)
                 self.transport.close()
                 break
-            elif opcode == 9:  # ping: a pong with its payload
-                payload = bytes(buf[start:end])
-                if not self.transport.is_closing():
-                    self.transport.write(bytes((0x8A, 0x80 | len(payload))) + ZERO_MASK + payload)
-            at = end
+            elif opcode == PING and not self.transport.is_closing():  # a pong with its payload
+                self.transport.write(client_frame(PONG, bytes(buf[start:at])))
         if at:
             del buf[:at]
 
     def send_text(self, payload: bytes) -> None:
         """Sends a text frame; nothing once the socket is closing (what it held goes again
         when the caller's socket is back)."""
-        if self.transport.is_closing():
-            return
-        n = len(payload)
-        if n < 126:
-            head = bytes((0x81, 0x80 | n))
-        else:
-            head = bytes((0x81, 0xFE)) + n.to_bytes(2, "big")
-        self.transport.write(head + ZERO_MASK + payload)
+        if not self.transport.is_closing():
+            self.transport.write(client_frame(TEXT, payload))
 
     def close(self) -> None:
         if self.transport is not None:
