@@ -62,3 +62,35 @@ async def test_the_ids_returned_are_the_rows_notification_ids(settings):
         assert [row.originator_id for row in rows] == [n.id for n in batch]
     finally:
         notes.close()
+
+
+async def test_one_aggregates_consecutive_events_are_stored_as_a_run(settings):
+    notes = Notes(env=application_env(settings, create_table=True))
+    try:
+        note = Note("a")
+        for n in range(6):
+            note.edit(f"a{n}")
+        notes.save(note)  # versions 1..7: one run, sent as the id and version 1
+        ids = notes.recorder.insert_events(
+            [notes.mapper.to_stored_event(e) for e in _edits(note, 3)]  # versions 8..10
+        )
+        rows = notes.recorder.select_notifications(start=None, limit=20)
+        assert ids == [row.id for row in rows][-3:]
+        assert [(row.originator_id, row.originator_version) for row in rows] == [
+            (note.id, version) for version in range(1, 11)
+        ]
+        assert notes.repository.get(note.id).text == "e2"
+        stale = notes.repository.get(note.id, version=9)  # a run from a version already stored
+        with pytest.raises(RecordConflictError):
+            notes.recorder.insert_events(
+                [notes.mapper.to_stored_event(e) for e in _edits(stale, 2)]
+            )
+        assert len(notes.recorder.select_notifications(start=None, limit=20)) == 10
+    finally:
+        notes.close()
+
+
+def _edits(note: Note, count: int) -> list[object]:
+    for n in range(count):
+        note.edit(f"e{n}")
+    return note.collect_events()
