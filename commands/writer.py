@@ -56,13 +56,16 @@ class _InFlight(NamedTuple):
     batch: list[Item]
     answers: list[Any]
     snapshot: StoredEvent | None
+    version: int
+    """The aggregate's version once the batch is stored."""
 
 
 class AggregateWriter(WriterThread[A, C]):
     """Serialises commands to one aggregate, batching their events into few saves.
 
     `decide(aggregate, command, now)` returns the caller's answer or raises a domain error, which
-    goes to that caller alone; `load()` reads the aggregate from the application's store.
+    goes to that caller alone; `load()` reads the aggregate from the application's store, and
+    `loaded` is one just read (the writer starts from it).
     """
 
     def __init__(
@@ -73,11 +76,15 @@ class AggregateWriter(WriterThread[A, C]):
         load: Callable[[], A],
         decide: Callable[[A, C, datetime], Any],
         clock: Callable[[], datetime],
+        loaded: A | None = None,
         **options: Unpack[WriterOptions],
     ) -> None:
         super().__init__(name=name, app=app, decide=decide, clock=clock, **options)
         self._load = load
-        self._aggregate: A | None = None
+        self._aggregate: A | None = loaded
+        self.stored_version = 0 if loaded is None else loaded.version
+        """The newest version of the aggregate this writer knows stored: loaded, or saved by
+        it (read from any thread; a canvas placement carries it, `Canvas.place`'s `seen`)."""
         self._saver = ThreadPoolExecutor(1, thread_name_prefix=f"save-{name}")
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -128,7 +135,9 @@ class AggregateWriter(WriterThread[A, C]):
                 resolve(batch, answers)
                 continue
             snapshot = self._capture_snapshot(aggregate, len(events))
-            inflight = _InFlight(self._saver.submit(self._put, events), batch, answers, snapshot)
+            inflight = _InFlight(
+                self._saver.submit(self._put, events), batch, answers, snapshot, aggregate.version
+            )
 
     def _next_batch(self, *, block: bool) -> list[Item] | None:
         try:
@@ -141,12 +150,14 @@ class AggregateWriter(WriterThread[A, C]):
 
     def _decide_batch(self, batch: list[Item]) -> tuple[A, list[Any]] | None:
         try:
-            aggregate = self._aggregate if self._aggregate is not None else self._load()
+            if self._aggregate is None:
+                self._aggregate = self._load()
+                self.stored_version = max(self.stored_version, self._aggregate.version)
+            aggregate = self._aggregate
         except Exception as error:  # noqa: BLE001 - reported; nobody is acknowledged
             self._report(error, "cannot load its aggregate")
             fail(batch, answer_for(error))
             return None
-        self._aggregate = aggregate
         now = self._clock()  # one authoritative time per batch: a batch spans a few ms
         return aggregate, [self._decide_one(aggregate, command, now) for command, _ in batch]
 
@@ -164,6 +175,7 @@ class AggregateWriter(WriterThread[A, C]):
             self._aggregate = None
             return False
         self._saved(len(inflight.batch))
+        self.stored_version = max(self.stored_version, inflight.version)
         self._put_snapshots([inflight.snapshot] if inflight.snapshot else [])
         resolve(inflight.batch, inflight.answers)
         return True
@@ -196,6 +208,7 @@ class AggregateWriter(WriterThread[A, C]):
                 after_failure(attempt)
                 continue
             self._saved(len(batch))
+            self.stored_version = max(self.stored_version, aggregate.version)
             self._put_snapshots([snapshot] if snapshot else [])
             resolve(batch, answers)
             return

@@ -29,13 +29,11 @@ the window would be placed again.
 The other way round — the first copy of an op decided after a resend of it was placed — the
 window alone cannot see: a command can wait in a node's queue (a stopping node finishing its
 work, a writer losing races to another node's) while its resend is placed through another node
-and the player places many more. So a placement says when its node took it (`received`), and
-one whose player has placed a whole window of ops since then is refused with `OpStale`
-(`try_again`): every op placed after `received` is still in the window when it is decided, its
-resend among them."""
-CLOCK_SKEW_MS = 500
-"""How far the clocks of two API nodes may disagree: `received` and the placements' times are
-read on different nodes, so a placement is refused as stale this much early."""
+and the player places many more. So a placement says which version of the canvas its node knew
+stored when it took the command (`seen`): whatever was placed after that has a later version, and
+one whose player's whole window is later is refused with `OpStale` (`try_again`). So every op
+placed since the command was taken is still in the window when it is decided, its resend among
+them. Versions, not clocks: nodes' clocks may disagree, the canvas's versions do not."""
 _HEX_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
@@ -99,10 +97,9 @@ def epoch_ms(moment: datetime) -> int:
 
 
 OpWindow = tuple[str | int | None, ...]
-"""A player's remembered ops, oldest first, flat: `op id, version, pixel, at_ms` for each, where
-the pixel is the placement as a delta entry, `(y·width + x) << 5 | colour` (None for an op known
-only from a snapshot taken before ops had one), and `at_ms` when it was placed (0 when a
-snapshot from before version 3 did not say). Flat, because the event store's codec walks
+"""A player's remembered ops, oldest first, flat: `op id, version, pixel` for each, where the
+pixel is the placement as a delta entry, `(y·width + x) << 5 | colour` (None for an op known
+only from a snapshot taken before ops had one). Flat, because the event store's codec walks
 every nested tuple of a snapshot: nested, a thousand players' windows took 15 ms to encode,
 flat 4."""
 
@@ -123,9 +120,8 @@ def validate_size(width: int, height: int) -> None:
 class Canvas(Aggregate):
     """One board. Its version is the aggregate version: every event bumps it by exactly one."""
 
-    class_version = 3
-    """Of the snapshot state: version 2 added `recent_ops` (`upcast_v1_v2`), version 3 the time
-    of each op in it (`upcast_v2_v3`)."""
+    class_version = 2
+    """Of the snapshot state: version 2 added `recent_ops` (`upcast_v1_v2`)."""
 
     class Created(Aggregate.Created):
         title: str
@@ -156,16 +152,6 @@ class Canvas(Aggregate):
             user: (op, version, None)
             for user, (_, op, version) in state["last_placed"].items()
             if op is not None
-        }
-
-    @staticmethod
-    def upcast_v2_v3(state: dict[str, Any]) -> None:
-        """Windows of `op, version, pixel`: each op placed at an unknown time, long ago."""
-        state["recent_ops"] = {
-            user: tuple(
-                value for at in range(0, len(window), 3) for value in (*window[at : at + 3], 0)
-            )
-            for user, window in state["recent_ops"].items()
         }
 
     @classmethod
@@ -207,15 +193,15 @@ class Canvas(Aggregate):
         now: datetime,
         op: str | None = None,
         is_admin: bool = False,
-        received: datetime | None = None,
+        seen: int | None = None,
     ) -> Placement:
-        """`received`: when the node took the command (for a placement with an op)."""
+        """`seen`: the version its node knew stored when it took the command (for an op)."""
         if op is not None:
             replayed = self._replayed(user, op, x, y, colour)
             if replayed is not None:
                 return replayed
-            if received is not None:
-                self._check_not_stale(user, op, received)
+            if seen is not None:
+                self._check_not_stale(user, op, seen)
         self._check_open()
         self._check_point(x, y)
         self._check_colour(colour)
@@ -298,7 +284,7 @@ class Canvas(Aggregate):
         if not window:
             return None
         try:
-            at = 4 * window[::4].index(op)
+            at = 3 * window[::3].index(op)
         except ValueError:
             return None
         version, entry = window[at + 1], window[at + 2]
@@ -307,14 +293,14 @@ class Canvas(Aggregate):
             raise OpReused(f"op {op!r} already placed another pixel, at version {version}")
         return Placement(version, replayed=True)
 
-    def _check_not_stale(self, user: str, op: str, received: datetime) -> None:
+    def _check_not_stale(self, user: str, op: str, seen: int) -> None:
         """Refuse an op taken before the oldest placement its player's full window remembers."""
         window = self.recent_ops.get(user)
-        if window is None or len(window) < 4 * OP_WINDOW:
+        if window is None or len(window) < 3 * OP_WINDOW:
             return
-        oldest_ms = window[3]
-        assert isinstance(oldest_ms, int)
-        if oldest_ms >= epoch_ms(received) - CLOCK_SKEW_MS:
+        oldest = window[1]
+        assert isinstance(oldest, int)
+        if oldest > seen:
             raise OpStale(
                 f"op {op!r} waited here while its player placed {OP_WINDOW} others: "
                 "nothing was placed, send it again"
@@ -361,10 +347,8 @@ class Canvas(Aggregate):
             if self.op is not None:
                 entry = (self.y * canvas.width + self.x) << 5 | self.colour
                 window = canvas.recent_ops.get(self.user, ())
-                kept = window[4:] if len(window) >= 4 * OP_WINDOW else window
-                canvas.recent_ops[self.user] = (
-                    *kept, self.op, self.originator_version, entry, at_ms
-                )
+                kept = window[3:] if len(window) >= 3 * OP_WINDOW else window
+                canvas.recent_ops[self.user] = (*kept, self.op, self.originator_version, entry)
 
     class RectangleFilled(Aggregate.Event):
         x: int

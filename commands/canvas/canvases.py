@@ -35,20 +35,21 @@ class CanvasNotFound(CanvasError):
 
 
 class Order(NamedTuple):
-    """A command as a canvas's writer queues it: who sent it, and when this node took it."""
+    """A command as a canvas's writer queues it: who sent it, and the version of the canvas this
+    node knew stored when it took it (`Canvas.place`'s `seen`)."""
 
     actor: Actor
     body: CanvasCommand
-    received: datetime | None = None
+    seen: int | None = None
 
 
 def decide(canvas: Canvas, order: Order, now: datetime) -> Placement:
-    actor, body, received = order
+    actor, body, seen = order
     match body:
         case PlacePixel(x=x, y=y, colour=colour, op=op):
             return canvas.place(
                 x=x, y=y, colour=colour, user=actor.user, now=now, op=op,
-                is_admin=actor.is_admin, received=received,
+                is_admin=actor.is_admin, seen=seen,
             )  # fmt: skip
         case FillRectangle(x=x, y=y, width=width, height=height, colour=colour):
             return canvas.fill(
@@ -111,15 +112,17 @@ class Canvases(Application[UUID]):
             if writer is None:
                 # refuse unknown canvases before starting a thread; a cooldown never changes
                 try:
-                    self._cooldowns[canvas_id] = self.get_canvas(canvas_id).cooldown_ms
+                    canvas = self.get_canvas(canvas_id)
                 except Exception as error:
                     if unavailable(error):
                         raise answer_for(error) from error
                     raise
+                self._cooldowns[canvas_id] = canvas.cooldown_ms
                 writer = AggregateWriter(
                     name=str(canvas_id),
                     app=self,
                     load=lambda: self.get_canvas(canvas_id),
+                    loaded=canvas,
                     decide=decide,
                     clock=self.clock,
                     linger_s=self._linger_s,
@@ -148,7 +151,7 @@ class Canvases(Application[UUID]):
     async def execute(self, canvas_id: UUID, actor: Actor, command: CanvasCommand) -> Placement:
         """Run a command through the canvas's writer; returns once it is committed."""
         writer = await self.open_writer(canvas_id)
-        answer: Placement = await writer.submit(Order(actor, command, self.clock()))
+        answer: Placement = await writer.submit(Order(actor, command, writer.stored_version))
         return answer
 
     def stop_writers(self) -> None:

@@ -173,12 +173,12 @@ def test_an_op_that_waited_behind_another_writer_while_its_resend_moved_on_is_no
     canvas = app.create_canvas(CreateCanvas(width=64, height=1, palette=PALETTE, cooldown_ms=0))
     stalled, other = a_writer(app, canvas.id, "stalled"), a_writer(app, canvas.id, "other")
     stalled.submit_threadsafe(place("warm", op="w")).result(5)  # loaded before the others place
-    taken = app.clock()
+    seen = stalled.stored_version
     resend = other.submit_threadsafe(place("ann", x=1, op="late")).result(5)
     for n in range(OP_WINDOW):
         other.submit_threadsafe(place("ann", x=2 + n, op=f"after-{n}")).result(5)
     late = stalled.submit_threadsafe(
-        Order(Actor("ann"), PlacePixel(x=1, y=0, colour=1, op="late"), taken)
+        Order(Actor("ann"), PlacePixel(x=1, y=0, colour=1, op="late"), seen)
     )
     with pytest.raises(CanvasError) as refused:
         late.result(5)
@@ -187,3 +187,22 @@ def test_an_op_that_waited_behind_another_writer_while_its_resend_moved_on_is_no
     assert refused.value.code == "try_again"
     placed = [e for e in app.events.get(canvas.id) if getattr(e, "op", None) == "late"]
     assert [e.originator_version for e in placed] == [resend.version]
+
+
+def test_a_players_first_op_on_a_node_that_just_opened_the_canvas_is_not_taken_for_stale():
+    # The player has a whole window of ops from before; this node's writer starts from the
+    # canvas it read to open it, so it knows those versions stored.
+    app = an_app()
+    canvas = app.create_canvas(CreateCanvas(width=64, height=1, palette=PALETTE, cooldown_ms=0))
+    for n in range(OP_WINDOW):
+        canvas.place(x=n, y=0, colour=1, user="ann", now=app.clock(), op=f"before-{n}")
+    app.save(canvas)
+
+    async def place_once() -> int:
+        placed = await app.execute(canvas.id, Actor("ann"), PlacePixel(x=1, y=0, colour=2, op="now"))
+        return placed.version
+
+    try:
+        assert asyncio.run(place_once()) == 2 + OP_WINDOW
+    finally:
+        app.stop_writers()

@@ -3,7 +3,7 @@ version it produced and places nothing; an op id reused for another pixel is ref
 
 import pytest
 
-from domain.canvas import CLOCK_SKEW_MS, OP_WINDOW, CanvasError
+from domain.canvas import OP_WINDOW, CanvasError
 from tests.factories import a_canvas, at
 
 
@@ -70,14 +70,15 @@ def test_the_window_holds_a_players_last_op_window_ops():
 
 
 def test_an_op_taken_before_its_players_whole_window_was_placed_is_refused_as_stale():
-    # The op waited in a node's queue (received at 0) while its resend and fifteen more of the
-    # player's ops were placed through another node: the resend may have left the window.
+    # The op waited in a node's queue (taken when version 1 was stored) while its resend and
+    # fifteen more of the player's ops were placed through another node: the resend may have
+    # left the window.
     canvas = a_canvas(cooldown_ms=0)
     for n in range(OP_WINDOW):
-        canvas.place(x=n % 16, y=0, colour=1, user="ann", now=at(1_000 + n), op=f"op-{n}")
+        canvas.place(x=n % 16, y=0, colour=1, user="ann", now=at(n), op=f"op-{n}")
     canvas.collect_events()
     with pytest.raises(CanvasError) as refused:
-        canvas.place(x=3, y=3, colour=1, user="ann", now=at(2_000), op="late", received=at(0))
+        canvas.place(x=3, y=3, colour=1, user="ann", now=at(99), op="late", seen=1)
     assert refused.value.code == "try_again"
     assert canvas.version == 1 + OP_WINDOW
     assert canvas.collect_events() == []
@@ -85,25 +86,24 @@ def test_an_op_taken_before_its_players_whole_window_was_placed_is_refused_as_st
 
 def test_an_op_taken_before_the_window_was_placed_is_still_answered_when_it_is_in_it():
     canvas = a_canvas(cooldown_ms=0)
-    first = canvas.place(x=0, y=0, colour=1, user="ann", now=at(1_000), op="op-0")
+    first = canvas.place(x=0, y=0, colour=1, user="ann", now=at(0), op="op-0")
     for n in range(1, OP_WINDOW):
-        canvas.place(x=n % 16, y=0, colour=1, user="ann", now=at(1_000 + n), op=f"op-{n}")
-    late = canvas.place(x=0, y=0, colour=1, user="ann", now=at(2_000), op="op-0", received=at(0))
+        canvas.place(x=n % 16, y=0, colour=1, user="ann", now=at(n), op=f"op-{n}")
+    late = canvas.place(x=0, y=0, colour=1, user="ann", now=at(99), op="op-0", seen=1)
     assert late == (first.version, True)
 
 
 def test_an_op_is_placed_when_the_window_holds_every_op_since_it_was_taken():
     canvas = a_canvas(cooldown_ms=0)
-    for n in range(OP_WINDOW):  # the oldest remembered op was placed long before it was taken
-        canvas.place(x=n % 16, y=0, colour=1, user="ann", now=at(n * 1_000), op=f"op-{n}")
-    taken = at(OP_WINDOW * 1_000 + CLOCK_SKEW_MS)
-    placed = canvas.place(x=3, y=3, colour=1, user="ann", now=at(99_000), op="new", received=taken)
+    for n in range(OP_WINDOW):  # versions 2..17; taken once version 2 was stored
+        canvas.place(x=n % 16, y=0, colour=1, user="ann", now=at(n), op=f"op-{n}")
+    placed = canvas.place(x=3, y=3, colour=1, user="ann", now=at(99), op="new", seen=2)
     assert placed == (2 + OP_WINDOW, False)
 
 
 def test_a_player_with_fewer_ops_than_the_window_is_never_refused_as_stale():
     canvas = a_canvas(cooldown_ms=0)
     for n in range(OP_WINDOW - 1):
-        canvas.place(x=n % 16, y=0, colour=1, user="ann", now=at(1_000 + n), op=f"op-{n}")
-    assert not canvas.place(x=3, y=3, colour=1, user="ann", now=at(2_000), op="late",
-                            received=at(0)).replayed
+        canvas.place(x=n % 16, y=0, colour=1, user="ann", now=at(n), op=f"op-{n}")
+    assert not canvas.place(x=3, y=3, colour=1, user="ann", now=at(99), op="late",
+                            seen=0).replayed

@@ -4,14 +4,13 @@ taken before it existed still loads."""
 from datetime import timedelta
 from uuid import uuid4
 
-import pytest
 from eventsourcing.domain import Snapshot
 from eventsourcing.utils import get_topic
 
 from commands.actor import Actor
 from commands.canvas.canvases import Canvases
 from commands.canvas.wire import CreateCanvas, PlacePixel
-from domain.canvas import Canvas, CanvasError
+from domain.canvas import Canvas
 from tests.factories import PALETTE, T0
 from tests.support.fakes import IN_MEMORY
 
@@ -92,22 +91,3 @@ def test_placements_stored_before_the_op_window_replay_into_it():
     restored = app.get_canvas(canvas_id)
     assert restored.place(x=1, y=1, colour=1, user="ann", now=T0, op="a1") == (2, True)
 
-
-def test_a_snapshot_taken_before_ops_had_times_still_loads():
-    app = canvases()
-    canvas = a_new_canvas(app)
-    canvas.place(x=4, y=2, colour=1, user="ann", now=T0, op="v2-op")
-    app.save(canvas)
-    # The state as version 2 stored it: each op of the window as `op, version, pixel`.
-    state = Snapshot.take(canvas).state
-    state["class_version"] = 2
-    state["recent_ops"] = {"ann": ["v2-op", 2, (2 * 16 + 4) << 5 | 1]}
-    assert app.snapshots is not None
-    app.snapshots.put([Snapshot(originator_id=canvas.id, originator_version=2,
-                                timestamp=T0 + timedelta(seconds=1), topic=get_topic(Canvas),
-                                state=state)])
-    restored = app.get_canvas(canvas.id)
-    assert restored.recent_ops["ann"] == ("v2-op", 2, (2 * 16 + 4) << 5 | 1, 0)
-    assert restored.place(x=4, y=2, colour=1, user="ann", now=T0, op="v2-op") == (2, True)
-    with pytest.raises(CanvasError):  # the same op for another pixel is still known
-        restored.place(x=5, y=2, colour=1, user="ann", now=T0, op="v2-op")
