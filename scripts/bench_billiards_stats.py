@@ -395,6 +395,7 @@ def main() -> int:
     parser.add_argument("--ends", type=int, default=100, help="matches ended end to end")
     parser.add_argument("--notices", type=int, default=300, help="notifications sent")
     parser.add_argument("--timeout", type=float, default=3600, help="give up after (s)")
+    parser.add_argument("--server-log", type=Path, help="keep a copy of the server's log here")
     args = parser.parse_args()
     scale = 50 if args.quick else 1
     args.players = args.players or 100_000 // scale
@@ -402,7 +403,8 @@ def main() -> int:
     run = benchkit.new_run("bench_billiards_stats", "bench_bstats")
     started = time.perf_counter()
     machine = benchkit.machine()
-    error = benchkit.run_guarded(run, run_bench(run, args), alarm_s=args.timeout + 120)
+    error = benchkit.run_guarded(run, run_bench(run, args), alarm_s=args.timeout + 120,
+                                 keep_log=args.server_log)
     result = benchkit.report(headline(run.result), run, error)
     result["machine"] = machine
     result["params"] = {"players": args.players, "matches": args.matches, "quick": args.quick,

@@ -24,6 +24,14 @@ from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import Header, StatusCode
 
+MAX_FETCH_BYTES = 4 * 1024 * 1024
+"""The most one pull request asks the server to send. Without a bound a catching-up runner asked
+for its whole batch of up to 500 pages of up to 256 kB (`publisher.MAX_MESSAGE_BYTES`), a node's
+runners share one connection, and the server cut it as a slow consumer once 64 MB were waiting
+for a loop busy applying them (a billiards node catching up 567k events: `UnexpectedEOF`, the
+projections' requests timing out). A page is far smaller than this, so a request always takes
+one (the server answers 409 to a request that could not take its first message)."""
+
 SKIPPED = frozenset(
     {
         StatusCode.NO_MESSAGES,  # a request that found nothing
@@ -43,7 +51,11 @@ async def fetch(
     messages = _take(subscription, batch)
     if messages:
         return messages
-    request = {"batch": batch, "expires": max(int(timeout * 1e9), 1_000_000)}
+    request = {
+        "batch": batch,
+        "max_bytes": MAX_FETCH_BYTES,
+        "expires": max(int(timeout * 1e9), 1_000_000),
+    }
     await subscription._nc.publish(
         subscription._nms, json.encode(request), reply=subscription._deliver
     )

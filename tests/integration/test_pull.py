@@ -97,3 +97,23 @@ async def test_a_deleted_consumer_gives_nothing_and_consumer_info_tells(
     assert await pull.fetch(subscription, 10, timeout=0.3) == []
     with pytest.raises(nats.js.errors.NotFoundError):
         await subscription.consumer_info()
+
+
+async def test_a_request_asks_for_no_more_bytes_than_its_bound(
+    stream: tuple[JetStreamContext, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A catching-up node's runners share one connection: a request for a whole batch of large
+    # pages had the server cut it as a slow consumer. The batch comes in several requests.
+    js, name = stream
+    page = b"x" * 1000
+    for _ in range(30):
+        await js.publish(f"{name}.ev", page)
+    monkeypatch.setattr(pull, "MAX_FETCH_BYTES", 10 * 1100)
+    subscription = await consumer(js, name)
+    sizes = []
+    while sum(sizes) < 30:
+        messages = await pull.fetch(subscription, 500, timeout=1.0)
+        assert messages
+        sizes.append(len(messages))
+        await messages[-1].ack()
+    assert max(sizes) <= 11 and len(sizes) >= 3
