@@ -154,15 +154,16 @@ async def rebuild(run: Run, pool: Any, nc: Any) -> dict[str, Any]:
             "rebuild_loadavg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)]}
 
 
-async def caught_up(run: Run, pool: Any, timeout: float) -> float:
-    """Until the server's billiards read models have read the whole store; seconds waited."""
+async def caught_up(run: Run, pool: Any, timeout: float, *, names: str = "billiards_%") -> float:
+    """Until the server's billiards read models (those whose names are LIKE `names`) have read
+    the whole store; seconds waited. The reads are measured once all have: one still catching
+    up takes the server's loop from the requests."""
     s = f'"{run.schema}"'
     t0 = time.perf_counter()
     while True:
         last = await pool.fetchval(f"SELECT max(notification_id) FROM {s}.billiards_events")
         low = await pool.fetchval(
-            f"SELECT min(position) FROM {s}.projection_positions "
-            "WHERE name IN ('billiards_matches', 'billiards_players')"
+            f"SELECT min(position) FROM {s}.projection_positions WHERE name LIKE $1", names
         )
         if low is not None and low >= last:
             return time.perf_counter() - t0
