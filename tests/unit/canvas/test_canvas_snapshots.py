@@ -90,4 +90,3 @@ def test_placements_stored_before_the_op_window_replay_into_it():
     app.save(canvas)
     restored = app.get_canvas(canvas_id)
     assert restored.place(x=1, y=1, colour=1, user="ann", now=T0, op="a1") == (2, True)
-
