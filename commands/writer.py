@@ -161,7 +161,6 @@ class AggregateWriter(WriterThread[A, C]):
         now = self._clock()  # one authoritative time per batch: a batch spans a few ms
         return aggregate, [self._decide_one(aggregate, command, now) for command, _ in batch]
 
-
     def _settle(self, inflight: _InFlight) -> bool:
         """Wait for an in-flight save; acknowledge its batch if it committed."""
         try:
@@ -176,7 +175,8 @@ class AggregateWriter(WriterThread[A, C]):
             return False
         self._saved(len(inflight.batch))
         self.stored_version = max(self.stored_version, inflight.version)
-        self._put_snapshots([inflight.snapshot] if inflight.snapshot else [])
+        if inflight.snapshot is not None:  # stored by the saver, before the next batch
+            self._saver.submit(self._put_snapshots, [inflight.snapshot])
         resolve(inflight.batch, inflight.answers)
         return True
 
