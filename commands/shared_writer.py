@@ -240,8 +240,8 @@ class SharedWriter(WriterThread[A, C]):
                 self._split(batch)
                 return
             self._saved(len(batch))
+        resolve(batch, answers)  # then the snapshots: a cache, which no answer waits for
         self._put_snapshots(snapshots)
-        resolve(batch, answers)
 
     def _refused_by_memory(
         self, batch: list[Item], answers: list[Any], held: set[UUID]
