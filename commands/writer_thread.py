@@ -250,7 +250,8 @@ class WriterThread(Generic[A, C]):
             return None
         if aggregate.version // every == (aggregate.version - new_events) // every:
             return None
-        return self._app.mapper.to_stored_event(Snapshot.take(aggregate))
+        snapshot_class = getattr(type(aggregate), "Snapshot", Snapshot)  # as the library's
+        return self._app.mapper.to_stored_event(snapshot_class.take(aggregate))
 
     def _put_snapshots(self, snapshots: Sequence[StoredEvent]) -> None:
         if not snapshots:

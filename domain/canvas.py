@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 from uuid import UUID
 
+import eventsourcing.domain
 from eventsourcing.domain import Aggregate
 
 MAX_SIDE = 4096
@@ -122,6 +123,11 @@ class Canvas(Aggregate):
 
     class_version = 2
     """Of the snapshot state: version 2 added `recent_ops` (`upcast_v1_v2`)."""
+
+    class Snapshot(eventsourcing.domain.Snapshot):
+        holds_no_uuid = True
+        """Its state is plain values and the canvas's id is stored apart: the store's mapper
+        need not walk its thousands of players for UUIDs (`commands.codec`)."""
 
     class Created(Aggregate.Created):
         title: str
