@@ -11,6 +11,8 @@ const $ = (id) => document.getElementById(id)
 
 export class AccountCorner {
   #providersShown = false
+  /** The page a `?next=` asked to go back to once signed in. */
+  returnsTo = undefined
 
   constructor(session, config) {
     this.session = session
@@ -26,6 +28,22 @@ export class AccountCorner {
       this.#asGuest($('nickname').value)
     })
     this.render()
+    this.#returnWhenSignedIn()
+    if (location.hash === '#sign-in' && session.account === null) this.open()
+  }
+
+  /** `?next=/billiards` (another page's "Sign in"): back there once signed in, same site only. */
+  #returnWhenSignedIn() {
+    const next = new URLSearchParams(location.search).get('next')
+    if (next === null) return
+    const target = new URL(next, location.origin)
+    if (target.origin !== location.origin) return
+    this.returnsTo = target.pathname
+    const back = () => {
+      if (this.session.account !== null) location.assign(target.pathname + target.search)
+    }
+    this.session.addEventListener('change', back)
+    back()
   }
 
   get providers() {
@@ -46,10 +64,13 @@ export class AccountCorner {
   /** The dialog: to sign in, or (a guest) to link a provider and keep the account. */
   open() {
     const guest = this.session.isGuest
-    $('sign-in-title').textContent = guest ? 'Keep this account' : 'Sign in to place pixels'
+    const elsewhere = this.returnsTo !== undefined && !guest
+    $('sign-in-title').textContent = guest ? 'Keep this account' : elsewhere ? 'Sign in' : 'Sign in to place pixels'
     $('sign-in-lead').textContent = guest
       ? 'Link Google or Telegram: your name and your pixels stay yours, on any device.'
-      : 'Watching needs no account. To paint, pick a way in.'
+      : elsewhere
+        ? `One account for every game here; then back to ${this.returnsTo}.`
+        : 'Watching needs no account. To paint, pick a way in.'
     const guests = this.config.guest_sign_in && !guest
     $('guest-form').hidden = !guests
     $('providers-divider').hidden = !guests || !this.providers

@@ -4,6 +4,7 @@ of two rated players, a profile with its charts, a replay stepped through shot b
 from __future__ import annotations
 
 import httpx
+from playwright.async_api import expect
 
 from domain.billiards.rules import BUILT_IN_IDS
 from tests.browser.billiards.test_mini_app import in_telegram
@@ -91,3 +92,32 @@ async def test_an_empty_leaderboard_says_so(site: Site):
     await page.goto(f"{site.url}/billiards/leaderboards/moscow")
     await page.locator("#stats .empty").wait_for()
     assert await page.locator("#board-game").input_value() == "moscow"
+
+
+async def test_a_visitor_in_a_plain_browser_signs_in_and_comes_back_to_the_mini_app(make_site):
+    """Outside Telegram the Mini App's "Sign in" opens the service's sign-in (the canvas page's
+    dialog) and, once signed in, goes back to /billiards; before, it led to the home page,
+    which has no sign-in."""
+    site: Site = await make_site(google={"client_ids": ""})
+    page = await site.page(await site.a_canvas())  # a visitor who watched the canvas first
+    await page.goto(f"{site.url}/billiards", wait_until="domcontentloaded")
+    await page.locator("#signin a").click()
+    await page.wait_for_url(lambda url: url.endswith("/canvas?next=/billiards#sign-in"))
+    dialog = page.get_by_role("dialog")
+    await expect(dialog).to_contain_text("then back to /billiards")
+    await dialog.get_by_label("Play as a guest").fill("Wanda Walkin")
+    await dialog.get_by_role("button", name="Play as guest").click()
+    await page.wait_for_url(lambda url: url.endswith("/billiards"))
+    await expect(page.locator("#home")).to_be_visible()
+    await expect(page.locator("#home")).to_contain_text("Wanda Walkin")
+
+
+async def test_a_next_page_on_another_site_is_not_followed(make_site):
+    site: Site = await make_site(google={"client_ids": ""})
+    page = await site.page(await site.a_canvas())
+    await page.goto(f"{site.url}/canvas?next=//example.com/x#sign-in", wait_until="domcontentloaded")
+    dialog = page.get_by_role("dialog")
+    await dialog.get_by_label("Play as a guest").fill("Stay Here")
+    await dialog.get_by_role("button", name="Play as guest").click()
+    await expect(page.locator("#account-name")).to_have_text("Stay Here")
+    assert page.url.startswith(site.url)
