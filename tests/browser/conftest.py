@@ -136,7 +136,9 @@ class Site:
         page.on("pageerror", lambda error: self.page_errors.append(str(error)))
         query = f"?canvas={canvas_id}" if canvas_id else ""
         await page.goto(f"{self.url}/canvas{query}", wait_until="domcontentloaded")
-        await page.evaluate("window.tessera.ready")
+        # `evaluate` has no timeout of its own, and with no game open the page waits for one.
+        async with asyncio.timeout(WAIT_MS / 1000):
+            await page.evaluate("window.tessera.ready")
         return page
 
     async def player(self, canvas_id: str, name: str) -> Page:
