@@ -27,6 +27,12 @@ async def place_many(canvases: Canvases, canvas_id, count: int, start: int = 0) 
     )
 
 
+async def a_canvas(parts):
+    return await asyncio.to_thread(
+        parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
+    )
+
+
 def a_publisher(settings: Settings, parts, js) -> LogPublisher:
     table = events_table(Canvases.name)
     return LogPublisher(
@@ -49,9 +55,7 @@ async def assert_stream_equals_store(js, settings: Settings) -> None:
 async def test_the_stream_carries_every_event_once_in_commit_order(settings: Settings):
     parts = await build(settings)
     try:
-        canvas = await asyncio.to_thread(
-            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
-        )
+        canvas = await a_canvas(parts)
         await place_many(parts["canvas"].canvases, canvas.id, 500)
         last = await max_notification_id(settings)
         publisher = parts.publisher("canvas")
@@ -65,9 +69,7 @@ async def test_a_restarted_relay_neither_skips_nor_repeats(settings: Settings):
     parts = await build(settings, roles={"api"})
     js = parts.nc.jetstream()
     try:
-        canvas = await asyncio.to_thread(
-            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
-        )
+        canvas = await a_canvas(parts)
         await place_many(parts["canvas"].canvases, canvas.id, 200)
         first = a_publisher(settings, parts, js)
         await first.start()
@@ -92,9 +94,7 @@ async def test_two_relays_of_one_context_publish_each_event_once(settings: Setti
     js = parts.nc.jetstream()
     publishers = [a_publisher(settings, parts, js) for _ in range(2)]
     try:
-        canvas = await asyncio.to_thread(
-            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
-        )
+        canvas = await a_canvas(parts)
         for publisher in publishers:
             await publisher.start()
         for round_ in range(8):
@@ -121,9 +121,7 @@ async def test_a_page_read_before_another_call_published_does_not_go_out_after_i
     js = parts.nc.jetstream()
     publisher = a_publisher(settings, parts, js)
     try:
-        canvas = await asyncio.to_thread(
-            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
-        )
+        canvas = await a_canvas(parts)
         await place_many(parts["canvas"].canvases, canvas.id, 59)
         read_page = publisher._store.page_after
         second_done = asyncio.Event()
@@ -164,9 +162,7 @@ async def test_the_stream_converges_after_nats_was_down(settings: Settings, tmp_
         await ensure_stream(js, settings.events_stream, [f"{settings.stream_prefix}.ev.>"])
         publisher = a_publisher(settings, parts, js)
         await publisher.start()
-        canvas = await asyncio.to_thread(
-            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
-        )
+        canvas = await a_canvas(parts)
         await place_many(parts["canvas"].canvases, canvas.id, 300)
         await until(lambda: _at(publisher, 301))
         server.terminate()
@@ -193,9 +189,7 @@ async def test_another_writer_in_the_stream_costs_a_round_trip_never_an_event(se
     js = parts.nc.jetstream()
     publisher = a_publisher(settings, parts, js)
     try:
-        canvas = await asyncio.to_thread(
-            parts["canvas"].canvases.create_canvas, CreateCanvas(width=50, height=1, palette=PALETTE)
-        )
+        canvas = await a_canvas(parts)
         await publisher.start()
         for round_ in range(4):
             await place_many(parts["canvas"].canvases, canvas.id, 120, start=round_ * 120)
