@@ -36,7 +36,12 @@ export class AccountCorner {
   #returnWhenSignedIn() {
     const next = new URLSearchParams(location.search).get('next')
     if (next === null) return
-    const target = new URL(next, location.origin)
+    let target
+    try {
+      target = new URL(next, location.origin)
+    } catch {
+      return // not an address at all
+    }
     if (target.origin !== location.origin) return
     this.returnsTo = target.pathname
     const back = () => {
