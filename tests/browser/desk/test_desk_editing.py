@@ -98,9 +98,12 @@ async def test_a_sticker_grows_with_its_text(site: Site):
         f"window.desk.edit('{sticker}', {{text: 'a long line of words '.repeat(30)}})"
     )
 
-    after = await ann.get_by_role("note").bounding_box()
-    assert before is not None and after is not None
-    assert after["height"] > before["height"] + 100
+    assert before is not None
+    # the board renders on the next animation frame, late on a busy machine
+    await ann.wait_for_function(
+        "least => document.querySelector('.sticker').getBoundingClientRect().height > least",
+        arg=before["height"] + 100,
+    )
     clipped = await ann.evaluate(
         "(e => e.scrollHeight > e.clientHeight)(document.querySelector('.sticker .text'))"
     )
