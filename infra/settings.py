@@ -214,6 +214,9 @@ class HistorySettings(msgspec.Struct, frozen=True, kw_only=True):
     keyframe_every: int = 10_000
     """A durable keyframe of each board every N versions: any past board costs one keyframe
     and at most N - 1 events read from the event store."""
+    maps_every: int = 10
+    """Every Mth keyframe also keeps the analysts' maps (paintings a pixel, last touch): eight
+    bytes a pixel where the board has one, so any past map costs at most M·N - 1 events."""
     stream_key: str = ""
     """The RTMP stream key `tessera stream` appends to an output URL ending in `/`. A secret:
     never logged."""

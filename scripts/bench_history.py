@@ -93,7 +93,8 @@ async def keyframes(run: Run, pool: Any, nc: Any) -> dict[str, Any]:
 
     settings = run.settings
     model = HistoryReadModel(HistoryView(pool, settings.schema),
-                             every=settings.history.keyframe_every)
+                             every=settings.history.keyframe_every,
+                             maps_every=settings.history.maps_every)
     runner = ProjectionRunner(
         model,  # type: ignore[arg-type]
         pool=pool, js=nc.jetstream(), store=StoreReader(pool, settings.schema,

@@ -80,6 +80,7 @@ class CanvasContext:
                 HistoryReadModel(
                     HistoryView(spine.pool, settings.schema),
                     every=settings.history.keyframe_every,
+                    maps_every=settings.history.maps_every,
                 ),
                 linger_s=linger_s,
                 fetch_timeout_s=linger_s,

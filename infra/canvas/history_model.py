@@ -15,20 +15,24 @@ from projections.recorded import Recorded
 class HistoryReadModel:
     name = "history"
 
-    def __init__(self, view: HistoryView, *, every: int) -> None:
+    def __init__(self, view: HistoryView, *, every: int, maps_every: int = 1) -> None:
         self.view = view
         self._every = every
-        self.projection = HistoryProjection(every=every)
+        self._maps_every = maps_every
+        self.projection = self._fresh()
         self.topics = self.projection.topics
 
     async def load(self) -> None:
-        self.projection = HistoryProjection(every=self._every)
+        self.projection = self._fresh()
         for canvas in await self.view.list_canvases():
             self.projection.restore(await self.view.load(canvas))
 
     async def reset(self, conn: asyncpg.Connection) -> None:
         await self.view.reset(conn)
-        self.projection = HistoryProjection(every=self._every)
+        self.projection = self._fresh()
+
+    def _fresh(self) -> HistoryProjection:
+        return HistoryProjection(every=self._every, maps_every=self._maps_every)
 
     def apply(self, event: Recorded) -> None:
         self.projection.apply(event)

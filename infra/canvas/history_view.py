@@ -30,7 +30,7 @@ from projections.canvas.history import (
     Tracked,
     event_time,
     paint_columns,
-    tally,
+    tally_columns,
 )
 from projections.canvas.history import Keyframe as Keyframe_
 from projections.recorded import Columns, Recorded
@@ -98,8 +98,8 @@ class EncodedKeyframe(NamedTuple):
     version: int
     at: datetime
     data: bytes
-    heat: bytes
-    touched: bytes
+    heat: bytes | None
+    touched: bytes | None
 
 
 def compress_counts(values: np.ndarray) -> bytes:
@@ -111,9 +111,11 @@ def decompress_counts(data: bytes) -> np.ndarray:
     return np.frombuffer(blosc2.decompress2(data), dtype="<u4").astype(np.uint32)
 
 
-def _encode(keyframe: Keyframe_) -> tuple[bytes, bytes, bytes]:
-    return (compress_board(keyframe.pixels), compress_counts(keyframe.maps.heat),
-            compress_counts(keyframe.maps.touched))
+def _encode(keyframe: Keyframe_) -> tuple[bytes, bytes | None, bytes | None]:
+    board, maps = compress_board(keyframe.pixels), keyframe.maps
+    if maps is None:
+        return board, None, None
+    return board, compress_counts(maps.heat), compress_counts(maps.touched)
 
 
 async def encode_keyframes(batch: HistoryBatch) -> list[EncodedKeyframe]:
@@ -278,8 +280,9 @@ class HistoryView:
                                               asyncio.to_thread(decompress_counts,
                                                                 row["touched"])))
         if after < version:
-            events = await self.list_events(canvas_id, after, version)
-            await asyncio.to_thread(tally, maps.heat, maps.touched, width, events)
+            page = await self.list_painting(canvas_id, after, version)
+            if page is not None:
+                await asyncio.to_thread(tally_columns, maps.heat, maps.touched, width, page)
         return maps
 
     async def load(self, canvas: HistoryCanvas) -> Tracked:

@@ -3,6 +3,10 @@
 Pure: canvas events in, keyframes out. A keyframe is the whole board at a version that is a
 multiple of `every`, with the time of the event that made that version; it is kept for the
 canvas's life, so any past board costs one keyframe plus at most `every - 1` events after it.
+Every `maps_every`-th keyframe also keeps the analysts' maps (each pixel's paintings and the
+version that painted it last): four bytes a pixel each, where the board has one, and the
+last-touch map hardly compresses, so keeping them with every keyframe made the history five
+times the size of the events it was built from.
 `paint` is the one way both the projection and the readers apply events to a board.
 """
 
@@ -108,16 +112,43 @@ def tally(heat: np.ndarray, touched: np.ndarray, width: int, events: Sequence[Re
     for item in runs(events):
         if not isinstance(item, Recorded):  # a run of placements
             xs, ys, _ = run_columns(item)
-            indices = ys * width + xs
-            np.add.at(heat, indices, 1)
             versions = np.fromiter((e.originator_version for e in item), dtype=np.uint32,
                                    count=len(item))
-            np.maximum.at(touched, indices, versions)  # versions grow: the last one wins
+            _tally_placements(heat, touched, ys * width + xs, versions)
         elif item.topic == TOPIC_FILLED:
-            f = decode_filled(item.state)
-            heat.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] += 1
-            touched.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] = (
-                item.originator_version)
+            _tally_fill(heat, touched, width, item.state, item.originator_version)
+
+
+def tally_columns(heat: np.ndarray, touched: np.ndarray, width: int, page: Columns) -> None:
+    """`tally` for one canvas's events read as columns (in version order)."""
+    count = len(page)
+    if not count:
+        return
+    codes = page.topic_codes
+    bounds = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist(), count]
+    for first, end in itertools.pairwise(bounds):
+        topic = page.topic(first)
+        if topic == TOPIC_PLACED:
+            xs, ys, _ = placement_columns(page.state_span(first, end), end - first)
+            _tally_placements(heat, touched, ys * width + xs,
+                              page.versions[first:end].astype(np.uint32))
+        elif topic == TOPIC_FILLED:
+            for i in range(first, end):
+                _tally_fill(heat, touched, width, page.state_span(i, i + 1),
+                            int(page.versions[i]))
+
+
+def _tally_placements(heat: np.ndarray, touched: np.ndarray, indices: np.ndarray,
+                      versions: np.ndarray) -> None:
+    np.add.at(heat, indices, 1)
+    np.maximum.at(touched, indices, versions)  # versions grow: the last one wins
+
+
+def _tally_fill(heat: np.ndarray, touched: np.ndarray, width: int, state: bytes,
+                version: int) -> None:
+    f = decode_filled(state)
+    heat.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] += 1
+    touched.reshape(-1, width)[f.y : f.y + f.height, f.x : f.x + f.width] = version
 
 
 class Maps(NamedTuple):
@@ -134,7 +165,8 @@ class Keyframe(NamedTuple):
     width: int
     height: int
     pixels: np.ndarray
-    maps: Maps
+    maps: Maps | None
+    """The maps as of this version, kept with every `maps_every`-th keyframe only."""
 
 
 @dataclass
@@ -171,10 +203,11 @@ class HistoryProjection:
     name = "history"
     topics = TOPICS
 
-    def __init__(self, *, every: int) -> None:
-        if every < 1:
-            raise ValueError("a keyframe every N versions needs N ≥ 1")
+    def __init__(self, *, every: int, maps_every: int = 1) -> None:
+        if every < 1 or maps_every < 1:
+            raise ValueError("a keyframe every N versions, maps every M keyframes: N, M ≥ 1")
         self.every = every
+        self.maps_every = maps_every
         self.canvases: dict[UUID, Tracked] = {}
         self._touched: dict[UUID, Tracked] = {}
         self._keyframes: list[Keyframe] = []
@@ -221,10 +254,11 @@ class HistoryProjection:
             tally(maps.heat, maps.touched, canvas.width, part)
             canvas.version = part[-1].originator_version
             if canvas.version == due:
+                kept = (Maps(maps.heat.copy(), maps.touched.copy())
+                        if due // self.every % self.maps_every == 0 else None)
                 self._keyframes.append(
                     Keyframe(canvas.canvas_id, due, event_time(part[-1].state), canvas.width,
-                             canvas.height, canvas.board().copy(),
-                             Maps(maps.heat.copy(), maps.touched.copy()))
+                             canvas.height, canvas.board().copy(), kept)
                 )
 
     def collect(self) -> HistoryBatch:

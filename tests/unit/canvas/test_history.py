@@ -15,6 +15,7 @@ from projections.canvas.history import (
     paint,
     paint_columns,
     tally,
+    tally_columns,
 )
 from projections.recorded import Columns, Recorded
 from tests.unit.canvas.test_bitmap import H, W, operations, record
@@ -140,23 +141,31 @@ def naive_maps(events: list[Recorded]) -> dict[int, tuple[list[int], list[int]]]
     return maps
 
 
-@given(operations, st.sampled_from([1, 3, 7]))
+@given(operations, st.sampled_from([1, 3, 7]), st.sampled_from([1, 2, 3]))
 @settings(max_examples=80, deadline=None)
-def test_keyframe_maps_and_maps_tallied_from_them_equal_the_events_counted(ops, every):
+def test_keyframe_maps_and_maps_tallied_from_them_equal_the_events_counted(
+    ops, every, maps_every
+):
     log = record(ops)
     events = log.events
-    projection = HistoryProjection(every=every)
+    projection = HistoryProjection(every=every, maps_every=maps_every)
     projection.apply_page(events)
     keyframes = projection.collect().keyframes
     expected = naive_maps(events)
-    for keyframe in keyframes:
+    with_maps = [k for k in keyframes if k.maps is not None]
+    assert [k.version for k in with_maps] == [
+        k.version for k in keyframes if k.version % (every * maps_every) == 0]
+    for keyframe in with_maps:
         heat, touched = expected[keyframe.version]
         assert keyframe.maps.heat.tolist() == heat
         assert keyframe.maps.touched.tolist() == touched
     bases = {0: (np.zeros(W * H, np.uint32), np.zeros(W * H, np.uint32))} | {
-        k.version: (k.maps.heat, k.maps.touched) for k in keyframes}
+        k.version: (k.maps.heat, k.maps.touched) for k in with_maps}
     for version in range(1, len(events) + 1):
         base = max(v for v in bases if v <= version)
         heat, touched = (a.copy() for a in bases[base])
         tally(heat, touched, W, events[base:version])
+        assert (heat.tolist(), touched.tolist()) == expected[version]
+        heat, touched = (a.copy() for a in bases[base])
+        tally_columns(heat, touched, W, columns_of(events[base:version]))
         assert (heat.tolist(), touched.tolist()) == expected[version]
