@@ -3,9 +3,11 @@
     .venv/bin/python scripts/bench_history.py [--quick] [--placements N] [--load-seconds S]
 
 A 2000×2000 canvas gets N placements (10,000,000; --quick 300,000) through the canvas writer;
-the history projection then builds its keyframes from the event store. Measured:
+the history projection then builds its keyframes from the event store (its rate, and the
+keyframes' size beside the events'). Measured:
 - serving a random historical board (keyframe + events from the store, then the zstd body the
-  snapshot endpoint sends): p50 / p99 over random versions;
+  snapshot endpoint sends): p50 / p99 over random versions; the same for the analysts' maps
+  at a random version (the last keyframe with maps, and up to M·N events tallied);
 - a timelapse of the whole history at 30 fps × 60 s, 720×720 (the square board in 720p), MP4;
 - export to Parquet, events/s, beside a raw `COPY (SELECT …) TO STDOUT` of the same rows, both
   on the same table state: after a `VACUUM (ANALYZE)` of the events (what autovacuum does to
@@ -107,7 +109,11 @@ async def keyframes(run: Run, pool: Any, nc: Any) -> dict[str, Any]:
     events = await runner.rebuild()
     elapsed = time.perf_counter() - t0
     say(f"history keyframes: {events:,} events in {elapsed:.1f} s")
-    return {"keyframes_build_events_per_s": round(events / elapsed)}
+    sizes = await pool.fetchrow(
+        f"SELECT pg_total_relation_size('{settings.schema}.canvas_keyframes'), "
+        f"pg_total_relation_size('{settings.schema}.canvases_events')")
+    return {"keyframes_build_events_per_s": round(events / elapsed),
+            "keyframes_bytes": sizes[0], "events_bytes": sizes[1]}
 
 
 async def snapshots(run: Run, pool: Any, canvas_id: Any, last: int, samples: int
@@ -125,9 +131,18 @@ async def snapshots(run: Run, pool: Any, canvas_id: Any, last: int, samples: int
         await asyncio.to_thread(compress, board.tobytes(), "zstd")
         times.append(time.perf_counter() - t0)
     say(f"historical snapshots: p99 {percentile_ms(times, 99)} ms")
+    map_times = []
+    for _ in range(samples):
+        version = rng.randrange(1, last + 1)
+        t0 = time.perf_counter()
+        await view.maps_at(canvas_id, SIDE, SIDE, version)
+        map_times.append(time.perf_counter() - t0)
+    say(f"historical maps: p99 {percentile_ms(map_times, 99)} ms")
     return {"historical_snapshot_p50_ms": percentile_ms(times, 50),
             "historical_snapshot_p99_ms": percentile_ms(times, 99),
-            "historical_snapshot_samples": samples}
+            "historical_snapshot_samples": samples,
+            "historical_maps_p50_ms": percentile_ms(map_times, 50),
+            "historical_maps_p99_ms": percentile_ms(map_times, 99)}
 
 
 async def timelapse(run: Run, pool: Any, canvas: Any, last: int) -> dict[str, Any]:
@@ -254,8 +269,10 @@ async def bench(run: Run, args: argparse.Namespace) -> None:
 
     settings = await asyncio.to_thread(benchkit.resolve_settings, run)
     run.settings = msgspec.structs.replace(
-        settings, history=HistorySettings(keyframe_every=args.keyframe_every))
+        settings, history=HistorySettings(keyframe_every=args.keyframe_every,
+                                          maps_every=args.maps_every))
     os.environ["TESSERA_HISTORY_KEYFRAME_EVERY"] = str(args.keyframe_every)
+    os.environ["TESSERA_HISTORY_MAPS_EVERY"] = str(args.maps_every)
     run.migrated = True
     await migrate(run.settings)
     result = run.result
@@ -289,6 +306,7 @@ def main() -> int:
     parser.add_argument("--load-seconds", type=float,
                         help="stop loading after the chunk that ends past this many seconds")
     parser.add_argument("--keyframe-every", type=int, default=10_000)
+    parser.add_argument("--maps-every", type=int, default=10)
     parser.add_argument("--samples", type=int, default=60)
     parser.add_argument("--stream-seconds", type=float, default=24.0)
     parser.add_argument("--timeout", type=float, default=3600)
@@ -301,7 +319,8 @@ def main() -> int:
     result = benchkit.report({k: run.result[k] for k in KEYS if k in run.result}, run, error)
     result["machine"] = machine
     result["params"] = {"placements": args.placements, "load_seconds": args.load_seconds, "canvas": f"{SIDE}x{SIDE}",
-                        "keyframe_every": args.keyframe_every, "samples": args.samples,
+                        "keyframe_every": args.keyframe_every,
+                        "maps_every": args.maps_every, "samples": args.samples,
                         "stream": "1280x720 30 fps veryfast, 1600 placements/s"}
     result["bench_elapsed_s"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result), flush=True)
