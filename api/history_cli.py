@@ -11,6 +11,7 @@ import signal
 import sys
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import IO
 
 from api.errors import ApiError
@@ -146,11 +147,18 @@ async def replay_canvas(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:
+    import asyncpg
+
     try:
         rows = asyncio.run(export_to(settings, args.what, args.start, args.end, args.form,
                                      args.out))
     except ApiError as error:
         print(f"tessera export: {error.detail}", file=sys.stderr)
+        return 2
+    except asyncpg.UndefinedTableError as error:
+        print(f"tessera export: the schema {settings.schema!r} of this database has no event "
+              f"store ({error}): set TESSERA_SCHEMA and DATABASE_URL to the service's, or run "
+              "`tessera migrate` first", file=sys.stderr)
         return 2
     print(f"exported {rows:,} events to {args.out}", file=sys.stderr)
     return 0
@@ -183,8 +191,16 @@ async def export_to(
 
 @contextlib.contextmanager
 def _opened(out: str) -> Iterator[IO[bytes]]:
+    """The output file, written under a temporary name beside it and renamed once whole: an
+    export that fails leaves no truncated file for a reader to take as the export."""
     if out == "-":
         yield sys.stdout.buffer
         return
-    with open(out, "wb") as file:
-        yield file
+    target = Path(out)
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        with open(partial, "wb") as file:
+            yield file
+        partial.replace(target)
+    finally:
+        partial.unlink(missing_ok=True)

@@ -86,6 +86,19 @@ async def test_an_export_read_back_equals_the_event_store(node, settings, tmp_pa
         assert all(t is not None for t in times) and times == sorted(times)
 
 
+async def test_an_export_from_a_schema_without_a_store_says_so_and_leaves_no_file(
+    settings, tmp_path
+):
+    elsewhere = msgspec.structs.replace(settings, schema=f"{settings.schema}_none")
+    out = tmp_path / "canvas.parquet"
+    done = await asyncio.to_thread(run, elsewhere, tmp_path, "export", "canvas", "--format",
+                                   "parquet", "--out", str(out))
+    assert done.returncode == 2, done.stdout
+    assert f"the schema '{elsewhere.schema}' of this database has no event store" in done.stdout
+    assert "Traceback" not in done.stdout
+    assert list(tmp_path.glob("*canvas.parquet*")) == []
+
+
 async def test_a_range_of_ids_exports_only_those_and_ndjson_has_a_line_each(node, settings,
                                                                             tmp_path):
     await some_history(node, placements=50)
