@@ -193,6 +193,30 @@ async def test_a_file_output_holds_h264_and_silent_aac_at_the_asked_size_and_rat
     assert (shown != board).mean() < 0.02
 
 
+@pytest.mark.stream
+async def test_two_renderers_at_once_each_show_their_own_canvas(node, tmp_path):
+    """Renderers share nothing: two canvases streamed at once by one process, each output
+    shows its own board."""
+    canvases = [await a_canvas(node), await a_canvas(node)]
+    boards = []
+    for seed, canvas_id in enumerate(canvases):
+        boards.append(await served_board(node, canvas_id,
+                                         await paint(node, canvas_id, 40, seed=seed + 11)))
+    outs = [tmp_path / f"canvas{i}.flv" for i in range(2)]
+    await asyncio.gather(*(
+        stream_canvas(node.settings, canvas_id, str(out), asyncio.Event(), width=320,
+                      height=180, fps=10, seconds=2.0)
+        for canvas_id, out in zip(canvases, outs, strict=True)))
+    renderer = FrameRenderer(W, H, PALETTE, width=320, height=180)
+    for out, board, other in zip(outs, boards, reversed(boards), strict=True):
+        with av.open(str(out)) as container:
+            *_, last = container.decode(video=0)
+        shown = renderer.expected_board(last.to_ndarray(format="rgb24"))
+        assert (shown != board).mean() < 0.02
+        differ = board != other  # where the canvases differ, this output shows its own
+        assert differ.sum() > 40 and (shown[differ] == board[differ]).mean() > 0.9
+
+
 async def test_an_rtmp_output_without_a_key_or_an_unknown_canvas_is_refused(node, tmp_path):
     keyless = msgspec.structs.replace(node.settings, history=HistorySettings())
     with pytest.raises(ValueError, match="stream key"):
