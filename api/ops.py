@@ -116,14 +116,27 @@ async def readyz(state: State) -> Response[dict[str, Any]]:
 
 
 async def readiness(node: Node) -> dict[str, bool]:
+    """This node's own checks. A read model's lag counts only on a node that runs its
+    projection: every API node serves the same read models, so their lag says nothing about
+    which node to send a client to, and failing them all for it (a NATS failover stalls the
+    projector for seconds, 10,000 events at this load) left the load balancer no node at all
+    and cut every live socket. The lag is `/health`'s, the metrics' and the alerts' business."""
     checks = {"postgres": await _database_answers(node), "nats": node.nc.is_connected}
     for publisher in node.publishers:
         checks[f"publisher:{publisher.context}"] = publisher.running
+    projected = set()
     for runner in node.runners:
         checks[f"projection:{runner.model.name}"] = runner.running
-    if checks["postgres"] and node.health is not None:
-        for name, health in (await node.health.report()).items():
-            checks[f"read_model:{name}"] = health.healthy
+        projected.add(runner.model.name)
+    if checks["postgres"] and projected and node.health is not None:
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_S):
+                report = await node.health.report()
+        except DATABASE_AWAY:
+            report = None
+        for name in sorted(projected):
+            health = None if report is None else report.get(name)
+            checks[f"read_model:{name}"] = health is not None and health.healthy
     return checks
 
 

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
 import websockets
 from prometheus_client.parser import text_string_to_metric_families
 
-from api.app import Node, migrate
+from api.app import Node, build, create_app, migrate
 from infra.settings import Settings
-from tests.integration.conftest import serving, until
+from tests.integration.conftest import serving, stop, until
 from tests.support import cli
 from tests.support.ports import free_port
 
@@ -99,6 +100,29 @@ async def test_healthz_lives_and_readyz_names_what_is_not_ready(
     assert (not_ready.status_code, body["error"]) == (503, "not_ready")
     assert body["checks"]["projection:bitmap"] is False
     assert body["detail"] == "failing: projection:bitmap"
+
+
+async def test_an_api_node_stays_ready_while_the_read_models_lag_and_health_says_so(
+    make_settings: Callable[..., Awaitable[Settings]],
+):
+    """Every API node serves the same read models: their lag is no reason to send a client to
+    another node, so it fails `/health` (and the alerts), not an API node's `/readyz`."""
+    settings = await make_settings(health_behind_events=1)
+    await migrate(settings)
+    api_only = await build(settings, roles={"api"})  # no projector anywhere
+    try:
+        transport = httpx.ASGITransport(app=create_app(settings, node=api_only))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            created = await http.post("/api/canvas", headers=ADMIN, json={
+                "width": 8, "height": 8, "palette": PALETTE})
+            assert created.status_code == 201, created.text
+            health = (await http.get("/health")).json()
+            assert health["status"] == "degraded"  # nothing projects the new canvas
+            ready = await http.get("/readyz")
+            assert ready.status_code == 200, ready.text
+            assert not any(k.startswith("read_model:") for k in ready.json()["checks"])
+    finally:
+        await stop(api_only)
 
 
 async def test_a_projector_process_serves_its_metrics_on_the_metrics_port(
