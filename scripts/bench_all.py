@@ -4,6 +4,7 @@ of an earlier commit, alternated with this checkout's, and the ratios of their f
 
     scripts/bench_all                          # this checkout, one round
     scripts/bench_all --against 930d1c5        # alternated with that commit, two rounds each
+    scripts/bench_all --against 930d1c5 --full # the full canvas benchmark instead, alternated
 
 The earlier commit is checked out into a temporary worktree and run with this checkout's venv
 (its own code first on the path), so nothing is installed; the worktree is removed afterwards.
@@ -24,7 +25,7 @@ import sys
 import tempfile
 import time
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Self
 
@@ -37,6 +38,9 @@ class Bench:
     command: list[str]
     figures: tuple[str, ...]
     """The figures compared (the rest of the JSON line is printed as it is)."""
+    full: tuple[str, ...] = ()
+    """The command of a full run (`--full`), for a benchmark whose quick run is too small to
+    show a figure (the canvas's rebuild of 34,000 events is mostly fixed costs)."""
 
 
 QUICK = (
@@ -60,6 +64,7 @@ QUICK = (
             "delta_p99_ms",
             "rebuild_events_per_s",
         ),
+        full=("scripts/bench_canvas.py",),
     ),
     Bench(
         "metrics",
@@ -186,9 +191,13 @@ def main() -> int:
     parser.add_argument("--against", metavar="REV", help="an earlier commit to compare with")
     parser.add_argument("--rounds", type=int, help="rounds of each (default 1; 2 with --against)")
     parser.add_argument("--only", action="append", choices=[b.name for b in QUICK])
+    parser.add_argument("--full", action="store_true",
+                        help="the full runs of the benchmarks that have one (canvas), not quick")
     args = parser.parse_args()
     rounds = args.rounds or (2 if args.against else 1)
     benches = [b for b in QUICK if not args.only or b.name in args.only]
+    if args.full:
+        benches = [replace(b, command=list(b.full)) for b in benches if b.full]
     env = dict(os.environ)
     here = [sys.executable]
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
