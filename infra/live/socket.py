@@ -336,6 +336,9 @@ UVICORN_OPTIONS: dict[str, Any] = {
     # reasons): no buffering 16 MB for anyone.
     "ws_max_size": 1024 * 1024,
     "backlog": 4096,
+    # `TESSERA_ACCESS_LOG` is the access log; uvicorn's own, filtered out by its level, still
+    # built each line's client address and quoted path before asking its logger.
+    "access_log": False,
 }
 """The uvicorn options of every server that serves live sockets (`tessera serve`, tests)."""
 
