@@ -93,17 +93,22 @@ def paint_columns(pixels: np.ndarray, width: int, page: Columns, start: int = 0,
                   stop: int | None = None) -> None:
     """`paint` for one canvas's events [start, stop) of a page read as columns (in version
     order): each run of placements is decoded in one call, without an object per event."""
-    stop = len(page) if stop is None else stop
+    for topic, first, end in _topic_runs(page, start, len(page) if stop is None else stop):
+        if topic == TOPIC_PLACED:
+            xs, ys, colours = placement_columns(page.state_span(first, end), end - first)
+            apply_entries(pixels, ((ys * width + xs) << 5) | colours)
+        else:  # fills and clears, one by one (any other topic paints nothing)
+            paint(pixels, width, [page.event(i) for i in range(first, end)])
+
+
+def _topic_runs(page: Columns, start: int, stop: int) -> Iterator[tuple[str, int, int]]:
+    """Each stretch [first, end) of events of one topic among [start, stop), with its topic."""
     if stop <= start:
         return
     codes = page.topic_codes[start:stop]
     bounds = [start, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1 + start).tolist(), stop]
     for first, end in itertools.pairwise(bounds):
-        if page.topic(first) == TOPIC_PLACED:
-            xs, ys, colours = placement_columns(page.state_span(first, end), end - first)
-            apply_entries(pixels, ((ys * width + xs) << 5) | colours)
-        else:  # fills and clears, one by one (any other topic paints nothing)
-            paint(pixels, width, [page.event(i) for i in range(first, end)])
+        yield page.topic(first), first, end
 
 
 def tally(heat: np.ndarray, touched: np.ndarray, width: int, events: Sequence[Recorded]) -> None:
@@ -121,13 +126,7 @@ def tally(heat: np.ndarray, touched: np.ndarray, width: int, events: Sequence[Re
 
 def tally_columns(heat: np.ndarray, touched: np.ndarray, width: int, page: Columns) -> None:
     """`tally` for one canvas's events read as columns (in version order)."""
-    count = len(page)
-    if not count:
-        return
-    codes = page.topic_codes
-    bounds = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist(), count]
-    for first, end in itertools.pairwise(bounds):
-        topic = page.topic(first)
+    for topic, first, end in _topic_runs(page, 0, len(page)):
         if topic == TOPIC_PLACED:
             xs, ys, _ = placement_columns(page.state_span(first, end), end - first)
             _tally_placements(heat, touched, ys * width + xs,
