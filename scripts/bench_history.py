@@ -110,8 +110,9 @@ async def keyframes(run: Run, pool: Any, nc: Any) -> dict[str, Any]:
     elapsed = time.perf_counter() - t0
     say(f"history keyframes: {events:,} events in {elapsed:.1f} s")
     sizes = await pool.fetchrow(
-        f"SELECT pg_total_relation_size('{settings.schema}.canvas_keyframes'), "
-        f"pg_total_relation_size('{settings.schema}.canvases_events')")
+        "SELECT pg_total_relation_size(format('%I.canvas_keyframes', $1::text)::regclass), "
+        "pg_total_relation_size(format('%I.canvases_events', $1::text)::regclass)",
+        settings.schema)
     return {"keyframes_build_events_per_s": round(events / elapsed),
             "keyframes_bytes": sizes[0], "events_bytes": sizes[1]}
 
