@@ -29,6 +29,7 @@ from infra.retry import connect_nats
 from infra.settings import Settings
 from infra.spine.eventstore import application_env, ensure_schema, events_table
 from infra.spine.health import Followed, ProjectionHealth
+from infra.spine.probe import DatabaseProbe
 from infra.spine.publisher import LogPublisher, ensure_stream
 from infra.spine.read_model import ReadModel
 from infra.spine.readmodels import migrate as migrate_positions
@@ -127,6 +128,8 @@ class Node:
     runners: list[ProjectionRunner] = field(default_factory=list)
     health: ProjectionHealth | None = None
     """Every context's read models, whichever node runs them (`GET /health`)."""
+    probe: DatabaseProbe | None = None
+    """`/readyz`'s own connection to PostgreSQL."""
 
     @property
     def settings(self) -> Settings:
@@ -296,7 +299,8 @@ async def build_node(
         spine.js, settings.events_stream, _stream_subjects(settings),
         replicas=settings.stream_replicas,
     )
-    node = Node(spine, contexts)
+    assert settings.database_url is not None  # `_open_spine` connected with it
+    node = Node(spine, contexts, probe=DatabaseProbe(settings.database_url))
     followed: list[Followed] = []
     for context in contexts:
         projections = context.projections(spine)  # built, not started: cheap
@@ -324,6 +328,8 @@ async def build_node(
 
 
 async def shutdown(node: Node) -> None:
+    if node.probe is not None:
+        await node.probe.close()
     for context in reversed(node.contexts):
         if context.name in node.parts:
             await context.stop()

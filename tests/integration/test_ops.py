@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -102,27 +103,47 @@ async def test_healthz_lives_and_readyz_names_what_is_not_ready(
     assert body["detail"] == "failing: projection:bitmap"
 
 
+@contextlib.asynccontextmanager
+async def api_only(settings: Settings) -> AsyncIterator[tuple[Node, httpx.AsyncClient]]:
+    """A node of the `api` role alone (no projector anywhere), and HTTP to it."""
+    await migrate(settings)
+    node = await build(settings, roles={"api"})
+    try:
+        transport = httpx.ASGITransport(app=create_app(settings, node=node))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
+            yield node, http
+    finally:
+        await stop(node)
+
+
+async def test_readyz_asks_postgres_on_its_own_connection_not_the_busy_pool(settings: Settings):
+    """Every pool connection taken by the node's work is no sign of the database being away:
+    `/readyz` still answers ready (it used to wait for a pool connection past its timeout)."""
+    async with api_only(settings) as (node, http):
+        held = [await node.pool.acquire() for _ in range(node.pool.get_max_size())]
+        try:
+            ready = await http.get("/readyz")
+        finally:
+            for conn in held:
+                await node.pool.release(conn)
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"]["postgres"] is True
+
+
 async def test_an_api_node_stays_ready_while_the_read_models_lag_and_health_says_so(
     make_settings: Callable[..., Awaitable[Settings]],
 ):
     """Every API node serves the same read models: their lag is no reason to send a client to
     another node, so it fails `/health` (and the alerts), not an API node's `/readyz`."""
-    settings = await make_settings(health_behind_events=1)
-    await migrate(settings)
-    api_only = await build(settings, roles={"api"})  # no projector anywhere
-    try:
-        transport = httpx.ASGITransport(app=create_app(settings, node=api_only))
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as http:
-            created = await http.post("/api/canvas", headers=ADMIN, json={
-                "width": 8, "height": 8, "palette": PALETTE})
-            assert created.status_code == 201, created.text
-            health = (await http.get("/health")).json()
-            assert health["status"] == "degraded"  # nothing projects the new canvas
-            ready = await http.get("/readyz")
-            assert ready.status_code == 200, ready.text
-            assert not any(k.startswith("read_model:") for k in ready.json()["checks"])
-    finally:
-        await stop(api_only)
+    async with api_only(await make_settings(health_behind_events=1)) as (_, http):
+        created = await http.post("/api/canvas", headers=ADMIN, json={
+            "width": 8, "height": 8, "palette": PALETTE})
+        assert created.status_code == 201, created.text
+        health = (await http.get("/health")).json()
+        assert health["status"] == "degraded"  # nothing projects the new canvas
+        ready = await http.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert not any(k.startswith("read_model:") for k in ready.json()["checks"])
 
 
 async def test_a_projector_process_serves_its_metrics_on_the_metrics_port(
