@@ -28,12 +28,15 @@ class DatabaseProbe:
         for the one in flight rather than share its connection."""
         try:
             async with asyncio.timeout(timeout_s), self._lock:
-                if self._conn is None or self._conn.is_closed():
-                    self._conn = await asyncpg.connect(self._url)
-                await self._conn.fetchval("SELECT 1")
+                try:
+                    if self._conn is None or self._conn.is_closed():
+                        self._conn = await asyncpg.connect(self._url)
+                    await self._conn.fetchval("SELECT 1")
+                except BaseException:
+                    self._drop()  # failed, or cut mid-query by the timeout: unusable
+                    raise
         except AWAY:
-            self._drop()  # a query cut by the timeout leaves the connection unusable
-            return False
+            return False  # (a check that timed out waiting for the lock leaves it be)
         return True
 
     def _drop(self) -> None:

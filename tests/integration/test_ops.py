@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
@@ -13,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import Node, build, create_app, migrate
 from infra.settings import Settings
+from infra.spine.probe import DatabaseProbe
 from tests.integration.conftest import serving, stop, until
 from tests.support import cli
 from tests.support.ports import free_port
@@ -128,6 +131,27 @@ async def test_readyz_asks_postgres_on_its_own_connection_not_the_busy_pool(sett
                 await node.pool.release(conn)
     assert ready.status_code == 200, ready.text
     assert ready.json()["checks"]["postgres"] is True
+
+
+async def test_the_probe_says_away_within_its_timeout_and_comes_back(settings: Settings):
+    """A server that accepts and never answers costs the check its timeout, not more; checks
+    at once share the probe's one connection in turn."""
+    silent = await asyncio.start_server(lambda reader, writer: None, "127.0.0.1", 0)
+    port = silent.sockets[0].getsockname()[1]
+    try:
+        away = DatabaseProbe(f"postgresql://postgres@127.0.0.1:{port}/test")
+        started = time.monotonic()
+        assert await away.answers(0.3) is False
+        assert time.monotonic() - started < 2
+        await away.close()
+    finally:
+        silent.close()
+    assert settings.database_url is not None
+    probe = DatabaseProbe(settings.database_url)
+    try:
+        assert await asyncio.gather(*(probe.answers(5) for _ in range(5))) == [True] * 5
+    finally:
+        await probe.close()
 
 
 async def test_an_api_node_stays_ready_while_the_read_models_lag_and_health_says_so(
