@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from typing import Any, cast
 
-import asyncpg
 import msgspec
 from litestar import Response, Router, get
 from litestar.datastructures import State
@@ -25,11 +24,11 @@ from infra import logs
 from infra.logs import context_of
 from infra.metrics import CONTENT_TYPE, HttpTally, Lag, NodeMetrics, Watched
 from infra.spine.eventstore import events_table
+from infra.spine.probe import AWAY as DATABASE_AWAY
 from infra.spine.store_reader import StoreReader
 
 log = logging.getLogger(__name__)
 
-DATABASE_AWAY = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 READY_TIMEOUT_S = 1.0
 """How long `/readyz` waits for PostgreSQL before it calls it unreachable."""
 

@@ -15,6 +15,7 @@ import contextlib
 import asyncpg
 
 AWAY = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
+"""What a query raises when PostgreSQL is away (down, unreachable, or too slow to answer)."""
 
 
 class DatabaseProbe:

@@ -19,9 +19,10 @@ missed ops and `synced`), and sends again every command not answered yet, the sa
 
 It prints `{"ready": …}` once every socket is open, loads until a line on stdin (or `seconds`),
 then sends nothing new and waits until every command is answered and every socket is back (at
-most `drain_s`), and writes to `result_path` (its line then names the file) one JSON object: what was acknowledged (the placements' versions, each desk's `desk_seq`s in
-`client_seq` order), acknowledgements in 100 ms bins on the monotonic clock (the same clock as
-the caller's), the reconnections' times, close codes, resends, refusals and its own CPU time."""
+most `drain_s`), and writes one JSON object to `result_path` (its last line names the file):
+what was acknowledged (the placements' versions, each desk's `desk_seq`s in `client_seq`
+order), acknowledgements in 100 ms bins on the monotonic clock (the same clock as the
+caller's), the reconnections' times, close codes, resends, refusals and its own CPU time."""
 
 from __future__ import annotations
 
