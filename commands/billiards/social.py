@@ -10,9 +10,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
+from commands import stored
 from commands.billiards.billiards import Billiards, invite_hash
 from commands.billiards.social_wire import (
     ChangeGroup,
@@ -58,11 +58,7 @@ class Social:
     # -- players ----------------------------------------------------------------------------------
 
     def find_player(self, account: str) -> Player | None:
-        try:
-            player: object = self.app.repository.get(player_id(account))
-        except AggregateNotFoundError:
-            return None
-        return player if isinstance(player, Player) else None
+        return stored.find(self.app, player_id(account), Player)
 
     def get_player(self, account: str, *, me: bool = False) -> Player:
         player = self.find_player(account)
@@ -176,13 +172,7 @@ class Social:
         return group, invite
 
     def get_group(self, group_id: UUID) -> Group:
-        try:
-            group: object = self.app.repository.get(group_id)
-        except AggregateNotFoundError:
-            raise GroupNotFound(f"no group {group_id}") from None
-        if not isinstance(group, Group):
-            raise GroupNotFound(f"no group {group_id}")
-        return group
+        return stored.get(self.app, group_id, Group, GroupNotFound(f"no group {group_id}"))
 
     def on_group(self, group_id: UUID, act: Callable[[Group], T]) -> tuple[Group, T]:
         def decide() -> tuple[Group, T]:

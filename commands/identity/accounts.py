@@ -6,7 +6,7 @@ from collections.abc import Callable, Collection, Mapping
 from datetime import datetime
 from uuid import UUID, uuid4
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, Transcoder
 
 from commands import stored
@@ -151,9 +151,4 @@ class Accounts(Application[UUID]):
         return stored.get(self, account_id, Account, AccountNotFound(f"no account {account_id}"))
 
     def _find_claim(self, provider: str, subject: str) -> IdentityClaim | None:
-        try:
-            claim: object = self.repository.get(claim_id(provider, subject))
-        except AggregateNotFoundError:
-            return None
-        assert isinstance(claim, IdentityClaim)
-        return claim
+        return stored.find(self, claim_id(provider, subject), IdentityClaim)
