@@ -71,14 +71,14 @@ async def canvas_live(socket: WebSocket[Any, Any, Any], canvas_id: FromPath[UUID
     parts = provide_canvas(socket.app.state)
     await socket.accept()
     try:
-        found = await parts.reads.view.find_canvas(canvas_id)
+        await parts.reads.get_canvas(canvas_id)  # cached: sockets opening at once ask once
+    except ApiError as error:
+        await close_socket(socket, error.code)
+        return
     except Exception as error:
         if not database_away(error):
             raise
         await close_socket(socket, "unavailable")  # 1013: try again later
-        return
-    if found is None:
-        await close_socket(socket, "canvas_not_found")
         return
     # A signed-out viewer takes one of the node's live seats, or polls instead (told 1013).
     watcher = not _credentials(socket)

@@ -68,6 +68,7 @@ class CanvasReads:
         self._max_body_bytes = body_bytes
         self._current: tuple[float, CanvasMeta | None] = (0.0, None)
         self._asking_current: asyncio.Future[CanvasMeta | None] | None = None
+        self._asking_canvas: dict[UUID, asyncio.Future[CanvasMeta | None]] = {}
 
     async def find_current(self) -> CanvasMeta | None:
         """The newest open canvas, as of at most `latest_ttl` ago. Every open page asks each poll
@@ -88,14 +89,30 @@ class CanvasReads:
             self._asking_current = None
 
     async def get_canvas(self, canvas_id: UUID, *, fresh: bool = False) -> CanvasMeta:
-        cached = self._latest.get(canvas_id)
-        now = time.monotonic()
-        if cached is not None and not fresh and cached[0] > now:
-            return cached[1]
-        meta = await self.view.find_canvas(canvas_id)
+        """The canvas as of at most `latest_ttl` ago, or as stored now (`fresh`). Those who ask
+        at once share one query: a node that takes over a canvas's players from a restarting
+        one gets every one of their sockets and catch-ups within a second."""
+        if fresh:
+            meta = await self._ask_canvas(canvas_id)
+        else:
+            cached = self._latest.get(canvas_id)
+            if cached is not None and cached[0] > time.monotonic():
+                return cached[1]
+            asking = self._asking_canvas.get(canvas_id)
+            if asking is None:
+                asking = asyncio.ensure_future(self._ask_canvas(canvas_id))
+                self._asking_canvas[canvas_id] = asking
+                asking.add_done_callback(lambda _: self._asking_canvas.pop(canvas_id, None))
+            meta = await asyncio.shield(asking)
         if meta is None:
             raise ApiError("canvas_not_found", f"no canvas {canvas_id}")
-        self._latest[canvas_id] = (now + self._latest_ttl, meta)
+        return meta
+
+    async def _ask_canvas(self, canvas_id: UUID) -> CanvasMeta | None:
+        asked = time.monotonic()
+        meta = await self.view.find_canvas(canvas_id)
+        if meta is not None:
+            self._latest[canvas_id] = (asked + self._latest_ttl, meta)
         return meta
 
     async def get_body(self, meta: CanvasMeta, version: int, form: str) -> bytes:

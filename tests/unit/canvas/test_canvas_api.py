@@ -180,6 +180,26 @@ async def test_deltas_since_a_version_carry_the_placements_after_it(site):
     assert (since, to, list(entries)) == (2, 3, [pack(1 * W + 2, 3)])
 
 
+async def test_deltas_answer_from_a_cached_version_and_ask_afresh_only_past_it(site):
+    """`/deltas` reads the canvas's version from the cache: after more placements the chunks
+    say how far it got, and only a `since` beyond every chunk and the cached version is asked
+    about afresh (the future, or exactly the version the canvas reached)."""
+    canvas = a_painted_canvas(site, (1, 0, 2))
+    async with site.http() as http:
+        assert (await http.get(f"/api/canvas/{canvas.id}")).json()["version"] == 2
+        canvas.place(x=2, y=1, colour=3, user="ann", now=at(5))
+        site.save(canvas)
+        canvas.place(x=3, y=1, colour=1, user="ann", now=at(6))
+        site.save(canvas)  # version 4; the cache still says 2
+        newer = await http.get(f"/api/canvas/{canvas.id}/deltas", params={"since": 3})
+        reached = await http.get(f"/api/canvas/{canvas.id}/deltas", params={"since": 4})
+        future = await http.get(f"/api/canvas/{canvas.id}/deltas", params={"since": 5})
+    since, to, entries = decode_delta(newer.content)
+    assert (since, to, list(entries)) == (3, 4, [pack(1 * W + 3, 1)])
+    assert decode_delta(reached.content)[:2] == (4, 4)
+    assert (future.status_code, future.json()["error"]) == (422, "version_in_future")
+
+
 async def test_deltas_are_410_with_the_oldest_version_once_the_version_left_the_ring(site):
     canvas = a_painted_canvas(site, (1, 0, 2), (2, 1, 3), (3, 1, 1))
     site.boards.snapshot(canvas.id, ring=1)  # keeps the delta (3, 4] only

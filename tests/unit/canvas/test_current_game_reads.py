@@ -1,11 +1,13 @@
-"""The current game as open pages ask for it: one query answers everyone asking at once."""
+"""The current game as open pages ask for it, and a canvas as its sockets and catch-ups ask for
+it: one query answers everyone asking at once."""
 
 import asyncio
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
 from api.canvas.controller import CanvasReads
+from api.errors import ApiError
 from projections.canvas.bitmap import CanvasMeta
 from tests.support.fakes import InMemoryPixelOwners
 
@@ -29,6 +31,10 @@ class GatedView:
         if self.failure is not None:
             raise self.failure
         return self.current
+
+    async def find_canvas(self, canvas_id: UUID) -> CanvasMeta | None:
+        current = await self.find_current()
+        return current if current is not None and current.canvas_id == canvas_id else None
 
 
 def reads_over(view: GatedView, *, ttl: float) -> CanvasReads:
@@ -78,3 +84,31 @@ async def test_a_failed_query_is_not_kept():
     view.failure = None
 
     assert await reads.find_current() == view.current
+
+
+async def test_sockets_opening_at_once_share_one_query_for_their_canvas():
+    meta = a_meta()
+    view = GatedView(meta)
+    reads = reads_over(view, ttl=60)
+    asking = [asyncio.ensure_future(reads.get_canvas(meta.canvas_id)) for _ in range(200)]
+    await asyncio.sleep(0)
+    view.gate.set()
+    assert await asyncio.gather(*asking) == [meta] * 200
+    assert view.asked == 1
+    assert await reads.get_canvas(meta.canvas_id) == meta  # kept for the cache time
+    assert view.asked == 1
+    await reads.get_canvas(meta.canvas_id, fresh=True)  # asked anew, whatever is cached
+    assert view.asked == 2
+
+
+async def test_a_canvas_that_is_not_there_is_refused_and_asked_about_again():
+    view = GatedView(None)
+    view.gate.set()
+    reads = reads_over(view, ttl=60)
+    missing = uuid4()
+    with pytest.raises(ApiError) as refused:
+        await reads.get_canvas(missing)
+    assert refused.value.code == "canvas_not_found"
+    with pytest.raises(ApiError):
+        await reads.get_canvas(missing)
+    assert view.asked == 2  # an absence is not kept: a canvas made meanwhile is found
