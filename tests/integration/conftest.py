@@ -12,8 +12,6 @@ from typing import Any
 
 import asyncpg
 import httpx
-import nats
-import nats.js.errors
 import pytest
 import pytest_asyncio
 import uvicorn
@@ -22,7 +20,7 @@ from api.app import Node, build, create_app, migrate, shutdown
 from infra.live.socket import uvicorn_options
 from infra.settings import CanvasSettings, Settings
 from tests.support.ports import free_port
-from tests.support.settings import overridden
+from tests.support.settings import drop_streams, overridden
 
 pytestmark = pytest.mark.integration
 
@@ -73,13 +71,7 @@ async def settings_maker() -> AsyncIterator[Callable[..., Awaitable[Settings]]]:
             conn = await asyncpg.connect(DATABASE_URL)
             await conn.execute(f'DROP SCHEMA IF EXISTS "{settings.schema}" CASCADE')
             await conn.close()
-            nc = await nats.connect(NATS_URL)
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await nc.jetstream().delete_stream(settings.events_stream)
-            for bucket in (settings.presence_bucket, settings.tickets_bucket):
-                with contextlib.suppress(nats.js.errors.NotFoundError):
-                    await nc.jetstream().delete_key_value(bucket)
-            await nc.close()
+            await drop_streams(NATS_URL, settings.stream_prefix)
 
 
 @pytest_asyncio.fixture

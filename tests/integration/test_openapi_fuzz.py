@@ -23,8 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
-import nats.js.errors
 import psycopg
 import pytest
 import schemathesis
@@ -38,7 +36,7 @@ from tests.integration.conftest import DATABASE_URL, NATS_URL
 from tests.support import cli
 from tests.support.crash import environment_of
 from tests.support.ports import free_port
-from tests.support.settings import overridden
+from tests.support.settings import drop_streams, overridden
 from tests.support.signing import BOT_TOKEN, telegram_init_data
 
 pytestmark = [pytest.mark.integration, pytest.mark.fuzz]
@@ -172,19 +170,9 @@ def clean_up(settings: Settings) -> None:
     with psycopg.connect(DATABASE_URL, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{settings.schema}" CASCADE')
 
-    async def drop_nats() -> None:
-        nc = await nats.connect(NATS_URL)
-        js = nc.jetstream()
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await js.delete_stream(settings.events_stream)
-        for bucket in (settings.presence_bucket, settings.tickets_bucket):
-            with contextlib.suppress(nats.js.errors.NotFoundError):
-                await js.delete_key_value(bucket)
-        await nc.close()
-
     import asyncio
 
-    asyncio.run(drop_nats())
+    asyncio.run(drop_streams(NATS_URL, settings.stream_prefix))
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import nats
 
 from infra.settings import Settings
 
@@ -30,3 +31,19 @@ def merged(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any
         else:
             result[name] = value
     return result
+
+
+async def drop_streams(nats_url: str, prefix: str) -> None:
+    """Every stream a test's settings made under their prefix: the events stream and every KV
+    bucket (presence, used tickets, the relay's rooms and nodes, whatever a context adds next),
+    with their consumers. Naming the buckets one by one let the relay's leak, two a test."""
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        under = (f"{prefix.upper()}_", f"KV_{prefix.upper()}_")
+        for info in await js.streams_info():
+            name = info.config.name or ""
+            if name.startswith(under):
+                await js.delete_stream(name)
+    finally:
+        await nc.close()

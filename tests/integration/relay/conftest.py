@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, NamedTuple
 
 import httpx
-import nats
-import nats.js.errors
 import pytest_asyncio
 
 from api.app import Node, build
 from infra.settings import Settings
-from tests.integration.conftest import NATS_URL, serving, stop
+from tests.integration.conftest import serving, stop
 
 
 class Served(NamedTuple):
@@ -44,18 +41,6 @@ async def serve_relay(
         await http.aclose()
         await context.__aexit__(None, None, None)
         await stop(node)
-    for prefix in {node.settings.stream_prefix for node, _, _ in running}:
-        await drop_relay_buckets(prefix)
-
-
-async def drop_relay_buckets(prefix: str) -> None:
-    """The relay's KV buckets (the room directory and the nodes), which the shared fixtures do
-    not know of."""
-    nc = await nats.connect(NATS_URL)
-    for bucket in (f"{prefix.upper()}_RELAY_ROOMS", f"{prefix.upper()}_RELAY_NODES"):
-        with contextlib.suppress(nats.js.errors.NotFoundError):
-            await nc.jetstream().delete_key_value(bucket)
-    await nc.close()
 
 
 @pytest_asyncio.fixture

@@ -13,7 +13,7 @@ import httpx
 from infra.relay.proto.relay_v1_pb2 import Payload as F
 from tests.integration.conftest import until
 from tests.integration.relay.client import RelayClient, create_room, joined
-from tests.integration.relay.conftest import Served, drop_relay_buckets
+from tests.integration.relay.conftest import Served
 from tests.support.crash import Server
 
 
@@ -104,7 +104,6 @@ async def test_an_owner_killed_hands_its_rooms_to_a_node_its_clients_reconnect_t
         finally:
             owner.kill()
             await owner.wait_exited()
-    await drop_relay_buckets(settings.stream_prefix)
 
 
 def _served(settings):
