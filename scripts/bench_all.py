@@ -92,6 +92,7 @@ QUICK = (
             "op_to_peers_p50_ms",
             "op_to_peers_p99_ms",
             "join_1000_server_ms",
+            "desk_load_ms",
             "baseline_nats_msgs_per_s",
         ),
     ),

@@ -36,6 +36,7 @@ import secrets
 import sys
 import time
 from array import array
+from collections.abc import Callable
 from typing import Any
 
 import benchkit  # scripts/ is on sys.path when this file runs
@@ -491,6 +492,45 @@ def store_figures(run: benchkit.Run) -> dict[str, Any]:
     }
 
 
+def load_figures(run: benchkit.Run, loads: int = 20) -> dict[str, Any]:
+    """Loading the run's busiest desk from the store, as a node does that takes it over (its
+    snapshot, then the events after it), median of `loads`; beside it the library's own
+    projection of the same events (`project_aggregate`), the baseline of the same run."""
+    import statistics
+
+    import psycopg
+    from psycopg import sql
+
+    from commands.desk.desks import Desks
+    from infra.spine.eventstore import application_env
+
+    with psycopg.connect(run.settings.database_url, autocommit=True, connect_timeout=10) as c:
+        row = c.execute(
+            sql.SQL(
+                "SELECT originator_id FROM {} GROUP BY originator_id ORDER BY count(*) DESC LIMIT 1"
+            ).format(sql.Identifier(run.schema, "desks_events"))
+        ).fetchone()
+    assert row is not None
+    desk_id = row[0]
+    desks = Desks(application_env(run.settings))
+    try:
+
+        def median_ms(load: Callable[[], Any]) -> float:
+            times = []
+            for _ in range(loads):
+                started = time.perf_counter()
+                load()
+                times.append(time.perf_counter() - started)
+            return round(statistics.median(times) * 1000, 2)
+
+        ours = median_ms(lambda: desks.get_desk(desk_id))
+        library = median_ms(lambda: desks.repository.get(desk_id))
+        version = desks.get_desk(desk_id).version
+    finally:
+        desks.close()
+    return {"desk_version": version, "load_ms": ours, "library_load_ms": library}
+
+
 async def run_bench(run: benchkit.Run, args: argparse.Namespace) -> None:
     run.settings = await asyncio.to_thread(benchkit.resolve_settings, run)
     run.migrated = True
@@ -526,6 +566,7 @@ async def run_bench(run: benchkit.Run, args: argparse.Namespace) -> None:
     }
     run.result.update(await benchkit.run_loadgen(run, __file__, params, args.timeout))
     run.result["store"] = await asyncio.to_thread(store_figures, run)
+    run.result["load"] = await asyncio.to_thread(load_figures, run)
     run.result["server_stopped_cleanly"] = benchkit.stop_server(run, timeout=15.0)
     run.result["server_log_errors"] = benchkit.server_log_errors(run.server_log)
 
@@ -542,10 +583,19 @@ def headline(result: dict[str, Any]) -> dict[str, Any]:
         "wire_bytes_per_op": sustained.get("wire_bytes_per_op_to_clients"),
         "store_bytes_per_op": store.get("bytes_per_event_total"),
         "join_1000_server_ms": join.get("server_p50_ms"),
+        "desk_load_ms": result.get("load", {}).get("load_ms"),
+        "desk_load_over_library": ratio(result.get("load", {})),
         "baseline_ping_p50_ms": result.get("baseline_ping", {}).get("p50_ms"),
         "baseline_nats_msgs_per_s": result.get("baseline_nats_pubsub", {}).get("per_s"),
         "baseline_pg_commit_p99_ms": result.get("baseline_pg_commit", {}).get("p99_ms"),
     }
+
+
+def ratio(load: dict[str, Any]) -> float | None:
+    """A desk's load against the library's projection of the same events, in the same run."""
+    if not load.get("library_load_ms"):
+        return None
+    return round(load["load_ms"] / load["library_load_ms"], 3)
 
 
 def main() -> int:
