@@ -474,16 +474,8 @@ def drop_everything(run: Run) -> None:
 
 async def _drop_streams(nats_url: str, prefix: str) -> None:
     """Every stream the server made under the run's prefix (events, KV buckets …), and with
-    them their consumers."""
-    import nats
+    them their consumers: as the tests drop theirs."""
+    from tests.support.settings import drop_streams
 
-    nc = await nats.connect(nats_url, name="bench-cleanup", max_reconnect_attempts=2)
-    try:
-        js = nc.jetstream()
-        for info in await js.streams_info():
-            name = info.config.name or ""
-            if prefix.upper() in name.upper():
-                await js.delete_stream(name)
-                say(f"deleted stream {name}")
-    finally:
-        await nc.close()
+    for name in await drop_streams(nats_url, prefix):
+        say(f"deleted stream {name}")

@@ -33,11 +33,13 @@ def merged(defaults: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any
     return result
 
 
-async def drop_streams(nats_url: str, prefix: str) -> None:
-    """Every stream a test's settings made under their prefix: the events stream and every KV
-    bucket (presence, used tickets, the relay's rooms and nodes, whatever a context adds next),
-    with their consumers. Naming the buckets one by one let the relay's leak, two a test."""
-    nc = await nats.connect(nats_url)
+async def drop_streams(nats_url: str, prefix: str) -> list[str]:
+    """Every stream a run's settings made under their prefix (a test's, a benchmark's): the
+    events stream and every KV bucket (presence, used tickets, the relay's rooms and nodes,
+    whatever a context adds next), with their consumers; their names. Naming the buckets one by
+    one let the relay's leak, two a test."""
+    nc = await nats.connect(nats_url, max_reconnect_attempts=2)
+    dropped: list[str] = []
     try:
         js = nc.jetstream()
         under = (f"{prefix.upper()}_", f"KV_{prefix.upper()}_")
@@ -45,5 +47,7 @@ async def drop_streams(nats_url: str, prefix: str) -> None:
             name = info.config.name or ""
             if name.startswith(under):
                 await js.delete_stream(name)
+                dropped.append(name)
     finally:
         await nc.close()
+    return dropped
