@@ -33,7 +33,7 @@ from commands.canvas.wire import (
 )
 from domain.canvas import CanvasClosed, OpReused
 from domain.roster import PlayerState
-from projections.canvas.bitmap import CanvasMeta, encode_delta, trim_chunk
+from projections.canvas.bitmap import CanvasMeta
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 BYTES = "application/octet-stream"
@@ -299,25 +299,7 @@ class CanvasController(Controller):
         """Everything after `since`: a 16-byte header (from, to as little-endian u64) and one
         little-endian u32 per repainted pixel, `(y*width + x) << 5 | colour`; 0xFFFFFFFF means
         the board was cleared. 410 with `oldest_version` when `since` has left the ring."""
-        # A cached version will do: chunks after `since` say the canvas got that far, and a
-        # `since` beyond the cached version and every chunk is asked about afresh. (A fresh
-        # read for each was half the queries of a node's players catching up after a restart.)
-        meta = await reads.get_canvas(canvas_id)
-        chunks = await reads.view.list_chunks(canvas_id, since, 2**62)
-        if not chunks and since > meta.version:
-            meta = await reads.get_canvas(canvas_id, fresh=True)
-            if since > meta.version:
-                raise ApiError("version_in_future",
-                    f"since={since} is after the current version {meta.version}",
-                )
-        # Gone: the ring starts after `since`, or holds nothing of the versions after it.
-        gone = chunks[0].from_version > since if chunks else since < meta.version
-        if gone:
-            oldest = await reads.view.oldest_version(canvas_id)
-            raise ApiError("gone", f"version {since} has left the delta ring", oldest_version=oldest
-            )
-        to_version = chunks[-1].to_version if chunks else since
-        body = encode_delta(since, to_version, b"".join(trim_chunk(c, since) for c in chunks))
+        body = await reads.deltas_since(canvas_id, since)
         return Response(
             body, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}
         )

@@ -13,7 +13,7 @@ import numpy as np
 from api.canvas.encoding import compress, palette_png
 from api.errors import ApiError
 from infra.canvas.pixel_view import PixelOwner
-from projections.canvas.bitmap import CanvasMeta, Chunk
+from projections.canvas.bitmap import CanvasMeta, Chunk, encode_delta, trim_chunk
 
 BODY_CACHE_BYTES = 32 * 1024 * 1024
 """What the encoded bodies a node keeps take at most, all together. Bounded in bytes, not by
@@ -114,6 +114,32 @@ class CanvasReads:
         if meta is not None:
             self._latest[canvas_id] = (asked + self._latest_ttl, meta)
         return meta
+
+    async def deltas_since(self, canvas_id: UUID, since: int) -> bytes:
+        """Everything after `since` as one delta (`GET …/deltas`, a live socket opened with
+        `?since=`): `gone` when `since` has left the delta ring, `version_in_future` when it is
+        beyond the canvas's version.
+
+        A cached version will do: chunks after `since` say the canvas got that far, and a
+        `since` beyond the cached version and every chunk is asked about afresh. (A fresh read
+        for each was half the queries of a node's players catching up after a restart.)"""
+        meta = await self.get_canvas(canvas_id)
+        chunks = await self.view.list_chunks(canvas_id, since, 2**62)
+        if not chunks and since > meta.version:
+            meta = await self.get_canvas(canvas_id, fresh=True)
+            if since > meta.version:
+                raise ApiError(
+                    "version_in_future", f"since={since} is after the current version {meta.version}"
+                )
+        # Gone: the ring starts after `since`, or holds nothing of the versions after it.
+        gone = chunks[0].from_version > since if chunks else since < meta.version
+        if gone:
+            oldest = await self.view.oldest_version(canvas_id)
+            raise ApiError(
+                "gone", f"version {since} has left the delta ring", oldest_version=oldest
+            )
+        to_version = chunks[-1].to_version if chunks else since
+        return encode_delta(since, to_version, b"".join(trim_chunk(c, since) for c in chunks))
 
     async def get_body(self, meta: CanvasMeta, version: int, form: str) -> bytes:
         """The board at `version` as raw bytes in an HTTP encoding, or as a PNG (`form="png"`)."""

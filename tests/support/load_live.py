@@ -10,9 +10,10 @@ open loop: every `TICK_S` the commands due are handed round the clients that hav
 command goes out at once when its socket is up, else when it is back.
 
 A socket that closes (a stopping node says 1012) reconnects after a backoff (the web clients':
-250–500 ms, then longer), catches up as the web client does (the canvas: `GET …/deltas?since=`
-the version it holds; the desk: `hello` with its epoch and last `desk_seq`, answered by the
-missed ops and `synced`), and sends again every command not answered yet, the same `op` or
+250–500 ms, then longer), catches up as the web client does (the canvas: the socket opened with
+`?since=` the version it holds, whose first frame is the delta from there, or an error frame
+and then `GET …/deltas?since=`; the desk: `hello` with its epoch and last `desk_seq`, answered
+by the missed ops and `synced`), and sends again every command not answered yet, the same `op` or
 `client_seq`: the server answers a resend of what it stored before with the first answer
 (`replayed`). A `try_again` or `unavailable` refusal is sent again after its `wait_ms`, a desk's
 `seq_gap` from the lowest unanswered `client_seq`; any other refusal is a defect, counted.
@@ -96,7 +97,7 @@ class Client:
 
     def __init__(self, gen: Generator, path: str, headers: dict[str, str] | None = None) -> None:
         self.gen = gen
-        self.request = upgrade_request(gen.host, gen.port, path, headers)
+        self.path, self.headers = path, headers
         self.socket: LiveSocket | None = None
         self.ready = False
         """Open, and caught up enough to send commands on."""
@@ -108,8 +109,9 @@ class Client:
         gen = self.gen
         attempts = 0
         while not gen.done:
+            request = upgrade_request(gen.host, gen.port, self.upgrade_path(), self.headers)
             try:
-                live = await open_socket(gen.host, gen.port, self.request, self.on_text,
+                live = await open_socket(gen.host, gen.port, request, self.on_text,
                                          self.on_binary)
             except (OSError, ConnectionError, TimeoutError) as failed:
                 gen.tally.note(f"{self.kind} open failed: {str(failed)[:60]}")
@@ -149,6 +151,9 @@ class Client:
         if self.ready:
             self.resend()
 
+    def upgrade_path(self) -> str:
+        return self.path
+
     @property
     def pending(self) -> int:
         raise NotImplementedError
@@ -183,6 +188,15 @@ class Player(Client):
         self.version = 0
         """The highest canvas version this client's deltas reached."""
         self.http = RawHttp(gen.host, gen.port)
+        self.caught_up: asyncio.Future[bool] | None = None
+        """While a reconnected socket's catch-up is awaited: True once its first frame (the
+        delta from `since`) came, False after an error frame instead (then over HTTP)."""
+
+    def upgrade_path(self) -> str:
+        if self.closed_at is None or not self.version:
+            return self.path
+        self.caught_up = asyncio.get_running_loop().create_future()
+        return f"{self.path}?since={self.version}"
 
     @property
     def pending(self) -> int:
@@ -203,7 +217,15 @@ class Player(Client):
         # client is back once its board caught up with what it missed.
         self.ready = True
         self.resend()
-        if self.closed_at is not None:
+        if self.caught_up is not None and self.socket is not None:
+            answer, closed = self.caught_up, self.socket.closed
+            await asyncio.wait((answer, closed), return_when=asyncio.FIRST_COMPLETED)
+            self.caught_up = None
+            if not answer.done():
+                return  # closed first: the next socket asks again
+            if not answer.result():
+                await self.catch_up()
+        elif self.closed_at is not None:
             await self.catch_up()
         self.back()
 
@@ -240,6 +262,11 @@ class Player(Client):
     def on_binary(self, payload: bytes) -> None:
         to = DELTA_HEADER.unpack_from(payload)[1]
         self.version = max(self.version, to)
+        self._caught_up(True)
+
+    def _caught_up(self, by_socket: bool) -> None:
+        if self.caught_up is not None and not self.caught_up.done():
+            self.caught_up.set_result(by_socket)
 
     def on_text(self, payload: bytes) -> None:
         message = json.loads(payload)
@@ -250,6 +277,9 @@ class Player(Client):
             if waiting is not None:  # else a second answer to a resend: the first counted
                 self.gen.versions.append(message["version"])
                 tally.acked(self.kind, waiting[1])
+        elif kind == "error" and "op" not in message and self.caught_up is not None:
+            tally.refusals[f"canvas catch-up {message.get('error')}"] += 1
+            self._caught_up(False)  # `gone`, `unavailable`…: over HTTP
         elif kind == "error":
             code, op = message.get("error"), message.get("op")
             tally.refusals[f"canvas {code}"] += 1

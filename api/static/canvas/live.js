@@ -110,14 +110,15 @@ export class Live extends EventTarget {
     }
     if (this.#stopped) return
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-    const socket = new WebSocket(
-      `${scheme}//${location.host}${this.base}/live?ticket=${encodeURIComponent(ticket)}`)
+    const since = this.sync.socketQuery()
+    const socket = new WebSocket(`${scheme}//${location.host}${this.base}/live` +
+      `?ticket=${encodeURIComponent(ticket)}${since ? `&${since}` : ''}`)
     socket.binaryType = 'arraybuffer'
     this.#socket = socket
     this.#heardStatus = false
     socket.onopen = () => {
       this.#attempts = 0
-      this.sync.join()
+      this.sync.opened()
       this.#pingTimer = setInterval(() => this.#ping(), PING_EVERY_MS)
       this.#changed()
     }
@@ -157,9 +158,8 @@ export class Live extends EventTarget {
         this.players = message.players ?? null
         this.cap = message.cap ?? null
         if (!this.#heardStatus) {
-          // Now the server follows the canvas for us: anything placed in between is fetched.
           this.#heardStatus = true
-          this.sync.catchUp()
+          this.sync.following()
         }
         this.#setState(message.state, true)
         break
@@ -171,7 +171,7 @@ export class Live extends EventTarget {
       case 'error':
         if (message.op && this.#pending.has(message.op)) {
           this.#settle(message.op, (pending) => pending.reject(new ApiFailure(0, message)))
-        } else {
+        } else if (message.op || !this.sync.catchUpRefused()) {
           this.#report(new ApiFailure(0, message))
         }
         break

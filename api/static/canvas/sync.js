@@ -6,6 +6,9 @@
  * delivers while the join's snapshot downloads wait in that queue (the join's buffer). A delta
  * `(from, to]` applies to the board at `from`; one that ends at or before our version is dropped;
  * one that starts after it, or straddles it, makes us fetch `/deltas?since=<our version>` first.
+ *
+ * A socket that reconnects asks for what we missed itself (`?since=<our version>`): its first
+ * frame is the delta from our version, or an error frame after which we catch up over HTTP.
  */
 
 import { expectOk, failureOf } from '../api.js'
@@ -16,6 +19,9 @@ const ATTEMPTS = 3
 export class Sync extends EventTarget {
   #chain = Promise.resolve()
   #stale = false
+  /** What the socket being opened was asked for: null (nothing: we join over HTTP), 'asked'
+   *  (its first frame catches us up), 'done' (it did). */
+  #socketCatchUp = null
   /** When the board was last known to be the server's (ms since the epoch), or null: now for an
    *  answer from the network, the time it was kept for a board the service worker kept. */
   asOf = null
@@ -32,9 +38,42 @@ export class Sync extends EventTarget {
       this.board.version === null || this.#stale ? this.#loadLatest() : this.#catchUp())
   }
 
-  /** A live delta, applied in its turn. */
+  /** The query for a socket about to open: `since=<our version>` when we hold a board the
+   *  socket can bring up to date, else '' (it then joins over HTTP once open). */
+  socketQuery() {
+    const catchUp = this.board.version !== null && !this.#stale
+    this.#socketCatchUp = catchUp ? 'asked' : null
+    return catchUp ? `since=${this.board.version}` : ''
+  }
+
+  /** The socket opened: unless it brings us up to date itself, join over HTTP. */
+  opened() {
+    if (this.#socketCatchUp === null) return this.join()
+  }
+
+  /** An error frame without an op: when it answers the socket's catch-up (`gone`,
+   *  `unavailable`…), we join over HTTP instead. Returns whether it did. */
+  catchUpRefused() {
+    if (this.#socketCatchUp !== 'asked') return false
+    this.#socketCatchUp = null
+    this.join()
+    return true
+  }
+
+  /** The server follows the canvas for this socket now (a player's first status): fetch what
+   *  may have been placed since we joined, unless the socket caught us up after it began to. */
+  following() {
+    if (this.#socketCatchUp !== 'done') this.catchUp()
+  }
+
+  /** A live delta, applied in its turn; a socket's first one is its catch-up. */
   receive(delta) {
-    return this.#serial(() => this.#accept(delta))
+    const catchUp = this.#socketCatchUp === 'asked'
+    if (catchUp) this.#socketCatchUp = 'done'
+    return this.#serial(async () => {
+      await this.#accept(delta)
+      if (catchUp && this.board.version === delta.to) this.asOf = Date.now()
+    })
   }
 
   /** Fetch whatever happened since our version (back online, a socket that may have missed some). */

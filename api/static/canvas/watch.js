@@ -53,12 +53,13 @@ export class Watch extends EventTarget {
     clearTimeout(this.#timer)
     if (!this.#running || this.#socket !== null) return
     const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:'
-    const socket = new WebSocket(`${scheme}//${location.host}${this.path}`)
+    const since = this.sync.socketQuery()
+    const socket = new WebSocket(`${scheme}//${location.host}${this.path}${since ? `?${since}` : ''}`)
     socket.binaryType = 'arraybuffer'
     this.#socket = socket
     socket.onopen = () => {
       this.#attempts = 0
-      this.sync.join()
+      this.sync.opened()
       this.#pingTimer = setInterval(() => this.#ping(), PING_EVERY_MS)
       this.#changed()
     }
@@ -83,6 +84,8 @@ export class Watch extends EventTarget {
       this.sync.receive(delta)
     } else if (data.includes('"resync"')) {
       this.sync.invalidate() // the server closes next; the next join reloads the snapshot
+    } else if (data.includes('"error"')) {
+      this.sync.catchUpRefused() // the socket could not catch us up: over HTTP
     }
   }
 

@@ -82,6 +82,10 @@ async def test_a_player_whose_socket_is_lost_reconnects_and_catches_up(site: Sit
     player = await site.player(canvas, "Dan Dropped")
     await playing(player)
     await player.evaluate("window.sameDocument = true")
+    sockets: list[str] = []
+    player.on("websocket", lambda socket: sockets.append(socket.url))
+    catch_ups: list[str] = []
+    player.on("request", lambda request: "/deltas" in request.url and catch_ups.append(request.url))
 
     async with site.outage():
         await expect(player.locator("#connection")).to_contain_text("reconnecting")
@@ -95,6 +99,9 @@ async def test_a_player_whose_socket_is_lost_reconnects_and_catches_up(site: Sit
     await playing(player)
     await expect(player.locator("#connection")).to_contain_text("live")
     assert await player.evaluate("window.sameDocument") is True
+    # The new socket brought the board up to date itself: it asked from the version held.
+    assert sockets and all("since=" in url for url in sockets), sockets
+    assert catch_ups == []
 
 
 async def test_the_inspector_tells_who_placed_a_pixel(site: Site):

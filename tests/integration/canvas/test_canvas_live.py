@@ -76,6 +76,51 @@ async def test_a_resent_placement_is_acked_with_its_first_version_as_replayed(pa
         ("a1", 2, False), ("a2", 3, False), ("a1", 2, True)]
 
 
+async def first_frame(socket) -> str | bytes:
+    return await asyncio.wait_for(socket.recv(), 10)
+
+
+async def test_a_socket_opened_with_since_starts_with_what_was_missed_then_goes_on_live(
+    parts: Node,
+):
+    canvas = await a_canvas(parts)
+    async with serving(parts) as port:
+        url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
+        async with websockets.connect(url, additional_headers={"X-Dev-User": "ann"}) as player:
+            for op, x in (("a", 1), ("b", 2), ("c", 3)):  # versions 2, 3, 4
+                await player.send(msgspec.json.encode({"type": "place", "x": x, "y": 0,
+                                                       "colour": 1, "op": op}))
+            await delta_reaching(player, 4)  # projected: in the delta ring
+            async with websockets.connect(f"{url}?since=2") as back:
+                start, end, entries = decode_delta(await first_frame(back))
+                assert (start, end, sorted(entries.tolist())) == (2, 4, [2 << 5 | 1, 3 << 5 | 1])
+                await player.send('{"type": "place", "x": 4, "y": 0, "colour": 2, "op": "d"}')
+                assert (await delta_reaching(back, 5))[-1][:2] == (4, 5)
+            async with websockets.connect(f"{url}?since=5") as current:  # nothing missed
+                assert decode_delta(await first_frame(current))[:2] == (5, 5)
+
+
+@pytest.mark.parametrize(("since", "code"), [
+    ("99", "version_in_future"), ("-1", "invalid_version"), ("2.5", "invalid_version"),
+    ("x" * 500, "invalid_version"), ("%D9%A1", "invalid_version"),  # an Arabic 1
+])
+async def test_a_since_that_cannot_be_caught_up_from_gets_an_error_frame_and_the_socket_lives_on(
+    parts: Node, since: str, code: str,
+):
+    canvas = await a_canvas(parts)
+    async with serving(parts) as port:
+        url = f"ws://127.0.0.1:{port}/api/canvas/{canvas.id}/live"
+        async with websockets.connect(url, additional_headers={"X-Dev-User": "ann"}) as player:
+            await player.send('{"type": "place", "x": 1, "y": 0, "colour": 1, "op": "a"}')
+            await delta_reaching(player, 2)
+            async with websockets.connect(f"{url}?since={since}") as late:
+                refused = msgspec.json.decode(await first_frame(late))
+                assert (refused["type"], refused["error"]) == ("error", code)
+                assert "op" not in refused
+                await player.send('{"type": "place", "x": 2, "y": 0, "colour": 1, "op": "b"}')
+                assert (await delta_reaching(late, 3))[-1][1] == 3
+
+
 async def test_an_op_id_reused_for_another_pixel_gets_an_op_reused_error_frame(parts: Node):
     canvas = await a_canvas(parts)
     async with serving(parts) as port:
