@@ -15,6 +15,8 @@ import { expectOk, failureOf } from '../api.js'
 import { parseDelta } from './delta.js'
 
 const ATTEMPTS = 3
+/** How long after a socket's catch-up a canvas that stayed quiet is asked once more over HTTP. */
+const QUIET_CHECK_MS = 2_000
 
 export class Sync extends EventTarget {
   #chain = Promise.resolve()
@@ -22,6 +24,9 @@ export class Sync extends EventTarget {
   /** What the socket being opened was asked for: null (nothing: we join over HTTP), 'asked'
    *  (its first frame catches us up), 'done' (it did). */
   #socketCatchUp = null
+  /** No live delta since the socket's catch-up (see #checkWhenQuiet). */
+  #quiet = false
+  #quietTimer = 0
   /** When the board was last known to be the server's (ms since the epoch), or null: now for an
    *  answer from the network, the time it was kept for a board the service worker kept. */
   asOf = null
@@ -69,7 +74,12 @@ export class Sync extends EventTarget {
   /** A live delta, applied in its turn; a socket's first one is its catch-up. */
   receive(delta) {
     const catchUp = this.#socketCatchUp === 'asked'
-    if (catchUp) this.#socketCatchUp = 'done'
+    if (catchUp) {
+      this.#socketCatchUp = 'done'
+      this.#checkWhenQuiet()
+    } else {
+      this.#quiet = false
+    }
     return this.#serial(async () => {
       await this.#accept(delta)
       if (catchUp && this.board.version === delta.to) this.asOf = Date.now()
@@ -89,6 +99,18 @@ export class Sync extends EventTarget {
   /** We fell behind (the server said resync): the next join reloads the snapshot. */
   invalidate() {
     this.#stale = true
+  }
+
+  /** The read model's ring commits a delta just after it is published, so a socket's catch-up
+   *  can come too early for the last one while the socket began listening too late for it. The
+   *  next delta shows such a gap (#accept); on a canvas that goes quiet, one more catch-up over
+   *  HTTP a moment later does. */
+  #checkWhenQuiet() {
+    this.#quiet = true
+    clearTimeout(this.#quietTimer)
+    this.#quietTimer = setTimeout(() => {
+      if (this.#quiet) this.catchUp()
+    }, QUIET_CHECK_MS)
   }
 
   #serial(task) {

@@ -96,12 +96,36 @@ async def test_a_player_whose_socket_is_lost_reconnects_and_catches_up(site: Sit
             )
 
     await player.wait_for_function("[0, 1, 2, 3].every(x => window.tessera.pixel(x, 5) === 3)")
+    # The new socket brought the board up to date itself: it asked from the version held. (The
+    # page asks /deltas once more 2 s after, the canvas being quiet: not yet.)
+    assert sockets and all("since=" in url for url in sockets), sockets
+    assert catch_ups == []
     await playing(player)
     await expect(player.locator("#connection")).to_contain_text("live")
     assert await player.evaluate("window.sameDocument") is True
-    # The new socket brought the board up to date itself: it asked from the version held.
-    assert sockets and all("since=" in url for url in sockets), sockets
+
+
+async def test_a_spectator_whose_socket_is_lost_reconnects_and_catches_up_over_it(site: Site):
+    canvas = await site.a_canvas()
+    spectator = await site.page(canvas)
+    await expect(spectator.locator("#connection")).to_contain_text("live")
+    sockets: list[str] = []
+    spectator.on("websocket", lambda socket: sockets.append(socket.url))
+    catch_ups: list[str] = []
+    spectator.on("request", lambda r: "/deltas" in r.url and catch_ups.append(r.url))
+
+    async with site.outage():
+        await expect(spectator.locator("#connection")).not_to_contain_text("live")
+        for x in range(3):
+            await site.parts["canvas"].canvases.execute(
+                UUID(canvas), Actor(f"writer-{x}"), PlacePixel(x=x, y=6, colour=4)
+            )
+
+    await spectator.wait_for_function("[0, 1, 2].every(x => window.tessera.pixel(x, 6) === 4)")
+    assert any("since=" in url for url in sockets), sockets
     assert catch_ups == []
+    await expect(spectator.locator("#connection")).to_contain_text("live")
+    assert await spectator.evaluate("window.tessera.state") == "spectating"
 
 
 async def test_the_inspector_tells_who_placed_a_pixel(site: Site):
