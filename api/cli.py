@@ -19,7 +19,7 @@ from infra import logs
 from infra import settings as settings_module
 from infra.progress import Bar, on_stderr
 from infra.settings import Settings
-from infra.tuning import tune_gc
+from infra.tuning import tune_process
 
 log = logging.getLogger(__name__)
 
@@ -44,11 +44,7 @@ def _serve(args: argparse.Namespace, roles: frozenset[str]) -> None:
             asyncio.run(migrate(settings))
         host = args.host or settings.host
         port = args.port or settings.port
-        tune_gc()
-        # The writers' threads take the GIL whenever the event loop lets go of it (every poll);
-        # by default the loop then waits up to 5 ms to get it back. 1 ms: the live sockets'
-        # p99 and the placements/s both measured better (scripts/load_canvas.py).
-        sys.setswitchinterval(0.001)
+        tune_process()
         print(f"Tessera is serving on http://{host}:{port}/  (API schema: /schema)", flush=True)
         uvicorn.run(
             create_app(settings, roles=roles),
@@ -65,7 +61,7 @@ def _background(args: argparse.Namespace, roles: frozenset[str]) -> None:
     async def run(settings: Settings) -> str | None:
         """Runs until asked to stop, or until a log publisher stops by itself: returns why."""
         parts = await build(settings, roles)
-        tune_gc()
+        tune_process()
         if args.rebuild:
             for runner in parts.runners:
                 progress, end = _rebuild_bar(runner.model.name)

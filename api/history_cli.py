@@ -16,7 +16,7 @@ from typing import IO
 
 from api.errors import ApiError
 from infra.settings import Settings
-from infra.tuning import tune_gc
+from infra.tuning import tune_process
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +87,7 @@ def _stream(settings: Settings, args: argparse.Namespace) -> int:
         # A frame is captured on the loop every 33 ms: a full pass of the collector over the
         # start-up heap (≈100,000 objects: 30–300 ms) made it late; and the encoding thread's
         # bytecode kept the loop waiting for the GIL up to the default 5 ms a turn.
-        tune_gc()
-        sys.setswitchinterval(0.001)
+        tune_process()
         try:
             stats = await stream_canvas(
                 settings, args.canvas, args.output, stop, width=args.width, height=args.height,

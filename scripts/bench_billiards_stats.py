@@ -132,9 +132,9 @@ async def rebuild(run: Run, pool: Any, nc: Any) -> dict[str, Any]:
     # `tessera project --rebuild` tunes its collector before it rebuilds (`infra.tuning`): so
     # does this process, to measure the rebuild as it runs. Untuned, the collector's passes
     # over the growing books took 40 % of the rebuild's CPU.
-    from infra.tuning import tune_gc
+    from infra.tuning import tune_process
 
-    tune_gc()
+    tune_process()
     settings = run.settings
     runner = ProjectionRunner(
         PlayersReadModel(pool, settings.schema),  # type: ignore[arg-type]

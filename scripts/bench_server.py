@@ -50,10 +50,9 @@ def granian_app() -> Any:
     """The app `serve` runs, for granian's worker (the services' URLs come from the
     environment, as the benchmarks set them)."""
     from infra import settings as settings_module
-    from infra.tuning import tune_gc
+    from infra.tuning import tune_process
 
-    tune_gc()
-    sys.setswitchinterval(0.001)  # as `serve` does
+    tune_process()  # as `serve` does
     return with_bare_route(api.app.create_app)(settings_module.load())
 
 

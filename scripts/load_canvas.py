@@ -815,9 +815,9 @@ def latencies(gen: Generator, ks: range, clients: list[Any]) -> dict[str, Any]:
 
 
 def loadgen_main(params: dict[str, Any]) -> None:
-    from infra.tuning import tune_gc
+    from infra.tuning import tune_process
 
-    tune_gc()
+    tune_process()
     benchkit.loadgen_main(_loadgen, params)
 
 
