@@ -4,6 +4,7 @@ Opened with `?since=<version>` (a client that holds the board at that version, r
 its first frame is what the client missed: a binary delta from `since` (empty when nothing), or
 an error frame without `op` (`gone`: the version left the delta ring, `version_in_future`,
 `invalid_version`, `unavailable`), after which the client catches up over HTTP.
+
 Server → client: binary frames, each a delta as on NATS or several consecutive ones merged into
 one (16-byte `from, to` header, then u32 entries); JSON `{"type": "ack", "op", "version",
 "replayed"}` (`replayed`: a resend of an op placed before, `version` is what it produced then),

@@ -10,8 +10,9 @@ up to 4 placements unanswered (`place` with an `op`), and 100 desk clients, each
 its own and its desk socket with up to 32 ops unanswered (`op` with a `client_seq`); 2,000
 placements a second and 2,000 desk ops a second offered in all (`TESSERA_CLUSTER_RATE`), open
 loop, to the clients with room. A socket that closes (a stopping node says 1012) reconnects
-after the web clients' backoff, catches up as they do (`/deltas?since=`, or `hello` with the
-last `desk_seq` until `synced`) and sends again every command not answered yet, the same `op` or
+after the web clients' backoff, catches up as they do (the canvas socket opened with `?since=`,
+its first frame the delta from there; the desk's `hello` with the last `desk_seq` until
+`synced`) and sends again every command not answered yet, the same `op` or
 `client_seq`; a `try_again` goes again after its `wait_ms`. So an acknowledgement means what it
 means to a player: the server said it stored that command.
 

@@ -66,7 +66,8 @@ export class Sync extends EventTarget {
   }
 
   /** The server follows the canvas for this socket now (a player's first status): fetch what
-   *  may have been placed since we joined, unless the socket caught us up after it began to. */
+   *  may have been placed since we joined over HTTP. A socket that caught us up itself needs
+   *  nothing: it began following before it read what we missed. */
   following() {
     if (this.#socketCatchUp !== 'done') this.catchUp()
   }
