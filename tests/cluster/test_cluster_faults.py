@@ -1,8 +1,8 @@
 """The deployment's topology (tests/support/cluster.py: three clustered NATS nodes with the
 events stream on 3 replicas, two API nodes behind HAProxy with deploy/haproxy.cfg, one log
 publisher, one projector), loaded through HAProxy while the NATS node leading the events stream
-is killed (SIGKILL) and brought back, and while each API node in turn gets a rolling restart
-(SIGTERM, then started again).
+is killed (SIGKILL) and brought back, while each API node in turn gets a rolling restart
+(SIGTERM, then started again), and while the projector is killed (SIGKILL) and started again.
 
 The load comes as the web clients send it, over the live sockets, from a process of its own
 (tests/support/load_live.py): 200 canvas players on one canvas, each on its canvas socket with
@@ -213,6 +213,17 @@ async def test_no_acknowledged_command_is_lost_or_doubled_through_nats_and_api_f
                 await asyncio.to_thread(cluster.start_api_ready, index, time.monotonic() + 60)
                 mark(f"api{index + 1} ready again")
                 await asyncio.sleep(3)
+            # The projector crashes: the read models (and the canvas's live deltas, which the
+            # bitmap projection publishes) stop until it is back and has caught up.
+            mark("kill the projector")
+            await asyncio.to_thread(cluster.kill_projector)
+            await asyncio.sleep(3)
+            mark("start the projector")
+            await asyncio.to_thread(cluster.start_projector)
+            await until(lambda: asyncio.to_thread(cluster.projector_ready), 60,
+                        "the projector not back")
+            mark("the projector ready (caught up)")
+            await asyncio.sleep(2)
             faults_to = mark("load stops")
             cluster.check_alive()
             assert generator.stdin is not None

@@ -207,6 +207,22 @@ class Cluster:
         answers before the meta leader is known; `/healthz` waits for it)."""
         return _ok(f"http://127.0.0.1:{self.ports.nats_monitor[index]}/healthz")
 
+    def start_projector(self) -> None:
+        self.others["project"] = self._tessera(
+            "project", "project", TESSERA_METRICS_PORT=str(self.ports.project_metrics))
+
+    def kill_projector(self) -> None:
+        """SIGKILL `tessera project`, as a crashed one: its read models stop where they were."""
+        process = self.others.pop("project", None)
+        if process is not None:
+            process.kill()
+            process.wait(10)
+
+    def projector_ready(self) -> bool:
+        """Its NATS and PostgreSQL answer and every projection is within the lag `/readyz`
+        allows (`TESSERA_HEALTH_BEHIND_EVENTS`)."""
+        return _ok(f"http://127.0.0.1:{self.ports.project_metrics}/readyz")
+
     def start_api(self, index: int) -> None:
         self.api[index] = self._tessera(
             f"api{index + 1}", "api", "--host", "127.0.0.1", "--port", str(self.ports.api[index])
@@ -266,8 +282,7 @@ class Cluster:
                 self.start_api_ready(index, deadline)
             self.others["publish"] = self._tessera(
                 "publish", "publish", TESSERA_METRICS_PORT=str(self.ports.publish_metrics))
-            self.others["project"] = self._tessera(
-                "project", "project", TESSERA_METRICS_PORT=str(self.ports.project_metrics))
+            self.start_projector()
             self.others["haproxy"] = self._spawn("haproxy", [
                 haproxy_binary(), "-db", "-f", str(HAPROXY_CFG)
             ], dict(os.environ) | {
@@ -278,8 +293,7 @@ class Cluster:
             })
             _until(lambda: _ok(f"http://127.0.0.1:{self.ports.publish_metrics}/readyz"),
                    deadline, "publish")
-            _until(lambda: _ok(f"http://127.0.0.1:{self.ports.project_metrics}/readyz"),
-                   deadline, "project")
+            _until(self.projector_ready, deadline, "project")
             _until(lambda: _ok(f"{self.url}/readyz"), deadline, "HAProxy")
         except BaseException:
             self.stop()
