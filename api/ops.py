@@ -55,7 +55,7 @@ class _Scrape:
         if node.health is not None:
             report = await node.health.report()
             self.lags = {
-                name: Lag(state.newest, state.behind, state.stalled_for_s)
+                name: Lag(state.newest, state.behind, state.stalled_for_s, state.behind_for_s)
                 for name, state in report.items()
             }
         self.heads = {

@@ -46,6 +46,7 @@ class _Named(Protocol):
 
 class Runner(Protocol):
     applied: int
+    batches: int
     dead_letters: int
 
     @property
@@ -59,6 +60,7 @@ class Lag:
     newest: int
     behind: int
     stalled_for_s: float
+    behind_for_s: float
 
 
 @dataclass
@@ -168,19 +170,30 @@ def _projections(
         "tessera_projection_events", "Events this runner applied to its read model.",
         labels=["projection"],
     )
+    batches = CounterMetricFamily(
+        "tessera_projection_batches", "Transactions this runner committed to its read model; "
+        "events over batches, the mean batch size.", labels=["projection"],
+    )
     dead = CounterMetricFamily(
         "tessera_projection_dead_letters", "Events this runner set aside as dead letters.",
         labels=["projection"],
     )
     for runner in runners:
         applied.add_metric([runner.model.name], runner.applied)
+        batches.add_metric([runner.model.name], runner.batches)
         dead.add_metric([runner.model.name], runner.dead_letters)
     yield applied
+    yield batches
     yield dead
     behind = GaugeMetricFamily(
         "tessera_projection_lag_events",
         "Events of the read model's topics after its position (counted up to the health "
         "report's far-behind bound), whichever node runs it.",
+        labels=["projection"],
+    )
+    behind_for = GaugeMetricFamily(
+        "tessera_projection_lag_seconds",
+        "How long the read model has been behind without a break (0 when up to date).",
         labels=["projection"],
     )
     stalled = GaugeMetricFamily(
@@ -190,8 +203,10 @@ def _projections(
     )
     for name, lag in sorted(lags.items()):
         behind.add_metric([name], lag.behind)
+        behind_for.add_metric([name], lag.behind_for_s)
         stalled.add_metric([name], lag.stalled_for_s)
     yield behind
+    yield behind_for
     yield stalled
 
 
@@ -263,6 +278,10 @@ def _live_sockets() -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
     opened = CounterMetricFamily(
         "tessera_live_sockets_opened", "Live WebSockets accepted, by context.", labels=["context"]
     )
+    received = CounterMetricFamily(
+        "tessera_live_messages_received", "Messages the clients of live sockets sent, by "
+        "context.", labels=["context"],
+    )
     sent = CounterMetricFamily(
         "tessera_live_frames_sent", "Frames broadcast to live sockets, by context.",
         labels=["context"],
@@ -274,10 +293,12 @@ def _live_sockets() -> Iterable[CounterMetricFamily | GaugeMetricFamily]:
     for context in sorted(LIVE_SOCKETS.opened):
         open_now.add_metric([context], LIVE_SOCKETS.open[context])
         opened.add_metric([context], LIVE_SOCKETS.opened[context])
+        received.add_metric([context], LIVE_SOCKETS.received[context])
     for context in sorted(LIVE_FRAMES.sent):
         sent.add_metric([context], LIVE_FRAMES.sent[context])
         dropped.add_metric([context], LIVE_FRAMES.dropped[context])
     yield open_now
     yield opened
+    yield received
     yield sent
     yield dropped

@@ -164,6 +164,8 @@ class LiveSockets:
     def __init__(self) -> None:
         self.open: Counter[str] = Counter()
         self.opened: Counter[str] = Counter()
+        self.received: Counter[str] = Counter()
+        """Messages the clients sent (`/metrics`: messages in)."""
 
 
 LIVE_SOCKETS = LiveSockets()
@@ -221,14 +223,16 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
         ):
             super().data_received(data)
             return
-        taken = self._take_frames(data)
+        taken, messages = self._take_frames(data)
+        if messages and self._counted_as is not None:
+            LIVE_SOCKETS.received[self._counted_as] += messages
         if taken < len(data):
             super().data_received(data[taken:])
 
-    def _take_frames(self, data: bytes) -> int:
+    def _take_frames(self, data: bytes) -> tuple[int, int]:
         """How many bytes of whole, masked, final text frames (RFC 6455 §5.2) went to the
-        handler from the start of `data`."""
-        position, end = 0, len(data)
+        handler from the start of `data`, and how many frames."""
+        position, end, messages = 0, len(data), 0
         while self._handler is not None and end - position >= 6:
             if data[position] != self._first_byte:  # FIN and TEXT (or BINARY), no extensions
                 break
@@ -250,12 +254,15 @@ class LiveWebSocketProtocol(WebSocketsSansIOProtocol):
                 self._handler = None  # the parser frames it again, for `receive`
                 break
             position = start + length
-        return position
+            messages += 1
+        return position, messages
 
     def send_receive_event_to_app(self) -> None:
         if self.close_sent:
             super().send_receive_event_to_app()
             return
+        if self._counted_as is not None:
+            LIVE_SOCKETS.received[self._counted_as] += 1
         text = self.curr_msg_data_type == "text"
         frames = self.frames
         data = frames[0] if len(frames) == 1 else b"".join(frames)

@@ -38,6 +38,9 @@ class ProjectionState(msgspec.Struct):
     far_behind: bool
     stalled: bool
     stalled_for_s: float
+    behind_for_s: float
+    """How long it has been behind without a break (0 when it is up to date), as this node's
+    reports saw it: the read model's lag in time."""
     dead_letters: int
     """Events it set aside, not replayed yet."""
 
@@ -66,6 +69,8 @@ class ProjectionHealth:
         self._clock = clock
         self._behind_since: dict[str, tuple[int, float]] = {}
         """Per projection found behind: the position it was at, and since when (this clock)."""
+        self._behind_from: dict[str, float] = {}
+        """Per projection found behind: since when it has been, at any position."""
 
     async def report(self) -> dict[str, ProjectionState]:
         rows = await self._pool.fetch(
@@ -83,6 +88,7 @@ class ProjectionHealth:
             position = positions.get(followed.name, 0)
             behind = await store.count_after(position, followed.topics, self._behind_events)
             stalled_for = self._stalled_for(followed.name, position, behind)
+            behind_for = self._behind_for(followed.name, behind)
             report[followed.name] = ProjectionState(
                 position=position,
                 newest=newest[id(store)],
@@ -90,9 +96,17 @@ class ProjectionHealth:
                 far_behind=behind >= self._behind_events,
                 stalled=behind > 0 and stalled_for >= self._stalled_s,
                 stalled_for_s=round(stalled_for, 1),
+                behind_for_s=round(behind_for, 1),
                 dead_letters=letters.get(followed.name, 0),
             )
         return report
+
+    def _behind_for(self, name: str, behind: int) -> float:
+        """How long the projection has been behind, moving or not."""
+        if behind == 0:
+            self._behind_from.pop(name, None)
+            return 0.0
+        return self._clock() - self._behind_from.setdefault(name, self._clock())
 
     def _stalled_for(self, name: str, position: int, behind: int) -> float:
         """How long the projection has been behind at this very position."""

@@ -114,9 +114,8 @@ class ProjectionRunner:
         """The last notification id of the batch that failed last."""
         self._replay_due = 0.0
         self.position = 0
-        self.applied = 0
-        self.dead_letters = 0
-        """Events set aside since start: the runner's metric."""
+        self.applied, self.batches, self.dead_letters = 0, 0, 0
+        """Events applied, transactions committed, events set aside since start (`/metrics`)."""
 
     async def start(self) -> None:
         """Catch up from the store, then follow the stream. An event that fails the catch-up is
@@ -224,6 +223,7 @@ class ProjectionRunner:
             await set_position(conn, self._schema, self.model.name, position)
         self.position = position
         self.applied += count
+        self.batches += 1
         if self._attempt == position:  # not a later page's, applied while this one was written
             self._attempt = None
         self._failures = 0

@@ -52,6 +52,7 @@ async def test_health_is_ok_and_counts_a_projections_dead_letters(parts: Node):
         "far_behind": False,
         "stalled": False,
         "stalled_for_s": 0.0,
+        "behind_for_s": 0.0,
         "dead_letters": 1,
     }
 
@@ -80,6 +81,7 @@ async def test_a_stalled_projection_far_behind_makes_health_503_degraded(
     assert (response.status_code, body["status"]) == (503, "degraded")
     assert (feedback["position"], feedback["behind"], feedback["far_behind"]) == (0, 2, True)
     assert feedback["stalled_for_s"] >= 0.2
+    assert feedback["behind_for_s"] >= feedback["stalled_for_s"]
     assert all(
         state["stalled"] is False for name, state in body["projections"].items()
         if name != "feedback"

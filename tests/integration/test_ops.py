@@ -71,6 +71,9 @@ async def test_metrics_count_requests_refusals_and_the_spines_progress(
     assert value(text, "tessera_publisher_lag_events", context="canvas") == 0
     applied = value(text, "tessera_projection_events_total", projection="bitmap")
     assert applied is not None and applied >= 4
+    batches = value(text, "tessera_projection_batches_total", projection="bitmap")
+    assert batches is not None and 1 <= batches <= applied
+    assert value(text, "tessera_projection_lag_seconds", projection="bitmap") == 0
     assert value(text, "tessera_projection_dead_letters_total", projection="bitmap") == 0
     assert value(text, "tessera_nats_reconnects_total") == 0
     saves = value(text, "tessera_writer_saves_total", application="Canvases")
@@ -217,7 +220,16 @@ async def test_live_sockets_are_counted_by_context_while_open(parts: Node, clien
         url = f"ws://127.0.0.1:{port}/api/canvas/{canvas_id}/live"
         async with websockets.connect(url, additional_headers=PLAYER) as socket:
             await socket.recv()
-            during = open_sockets((await client.get("/metrics")).text)
+            text = (await client.get("/metrics")).text
+            during = open_sockets(text)
+            received = value(text, "tessera_live_messages_received_total", context="canvas") or 0
+            for _ in range(3):
+                await socket.send('{"type": "ping"}')
+                while "pong" not in await socket.recv():
+                    pass
+            text = (await client.get("/metrics")).text
+            assert value(text, "tessera_live_messages_received_total", context="canvas") == (
+                received + 3)
 
         async def closed() -> bool:
             return open_sockets((await client.get("/metrics")).text) == before
