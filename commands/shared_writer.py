@@ -142,6 +142,11 @@ class SharedWriter(WriterThread[A, C]):
     def held(self) -> int:
         return len(self._held)
 
+    def held_aggregates(self) -> list[A]:
+        """What is held now: read them, never change them (the writer thread owns them)."""
+        with self._lock:
+            return list(self._held.values())
+
     def evict(self, aggregate_id: UUID) -> None:
         """Forget an aggregate (the next command loads it again from the store)."""
         with self._lock:

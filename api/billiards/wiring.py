@@ -22,7 +22,7 @@ from api.billiards.qr import qr_code
 from api.billiards.seams import changes_on, ranks_on
 from api.billiards.social_parts import RankPlayers, SocialParts
 from api.billiards.stats_parts import StatsParts
-from api.node import Projection, Spine
+from api.node import Gauge, Projection, Spine
 from commands.billiards.billiards import Billiards
 from commands.billiards.social import Social
 from infra.billiards import outbox, players_view, social_views, views
@@ -155,6 +155,16 @@ class BilliardsContext:
             ),
         )
         return self._parts
+
+    def gauges(self) -> dict[str, Gauge]:
+        if self._parts is None:
+            return {}
+        waiting = self._parts.app.waiting_for_tables()
+        return {
+            "billiards_queue_length": Gauge(
+                "Players waiting for a table in the clubs this node's writer holds.", waiting
+            ),
+        }
 
     async def stop(self) -> None:
         parts = self._parts

@@ -343,6 +343,12 @@ class Billiards(Application[UUID]):
         self.save(match)
         return match
 
+    def waiting_for_tables(self) -> int:
+        """Players in the queues of the clubs this node's writer holds (those called to a table
+        not counted): the clubs' queue length for `/metrics`."""
+        writer = self._club_writer
+        return 0 if writer is None else sum(len(club.queue) for club in writer.held_aggregates())
+
     @property
     def club_writer(self) -> ClubWriter:
         if self._club_writer is not None:

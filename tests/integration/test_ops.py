@@ -87,6 +87,7 @@ async def test_metrics_count_requests_refusals_and_the_spines_progress(
     assert value(text, "tessera_canvas_players") == 1  # the one player, admitted on placing
     assert value(text, "tessera_canvas_queue_length") == 0
     assert value(text, "tessera_relay_rooms") == 0
+    assert value(text, "tessera_billiards_queue_length") == 0
     for name, labels in samples(text):
         assert not any("-" in v and len(v) == 36 for _, v in labels), f"an id as a label: {name}"
 

@@ -40,6 +40,8 @@ async def test_a_call_not_confirmed_in_time_passes_to_the_next_player(parts: Nod
             view = joined.json()
             table = view["tables"][0]
             assert table["state"] == "calling"
+            metrics = (await http.get("/metrics")).text  # cat and dan wait; ann and bob are called
+            assert "\ntessera_billiards_queue_length 2.0\n" in metrics
             assert [e["account"] for e in table["called"]] == ["ann", "bob"]
             assert [(e["account"], e["position"]) for e in view["queue"]] == [("cat", 1), ("dan", 2)]
             assert view["queue"][0]["wait_minutes"] > 0
