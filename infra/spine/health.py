@@ -106,7 +106,8 @@ class ProjectionHealth:
         if behind == 0:
             self._behind_from.pop(name, None)
             return 0.0
-        return self._clock() - self._behind_from.setdefault(name, self._clock())
+        now = self._clock()
+        return now - self._behind_from.setdefault(name, now)
 
     def _stalled_for(self, name: str, position: int, behind: int) -> float:
         """How long the projection has been behind at this very position."""
