@@ -30,9 +30,11 @@ class ClientConfig(msgspec.Struct):
 
 @get("/api/config", tags=["canvas"])
 async def client_config(canvas: NamedDependency[CanvasParts]) -> ClientConfig:
-    """Poll interval for spectators, the AFK window, the sign-in buttons' ids, the current game."""
+    """Poll interval for spectators, the AFK window, the sign-in buttons' ids, the current game
+    (null while none is open: pages poll this, not `/api/canvas/current`, whose 404 a browser
+    logs as an error)."""
     settings = canvas.settings
-    current = await canvas.reads.view.find_current()
+    current = await canvas.reads.find_current()  # cached a moment: every open page polls it
     google = settings.split(settings.google.client_ids)
     return ClientConfig(
         spectator_poll_ms=int(settings.canvas.spectator_poll_s * 1000),

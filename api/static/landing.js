@@ -1,5 +1,6 @@
 /** The landing page: the current game's board and who plays it, and what is still to come. */
 
+import { getJson } from './api.js'
 import { PRODUCTS } from './header.js'
 
 const $ = (id) => document.getElementById(id)
@@ -8,9 +9,9 @@ const $ = (id) => document.getElementById(id)
 $('coming').textContent = PRODUCTS.filter((product) => product.hidden).map((product) => product.note).join(' ')
 
 async function showCurrentGame() {
-  const response = await fetch('/api/canvas/current', { headers: { Accept: 'application/json' } })
-  if (!response.ok) return // no game open: the card says so
-  const canvas = await response.json()
+  const { current_canvas: id } = await getJson('/api/config')
+  if (!id) return // no game open: the card says so
+  const canvas = await getJson(`/api/canvas/${id}`)
   const image = document.createElement('img')
   image.src = `/api/canvas/${canvas.id}/snapshot/latest/png`
   image.alt = canvas.title ? `The canvas "${canvas.title}" right now` : 'The canvas right now'

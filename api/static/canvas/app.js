@@ -3,7 +3,7 @@
  * to the page, and exposes `window.tessera` (the sign-in callbacks and a small hook for tests).
  */
 
-import { ApiFailure, getJson } from '../api.js'
+import { getJson } from '../api.js'
 import { AccountCorner } from './account.js'
 import { Address, placeInAddress } from './address.js'
 import { Board } from './board.js'
@@ -324,13 +324,12 @@ async function findCanvas(config, named) {
   if (named) return getJson(`/api/canvas/${encodeURIComponent(named)}`)
   if (config.current_canvas) return getJson(`/api/canvas/${config.current_canvas}`)
   for (;;) {
-    try {
-      const canvas = await getJson('/api/canvas/current')
+    const { current_canvas: id } = await getJson('/api/config')
+    if (id) {
+      const canvas = await getJson(`/api/canvas/${id}`)
       $('empty').hidden = true
       $('viewport').classList.remove('loading')
       return canvas
-    } catch (error) {
-      if (!(error instanceof ApiFailure && error.status === 404)) throw error
     }
     $('empty').hidden = false
     $('viewport').classList.add('loading', 'empty-state')

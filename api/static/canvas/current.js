@@ -1,8 +1,11 @@
 /**
  * Which canvas is the current game, so an open page follows a new one. Asked every poll interval
- * while the page is visible, with the ETag the browser kept: while the game stays the same the
- * server answers 304 from a cache (no query, a few header bytes), cheap enough for every page.
+ * while the page is visible, of `/api/config` (answered from a cache of a second, no query): its
+ * `current_canvas` is null while no game is open, where `/api/canvas/current` would answer 404,
+ * which the browser logs as an error at every poll.
  */
+
+import { getJson } from '../api.js'
 
 export class CurrentGame {
   #timer = 0
@@ -39,16 +42,10 @@ export class CurrentGame {
   }
 
   async #ask() {
-    // `no-cache` revalidates every time; a 304 reaches us as the 200 the browser kept.
-    const response = await fetch('/api/canvas/current', {
-      cache: 'no-cache',
-      headers: { Accept: 'application/json' },
-    })
-    if (!response.ok) return // no game is open (404): the page keeps showing its canvas
-    const canvas = await response.json()
-    if (canvas.id === this.known) return
-    this.onNewGame(canvas)
-    this.known = canvas.id
+    const { current_canvas: id } = await getJson('/api/config')
+    if (!id || id === this.known) return // none open: the page keeps showing its canvas
+    this.onNewGame(await getJson(`/api/canvas/${id}`))
+    this.known = id
   }
 
   #later() {

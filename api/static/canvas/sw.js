@@ -24,8 +24,8 @@ const SHELL = [
 ]
 /** Game answers kept for an offline start: the last of each, stamped with when it was kept
  *  (`X-Tessera-Kept-At`, ms since the epoch) so that the page can say how old the board is.
- *  The config names the current game; `/api/canvas/current` is left to the browser's cache,
- *  which revalidates it (a 304 while the game stays the same). */
+ *  The config names the current game (open pages poll it), so a page started offline opens
+ *  the game it last knew. */
 const KEPT_API = [/^\/api\/config$/, /^\/api\/canvas\/[0-9a-f-]{36}$/,
   /^\/api\/canvas\/[0-9a-f-]{36}\/snapshot\/latest$/]
 const KEPT_AT = 'X-Tessera-Kept-At'

@@ -29,7 +29,15 @@ function say(text, state) {
 }
 
 async function main() {
-  const id = new URLSearchParams(location.search).get('canvas') ?? (await getJson('/api/canvas/current')).id
+  const id = new URLSearchParams(location.search).get('canvas') ?? (await getJson('/api/config')).current_canvas
+  if (!id) {
+    $('stage').classList.remove('loading')
+    $('stage').classList.add('empty-state')
+    $('empty').textContent = 'No game is open: there is nothing to replay yet.'
+    $('empty').hidden = false
+    say('No game open', 'spectating')
+    return
+  }
   let canvas = await getJson(`/api/canvas/${encodeURIComponent(id)}`)
   document.title = canvas.title ? `Replay: ${canvas.title} · Pixel Wars` : 'Replay · Pixel Wars'
   $('title').textContent = canvas.title ?? ''

@@ -12,6 +12,7 @@ import pytest_asyncio
 from playwright.async_api import Page, expect
 
 from tests.browser.canvas.test_canvas_page import click_pixel, has_pixel, playing
+from tests.browser.canvas.test_product_pages import visitor
 from tests.browser.conftest import WAIT_MS, Site
 from tests.integration.canvas.test_telegram_bot import ADMIN_CHAT, SECRET, an_update
 from tests.support.signing import BOT_TOKEN
@@ -159,26 +160,24 @@ async def test_a_clear_by_the_bot_blanks_open_pages_without_a_reload(site: Site)
     await still_the_same_document(spectator)
 
 
-async def test_a_page_asks_for_the_current_game_with_the_etag_it_holds(site: Site):
-    """While the game stays the same the server answers 304 to that, from a cache: what makes
-    every open page asking each poll interval cheap."""
-    canvas = await site.a_canvas()
-    # Not `site.page()`: Chromium keeps no HTTP cache for a context with routes.
-    context = await site.browser.new_context()
-    site.contexts.append(context)
-    page = await context.new_page()
-    etag = f'W/"{canvas}"'
+async def test_with_no_game_open_the_pages_wait_without_an_error_and_the_game_shows_once_open(
+    site: Site,
+):
+    """The pages ask `/api/config` which game is open (null while none is): asking
+    `/api/canvas/current` at every poll, a 404 each time, had the browser log an error a poll."""
+    person = await visitor(site, "waiting", {"viewport": {"width": 1000, "height": 700}})
+    landing = await person.open(f"{site.url}/")
+    replay = await person.open(f"{site.url}/replay")
+    await expect(replay.locator("#empty")).to_have_text(re.compile("No game is open"))
+    page = await person.open(f"{site.url}/canvas")
+    await expect(page.locator("#empty")).to_be_visible()
+    await expect(page.locator("#status")).to_have_text("Waiting for a game")
+    await page.wait_for_timeout(1500)  # three polls at 0.5 s
 
-    revalidated = asyncio.get_running_loop().create_future()
-
-    async def answered(response: Any) -> None:
-        if not response.url.endswith("/api/canvas/current") or revalidated.done():
-            return
-        if await response.request.header_value("if-none-match") == etag:
-            revalidated.set_result(True)
-
-    page.on("response", answered)
-    await page.goto(f"{site.url}/canvas", wait_until="domcontentloaded")
-    await asyncio.wait_for(revalidated, WAIT_MS / 1000)
-    answer = await site.http.get("/api/canvas/current", headers={"If-None-Match": etag})
-    assert answer.status_code == 304
+    canvas = await site.a_canvas(width=24, height=16)
+    await page.wait_for_function("window.tessera.canvas !== undefined")
+    assert await shows_a_board_of(page, 24, 16) == canvas
+    await expect(page.locator("#empty")).to_be_hidden()
+    await landing.reload()
+    await expect(landing.locator("#canvas-preview img")).to_be_visible()
+    assert person.errors == []
