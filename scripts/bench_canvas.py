@@ -384,7 +384,17 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
     if result["bare_errors"]:
         say(f"bare baseline errors: {result['bare_errors']} {result['bare_error_samples']}")
     bare_per_s, bare_p99 = result["bare_per_s"], result["bare_p99_ms"]
+    # What a request costs the server's cores, whatever the load generator's connections leave
+    # idle (a closed loop of 64 waits on the writer's commits): a placement's cost over the bare
+    # route's. Under `serve` it includes the log publisher and the projections.
+    per_placement = _cpu_us(result["cpu_cores"]["server"], result["placements_per_s"])
+    per_bare = _cpu_us(result["bare_server_cpu_cores"], bare_per_s)
     return {
+        "http_server_cpu_us_per_placement": per_placement,
+        "http_bare_server_cpu_us": per_bare,
+        "http_cpu_over_bare": round(per_placement / per_bare, 2)
+        if per_placement and per_bare
+        else None,
         "http_placements_per_s": result["placements_per_s"],
         "http_bare_per_s": bare_per_s,
         "http_to_bare_ratio": round(result["placements_per_s"] / bare_per_s, 3)
@@ -418,6 +428,11 @@ async def bench_http(run: Run, args: argparse.Namespace) -> dict[str, Any]:
         "http_server_log_errors": server_errors,
         "_health": health,
     }
+
+
+def _cpu_us(cores: float | None, per_s: float | None) -> float | None:
+    """Microseconds of the server's CPU a request, from cores busy at a rate of requests."""
+    return round(cores / per_s * 1e6, 1) if cores and per_s else None
 
 
 # -- 3. the canvas writer -------------------------------------------------------------------------
@@ -647,6 +662,9 @@ KEY_ORDER = (
     "http_ack_p99_ms",
     "http_bare_p99_ms",
     "http_ack_p99_over_bare",
+    "http_server_cpu_us_per_placement",
+    "http_bare_server_cpu_us",
+    "http_cpu_over_bare",
     "http_errors",
     "delta_p50_ms",
     "delta_p99_ms",
