@@ -53,8 +53,11 @@ Item = tuple[Any, Any]  # (command, waiter)
 
 class _InFlight(NamedTuple):
     save: Future[None]
-    """`_commit`'s: it answers the batch's callers itself once the batch is stored."""
     batch: list[Item]
+    answers: list[Any]
+    snapshot: StoredEvent | None
+    version: int
+    """The aggregate's version once the batch is stored."""
 
 
 class AggregateWriter(WriterThread[A, C]):
@@ -123,27 +126,18 @@ class AggregateWriter(WriterThread[A, C]):
                 self._process_again(inflight.batch + (batch if decided is not None else []))
                 inflight = None
                 continue
+            inflight = None
             if decided is None:
-                inflight = None
                 continue
             aggregate, answers = decided
-            if inflight is not None:
-                # What came in while that save ran joins this batch: it is saved next anyway.
-                inflight = None
-                more = self._drain(self._max_batch - len(batch))
-                if more:
-                    now = self._clock()
-                    answers += [self._decide_one(aggregate, command, now) for command, _ in more]
-                    batch += more
             events = aggregate.collect_events()
             if not events:
                 resolve(batch, answers)
                 continue
             snapshot = self._capture_snapshot(aggregate, len(events))
-            save = self._saver.submit(
-                self._commit, events, batch, answers, snapshot, aggregate.version
+            inflight = _InFlight(
+                self._saver.submit(self._put, events), batch, answers, snapshot, aggregate.version
             )
-            inflight = _InFlight(save, batch)
 
     def _next_batch(self, *, block: bool) -> list[Item] | None:
         try:
@@ -152,7 +146,7 @@ class AggregateWriter(WriterThread[A, C]):
             return []
         if first is STOP:
             return None
-        return self._gather(first, linger=block)  # with a save in flight, the save is the wait
+        return self._gather(first)
 
     def _decide_batch(self, batch: list[Item]) -> tuple[A, list[Any]] | None:
         try:
@@ -167,29 +161,8 @@ class AggregateWriter(WriterThread[A, C]):
         now = self._clock()  # one authoritative time per batch: a batch spans a few ms
         return aggregate, [self._decide_one(aggregate, command, now) for command, _ in batch]
 
-    def _commit(
-        self,
-        events: list[Any],
-        batch: list[Item],
-        answers: list[Any],
-        snapshot: StoredEvent | None,
-        version: int,
-    ) -> None:
-        """On the saver's thread: store a batch and answer its callers at once. Answered here,
-        not when the writer next looks (after gathering and deciding the batch behind it), an
-        acknowledgement follows its commit by a hop instead of by a linger and a decision."""
-        self._put(events)  # what raises here is the store's refusal, and the writer's to handle
-        try:  # past the commit nothing may raise: the writer would decide the batch again
-            self._saved(len(batch))
-            self.stored_version = max(self.stored_version, version)
-            resolve(batch, answers)
-            if snapshot is not None:  # before the next batch's save, on the same thread
-                self._put_snapshots([snapshot])
-        except Exception:
-            log.exception("writer %s: answering a stored batch failed", self.name)
-
     def _settle(self, inflight: _InFlight) -> bool:
-        """Wait for an in-flight save; False if the store refused it (nobody was answered)."""
+        """Wait for an in-flight save; acknowledge its batch if it committed."""
         try:
             inflight.save.result()
         except RecordConflictError:
@@ -200,6 +173,11 @@ class AggregateWriter(WriterThread[A, C]):
             self._report(error, "failed to save a batch")
             self._aggregate = None
             return False
+        self._saved(len(inflight.batch))
+        self.stored_version = max(self.stored_version, inflight.version)
+        if inflight.snapshot is not None:  # stored by the saver, before the next batch
+            self._saver.submit(self._put_snapshots, [inflight.snapshot])
+        resolve(inflight.batch, inflight.answers)
         return True
 
     def _process_again(self, batch: list[Item]) -> None:

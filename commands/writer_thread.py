@@ -175,23 +175,17 @@ class WriterThread(Generic[A, C]):
         else:
             self._queue.put(item)
 
-    def _gather(self, first: Any, *, linger: bool = True) -> list[Any]:
+    def _gather(self, first: Any) -> list[Any]:
         """`first`, then whatever else arrived within the linger, up to the batch limit.
 
         The thread sleeps once and then drains the queue: it wakes once a batch, not once a
         command. Each wake-up takes the interpreter lock from the event loop, and polling every
-        half millisecond cost the live sockets more than the linger itself. `linger=False`
-        drains without the sleep (a writer whose last save is still in flight: the save is the
-        wait)."""
-        if linger and self._linger_s > 0 and self._queue.qsize() < self._max_batch:
+        half millisecond cost the live sockets more than the linger itself (a `STOP` met while
+        draining is put back, so the loop sees it next)."""
+        batch = [first]
+        if self._linger_s > 0 and self._queue.qsize() < self._max_batch:
             time.sleep(self._linger_s)
-        return [first, *self._drain(self._max_batch - 1)]
-
-    def _drain(self, limit: int) -> list[Any]:
-        """Up to `limit` items already queued (a `STOP` met is put back, so the loop sees it
-        next)."""
-        items: list[Any] = []
-        while len(items) < limit:
+        while len(batch) < self._max_batch:
             try:
                 item = self._queue.get_nowait()
             except queue.Empty:
@@ -199,8 +193,8 @@ class WriterThread(Generic[A, C]):
             if item is STOP:
                 self._queue.put(STOP)
                 break
-            items.append(item)
-        return items
+            batch.append(item)
+        return batch
 
     def _decide_one(self, aggregate: A, command: C, now: datetime) -> Any:
         """The caller's answer: a result, or the error that refused its command."""

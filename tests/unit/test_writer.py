@@ -1,5 +1,4 @@
 import asyncio
-import threading
 from concurrent.futures import Future
 
 import pytest
@@ -18,7 +17,7 @@ def an_app() -> Canvases:
     return Canvases(env={"PERSISTENCE_MODULE": "eventsourcing.popo"}, linger_s=0.001)
 
 
-def a_writer(app: Canvases, canvas_id, name="w", decide=decide) -> AggregateWriter:
+def a_writer(app: Canvases, canvas_id, name="w") -> AggregateWriter:
     writer = AggregateWriter(
         name=name,
         app=app,
@@ -207,78 +206,3 @@ def test_a_players_first_op_on_a_node_that_just_opened_the_canvas_is_not_taken_f
         assert asyncio.run(place_once()) == 2 + OP_WINDOW
     finally:
         app.stop_writers()
-
-
-class GatedRecorder(FlakyRecorder):
-    """The real recorder, whose next insert waits for `release` once `gate()` was called."""
-
-    def __init__(self, inner) -> None:
-        super().__init__(inner)
-        self.failures = 0
-        self.gated = False
-        self.entered = threading.Event()
-        self.release = threading.Event()
-
-    def gate(self) -> None:
-        self.gated, self.entered, self.release = True, threading.Event(), threading.Event()
-
-    def insert_events(self, stored_events, **kwargs):
-        if self.gated:
-            self.gated = False
-            self.entered.set()
-            assert self.release.wait(5)
-        return super().insert_events(stored_events, **kwargs)
-
-
-def test_a_batch_is_answered_at_its_commit_while_the_writer_decides_the_next():
-    app = an_app()
-    canvas = app.create_canvas(CreateCanvas(width=64, height=1, palette=PALETTE, cooldown_ms=0))
-    app.events.recorder = recorder = GatedRecorder(app.events.recorder)
-    deciding_slow, go_on = threading.Event(), threading.Event()
-
-    def slow_for_bob(canvas, order, now):
-        if order.actor.user == "bob":
-            deciding_slow.set()
-            assert go_on.wait(5)
-        return decide(canvas, order, now)
-
-    writer = a_writer(app, canvas.id, decide=slow_for_bob)
-    recorder.gate()
-    first = writer.submit_threadsafe(place("ann", x=0))
-    assert recorder.entered.wait(5)  # ann's batch is being saved
-    second = writer.submit_threadsafe(place("bob", x=1))
-    assert deciding_slow.wait(5)  # and the writer is deciding bob's
-    recorder.release.set()
-    try:
-        assert first.result(5).version == 2  # answered while bob's decision still runs
-        assert not second.done()
-    finally:
-        go_on.set()
-    assert second.result(5).version == 3
-    writer.stop()
-
-
-def test_commands_queued_while_a_save_runs_join_the_batch_saved_after_it():
-    app = an_app()
-    canvas = app.create_canvas(CreateCanvas(width=64, height=1, palette=PALETTE, cooldown_ms=0))
-    app.events.recorder = recorder = GatedRecorder(app.events.recorder)
-    decided = threading.Event()
-
-    def noting(canvas, order, now):
-        if order.actor.user == "bob":
-            decided.set()
-        return decide(canvas, order, now)
-
-    writer = a_writer(app, canvas.id, decide=noting)
-    recorder.gate()
-    first = writer.submit_threadsafe(place("ann", x=0))
-    assert recorder.entered.wait(5)
-    later = [writer.submit_threadsafe(place("bob", x=1))]
-    assert decided.wait(5)  # bob's batch is decided and waits for ann's save
-    later += [writer.submit_threadsafe(place(f"u{i}", x=2 + i)) for i in range(5)]
-    recorder.release.set()
-    assert first.result(5).version == 2
-    assert sorted(f.result(5).version for f in later) == list(range(3, 9))
-    writer.stop()
-    assert writer.saves == 2  # bob's and the five queued behind it went together
-    assert stored_versions(app, canvas.id) == list(range(1, 9))
