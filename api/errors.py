@@ -45,6 +45,7 @@ from domain.relay.errors import (
 )
 from infra.canvas.presence import RosterUnavailable
 from infra.desk.reads import DeskBehind
+from infra.live.socket import LIVE_SOCKETS
 from infra.ratelimit import RateLimited
 from infra.spine.outage import StoreAway
 
@@ -77,8 +78,10 @@ class Refusal:
         """A refusal named by its code."""
         return cls(CODES[code], code, detail, extra)
 
-    def frame(self, **fields: Any) -> dict[str, Any]:
-        """As a socket's JSON error frame (`fields` such as the op it answers go first)."""
+    def frame(self, context: str, **fields: Any) -> dict[str, Any]:
+        """As a JSON error frame on a live socket of `context` (`fields` such as the op it
+        answers go first), counted for `/metrics` as the HTTP refusals are."""
+        LIVE_SOCKETS.refusal(context, self.code)
         return {"type": "error", **fields, "error": self.code, "detail": self.detail, **self.extra}
 
 

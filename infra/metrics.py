@@ -226,10 +226,11 @@ def _http(tally: HttpTally) -> Iterable[CounterMetricFamily | HistogramMetricFam
         _add_timings(durations, [route, method], timings)
     refusals = CounterMetricFamily(
         "tessera_refusals",
-        "Requests refused with an error code (the JSON body's `error`), by context and code.",
+        "Requests and live sockets' messages refused with an error code (the body's or the "
+        "error frame's `error`), by context and code.",
         labels=["context", "code"],
     )
-    for (context, code), count in sorted(tally.refusals.items()):
+    for (context, code), count in sorted((tally.refusals + LIVE_SOCKETS.refused).items()):
         refusals.add_metric([context, code], count)
     yield answered
     yield durations

@@ -159,7 +159,7 @@ class _Watcher:
             message = _decode(raw)
         except msgspec.DecodeError as error:
             told = decode_refusal(error)
-            await self.out.send(_encode(told.frame()))
+            await self.out.send(_encode(told.frame("billiards")))
             return True
         match message:
             case Ping():
@@ -174,7 +174,7 @@ class _Watcher:
         """Hand a shot or an undo to the writer; its answer is sent once committed."""
         if self.actor is None:
             told = Refusal.of("unauthenticated", "sign in to keep the score")
-            self.out.send_now([_encode(told.frame(key=message.key))])
+            self.out.send_now([_encode(told.frame("billiards", key=message.key))])
             return
         command = (
             RecordShot(**{f: getattr(message, f) for f in RecordShot.__struct_fields__})
@@ -194,4 +194,4 @@ class _Watcher:
                      "replayed": decided.replayed}
             self.out.send_now([_encode(frame)])
             return
-        self.out.send_now([_encode(refusal(error).frame(key=key))])
+        self.out.send_now([_encode(refusal(error).frame("billiards", key=key))])

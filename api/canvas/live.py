@@ -163,7 +163,7 @@ class _Session:
         except Exception as error:
             if not (isinstance(error, ApiError) or database_away(error)):
                 raise
-            await self.send_json(refusal(error).frame())
+            await self.send_json(refusal(error).frame("canvas"))
             return
         await self.out.send_frames([(delta, binary_frame(delta))])
 
@@ -179,7 +179,7 @@ class _Session:
         try:
             standing = await self.presence.join(self.canvas, self.user)
         except RosterUnavailable as error:
-            await self.send_json(refusal(error).frame())
+            await self.send_json(refusal(error).frame("canvas"))
             await close_socket(self.socket, "unavailable")
             return False
         self.presence.seat(self.canvas, self)
@@ -240,7 +240,7 @@ class _Session:
         try:
             message = decode_inbound(raw)
         except msgspec.DecodeError as error:  # a ValidationError too
-            await self.send_json(decode_refusal(error).frame())
+            await self.send_json(decode_refusal(error).frame("canvas"))
             return True
         match message:
             case Ping():
@@ -249,7 +249,7 @@ class _Session:
                 try:
                     actor = self.gate.actor_from_token(token)
                 except ApiError as error:
-                    await self.send_json(refusal(error).frame())
+                    await self.send_json(refusal(error).frame("canvas"))
                 else:
                     await self.send_json({"type": "authenticated", "id": actor.user})
                     return await self.take_seat(actor)
@@ -260,13 +260,13 @@ class _Session:
     async def place(self, command: PlacePixel) -> None:
         if self.actor is None:
             told = Refusal.of("unauthenticated", "sign in to play")
-            await self.send_json(told.frame(op=command.op))
+            await self.send_json(told.frame("canvas", op=command.op))
             return
         if not self.presence.is_playing(self.canvas, self.user):
             standing = self.presence.standing(self.canvas, self.user)
             detail = f"you are {standing.state}: wait for your turn"
             told = Refusal.of("not_playing", detail, position=standing.position)
-            await self.send_json(told.frame(op=command.op))
+            await self.send_json(told.frame("canvas", op=command.op))
             return
         try:
             self.gate.account_limiter.take(self.actor.user)
@@ -274,7 +274,7 @@ class _Session:
         # Refused, or nothing was placed (a lost write race, a stopping node): the same op may
         # go again.
         except (RateLimited, CanvasError, WriterBusy, WriterStopped) as refused:
-            await self.send_json(refusal(refused).frame(op=command.op))
+            await self.send_json(refusal(refused).frame("canvas", op=command.op))
         else:
             cooldown_ms = 0 if self.actor.is_admin else self.canvases.cooldown_ms(self.canvas_id)
             self.presence.acted(self.canvas, self.user, cooldown_ms)

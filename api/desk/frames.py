@@ -11,6 +11,7 @@ import msgspec
 from commands.desk.wire import ApplyStickerOp, Id, Number
 from commands.text import Line
 from infra.desk.hub import encode
+from infra.live.socket import LIVE_SOCKETS
 
 
 class Hello(msgspec.Struct, tag="hello", forbid_unknown_fields=True):
@@ -90,4 +91,6 @@ def client_seq_of(raw: str | bytes) -> dict[str, int]:
 
 
 def error_frame(code: str, detail: str, **extra: Any) -> bytes:
+    """A refusal of a client's message (counted for `/metrics`)."""
+    LIVE_SOCKETS.refusal("desk", code)
     return encode({"type": "error", "error": code, "detail": detail, **extra})

@@ -38,7 +38,7 @@ from commands.quiz.wire import Answer, HostAction, Kick, Look, Rejoin, SubmitAns
 from commands.text import Line
 from domain.quiz.errors import QuizError
 from infra.live.sender import Sender
-from infra.live.socket import frame_sink
+from infra.live.socket import LIVE_SOCKETS, frame_sink
 from infra.quiz.hub import Seat, now_ms, seq_of
 from infra.tasks import until_first_ends
 
@@ -92,6 +92,8 @@ async def quiz_live(socket: WebSocket[Any, Any, Any], session_id: FromPath[str])
 
 
 def error_frame(code: str, detail: str, **extra: Any) -> bytes:
+    """A refusal of a client's message (counted for `/metrics`)."""
+    LIVE_SOCKETS.refusal("quiz", code)
     return _encode({"type": "error", "error": code, "detail": detail, **extra})
 
 

@@ -19,7 +19,7 @@ from api.errors import Refusal, close_socket, refusal
 from api.relay.cors import origin_allowed
 from api.relay.parts import provide_relay
 from domain.relay.errors import RelayError
-from infra.live.socket import frame_sink
+from infra.live.socket import LIVE_SOCKETS, frame_sink
 from infra.relay import frames
 from infra.relay.connection import Connection
 from infra.relay.session import Session
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 
 def _error_frame(told: Refusal) -> bytes:
+    """A refusal as v1 clients are told it (counted for `/metrics`)."""
+    LIVE_SOCKETS.refusal("relay", told.code)
     return frames.error(told.kind.status, told.detail)
 
 
@@ -36,11 +38,8 @@ def error_frame(error: Exception) -> bytes:
     return _error_frame(refusal(error))
 
 
-NOT_BINARY = _error_frame(
-    Refusal.of("invalid_message", "invalid message provided, must be in binary format")
-)
-
-INTERNAL = _error_frame(Refusal.of("internal", "internal error"))
+NOT_BINARY = Refusal.of("invalid_message", "invalid message provided, must be in binary format")
+INTERNAL = Refusal.of("internal", "internal error")
 
 
 async def _settle(pending: Awaitable[None], session: Session) -> None:
@@ -89,7 +88,7 @@ async def relay_socket(socket: WebSocket[Any, Any, Any]) -> None:
             return True
         except Exception:  # a bug must cost this frame, never the socket
             log.exception("a relay frame failed")
-            session.send(INTERNAL)
+            session.send(_error_frame(INTERNAL))
             return True
         if pending is not None:  # never once in a room (a second connect is refused at once)
             loop.create_task(_settle(pending, session))
@@ -103,7 +102,7 @@ async def relay_socket(socket: WebSocket[Any, Any, Any]) -> None:
                     return
                 raw = event.get("bytes")
                 if not isinstance(raw, bytes):
-                    session.send(NOT_BINARY)
+                    session.send(_error_frame(NOT_BINARY))
                     continue
                 if len(raw) > max_frame:
                     detail = f"a frame may hold at most {max_frame} bytes"
@@ -118,7 +117,7 @@ async def relay_socket(socket: WebSocket[Any, Any, Any]) -> None:
                     session.send(error_frame(error))
                 except Exception:  # a bug must cost this frame, never the socket
                     log.exception("a relay frame failed")
-                    session.send(INTERNAL)
+                    session.send(_error_frame(INTERNAL))
                 joined = connection.room is not None or connection.owner is not None
                 if joined and sink.queue.empty():  # nothing waits in `receive`: none overtaken
                     sink.deliver_to(take, binary=True)

@@ -166,6 +166,13 @@ class LiveSockets:
         self.opened: Counter[str] = Counter()
         self.received: Counter[str] = Counter()
         """Messages the clients sent (`/metrics`: messages in)."""
+        self.refused: Counter[tuple[str, str]] = Counter()
+        """(context, error code) → messages answered with an error frame (`/metrics`:
+        `tessera_refusals_total`, beside the HTTP requests refused)."""
+
+    def refusal(self, context: str, code: str) -> None:
+        """A client's message refused with an error frame of `code`."""
+        self.refused[context, code] += 1
 
 
 LIVE_SOCKETS = LiveSockets()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import signal
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -231,6 +232,16 @@ async def test_live_sockets_are_counted_by_context_while_open(parts: Node, clien
             text = (await client.get("/metrics")).text
             assert value(text, "tessera_live_messages_received_total", context="canvas") == (
                 received + 3)
+
+            # A refused message is counted with the HTTP refusals, under its context and code.
+            await socket.send('{"type": "place", "x": 99, "y": 0, "colour": 1, "op": "o1"}')
+            while '"error"' not in (frame := await socket.recv()):
+                pass
+            code = json.loads(frame)["error"]
+            refused = value(text, "tessera_refusals_total", context="canvas", code=code) or 0
+            text = (await client.get("/metrics")).text
+            assert value(text, "tessera_refusals_total", context="canvas", code=code) == (
+                refused + 1)
 
         async def closed() -> bool:
             return open_sockets((await client.get("/metrics")).text) == before

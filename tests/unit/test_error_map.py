@@ -84,7 +84,7 @@ def test_a_cooldown_is_a_429_with_its_wait_on_http_and_in_a_frame():
     error = CooldownActive(wait_ms=1500)
     response = handle_error(None, error)  # type: ignore[arg-type]
     assert (response.status_code, response.headers["Retry-After"]) == (429, "2")
-    assert refusal(error).frame(op="a") == {
+    assert refusal(error).frame("canvas", op="a") == {
         "type": "error", "op": "a", "error": "cooldown", "detail": str(error), "wait_ms": 1500,
     }
 
@@ -103,3 +103,39 @@ def test_a_named_refusal_takes_its_status_from_the_map():
     assert ApiError("desk_not_found", "no such desk").status_code == 404
     with pytest.raises(KeyError):
         ApiError("no_such_code", "a code the map does not know")
+
+
+def _desk_refusal() -> bytes:
+    from api.desk.frames import error_frame
+
+    return error_frame("seq_gap", "a gap", expected_seq=3)
+
+
+def _quiz_refusal() -> bytes:
+    from api.quiz.live import error_frame
+
+    return error_frame("hello_first", "send hello first")
+
+
+def _relay_refusal() -> bytes:
+    from api.relay.socket import error_frame
+    from domain.relay.errors import BadRelayRequest
+
+    return error_frame(BadRelayRequest("no such flag"))
+
+
+@pytest.mark.parametrize(
+    ("context", "code", "refuse"),
+    [
+        ("desk", "seq_gap", _desk_refusal),
+        ("quiz", "hello_first", _quiz_refusal),
+        ("relay", "relay_bad_request", _relay_refusal),
+        ("billiards", "cooldown", lambda: refusal(CooldownActive(wait_ms=1)).frame("billiards")),
+    ],
+)
+def test_every_sockets_error_frame_is_counted_for_metrics(context: str, code: str, refuse):
+    from infra.live.socket import LIVE_SOCKETS
+
+    before = LIVE_SOCKETS.refused[context, code]
+    refuse()
+    assert LIVE_SOCKETS.refused[context, code] == before + 1
