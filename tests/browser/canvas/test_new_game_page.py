@@ -1,7 +1,6 @@
 """An open Pixel Wars page when the admins start a new game or clear the board through the bot:
 it follows without a reload, unless it was opened on a named canvas."""
 
-import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,7 +12,7 @@ from playwright.async_api import Page, expect
 
 from tests.browser.canvas.test_canvas_page import click_pixel, has_pixel, playing
 from tests.browser.canvas.test_product_pages import visitor
-from tests.browser.conftest import WAIT_MS, Site
+from tests.browser.conftest import Site
 from tests.integration.canvas.test_telegram_bot import ADMIN_CHAT, SECRET, an_update
 from tests.support.signing import BOT_TOKEN
 from tests.support.telegram_bot_api import BotApiStandIn
