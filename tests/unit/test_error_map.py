@@ -13,9 +13,14 @@ import pytest
 import commands
 import domain
 import infra
+from api.desk.frames import error_frame as desk_error_frame
 from api.errors import CODES, ERROR_CLASSES, ApiError, handle_error, kind_of, refusal
+from api.quiz.live import error_frame as quiz_error_frame
+from api.relay.socket import error_frame as relay_error_frame
 from domain.canvas import CooldownActive
 from domain.desk import SequenceGap
+from domain.relay.errors import BadRelayRequest
+from infra.live.socket import LIVE_SOCKETS
 from infra.ratelimit import RateLimited
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -105,37 +110,16 @@ def test_a_named_refusal_takes_its_status_from_the_map():
         ApiError("no_such_code", "a code the map does not know")
 
 
-def _desk_refusal() -> bytes:
-    from api.desk.frames import error_frame
-
-    return error_frame("seq_gap", "a gap", expected_seq=3)
-
-
-def _quiz_refusal() -> bytes:
-    from api.quiz.live import error_frame
-
-    return error_frame("hello_first", "send hello first")
-
-
-def _relay_refusal() -> bytes:
-    from api.relay.socket import error_frame
-    from domain.relay.errors import BadRelayRequest
-
-    return error_frame(BadRelayRequest("no such flag"))
-
-
 @pytest.mark.parametrize(
     ("context", "code", "refuse"),
     [
-        ("desk", "seq_gap", _desk_refusal),
-        ("quiz", "hello_first", _quiz_refusal),
-        ("relay", "relay_bad_request", _relay_refusal),
+        ("desk", "seq_gap", lambda: desk_error_frame("seq_gap", "a gap", expected_seq=3)),
+        ("quiz", "hello_first", lambda: quiz_error_frame("hello_first", "send hello first")),
+        ("relay", "relay_bad_request", lambda: relay_error_frame(BadRelayRequest("no flag"))),
         ("billiards", "cooldown", lambda: refusal(CooldownActive(wait_ms=1)).frame("billiards")),
     ],
 )
 def test_every_sockets_error_frame_is_counted_for_metrics(context: str, code: str, refuse):
-    from infra.live.socket import LIVE_SOCKETS
-
     before = LIVE_SOCKETS.refused[context, code]
     refuse()
     assert LIVE_SOCKETS.refused[context, code] == before + 1

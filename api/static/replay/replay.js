@@ -28,14 +28,19 @@ function say(text, state) {
   status.dataset.state = state
 }
 
+/** The stage's empty state: `status` in the header, `text` (else the page's own) on the stage. */
+function showEmpty(status, text) {
+  $('stage').classList.remove('loading')
+  $('stage').classList.add('empty-state')
+  if (text) $('empty').textContent = text
+  $('empty').hidden = false
+  say(status, 'spectating')
+}
+
 async function main() {
   const id = new URLSearchParams(location.search).get('canvas') ?? (await getJson('/api/config')).current_canvas
   if (!id) {
-    $('stage').classList.remove('loading')
-    $('stage').classList.add('empty-state')
-    $('empty').textContent = 'No game is open: there is nothing to replay yet.'
-    $('empty').hidden = false
-    say('No game open', 'spectating')
+    showEmpty('No game open', 'No game is open: there is nothing to replay yet.')
     return
   }
   let canvas = await getJson(`/api/canvas/${encodeURIComponent(id)}`)
@@ -47,9 +52,7 @@ async function main() {
   addEventListener('resize', () => fitBoard(canvas))
   $('stage').classList.remove('loading')
   if (canvas.version < 1) {
-    $('empty').hidden = false
-    $('stage').classList.add('empty-state')
-    say('No history yet', 'spectating')
+    showEmpty('No history yet')
     return
   }
 
