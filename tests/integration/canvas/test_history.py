@@ -154,6 +154,7 @@ async def test_bad_moments_get_a_json_4xx(history, t, status, error):
 async def test_unknown_canvases_and_future_versions_are_404(history):
     node, client = history
     canvas_id = await a_history(node, seed=4, count=3)
+    await until(lambda: node["canvas"].reads.view.find_canvas(canvas_id))  # projected, if behind
     unknown = await client.get(f"/api/canvas/{uuid.uuid4()}/at", params={"t": "2026-01-01"})
     assert (unknown.status_code, unknown.json()["error"]) == (404, "canvas_not_found")
     future = await client.get(f"/api/canvas/{canvas_id}/snapshot/999")
