@@ -51,7 +51,7 @@ async function main() {
   fitBoard(canvas)
   addEventListener('resize', () => fitBoard(canvas))
   $('stage').classList.remove('loading')
-  if (canvas.version < 1) {
+  if (canvas.version <= 1) { // version 1 is the canvas's creation: nothing painted yet
     showEmpty('No history yet')
     return
   }

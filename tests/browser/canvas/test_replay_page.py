@@ -109,6 +109,15 @@ async def test_an_unknown_canvas_says_so(site: Site):
     assert await status.get_attribute("data-state") == "offline"
 
 
+async def test_a_canvas_nothing_was_painted_on_has_no_history_to_play(site: Site):
+    canvas_id = await site.a_canvas(width=16, height=12)
+    page = await a_replay(site, canvas_id)
+    assert await page.locator("#status").text_content() == "No history yet"
+    assert await page.locator("#empty").is_visible()
+    assert await page.locator("#play").is_disabled()
+    assert site.page_errors == []
+
+
 async def test_the_replay_page_fits_a_phone(site: Site, tmp_path):
     canvas_id, _ = await a_painted_canvas(site)
     context = await site.browser.new_context(**PHONE)
