@@ -12,6 +12,7 @@ from uuid import UUID
 
 import msgspec
 from litestar import Request, WebSocket
+from litestar.datastructures import State
 from litestar.di import Provide
 
 from api.errors import ApiError, close_socket
@@ -118,7 +119,11 @@ def _dev_actor(headers: Any) -> Actor | None:
 
 
 def _gate(connection: Request[Any, Any, Any] | WebSocket[Any, Any, Any]) -> Gate:
-    gate = connection.app.state.gate
+    return gate_of(connection.app.state)
+
+
+def gate_of(state: State) -> Gate:
+    gate = state.gate
     assert isinstance(gate, Gate), "the identity context runs on API nodes only"
     return gate
 
@@ -133,8 +138,12 @@ def provide_viewer(request: Request[Any, Any, Any]) -> Actor | None:
 
 
 def provide_player(request: Request[Any, Any, Any]) -> Actor:
-    gate = _gate(request)
-    actor = gate.identify(request.headers)
+    return player_of(_gate(request), request.headers)
+
+
+def player_of(gate: Gate, headers: Any) -> Actor:
+    """The signed-in account the headers show, one command taken from its rate limit."""
+    actor = gate.identify(headers)
     if actor is None:
         raise ApiError("unauthenticated", "sign in to play")
     try:

@@ -16,6 +16,7 @@ from litestar.params import FromPath, JSONBody, Parameter
 from api.auth import AS_ADMIN, AS_PLAYER
 from api.canvas.encoding import choose_encoding
 from api.canvas.parts import CanvasParts, provide_canvas
+from api.canvas.placing import PlacementOut, fast_placement, place
 from api.canvas.reads import CanvasReads
 from api.conditional import unchanged
 from api.errors import ApiError
@@ -32,7 +33,6 @@ from commands.canvas.wire import (
     ReopenCanvas,
 )
 from domain.canvas import CanvasClosed, OpReused
-from domain.roster import PlayerState
 from projections.canvas.bitmap import CanvasMeta
 
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -50,11 +50,6 @@ class PixelOut(msgspec.Struct):
     name: str | None = None
     placed_at: datetime | None = None
     version: int | None = None
-
-
-class PlacementOut(msgspec.Struct):
-    version: int
-    replayed: bool = False
 
 
 class CanvasOut(msgspec.Struct):
@@ -125,6 +120,7 @@ class CanvasController(Controller):
         "/{canvas_id:uuid}/pixels",
         status_code=200,
         dependencies=AS_PLAYER,
+        middleware=[fast_placement],
         refuses=("not_playing", CanvasClosed, OpReused),
     )
     async def place_pixel(
@@ -136,15 +132,11 @@ class CanvasController(Controller):
     ) -> PlacementOut:
         """Place one pixel; answered after commit with the canvas version it produced.
         A retry with the same `op` gets the same answer and places nothing. A player who is
-        not playing is let in when there is room, else refused (409) with their queue place."""
-        # The hot command takes its parts from `state`, not by injection: beside the player, a
-        # second dependency would make Litestar resolve both in a task group on every request.
-        canvas = provide_canvas(state)
-        await _seat_player(canvas, canvas_id, player)
-        placement = await canvas.canvases.execute(canvas_id, player, data)
-        cooldown_ms = 0 if player.is_admin else canvas.canvases.cooldown_ms(canvas_id)
-        canvas.presence.acted(str(canvas_id), player.user, cooldown_ms)
-        return PlacementOut(placement.version, placement.replayed)
+        not playing is let in when there is room, else refused (409) with their queue place.
+
+        The common request is served by the route's middleware (`api/canvas/placing.py`); this
+        handler answers the others, malformed ones included, as every route does."""
+        return await place(provide_canvas(state), canvas_id, player, data)
 
     @post("/{canvas_id:uuid}/fill", status_code=200, dependencies=AS_ADMIN, refuses=(CanvasClosed,))
     async def fill_rectangle(
@@ -302,20 +294,6 @@ class CanvasController(Controller):
         body = await reads.deltas_since(canvas_id, since)
         return Response(
             body, media_type="application/octet-stream", headers={"Cache-Control": "no-store"}
-        )
-
-
-async def _seat_player(canvas: CanvasParts, canvas_id: UUID, player: Actor) -> None:
-    key = str(canvas_id)
-    if canvas.presence.is_playing(key, player.user):
-        return
-    await canvas.canvases.open_writer(canvas_id)  # no roster for a canvas that does not exist
-    standing = await canvas.presence.join(key, player.user)
-    if standing.state is not PlayerState.PLAYING:
-        raise ApiError("not_playing",
-            f"the canvas has {standing.players} players: you are {standing.state}",
-            position=standing.position,
-            queue_length=standing.queue_length,
         )
 
 

@@ -4,12 +4,15 @@ what `Canvases` stored; presence over an in-memory KV bucket."""
 
 import gc
 import tracemalloc
+from types import SimpleNamespace
 from uuid import UUID, uuid4
 
 import numpy as np
+import pytest
 import pytest_asyncio
 
 from api.canvas.parts import CanvasParts
+from api.canvas.placing import fast_placement
 from api.canvas.reads import CanvasReads
 from api.canvas.telegram_bot import TelegramBot
 from commands.canvas.canvases import Canvases
@@ -316,6 +319,64 @@ async def test_a_player_beyond_the_cap_is_told_their_place_in_the_queue(site):
         response = await http.post(url, json=pixel, headers={"X-Dev-User": "bob"})
     assert response.status_code == 409
     assert (response.json()["error"], response.json()["position"]) == ("not_playing", 1)
+
+
+# -- the placement's fast path (api/canvas/placing.py) ------------------------------------------
+
+
+async def test_a_placement_the_fast_path_serves_is_answered_as_the_handler_answers_one(site):
+    canvas_id = a_created_canvas(site)
+    url, ann = f"/api/canvas/{canvas_id}/pixels", {"X-Dev-User": "ann"}
+    async with site.http() as http:
+        fast = await http.post(url, json={"x": 1, "y": 1, "colour": 2}, headers=ann)
+        # `2.0` is not strictly an integer: the fast path hands the request on to the handler
+        handled = await http.post(
+            url, content=b'{"x": 2.0, "y": 1, "colour": 2}',
+            headers={**ann, "Content-Type": "application/json"},
+        )
+    assert (fast.status_code, fast.json()) == (200, {"version": 2, "replayed": False})
+    assert (handled.status_code, handled.json()) == (200, {"version": 3, "replayed": False})
+    assert fast.headers == handled.headers
+
+
+PIXEL = b'{"x": 1, "y": 1, "colour": 2}'
+JSON_TYPE = (b"content-type", b"application/json")
+
+
+@pytest.mark.parametrize(
+    ("headers", "chunks"),
+    [
+        pytest.param([(b"content-type", b"text/plain"), (b"content-length", b"%d" % len(PIXEL))],
+                     [PIXEL], id="another content type"),
+        pytest.param([JSON_TYPE], [PIXEL[:10], PIXEL[10:]], id="no length, two chunks"),
+        pytest.param([JSON_TYPE, (b"content-length", b"4096")], [PIXEL], id="over the limit"),
+        pytest.param([JSON_TYPE, (b"content-length", b"10")], [PIXEL], id="longer than said"),
+        pytest.param([JSON_TYPE, (b"content-length", b"%d" % (len(PIXEL) + 5))], [PIXEL],
+                     id="shorter than said"),
+        pytest.param([JSON_TYPE, (b"content-length", b"%d" % len(PIXEL.replace(b"1", b'"1"', 1)))],
+                     [PIXEL.replace(b"1", b'"1"', 1)], id="does not decode"),
+    ],
+)
+async def test_a_request_the_fast_path_does_not_serve_reaches_the_handler_whole(headers, chunks):
+    received: list[bytes] = []
+
+    async def handler(scope, receive, send) -> None:
+        while True:
+            message = await receive()
+            received.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+    sent = [{"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+            for i, chunk in enumerate(chunks)]
+
+    async def receive():
+        return sent.pop(0)
+
+    scope = {"type": "http", "method": "POST", "headers": headers, "path_params": {},
+             "litestar_app": SimpleNamespace(request_max_body_size=1024)}
+    await fast_placement(handler)(scope, receive, None)
+    assert b"".join(received) == b"".join(chunks)
 
 
 # -- the Telegram webhook ----------------------------------------------------------------------
