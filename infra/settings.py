@@ -28,7 +28,7 @@ class CanvasSettings(msgspec.Struct, frozen=True, kw_only=True):
     """How many recent versions the delta ring keeps for catch-up."""
     delta_interval_ms: int = 20
     """Longest wait before a batch of deltas is published."""
-    writer_linger_ms: float = 2.0
+    writer_linger_ms: float = 1.0
     """How long a canvas writer waits to gather more commands into one save."""
     aggregate_snapshot_every: int = 10_000
     latest_cache_seconds: float = 1.0
