@@ -20,12 +20,12 @@ input come from one place. The app's middleware (metrics, per-IP limits) wrap bo
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 from uuid import UUID
 
 import msgspec
 from litestar import Request
-from litestar.datastructures import Headers
 from litestar.types import (
     ASGIApp,
     HTTPResponseStartEvent,
@@ -54,15 +54,16 @@ async def place(
 ) -> PlacementOut:
     """Seat the player if there is room (else `not_playing`), place the pixel, answer after its
     commit, and keep the player playing through their cooldown."""
-    await seat_player(canvas, canvas_id, player)
+    key = str(canvas_id)
+    await _seat_player(canvas, canvas_id, key, player)
     placement = await canvas.canvases.execute(canvas_id, player, data)
     cooldown_ms = 0 if player.is_admin else canvas.canvases.cooldown_ms(canvas_id)
-    canvas.presence.acted(str(canvas_id), player.user, cooldown_ms)
+    canvas.presence.acted(key, player.user, cooldown_ms)
     return PlacementOut(placement.version, placement.replayed)
 
 
-async def seat_player(canvas: CanvasParts, canvas_id: UUID, player: Actor) -> None:
-    key = str(canvas_id)
+async def _seat_player(canvas: CanvasParts, canvas_id: UUID, key: str, player: Actor) -> None:
+    """Let the player in when there is room (`key`: the canvas's id as presence keys it)."""
     if canvas.presence.is_playing(key, player.user):
         return
     await canvas.canvases.open_writer(canvas_id)  # no roster for a canvas that does not exist
@@ -95,7 +96,7 @@ def fast_placement(app: ASGIApp) -> ASGIApp:
             return
         state = scope["litestar_app"].state
         try:
-            player = player_of(gate_of(state), Headers.from_scope(scope))
+            player = player_of(gate_of(state), _Headers(http["headers"]))
             canvas_id = cast("UUID", scope["path_params"]["canvas_id"])  # parsed by the router
             answer = await place(provide_canvas(state), canvas_id, player, data)
         except Exception as error:  # noqa: BLE001 - told as the app tells every refusal
@@ -160,6 +161,24 @@ def _decoded(scope: HTTPScope, body: bytes | None) -> PlacePixel | None:
             except msgspec.MsgspecError:
                 return None
     return None
+
+
+class _Headers:
+    """The request's headers as the gate reads them (`get`), from the scope's list as it is:
+    names come lower-cased from the server (ASGI says so), and the first of a name counts, as
+    with Litestar's `Headers`."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        key = name.lower().encode("latin-1")
+        for found, value in self._raw:
+            if found == key:
+                return value.decode("latin-1")
+        return default
 
 
 def _replaying(messages: list[ReceiveMessage], receive: Receive) -> Receive:
