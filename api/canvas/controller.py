@@ -132,10 +132,9 @@ class CanvasController(Controller):
     ) -> PlacementOut:
         """Place one pixel; answered after commit with the canvas version it produced.
         A retry with the same `op` gets the same answer and places nothing. A player who is
-        not playing is let in when there is room, else refused (409) with their queue place.
-
-        The common request is served by the route's middleware (`api/canvas/placing.py`); this
-        handler answers the others, malformed ones included, as every route does."""
+        not playing is let in when there is room, else refused (409) with their queue place."""
+        # The common request is served by the route's middleware (`api/canvas/placing.py`);
+        # this handler answers the others, malformed ones included, as every route does.
         return await place(provide_canvas(state), canvas_id, player, data)
 
     @post("/{canvas_id:uuid}/fill", status_code=200, dependencies=AS_ADMIN, refuses=(CanvasClosed,))
