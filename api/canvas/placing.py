@@ -69,7 +69,8 @@ async def _seat_player(canvas: CanvasParts, canvas_id: UUID, key: str, player: A
     await canvas.canvases.open_writer(canvas_id)  # no roster for a canvas that does not exist
     standing = await canvas.presence.join(key, player.user)
     if standing.state is not PlayerState.PLAYING:
-        raise ApiError("not_playing",
+        raise ApiError(
+            "not_playing",
             f"the canvas has {standing.players} players: you are {standing.state}",
             position=standing.position,
             queue_length=standing.queue_length,
